@@ -1,0 +1,103 @@
+/* call.c: the outcome of one call: status, sentence, field violations, packed response. */
+#include "call.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "status.h"
+
+void call_fail(struct call *call, int code, const char *fmt, ...)
+{
+    if (call->code != STATUS_OK)
+        return;
+    call->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->message, sizeof call->message, fmt, ap);
+    va_end(ap);
+}
+
+/* Rewrites the message as "invalid start_time, end_time: see the field violations". */
+static void summarise_violations(struct call *call)
+{
+    size_t used = (size_t)snprintf(call->message, sizeof call->message, "invalid ");
+    for (size_t i = 0; i < call->n_violations && used < sizeof call->message; i++)
+        used += (size_t)snprintf(call->message + used, sizeof call->message - used, "%s%s",
+                                 i ? ", " : "", call->violations[i].field);
+    if (used >= sizeof call->message)
+        return;
+    if (call->n_violations == 1)
+        snprintf(call->message + used, sizeof call->message - used, ": %s",
+                 call->violations[0].description);
+    else
+        snprintf(call->message + used, sizeof call->message - used, "; see the field violations");
+}
+
+void call_violation(struct call *call, const char *field, const char *fmt, ...)
+{
+    if (call->code != STATUS_OK && call->code != STATUS_INVALID_ARGUMENT)
+        return;
+    if (call->code == STATUS_INVALID_ARGUMENT && call->n_violations == 0)
+        return; /* already failed with a whole-call sentence */
+    call->code = STATUS_INVALID_ARGUMENT;
+    if (call->n_violations == CALL_MAX_VIOLATIONS)
+        return;
+    struct call_violation *v = &call->violations[call->n_violations++];
+    snprintf(v->field, sizeof v->field, "%s", field);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->description, sizeof v->description, fmt, ap);
+    va_end(ap);
+    summarise_violations(call);
+}
+
+void call_fail_db(struct call *call)
+{
+    int code = db_status_for_sqlstate(db_error_sqlstate(call->db));
+    if (code == STATUS_INTERNAL) {
+        log_msg(LOG_LEVEL_ERROR, "request_id=%s method=%s database error %s: %s", call->request_id,
+                call->method, db_error_sqlstate(call->db), db_error_detail(call->db));
+        call_fail(call, STATUS_INTERNAL,
+                  "an internal error occurred; report request id %s to the administrator",
+                  call->request_id);
+        return;
+    }
+    log_msg(LOG_LEVEL_DEBUG, "request_id=%s database said %s: %s", call->request_id,
+            db_error_sqlstate(call->db), db_error_detail(call->db));
+    call_fail(call, code, "%s", db_error_public(call->db));
+}
+
+void call_reply(const ProtobufCMessage *response, void *closure_data)
+{
+    struct call *call = closure_data;
+    if (call->code != STATUS_OK || call->replied)
+        return;
+    size_t size = protobuf_c_message_get_packed_size(response);
+    call->reply.data = malloc(size ? size : 1);
+    if (!call->reply.data) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return;
+    }
+    call->reply.len = protobuf_c_message_pack(response, call->reply.data);
+    call->replied = true;
+}
+
+void call_reset_outcome(struct call *call)
+{
+    call_release(call);
+    call->code = STATUS_OK;
+    call->message[0] = '\0';
+    call->n_violations = 0;
+}
+
+void call_release(struct call *call)
+{
+    free(call->reply.data);
+    call->reply.data = NULL;
+    call->reply.len = 0;
+    call->replied = false;
+}

@@ -1,0 +1,62 @@
+/* call.h: what a handler sees of the call it serves (the worker's database connection, the
+ * caller's identifiers) and how it reports the outcome. Handlers reply through protobuf-c's
+ * closure on success, or call call_fail / call_violation / call_fail_db and return. */
+#ifndef CLINICD_CALL_H
+#define CLINICD_CALL_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct rpc_table;
+
+#define CALL_MAX_VIOLATIONS 16
+
+struct call_violation {
+    char field[64];
+    char description[192];
+};
+
+struct call {
+    /* inputs, valid for the duration of the handler */
+    struct db *db;
+    int worker;
+    const char *method;          /* "/clinic.v1.Health/Check" */
+    const char *request_id;
+    const char *auth_token;
+    const char *idempotency_key;
+    int64_t deadline_us;         /* monotonic, see clock.h */
+    const struct rpc_table *served; /* every method this daemon serves (for reflection) */
+
+    /* outcome */
+    int code;                    /* STATUS_OK until a handler fails */
+    char message[256];
+    struct call_violation violations[CALL_MAX_VIOLATIONS];
+    size_t n_violations;
+    bool replied;                /* the closure ran: reply holds the packed response */
+    ProtobufCBinaryData reply;
+};
+
+/* Fails the call with code and a sentence (printf-style). The first failure wins. */
+void call_fail(struct call *call, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Records one bad field and makes the call INVALID_ARGUMENT; the message summarises the fields. */
+void call_violation(struct call *call, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fails the call with the database's last error: its status and its client-safe sentence. The
+ * server's full text goes to the log with the request id, never to the client. */
+void call_fail_db(struct call *call);
+
+/* The protobuf-c closure every handler receives: packs the response into call->reply. */
+void call_reply(const ProtobufCMessage *response, void *closure_data);
+
+/* Clears the outcome so the handler can run again (a retried transaction). */
+void call_reset_outcome(struct call *call);
+
+/* Releases what the outcome holds. */
+void call_release(struct call *call);
+
+#endif

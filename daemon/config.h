@@ -1,0 +1,42 @@
+/* config.h: clinicd's settings, from defaults, environment variables and flags (in that order). */
+#ifndef CLINICD_CONFIG_H
+#define CLINICD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct config {
+    char *listen_url;          /* RPC REP socket */
+    char *events_url;          /* event PUB socket */
+    char *database_url;        /* empty: run the embedded cluster under data_dir */
+    char *data_dir;            /* embedded cluster's home */
+    char *pg_user;             /* unprivileged user that owns the embedded cluster when run as root */
+    long workers;              /* worker threads, each with one nng context and one PostgreSQL connection */
+    enum log_level log_level;
+    long max_request_bytes;    /* larger requests get RESOURCE_EXHAUSTED */
+    long default_deadline_ms;  /* deadline for calls that send deadline_ms = 0 */
+    long shutdown_grace_ms;    /* how long SIGTERM waits for in-flight calls */
+    bool enable_diagnostics;   /* serve clinic.v1.Diagnostics (tests, benchmarks) */
+};
+
+enum config_outcome {
+    CONFIG_RUN,        /* settings are valid: start the daemon */
+    CONFIG_EXIT_OK,    /* --help or --version was printed */
+    CONFIG_EXIT_USAGE, /* a bad flag or value; the sentence is in err */
+};
+
+/* Fills cfg from defaults, then CLINIC_* environment variables, then argv (argv[0] is skipped).
+ * Strings in cfg are heap copies that config_free releases. On CONFIG_EXIT_USAGE, err holds one
+ * sentence naming the flag or variable and what a valid value looks like. */
+__attribute__((warn_unused_result)) enum config_outcome
+config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* The number of online processors, at least 1. */
+long config_cpu_count(void);
+
+#endif

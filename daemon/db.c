@@ -1,0 +1,449 @@
+/* db.c: a PostgreSQL connection per worker: (re)connection with back-off, lazily prepared
+ * statements, deadline-bounded transactions, SQLSTATE -> status. The only file with libpq. */
+#include "db.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "status.h"
+
+#define BACKOFF_FIRST_US 100000   /* first retry after 0.1 s ... */
+#define BACKOFF_MAX_US   5000000  /* ... doubling up to 5 s */
+
+/* One statement prepared on this connection, found by the address of its db_stmt. */
+struct prepared {
+    const struct db_stmt *stmt;
+    char name[16];
+};
+
+struct db {
+    char *url;
+    PGconn *conn;
+    int64_t next_attempt_us; /* no reconnection before this time */
+    int64_t backoff_us;
+    int64_t deadline_us; /* of the open transaction; 0 when none */
+    bool reported_down;  /* log the outage once, not once per call */
+    struct prepared *prepared; /* open-addressing table, capacity a power of two */
+    size_t n_prepared, cap_prepared;
+    unsigned next_name;
+    char sqlstate[6];
+    char constraint[64];
+    char public_msg[256];
+    char detail[768];
+};
+
+/* --- SQLSTATE -> status: exact codes first, then classes; the first prefix that matches wins --- */
+
+static const struct {
+    const char *prefix;
+    int code;
+    const char *sentence;
+} sqlstate_table[] = {
+    {"23P01", STATUS_ABORTED, "that time was just taken by another booking; search again"},
+    {"23505", STATUS_ALREADY_EXISTS, "a record with that name or email already exists"},
+    {"23503", STATUS_FAILED_PRECONDITION, "a record this refers to does not exist or is still in use"},
+    {"23502", STATUS_INVALID_ARGUMENT, "a required value is missing"},
+    {"23514", STATUS_INVALID_ARGUMENT, "a value breaks one of the data rules"},
+    {"40001", STATUS_ABORTED, "the call conflicted with another one; retry it"},
+    {"40P01", STATUS_ABORTED, "the call conflicted with another one; retry it"},
+    {"57014", STATUS_DEADLINE_EXCEEDED, "the call ran past its deadline; nothing was changed"},
+    {"57P01", STATUS_UNAVAILABLE, "the database is restarting; retry shortly"},
+    {"57P02", STATUS_UNAVAILABLE, "the database is restarting; retry shortly"},
+    {"57P03", STATUS_UNAVAILABLE, "the database is starting up; retry shortly"},
+    {"53300", STATUS_UNAVAILABLE, "the database has no free connections; retry shortly"},
+    {"P0001", STATUS_FAILED_PRECONDITION, NULL}, /* our own RAISE EXCEPTION: its text is the sentence */
+    {"22", STATUS_INVALID_ARGUMENT, "a value is out of range or badly formed"},
+    {"08", STATUS_UNAVAILABLE, "the database is unreachable; retry shortly"},
+};
+
+static size_t sqlstate_index(const char *sqlstate)
+{
+    size_t n = sizeof sqlstate_table / sizeof sqlstate_table[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *p = sqlstate_table[i].prefix;
+        if (strncmp(p, sqlstate, strlen(p)) == 0)
+            return i;
+    }
+    return n;
+}
+
+int db_status_for_sqlstate(const char *sqlstate)
+{
+    size_t i = sqlstate_index(sqlstate);
+    return i < sizeof sqlstate_table / sizeof sqlstate_table[0] ? sqlstate_table[i].code
+                                                                 : STATUS_INTERNAL;
+}
+
+/* --- errors --- */
+
+static void clear_error(struct db *db)
+{
+    db->sqlstate[0] = db->constraint[0] = db->public_msg[0] = db->detail[0] = '\0';
+}
+
+static void copy_field(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+/* Records a failed result (or a failed connection when res is NULL) and returns its status. */
+static int record_failure(struct db *db, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    bool lost = !db->conn || PQstatus(db->conn) == CONNECTION_BAD;
+    copy_field(db->sqlstate, sizeof db->sqlstate, state ? state : (lost ? "08006" : "XX000"));
+    copy_field(db->constraint, sizeof db->constraint,
+               res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL);
+    const char *text = res ? PQresultErrorMessage(res) : NULL;
+    if ((!text || !*text) && db->conn)
+        text = PQerrorMessage(db->conn);
+    copy_field(db->detail, sizeof db->detail, text);
+    size_t len = strlen(db->detail);
+    while (len > 0 && (db->detail[len - 1] == '\n' || db->detail[len - 1] == ' '))
+        db->detail[--len] = '\0';
+
+    size_t i = sqlstate_index(db->sqlstate);
+    size_t n = sizeof sqlstate_table / sizeof sqlstate_table[0];
+    if (i == n) {
+        copy_field(db->public_msg, sizeof db->public_msg, "an internal error occurred");
+        return STATUS_INTERNAL;
+    }
+    const char *sentence = sqlstate_table[i].sentence;
+    copy_field(db->public_msg, sizeof db->public_msg,
+               sentence ? sentence : (res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : ""));
+    return sqlstate_table[i].code;
+}
+
+const char *db_error_sqlstate(const struct db *db)
+{
+    return db->sqlstate;
+}
+
+const char *db_error_constraint(const struct db *db)
+{
+    return db->constraint;
+}
+
+const char *db_error_public(const struct db *db)
+{
+    return db->public_msg;
+}
+
+const char *db_error_detail(const struct db *db)
+{
+    return db->detail;
+}
+
+bool db_error_retryable(const struct db *db)
+{
+    return strcmp(db->sqlstate, "40001") == 0 || strcmp(db->sqlstate, "40P01") == 0;
+}
+
+/* --- connection --- */
+
+struct db *db_new(const char *url)
+{
+    struct db *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    db->url = strdup(url);
+    if (!db->url) {
+        free(db);
+        return NULL;
+    }
+    db->backoff_us = BACKOFF_FIRST_US;
+    return db;
+}
+
+static void forget_prepared(struct db *db)
+{
+    free(db->prepared);
+    db->prepared = NULL;
+    db->n_prepared = db->cap_prepared = 0;
+}
+
+static void disconnect(struct db *db)
+{
+    if (db->conn)
+        PQfinish(db->conn);
+    db->conn = NULL;
+    db->deadline_us = 0;
+    forget_prepared(db); /* prepared statements die with their session */
+}
+
+void db_free(struct db *db)
+{
+    if (!db)
+        return;
+    disconnect(db);
+    free(db->url);
+    free(db);
+}
+
+/* Server notices ("relation already exists, skipping") are routine: keep them out of stderr
+ * unless debugging. */
+static void log_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_msg(LOG_LEVEL_DEBUG, "database notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+/* Connects now. The URL's own settings win over these defaults (they come after in expansion). */
+static int connect_now(struct db *db)
+{
+    static const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+                                       NULL};
+    const char *values[] = {"5", "clinicd", db->url, NULL};
+    clear_error(db);
+    db->conn = PQconnectdbParams(keys, values, 1);
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK) {
+        PQsetNoticeProcessor(db->conn, log_notice, NULL);
+        if (db->reported_down)
+            log_msg(LOG_LEVEL_INFO, "database connection restored");
+        db->reported_down = false;
+        db->backoff_us = BACKOFF_FIRST_US;
+        return STATUS_OK;
+    }
+    int code = record_failure(db, NULL);
+    if (code != STATUS_UNAVAILABLE) { /* bad password, unknown database: still "cannot serve" */
+        code = STATUS_UNAVAILABLE;
+        copy_field(db->public_msg, sizeof db->public_msg, "the database refused the connection");
+    }
+    if (!db->reported_down)
+        log_msg(LOG_LEVEL_WARN, "database unreachable: %s", db->detail);
+    db->reported_down = true;
+    disconnect(db);
+    db->next_attempt_us = now_us() + db->backoff_us;
+    db->backoff_us = db->backoff_us * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : db->backoff_us * 2;
+    return code;
+}
+
+int db_ensure(struct db *db)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        return STATUS_OK;
+    disconnect(db);
+    if (now_us() < db->next_attempt_us) {
+        clear_error(db);
+        copy_field(db->sqlstate, sizeof db->sqlstate, "08006");
+        copy_field(db->public_msg, sizeof db->public_msg,
+                   "the database is unreachable; retry shortly");
+        copy_field(db->detail, sizeof db->detail, "waiting before the next connection attempt");
+        return STATUS_UNAVAILABLE;
+    }
+    return connect_now(db);
+}
+
+/* --- prepared statements --- */
+
+static size_t slot_for(const struct db *db, const struct db_stmt *stmt)
+{
+    size_t mask = db->cap_prepared - 1;
+    size_t i = ((uintptr_t)stmt >> 3) * 0x9E3779B97F4A7C15ull & mask;
+    while (db->prepared[i].stmt && db->prepared[i].stmt != stmt)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static bool grow_prepared(struct db *db)
+{
+    struct db old = *db;
+    size_t cap = db->cap_prepared ? db->cap_prepared * 2 : 64;
+    db->prepared = calloc(cap, sizeof *db->prepared);
+    if (!db->prepared) {
+        db->prepared = old.prepared;
+        return false;
+    }
+    db->cap_prepared = cap;
+    for (size_t i = 0; i < old.cap_prepared; i++)
+        if (old.prepared[i].stmt)
+            db->prepared[slot_for(db, old.prepared[i].stmt)] = old.prepared[i];
+    free(old.prepared);
+    return true;
+}
+
+/* The server-side name of stmt on this connection, preparing it on first use; NULL on failure. */
+static const char *prepared_name(struct db *db, const struct db_stmt *stmt, int *code)
+{
+    if ((db->n_prepared + 1) * 2 > db->cap_prepared && !grow_prepared(db)) {
+        *code = STATUS_RESOURCE_EXHAUSTED;
+        return NULL;
+    }
+    struct prepared *p = &db->prepared[slot_for(db, stmt)];
+    if (p->stmt)
+        return p->name;
+    char name[16];
+    snprintf(name, sizeof name, "s%u", db->next_name);
+    PGresult *res = PQprepare(db->conn, name, stmt->sql, stmt->nparams, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *code = record_failure(db, res);
+        PQclear(res);
+        return NULL;
+    }
+    PQclear(res);
+    db->next_name++;
+    p->stmt = stmt;
+    memcpy(p->name, name, sizeof name);
+    db->n_prepared++;
+    return p->name;
+}
+
+/* --- queries and transactions --- */
+
+static int past_deadline(struct db *db)
+{
+    clear_error(db);
+    copy_field(db->sqlstate, sizeof db->sqlstate, "57014");
+    copy_field(db->public_msg, sizeof db->public_msg,
+               "the call ran past its deadline; nothing was changed");
+    copy_field(db->detail, sizeof db->detail, "deadline passed before the statement started");
+    return STATUS_DEADLINE_EXCEEDED;
+}
+
+int db_query(struct db *db, const struct db_stmt *stmt, const char *const *params,
+             struct db_result **out)
+{
+    if (out)
+        *out = NULL;
+    if (db->deadline_us && now_us() >= db->deadline_us)
+        return past_deadline(db);
+    int code = db_ensure(db);
+    if (code != STATUS_OK)
+        return code;
+    const char *name = prepared_name(db, stmt, &code);
+    if (!name)
+        return code;
+    PGresult *res = PQexecPrepared(db->conn, name, stmt->nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        code = record_failure(db, res);
+        PQclear(res);
+        return code;
+    }
+    clear_error(db);
+    if (out)
+        *out = (struct db_result *)res;
+    else
+        PQclear(res);
+    return STATUS_OK;
+}
+
+/* Runs a parameterless command with the simple protocol. */
+static int run_simple(struct db *db, const char *sql)
+{
+    PGresult *res = PQexec(db->conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int code = STATUS_OK;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        code = record_failure(db, res);
+    else
+        clear_error(db);
+    PQclear(res);
+    return code;
+}
+
+int db_exec_script(struct db *db, const char *sql)
+{
+    int code = db_ensure(db);
+    return code == STATUS_OK ? run_simple(db, sql) : code;
+}
+
+bool db_ping(struct db *db)
+{
+    static const struct db_stmt ping = {"SELECT 1", 0};
+    if (db_query(db, &ping, NULL, NULL) == STATUS_OK)
+        return true;
+    /* A broken session is only noticed on use: after a server restart, try once more at once. */
+    if (!db->conn || PQstatus(db->conn) == CONNECTION_BAD) {
+        disconnect(db);
+        db->next_attempt_us = 0;
+        return db_query(db, &ping, NULL, NULL) == STATUS_OK;
+    }
+    return false;
+}
+
+int db_begin(struct db *db, int64_t deadline_us)
+{
+    static const struct db_stmt set_timeout = {
+        "SELECT set_config('statement_timeout', $1, true)", 1};
+    db->deadline_us = 0;
+    int code = db_ensure(db);
+    if (code != STATUS_OK)
+        return code;
+    code = run_simple(db, "BEGIN");
+    if (code == STATUS_UNAVAILABLE && PQstatus(db->conn) == CONNECTION_BAD) {
+        /* The session died while idle (server restart): nothing was done, so reconnect once now. */
+        disconnect(db);
+        db->next_attempt_us = 0;
+        if ((code = db_ensure(db)) != STATUS_OK)
+            return code;
+        code = run_simple(db, "BEGIN");
+    }
+    if (code != STATUS_OK)
+        return code;
+    int64_t left_ms = (deadline_us - now_us()) / 1000;
+    if (left_ms < 1) {
+        db_rollback(db);
+        return past_deadline(db);
+    }
+    char ms[24];
+    snprintf(ms, sizeof ms, "%lld", (long long)left_ms);
+    const char *params[] = {ms};
+    code = db_query(db, &set_timeout, params, NULL);
+    if (code != STATUS_OK) {
+        db_rollback(db);
+        return code;
+    }
+    db->deadline_us = deadline_us;
+    return STATUS_OK;
+}
+
+int db_commit(struct db *db)
+{
+    if (now_us() >= db->deadline_us) {
+        db_rollback(db);
+        return past_deadline(db);
+    }
+    db->deadline_us = 0;
+    int code = run_simple(db, "COMMIT");
+    if (code == STATUS_UNAVAILABLE)
+        copy_field(db->public_msg, sizeof db->public_msg,
+                   "the database connection was lost while committing, so the outcome is unknown; "
+                   "retry with the same idempotency key");
+    return code;
+}
+
+void db_rollback(struct db *db)
+{
+    db->deadline_us = 0;
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return;
+    PGresult *res = PQexec(db->conn, "ROLLBACK");
+    PQclear(res);
+}
+
+/* --- results --- */
+
+int db_rows(const struct db_result *r)
+{
+    return PQntuples((const PGresult *)r);
+}
+
+const char *db_value(const struct db_result *r, int row, int col)
+{
+    return PQgetvalue((const PGresult *)r, row, col);
+}
+
+bool db_is_null(const struct db_result *r, int row, int col)
+{
+    return PQgetisnull((const PGresult *)r, row, col) != 0;
+}
+
+void db_result_free(struct db_result *r)
+{
+    PQclear((PGresult *)r);
+}

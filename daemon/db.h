@@ -1,0 +1,66 @@
+/* db.h: one PostgreSQL connection owned by one thread: lazy (re)connection with back-off,
+ * statements prepared once per connection, transactions bounded by a deadline, and the
+ * translation of SQLSTATEs into RPC status codes. The only module that sees libpq. */
+#ifndef CLINICD_DB_H
+#define CLINICD_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct db_result; /* rows of one statement, values in text form */
+
+/* A statement a handler runs; declare it `static const` next to the handler. Each connection
+ * prepares it on first use. nparams counts $1..$n; every parameter is passed as text. */
+struct db_stmt {
+    const char *sql;
+    int nparams;
+};
+
+/* Creates a handle for url; does not connect yet. NULL only when out of memory. */
+struct db *db_new(const char *url);
+void db_free(struct db *db);
+
+/* Connects when the connection is missing or broken, honouring the back-off after failures.
+ * Returns STATUS_OK or STATUS_UNAVAILABLE. */
+__attribute__((warn_unused_result)) int db_ensure(struct db *db);
+
+/* True when the last round trip found the server there (a cheap "SELECT 1" when asked). */
+__attribute__((warn_unused_result)) bool db_ping(struct db *db);
+
+/* Opens a transaction whose statements must end by deadline_us (clock.h's now_us):
+ * sets the transaction's statement_timeout to what is left. Reconnects first if needed. */
+__attribute__((warn_unused_result)) int db_begin(struct db *db, int64_t deadline_us);
+__attribute__((warn_unused_result)) int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Runs stmt with params (NULL entries are SQL NULL). On STATUS_OK, *out (when out is not NULL)
+ * holds the rows and must be released with db_result_free. On failure the error is kept for
+ * db_error_* and the status says what class it was. */
+__attribute__((warn_unused_result)) int db_query(struct db *db, const struct db_stmt *stmt,
+                                                 const char *const *params, struct db_result **out);
+
+/* Runs a script of several statements (a migration): simple protocol, no parameters. */
+__attribute__((warn_unused_result)) int db_exec_script(struct db *db, const char *sql);
+
+int db_rows(const struct db_result *r);
+const char *db_value(const struct db_result *r, int row, int col); /* "" for NULL */
+bool db_is_null(const struct db_result *r, int row, int col);
+void db_result_free(struct db_result *r);
+
+/* The last failure: SQLSTATE ("" when it was not the server's), constraint name ("" if none),
+ * a sentence fit for a client, and the server's full text (for the log only). */
+const char *db_error_sqlstate(const struct db *db);
+const char *db_error_constraint(const struct db *db);
+const char *db_error_public(const struct db *db);
+const char *db_error_detail(const struct db *db);
+
+/* True when the last failure was a serialization failure or deadlock: run the transaction again. */
+bool db_error_retryable(const struct db *db);
+
+/* The status for a SQLSTATE: 23P01 -> ABORTED, 23505 -> ALREADY_EXISTS, class 22 -> INVALID_ARGUMENT,
+ * 57014 -> DEADLINE_EXCEEDED, class 08 -> UNAVAILABLE, ... (the table in db.c). */
+int db_status_for_sqlstate(const char *sqlstate);
+
+#endif

@@ -1,0 +1,206 @@
+/* pool.c: worker threads over one nng REP socket; with rpc.c the only file that touches nng
+ * for RPC.
+ *
+ * DESIGN: each worker loops nng_ctx_recv -> nng_aio_wait -> rpc_serve -> nng_ctx_send -> wait on
+ * an aio without callback, so all blocking happens on the worker's own thread. Receives time out
+ * every RECV_POLL_MS so a worker notices shutdown between calls without anyone cancelling its
+ * aio mid-reply; a call in flight always gets to send its answer (bounded by the grace period). */
+#include "pool.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+
+#define RECV_POLL_MS 200
+#define SEND_TIMEOUT_MS 5000
+/* nng 1.5.2 allocates whatever a peer's frame header claims unless a limit is set. Ours sits well
+ * above the application limit so that oversize requests up to it get a RESOURCE_EXHAUSTED reply
+ * from rpc.c instead of a dropped connection; beyond it nng drops the peer. */
+#define TRANSPORT_LIMIT_FACTOR 4
+
+struct worker {
+    struct pool *pool;
+    int id;
+    pthread_t thread;
+    bool started;
+    nng_ctx ctx;
+    nng_aio *aio;
+    struct db *db;
+};
+
+struct pool {
+    nng_socket sock;
+    nng_listener listener;
+    const struct rpc_server *server;
+    struct worker *workers;
+    int n_workers;
+    atomic_bool stopping;
+    atomic_int running; /* workers still in their loop */
+};
+
+/* Sends reply bytes on the worker's context; a failed send leaves the message ours to free. */
+static void send_reply(struct worker *w, const uint8_t *reply, size_t len)
+{
+    nng_msg *msg;
+    if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, reply, len) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "worker %d: out of memory for a reply", w->id);
+        return;
+    }
+    nng_aio_set_msg(w->aio, msg);
+    nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
+    nng_ctx_send(w->ctx, w->aio);
+    nng_aio_wait(w->aio);
+    int rv = nng_aio_result(w->aio);
+    if (rv != 0) {
+        nng_msg_free(msg);
+        log_msg(LOG_LEVEL_DEBUG, "worker %d: reply not sent: %s", w->id, nng_strerror(rv));
+    }
+}
+
+static void serve_message(struct worker *w, nng_msg *msg)
+{
+    uint8_t *reply = NULL;
+    size_t len = rpc_serve(w->pool->server, w->db, w->id, nng_msg_body(msg), nng_msg_len(msg),
+                           &reply);
+    nng_msg_free(msg);
+    if (reply)
+        send_reply(w, reply, len);
+    free(reply);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct pool *pool = w->pool;
+    while (!atomic_load(&pool->stopping)) {
+        nng_aio_set_timeout(w->aio, RECV_POLL_MS);
+        nng_ctx_recv(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        int rv = nng_aio_result(w->aio);
+        if (rv == NNG_ETIMEDOUT)
+            continue;
+        if (rv == NNG_ECLOSED)
+            break;
+        if (rv != 0) {
+            log_msg(LOG_LEVEL_WARN, "worker %d: receive failed: %s", w->id, nng_strerror(rv));
+            continue;
+        }
+        serve_message(w, nng_aio_get_msg(w->aio));
+    }
+    atomic_fetch_sub(&pool->running, 1);
+    return NULL;
+}
+
+static bool open_socket(struct pool *pool, const struct pool_options *opt, char *err,
+                        size_t errlen)
+{
+    int rv = nng_rep0_open(&pool->sock);
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot open the RPC socket: %s", nng_strerror(rv));
+        return false;
+    }
+    if ((rv = nng_listener_create(&pool->listener, pool->sock, opt->listen_url)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s (use tcp://HOST:PORT, ipc:///PATH or "
+                 "tls+tcp://HOST:PORT)", opt->listen_url, nng_strerror(rv));
+        return false;
+    }
+    size_t limit = opt->max_request_bytes * TRANSPORT_LIMIT_FACTOR;
+    nng_listener_set_size(pool->listener, NNG_OPT_RECVMAXSZ, limit);
+    if ((rv = nng_listener_start(pool->listener, 0)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", opt->listen_url, nng_strerror(rv));
+        return false;
+    }
+    return true;
+}
+
+static bool start_worker(struct pool *pool, struct worker *w, const char *database_url, char *err,
+                         size_t errlen)
+{
+    int rv;
+    w->pool = pool;
+    if ((rv = nng_ctx_open(&w->ctx, pool->sock)) != 0 || (rv = nng_aio_alloc(&w->aio, NULL, NULL))) {
+        snprintf(err, errlen, "cannot set up worker %d: %s", w->id, nng_strerror(rv));
+        return false;
+    }
+    if (!(w->db = db_new(database_url))) {
+        snprintf(err, errlen, "out of memory for worker %d", w->id);
+        return false;
+    }
+    /* Connect now so the first calls do not pay for it; a failure is retried on first use. */
+    if (db_ensure(w->db) != 0)
+        log_msg(LOG_LEVEL_WARN, "worker %d: no database connection yet", w->id);
+    atomic_fetch_add(&pool->running, 1);
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        atomic_fetch_sub(&pool->running, 1);
+        snprintf(err, errlen, "cannot start worker thread %d", w->id);
+        return false;
+    }
+    w->started = true;
+    return true;
+}
+
+struct pool *pool_start(const struct pool_options *opt, char *err, size_t errlen)
+{
+    struct pool *pool = calloc(1, sizeof *pool);
+    if (!pool) {
+        snprintf(err, errlen, "out of memory starting the worker pool");
+        return NULL;
+    }
+    pool->server = opt->server;
+    pool->n_workers = opt->workers;
+    pool->workers = calloc((size_t)opt->workers, sizeof *pool->workers);
+    if (!pool->workers || !open_socket(pool, opt, err, errlen))
+        goto fail;
+    for (int i = 0; i < opt->workers; i++) {
+        pool->workers[i].id = i + 1;
+        if (!start_worker(pool, &pool->workers[i], opt->database_url, err, errlen))
+            goto fail;
+    }
+    log_msg(LOG_LEVEL_INFO, "serving RPC on %s with %d workers", opt->listen_url, opt->workers);
+    return pool;
+fail:
+    if (!pool->workers)
+        snprintf(err, errlen, "out of memory starting the worker pool");
+    pool_stop(pool, 0);
+    return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void pool_stop(struct pool *pool, long grace_ms)
+{
+    if (!pool)
+        return;
+    /* Workers take no new call once they see this; each finishes and answers the one it has.
+     * The socket stays open meanwhile: closing it (or its listener, which closes the pipes it
+     * accepted) would drop the replies of calls in flight. */
+    atomic_store(&pool->stopping, true);
+    for (long waited = 0; atomic_load(&pool->running) > 0 && waited < grace_ms; waited += 10)
+        sleep_ms(10);
+    if (atomic_load(&pool->running) > 0)
+        log_msg(LOG_LEVEL_WARN, "%d calls still running after the %ld ms grace period",
+                atomic_load(&pool->running), grace_ms);
+    nng_close(pool->sock); /* wakes every receive with NNG_ECLOSED, fails pending sends */
+    for (int i = 0; i < pool->n_workers && pool->workers; i++) {
+        struct worker *w = &pool->workers[i];
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        if (w->aio)
+            nng_aio_free(w->aio);
+        db_free(w->db);
+    }
+    free(pool->workers);
+    free(pool);
+}

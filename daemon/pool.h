@@ -1,0 +1,31 @@
+/* pool.h: the worker pool. N threads, each owning one nng REP context and one PostgreSQL
+ * connection: receive, serve (rpc_serve), reply, repeat. nng's own threads never wait on the
+ * database, and libpq's one-connection-per-thread rule holds by construction. */
+#ifndef CLINICD_POOL_H
+#define CLINICD_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rpc.h"
+
+struct pool;
+
+struct pool_options {
+    const char *listen_url;
+    const char *database_url;
+    int workers;
+    size_t max_request_bytes; /* nng's own limit is set well above this (see pool.c) */
+    const struct rpc_server *server;
+};
+
+/* Opens the REP socket, listens and starts the workers. NULL with a sentence in err on failure
+ * (for example the address is in use). */
+__attribute__((warn_unused_result)) struct pool *pool_start(const struct pool_options *opt,
+                                                            char *err, size_t errlen);
+
+/* Stops taking new calls, lets calls in flight finish for up to grace_ms, then closes the socket,
+ * joins the workers and closes their connections. */
+void pool_stop(struct pool *pool, long grace_ms);
+
+#endif

@@ -1,0 +1,315 @@
+/* rpc.c: envelope, dispatch and status. Knows no service: the method table comes from the
+ * protobuf-c service descriptors listed in services.c.
+ *
+ * DESIGN: a request is refused as early as possible, cheapest check first: size, then the
+ * envelope's bytes (wire_check, protobuf-c unpack), then the method, then the payload. Only a
+ * request that passes all of them reaches a handler, inside a transaction whose statements are
+ * bounded by the call's deadline. Serialization failures and deadlocks re-run the transaction a
+ * bounded number of times: the handler is a function of its input and the database. */
+#include "rpc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "call.h"
+#include "clinic/v1/rpc.pb-c.h"
+#include "clock.h"
+#include "db.h"
+#include "log.h"
+#include "status.h"
+#include "wire.h"
+
+#define MAX_TX_ATTEMPTS 4
+#define MAX_REQUEST_ID  64
+
+/* --- the method table --- */
+
+static int compare_methods(const void *a, const void *b)
+{
+    return strcmp(((const struct rpc_method *)a)->name, ((const struct rpc_method *)b)->name);
+}
+
+static const struct method_policy *find_policy(const struct service_def *def, const char *name)
+{
+    for (const struct method_policy *p = def->policies; p->name; p++)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+/* Checks that every policy names a method of the descriptor (a typo would silently drop it). */
+static bool policies_match(const struct service_def *def, char *err, size_t errlen)
+{
+    const ProtobufCServiceDescriptor *sd = def->service->descriptor;
+    for (const struct method_policy *p = def->policies; p->name; p++) {
+        if (!protobuf_c_service_descriptor_get_method_by_name(sd, p->name)) {
+            snprintf(err, errlen, "service %s has a policy for %s, which it does not define",
+                     sd->name, p->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool add_service(struct rpc_table *table, const struct service_def *def, char *err,
+                        size_t errlen)
+{
+    const ProtobufCServiceDescriptor *sd = def->service->descriptor;
+    /* protobuf-c's invoke finds handler i right after the base struct; NULL means none was set */
+    void (*const *handlers)(void) = (void (*const *)(void))(def->service + 1);
+    if (!policies_match(def, err, errlen))
+        return false;
+    for (unsigned i = 0; i < sd->n_methods; i++) {
+        const ProtobufCMethodDescriptor *md = &sd->methods[i];
+        const struct method_policy *policy = find_policy(def, md->name);
+        if (!policy || !handlers[i]) {
+            snprintf(err, errlen, "method /%s/%s has no %s", sd->name, md->name,
+                     policy ? "handler" : "policy");
+            return false;
+        }
+        struct rpc_method *m = &table->methods[table->n++];
+        snprintf(m->name, sizeof m->name, "/%s/%s", sd->name, md->name);
+        m->service = def->service;
+        m->index = i;
+        m->desc = md;
+        m->flags = policy->flags;
+    }
+    return true;
+}
+
+bool rpc_table_build(struct rpc_table *table, const struct service_entry *entries,
+                     bool with_diagnostics, char *err, size_t errlen)
+{
+    size_t total = 0;
+    for (const struct service_entry *e = entries; e->def; e++)
+        total += e->def->service->descriptor->n_methods;
+    table->n = 0;
+    table->methods = calloc(total ? total : 1, sizeof *table->methods);
+    if (!table->methods) {
+        snprintf(err, errlen, "out of memory building the method table");
+        return false;
+    }
+    for (const struct service_entry *e = entries; e->def; e++) {
+        if (e->diagnostics && !with_diagnostics)
+            continue;
+        if (!add_service(table, e->def, err, errlen)) {
+            rpc_table_free(table);
+            return false;
+        }
+    }
+    qsort(table->methods, table->n, sizeof *table->methods, compare_methods);
+    for (size_t i = 1; i < table->n; i++) {
+        if (strcmp(table->methods[i - 1].name, table->methods[i].name) == 0) {
+            snprintf(err, errlen, "method %s is served twice", table->methods[i].name);
+            rpc_table_free(table);
+            return false;
+        }
+    }
+    return true;
+}
+
+void rpc_table_free(struct rpc_table *table)
+{
+    free(table->methods);
+    table->methods = NULL;
+    table->n = 0;
+}
+
+const struct rpc_method *rpc_table_find(const struct rpc_table *table, const char *name)
+{
+    struct rpc_method key;
+    if (strlen(name) >= sizeof key.name)
+        return NULL;
+    snprintf(key.name, sizeof key.name, "%s", name);
+    return bsearch(&key, table->methods, table->n, sizeof *table->methods, compare_methods);
+}
+
+/* --- identifiers --- */
+
+static void new_request_id(char *out, size_t len)
+{
+    uint8_t raw[12];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        memset(raw, 0, sizeof raw);
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof raw && used + 2 < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%02x", raw[i]);
+}
+
+/* Ids and method names go into the log: only a conservative alphabet, so no line can be forged. */
+static bool log_safe(const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == ':' || c == '/';
+        if (!ok || n >= max)
+            return false;
+    }
+    return n > 0;
+}
+
+/* --- serving --- */
+
+static void invoke(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call)
+{
+    m->service->invoke(m->service, m->index, input, call_reply, call);
+    if (call->code == STATUS_OK && !call->replied) {
+        log_msg(LOG_LEVEL_ERROR, "request_id=%s method=%s handler returned without a reply",
+                call->request_id, m->name);
+        call_fail(call, STATUS_INTERNAL,
+                  "an internal error occurred; report request id %s to the administrator",
+                  call->request_id);
+    }
+}
+
+/* Runs the handler in a transaction, again after a serialization failure or deadlock. */
+static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMessage *input,
+                                  struct call *call)
+{
+    for (int attempt = 1;; attempt++) {
+        call_reset_outcome(call);
+        if (db_begin(call->db, call->deadline_us) != STATUS_OK) {
+            call_fail_db(call);
+            return;
+        }
+        invoke(m, input, call);
+        if (call->code == STATUS_OK) {
+            if (db_commit(call->db) == STATUS_OK)
+                return;
+            call_release(call);
+            call_fail_db(call);
+        } else {
+            db_rollback(call->db);
+        }
+        if (attempt == MAX_TX_ATTEMPTS || !db_error_retryable(call->db))
+            return;
+        log_msg(LOG_LEVEL_DEBUG, "request_id=%s retrying after %s (attempt %d)", call->request_id,
+                db_error_sqlstate(call->db), attempt);
+    }
+}
+
+/* Decodes the envelope; on failure the call holds the status. */
+static Clinic__V1__RpcRequest *decode_envelope(const struct rpc_server *server,
+                                               const uint8_t *request, size_t len,
+                                               struct call *call)
+{
+    char why[200];
+    if (len > server->max_request_bytes) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED,
+                  "the request is %zu bytes, over the limit of %zu bytes; send less per call", len,
+                  server->max_request_bytes);
+        return NULL;
+    }
+    if (len == 0) {
+        call_fail(call, STATUS_INVALID_ARGUMENT,
+                  "the request is empty; send a serialized clinic.v1.RpcRequest");
+        return NULL;
+    }
+    if (!wire_check(&clinic__v1__rpc_request__descriptor, request, len, why, sizeof why)) {
+        call_fail(call, STATUS_INVALID_ARGUMENT, "the request envelope is malformed: %s", why);
+        return NULL;
+    }
+    Clinic__V1__RpcRequest *env = clinic__v1__rpc_request__unpack(NULL, len, request);
+    if (!env)
+        call_fail(call, STATUS_INVALID_ARGUMENT,
+                  "the request is not a valid clinic.v1.RpcRequest message");
+    return env;
+}
+
+/* Decodes the payload as the method's input type; on failure the call holds the status. */
+static ProtobufCMessage *decode_payload(const struct rpc_method *m,
+                                        const Clinic__V1__RpcRequest *env, struct call *call)
+{
+    char why[200];
+    const ProtobufCMessageDescriptor *in = m->desc->input;
+    if (!wire_check(in, env->payload.data, env->payload.len, why, sizeof why)) {
+        call_fail(call, STATUS_INVALID_ARGUMENT, "the payload of %s is malformed: %s", m->name, why);
+        return NULL;
+    }
+    ProtobufCMessage *input = protobuf_c_message_unpack(in, NULL, env->payload.len,
+                                                        env->payload.data);
+    if (!input)
+        call_fail(call, STATUS_INVALID_ARGUMENT, "the payload of %s is not a valid %s message",
+                  m->name, in->name);
+    return input;
+}
+
+static size_t pack_reply(const struct call *call, const char *request_id, uint8_t **reply)
+{
+    Clinic__V1__RpcResponse resp = CLINIC__V1__RPC_RESPONSE__INIT;
+    Clinic__V1__RpcStatus status = CLINIC__V1__RPC_STATUS__INIT;
+    Clinic__V1__FieldViolation fv[CALL_MAX_VIOLATIONS];
+    Clinic__V1__FieldViolation *fvp[CALL_MAX_VIOLATIONS];
+    status.code = call->code;
+    status.message = (char *)(call->code == STATUS_OK ? "" : call->message);
+    for (size_t i = 0; i < call->n_violations; i++) {
+        clinic__v1__field_violation__init(&fv[i]);
+        fv[i].field = (char *)call->violations[i].field;
+        fv[i].description = (char *)call->violations[i].description;
+        fvp[i] = &fv[i];
+    }
+    status.n_violations = call->n_violations;
+    status.violations = fvp;
+    resp.status = &status;
+    resp.request_id = (char *)request_id;
+    if (call->code == STATUS_OK)
+        resp.payload = call->reply;
+    size_t size = clinic__v1__rpc_response__get_packed_size(&resp);
+    *reply = malloc(size ? size : 1);
+    if (!*reply)
+        return 0;
+    return clinic__v1__rpc_response__pack(&resp, *reply);
+}
+
+size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const uint8_t *request,
+                 size_t request_len, uint8_t **reply)
+{
+    int64_t started = now_us();
+    char generated_id[32];
+    struct call call = {.db = db, .worker = worker, .method = "-", .served = &server->table};
+    ProtobufCMessage *input = NULL;
+    const struct rpc_method *m = NULL;
+
+    new_request_id(generated_id, sizeof generated_id);
+    call.request_id = generated_id;
+    Clinic__V1__RpcRequest *env = decode_envelope(server, request, request_len, &call);
+    if (!env)
+        goto done;
+    if (env->request_id[0] && log_safe(env->request_id, MAX_REQUEST_ID))
+        call.request_id = env->request_id;
+    m = rpc_table_find(&server->table, env->method);
+    if (!m) {
+        call.method = log_safe(env->method, 100) ? env->method : "?";
+        call_fail(&call, STATUS_UNIMPLEMENTED,
+                  "unknown method \"%.100s\"; `clinic methods` lists the methods this daemon serves",
+                  env->method);
+        goto done;
+    }
+    call.method = m->name;
+    call.auth_token = env->auth_token;
+    call.idempotency_key = env->idempotency_key;
+    uint32_t budget_ms = env->deadline_ms ? env->deadline_ms : server->default_deadline_ms;
+    call.deadline_us = started + (int64_t)budget_ms * 1000;
+    input = decode_payload(m, env, &call);
+    if (!input)
+        goto done;
+    if (m->flags & METHOD_NO_TX)
+        invoke(m, input, &call);
+    else
+        invoke_in_transaction(m, input, &call);
+
+done:;
+    /* echo the caller's id even when it was unfit for the log; otherwise the one we generated */
+    size_t len = pack_reply(&call, env && env->request_id[0] ? env->request_id : generated_id, reply);
+    log_call(call.request_id, call.method, call.code, (uint64_t)(now_us() - started), worker);
+    call_release(&call);
+    if (input)
+        protobuf_c_message_free_unpacked(input, NULL);
+    if (env)
+        clinic__v1__rpc_request__free_unpacked(env, NULL);
+    return len;
+}

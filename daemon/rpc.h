@@ -1,0 +1,52 @@
+/* rpc.h: the envelope and dispatch. Turns one serialized RpcRequest into one serialized
+ * RpcResponse: size limit, decoding, method lookup (a table built from the protobuf-c service
+ * descriptors at start-up), the call's transaction with deadline and retries, and the status. */
+#ifndef CLINICD_RPC_H
+#define CLINICD_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service.h"
+
+struct db;
+
+struct rpc_method {
+    char name[128]; /* "/clinic.v1.Health/Check" */
+    ProtobufCService *service;
+    unsigned index; /* in the service descriptor */
+    const ProtobufCMethodDescriptor *desc;
+    unsigned flags; /* enum method_flag */
+};
+
+struct rpc_table {
+    struct rpc_method *methods; /* sorted by name */
+    size_t n;
+};
+
+/* Builds the method table from the service entries (diagnostics ones only when asked). Fails,
+ * with a sentence in err, when a method has no handler or no policy, or a policy names a method
+ * the descriptor lacks: a start-up error rather than a surprise at call time. */
+__attribute__((warn_unused_result)) bool rpc_table_build(struct rpc_table *table,
+                                                         const struct service_entry *entries,
+                                                         bool with_diagnostics, char *err,
+                                                         size_t errlen);
+void rpc_table_free(struct rpc_table *table);
+
+/* The method called `name`, or NULL. */
+const struct rpc_method *rpc_table_find(const struct rpc_table *table, const char *name);
+
+struct rpc_server {
+    struct rpc_table table;
+    size_t max_request_bytes;
+    uint32_t default_deadline_ms;
+};
+
+/* Serves one request. Always produces a reply: *reply is malloc'd (free it) and its length is
+ * returned; 0 with *reply NULL only when memory ran out for the reply itself. */
+size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const uint8_t *request,
+                 size_t request_len, uint8_t **reply);
+
+#endif

@@ -1,0 +1,14 @@
+/* services.c: the one list of services clinicd serves. Adding a service is a .proto file, a
+ * svc_<name>.c with its handlers and service_def, and one line here. */
+#include "service.h"
+
+extern const struct service_def svc_health_def;
+extern const struct service_def svc_reflection_def;
+extern const struct service_def svc_diagnostics_def;
+
+const struct service_entry service_table[] = {
+    {&svc_health_def, false},
+    {&svc_reflection_def, false},
+    {&svc_diagnostics_def, true},
+    {NULL, false},
+};

@@ -1,0 +1,30 @@
+/* svc_health.c: /clinic.v1.Health/Check, mirroring grpc.health.v1. SERVING while the worker's
+ * database connection answers, NOT_SERVING while it does not (and SERVING again once it does:
+ * the check itself reconnects, so no restart is needed). */
+#include "call.h"
+#include "clinic/v1/health.pb-c.h"
+#include "db.h"
+#include "service.h"
+
+static void svc_health_check(Clinic__V1__Health_Service *service,
+                             const Clinic__V1__HealthCheckRequest *input,
+                             Clinic__V1__HealthCheckResponse_Closure closure, void *closure_data)
+{
+    (void)service;
+    (void)input; /* one status for the whole daemon: every service shares the database */
+    struct call *call = closure_data;
+    Clinic__V1__HealthCheckResponse out = CLINIC__V1__HEALTH_CHECK_RESPONSE__INIT;
+    out.status = db_ping(call->db) ? CLINIC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                                   : CLINIC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+    closure(&out, closure_data);
+}
+
+static Clinic__V1__Health_Service health = CLINIC__V1__HEALTH__INIT(svc_health_);
+
+const struct service_def svc_health_def = {
+    .service = &health.base,
+    .policies = (const struct method_policy[]){
+        {"Check", METHOD_PUBLIC | METHOD_NO_TX},
+        {NULL, 0},
+    },
+};

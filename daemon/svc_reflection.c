@@ -1,0 +1,53 @@
+/* svc_reflection.c: /clinic.v1.Reflection/ListMethods: every served method, its request and
+ * response types and whether it mutates, read from the dispatch table itself so it cannot drift. */
+#include <stdlib.h>
+
+#include "call.h"
+#include "clinic/v1/reflection.pb-c.h"
+#include "rpc.h"
+#include "service.h"
+#include "status.h"
+
+static void svc_reflection_list_methods(Clinic__V1__Reflection_Service *service,
+                                        const Clinic__V1__ListMethodsRequest *input,
+                                        Clinic__V1__ListMethodsResponse_Closure closure,
+                                        void *closure_data)
+{
+    (void)service;
+    (void)input;
+    struct call *call = closure_data;
+    const struct rpc_table *table = call->served;
+    Clinic__V1__ListMethodsResponse out = CLINIC__V1__LIST_METHODS_RESPONSE__INIT;
+    Clinic__V1__MethodInfo *infos = calloc(table->n ? table->n : 1, sizeof *infos);
+    Clinic__V1__MethodInfo **ptrs = calloc(table->n ? table->n : 1, sizeof *ptrs);
+    if (!infos || !ptrs) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        goto done;
+    }
+    for (size_t i = 0; i < table->n; i++) {
+        const struct rpc_method *m = &table->methods[i];
+        clinic__v1__method_info__init(&infos[i]);
+        infos[i].name = (char *)m->name;
+        infos[i].request_type = (char *)m->desc->input->name;
+        infos[i].response_type = (char *)m->desc->output->name;
+        infos[i].mutates = (m->flags & METHOD_MUTATES) != 0;
+        ptrs[i] = &infos[i];
+    }
+    out.n_methods = table->n;
+    out.methods = ptrs;
+    closure(&out, closure_data);
+done:
+    free(ptrs);
+    free(infos);
+}
+
+static Clinic__V1__Reflection_Service reflection =
+    CLINIC__V1__REFLECTION__INIT(svc_reflection_);
+
+const struct service_def svc_reflection_def = {
+    .service = &reflection.base,
+    .policies = (const struct method_policy[]){
+        {"ListMethods", METHOD_PUBLIC | METHOD_NO_TX},
+        {NULL, 0},
+    },
+};

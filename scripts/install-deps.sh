@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian 12 packages clinicd needs to build, run and test.
+# Runs `apt-get update` once, and only when something is missing; safe to run again.
+set -euo pipefail
+
+# Why each package is here:
+#   build-essential cmake pkg-config   the C17 toolchain and build system
+#   protobuf-c-compiler libprotobuf-c-dev   protoc-c generates the wire code at build time
+#   libnng-dev                         the RPC and event sockets
+#   libpq-dev postgresql               the database client and a server for the embedded default and tests
+#   libsodium-dev                      Argon2id password hashing and random tokens
+#   libcmocka-dev                      unit tests
+#   postgresql-15-pgtap                schema tests
+#   clang                              the fuzzer (libFuzzer)
+#   procps util-linux                  ps/kill and runuser/setpriv to run PostgreSQL unprivileged
+packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
+          libpq-dev postgresql libsodium-dev libcmocka-dev postgresql-15-pgtap clang procps util-linux
+          ca-certificates git)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}; run this script as root (or with sudo)" >&2
+    exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
