@@ -146,30 +146,10 @@ static const struct setting *find_flag(const char *arg, size_t len)
     return NULL;
 }
 
-static bool load_defaults_and_env(struct config *cfg, char *err, size_t errlen)
+/* Reads argv into one value per setting (the last occurrence wins). Handles --help and --version. */
+static enum config_outcome collect_flags(int argc, char **argv, const char **values, char *err,
+                                         size_t errlen)
 {
-    char buf[32];
-    for (size_t i = 0; i < N_SETTINGS; i++) {
-        const struct setting *s = &settings[i];
-        const char *def = s->def;
-        if (!def) { /* --workers: 2 x cores keeps both CPU and database waits busy */
-            snprintf(buf, sizeof buf, "%ld", 2 * config_cpu_count());
-            def = buf;
-        }
-        if (!apply(cfg, s, def, s->flag, err, errlen))
-            return false;
-        const char *env = getenv(s->env);
-        if (env && !apply(cfg, s, env, s->env, err, errlen))
-            return false;
-    }
-    return true;
-}
-
-enum config_outcome config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
-{
-    memset(cfg, 0, sizeof *cfg);
-    if (!load_defaults_and_env(cfg, err, errlen))
-        return CONFIG_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -197,9 +177,42 @@ enum config_outcome config_load(struct config *cfg, int argc, char **argv, char 
             }
             value = argv[++i];
         }
-        if (!apply(cfg, s, value, s->flag, err, errlen))
-            return CONFIG_EXIT_USAGE;
+        values[s - settings] = value;
     }
+    return CONFIG_RUN;
+}
+
+/* Default, then environment, then flag: a flag overrides a variable, even a malformed one. */
+static bool apply_layers(struct config *cfg, const char **flags, char *err, size_t errlen)
+{
+    char buf[32];
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const char *def = s->def;
+        if (!def) { /* --workers: 2 x cores keeps both CPU and database waits busy */
+            snprintf(buf, sizeof buf, "%ld", 2 * config_cpu_count());
+            def = buf;
+        }
+        if (!apply(cfg, s, def, s->flag, err, errlen))
+            return false;
+        const char *env = getenv(s->env);
+        if (!flags[i] && env && !apply(cfg, s, env, s->env, err, errlen))
+            return false;
+        if (flags[i] && !apply(cfg, s, flags[i], s->flag, err, errlen))
+            return false;
+    }
+    return true;
+}
+
+enum config_outcome config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    const char *flags[N_SETTINGS] = {0};
+    memset(cfg, 0, sizeof *cfg);
+    enum config_outcome outcome = collect_flags(argc, argv, flags, err, errlen);
+    if (outcome != CONFIG_RUN)
+        return outcome;
+    if (!apply_layers(cfg, flags, err, errlen))
+        return CONFIG_EXIT_USAGE;
     if (cfg->listen_url[0] == '\0') {
         snprintf(err, errlen, "--listen must not be empty");
         return CONFIG_EXIT_USAGE;

@@ -285,8 +285,8 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
     if (!m) {
         call.method = log_safe(env->method, 100) ? env->method : "?";
         call_fail(&call, STATUS_UNIMPLEMENTED,
-                  "unknown method \"%.100s\"; `clinic methods` lists the methods this daemon serves",
-                  env->method);
+                  "unknown method \"%.*s\"; `clinic methods` lists the methods this daemon serves",
+                  (int)wire_utf8_prefix(env->method, 100), env->method);
         goto done;
     }
     call.method = m->name;

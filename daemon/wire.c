@@ -44,6 +44,17 @@ bool wire_utf8_valid(const uint8_t *s, size_t len)
     return true;
 }
 
+size_t wire_utf8_prefix(const char *s, size_t max)
+{
+    size_t len = strnlen(s, max + 1);
+    if (len <= max)
+        return len;
+    /* step back over continuation bytes so the cut falls before a whole character */
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
 struct cursor {
     const uint8_t *p, *end;
 };
@@ -128,5 +139,7 @@ bool wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, siz
                 size_t whylen)
 {
     char path[256] = "";
+    if (len == 0)
+        return true; /* protobuf-c gives an absent bytes field as {0, NULL}: nothing to walk */
     return walk(desc, data, len, 1, path, sizeof path, why, whylen);
 }

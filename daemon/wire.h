@@ -22,4 +22,7 @@ __attribute__((warn_unused_result)) bool wire_check(const ProtobufCMessageDescri
 /* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates) with no NUL byte. */
 bool wire_utf8_valid(const uint8_t *s, size_t len);
 
+/* The length of s cut to at most max bytes without splitting a UTF-8 character (s is valid). */
+size_t wire_utf8_prefix(const char *s, size_t max);
+
 #endif

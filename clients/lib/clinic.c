@@ -217,6 +217,14 @@ static int transport_error(clinic_client *c, int rv, uint32_t timeout_ms, const 
     return STATUS_UNAVAILABLE;
 }
 
+static int refuse_oversize(size_t len, const char *request_id, struct clinic_error *err)
+{
+    set_error(err, STATUS_RESOURCE_EXHAUSTED, request_id,
+              "the request is %zu bytes, over the %u bytes a call may carry; send less per call",
+              len, CLINIC_MAX_REQUEST_BYTES);
+    return STATUS_RESOURCE_EXHAUSTED;
+}
+
 int clinic_call_raw(clinic_client *c, const void *request, size_t request_len, void **reply,
                     size_t *reply_len, uint32_t timeout_ms, struct clinic_error *err)
 {
@@ -225,6 +233,8 @@ int clinic_call_raw(clinic_client *c, const void *request, size_t request_len, v
     *reply_len = 0;
     if (!timeout_ms)
         timeout_ms = c->default_timeout_ms;
+    if (request_len > CLINIC_MAX_REQUEST_BYTES)
+        return refuse_oversize(request_len, NULL, err);
     int rv = exchange(c, request, request_len, &msg, timeout_ms);
     if (rv != 0)
         return transport_error(c, rv, timeout_ms, NULL, err);
@@ -336,6 +346,10 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
     if (!envelope) {
         set_error(err, STATUS_RESOURCE_EXHAUSTED, request_id, "out of memory");
         return STATUS_RESOURCE_EXHAUSTED;
+    }
+    if (len > CLINIC_MAX_REQUEST_BYTES) {
+        free(envelope);
+        return refuse_oversize(len, request_id, err);
     }
     /* Retry while the daemon is unreachable or says UNAVAILABLE, within the time budget. The
      * same envelope goes out each time: same request id, same idempotency key. */

@@ -169,15 +169,32 @@ static size_t value_size(const ProtobufCFieldDescriptor *f)
     }
 }
 
+/* False for a oneof member that is not the chosen one and for an unset proto3 `optional`
+ * scalar: JSON leaves out what the message does not hold. */
+static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+    const char *base = (const char *)m;
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        return *(const uint32_t *)(base + f->quantifier_offset) == f->id;
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
+        f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return *(const protobuf_c_boolean *)(base + f->quantifier_offset) != 0;
+    return true;
+}
+
 static void put_message(struct out *o, const ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
+    bool first = true;
     put(o, "{", 1);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         const char *base = (const char *)m;
-        if (i)
+        if (!field_present(m, f))
+            continue;
+        if (!first)
             put(o, ",", 1);
+        first = false;
         put_string(o, f->name);
         put(o, ":", 1);
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {

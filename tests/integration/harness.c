@@ -1,0 +1,336 @@
+/* harness.c: private clusters, daemons on free ports, and the CLI, for integration tests. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clinic/v1/health.pb-c.h"
+#include "db.h"
+#include "status.h"
+
+#define DAEMON_START_TIMEOUT_MS 60000
+#define DAEMON_STOP_TIMEOUT_MS 30000
+#define CLI_TIMEOUT_MS 60000
+
+void harness_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *harness_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+int harness_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* --- PostgreSQL --- */
+
+bool harness_pg_start(struct harness_pg *h)
+{
+    char err[512];
+    snprintf(h->dir, sizeof h->dir, "/tmp/clinic-test-XXXXXX");
+    if (!mkdtemp(h->dir))
+        return false;
+    chmod(h->dir, 0755); /* the unprivileged server user must reach its cluster inside */
+    if (!embedded_pg_prepare(&h->pg, h->dir, "postgres", true, err, sizeof err) ||
+        !embedded_pg_start(&h->pg, err, sizeof err)) {
+        fprintf(stderr, "harness: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
+bool harness_pg_stop(struct harness_pg *h)
+{
+    return embedded_pg_stop(&h->pg);
+}
+
+bool harness_pg_restart(struct harness_pg *h)
+{
+    char err[512];
+    if (!embedded_pg_start(&h->pg, err, sizeof err)) {
+        fprintf(stderr, "harness: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
+void harness_pg_destroy(struct harness_pg *h)
+{
+    embedded_pg_stop(&h->pg);
+    if (!h->dir[0] || strncmp(h->dir, "/tmp/clinic-test-", 17) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", h->dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
+char *harness_sql(const char *url, const char *sql)
+{
+    const struct db_stmt stmt = {sql, 0};
+    struct db *db = db_new(url);
+    struct db_result *r = NULL;
+    char *out = NULL;
+    if (db && db_query(db, &stmt, NULL, &r) == STATUS_OK)
+        out = strdup(db_rows(r) > 0 ? db_value(r, 0, 0) : "");
+    else if (db)
+        fprintf(stderr, "harness: SQL failed: %s\n", db_error_detail(db));
+    if (r)
+        db_result_free(r);
+    db_free(db);
+    return out;
+}
+
+bool harness_pg_create_database(struct harness_pg *h, const char *name, char *url, size_t len)
+{
+    char admin[PATH_MAX + 128], sql[128];
+    snprintf(admin, sizeof admin, "postgresql:///postgres?host=%s&user=%s", h->pg.socket_dir,
+             EMBEDDED_PG_SUPERUSER);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    char *ok = harness_sql(admin, sql);
+    if (!ok)
+        return false;
+    free(ok);
+    snprintf(url, len, "postgresql:///%s?host=%s&user=%s", name, h->pg.socket_dir,
+             EMBEDDED_PG_SUPERUSER);
+    return true;
+}
+
+/* --- processes --- */
+
+/* Waits for pid up to timeout_ms; exit status, or -1 when it is still running. */
+static int wait_pid(pid_t pid, int timeout_ms)
+{
+    long long give_up = monotonic_ms() + timeout_ms;
+    int ws;
+    for (;;) {
+        pid_t r = waitpid(pid, &ws, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        if (r < 0 || monotonic_ms() > give_up)
+            return -1;
+        harness_sleep_ms(20);
+    }
+}
+
+int harness_health(const char *url, unsigned timeout_ms)
+{
+    struct clinic_error err;
+    clinic_client *c = clinic_connect(url, timeout_ms, &err);
+    if (!c)
+        return -err.code;
+    Clinic__V1__HealthCheckRequest req = CLINIC__V1__HEALTH_CHECK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    int code = clinic_call(c, "/clinic.v1.Health/Check", &req.base,
+                           &clinic__v1__health_check_response__descriptor, &resp, NULL, &err);
+    int result = code == STATUS_OK ? (int)((Clinic__V1__HealthCheckResponse *)resp)->status : -code;
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    clinic_close(c);
+    return result;
+}
+
+bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char *database_url,
+                          const char *const *extra_args, bool wait_serving)
+{
+    int port = harness_free_port(), events_port = harness_free_port();
+    snprintf(d->url, sizeof d->url, "tcp://127.0.0.1:%d", port);
+    snprintf(d->events_url, sizeof d->events_url, "tcp://127.0.0.1:%d", events_port);
+    snprintf(d->log_path, sizeof d->log_path, "%s/clinicd-%d.log", dir, port);
+    const char *argv[32] = {CLINICD_PATH, "--listen", d->url, "--events", d->events_url,
+                            "--workers", "4"};
+    int n = 7;
+    if (database_url) {
+        argv[n++] = "--database";
+        argv[n++] = database_url;
+    }
+    for (int i = 0; extra_args && extra_args[i] && n < 31; i++)
+        argv[n++] = extra_args[i];
+    argv[n] = NULL;
+    d->pid = fork();
+    if (d->pid < 0)
+        return false;
+    if (d->pid == 0) {
+        int fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(CLINICD_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    if (!wait_serving)
+        return true;
+    long long give_up = monotonic_ms() + DAEMON_START_TIMEOUT_MS;
+    while (monotonic_ms() < give_up) {
+        if (harness_health(d->url, 1000) == 1)
+            return true;
+        if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
+            d->pid = 0;
+            return false;
+        }
+        harness_sleep_ms(50);
+    }
+    return false;
+}
+
+int harness_daemon_wait_exit(struct harness_daemon *d, int timeout_ms)
+{
+    if (d->pid <= 0)
+        return -1;
+    int status = wait_pid(d->pid, timeout_ms);
+    if (status >= 0)
+        d->pid = 0;
+    return status;
+}
+
+int harness_daemon_stop(struct harness_daemon *d)
+{
+    if (d->pid <= 0)
+        return -1;
+    kill(d->pid, SIGTERM);
+    int status = harness_daemon_wait_exit(d, DAEMON_STOP_TIMEOUT_MS);
+    if (status < 0) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, NULL, 0);
+        d->pid = 0;
+    }
+    return status;
+}
+
+char *harness_daemon_log(const struct harness_daemon *d)
+{
+    return harness_read_file(d->log_path);
+}
+
+/* Reads everything from fd into a malloc'd string. */
+static char *slurp(int fd)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (cap - len - 1 == 0) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger)
+                break;
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* Runs program with argv, env overrides, capturing output through temporary files (no pipe can
+ * fill up and block the child). */
+static int run_program(const char *program, const char *const *argv, const char *const *env,
+                       char **out, char **err)
+{
+    char out_path[] = "/tmp/clinic-cli-out-XXXXXX", err_path[] = "/tmp/clinic-cli-err-XXXXXX";
+    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+    const char *full[64] = {program};
+    int n = 1;
+    for (int i = 0; argv && argv[i] && n < 63; i++)
+        full[n++] = argv[i];
+    full[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(out_fd, 1);
+        dup2(err_fd, 2);
+        for (int i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        execv(program, (char *const *)full);
+        _exit(127);
+    }
+    int status = pid > 0 ? wait_pid(pid, CLI_TIMEOUT_MS) : -1;
+    if (status < 0 && pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    lseek(out_fd, 0, SEEK_SET);
+    lseek(err_fd, 0, SEEK_SET);
+    if (out)
+        *out = slurp(out_fd);
+    if (err)
+        *err = slurp(err_fd);
+    close(out_fd);
+    close(err_fd);
+    unlink(out_path);
+    unlink(err_path);
+    return status;
+}
+
+int harness_run_cli(const char *const *argv, const char *const *env, char **out, char **err)
+{
+    return run_program(CLINIC_CLI_PATH, argv, env, out, err);
+}
+
+int harness_run_clinicd(const char *const *argv, char **out, char **err)
+{
+    return run_program(CLINICD_PATH, argv, NULL, out, err);
+}

@@ -1,0 +1,72 @@
+/* harness.h: what integration tests stand on: a private PostgreSQL cluster in a temporary folder
+ * (the daemon's own embedded_pg module, run unprivileged when root), clinicd processes on free
+ * ports, and the `clinic` tool run as a user would. Every wait is bounded. */
+#ifndef CLINIC_HARNESS_H
+#define CLINIC_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "clinic.h"
+#include "embedded_pg.h"
+
+struct harness_pg {
+    char dir[128];
+    struct embedded_pg pg;
+};
+
+/* Creates a temporary folder and starts a fresh cluster in it (fsync off). */
+bool harness_pg_start(struct harness_pg *h);
+/* Stops the server, keeping the folder (to start it again with harness_pg_restart). */
+bool harness_pg_stop(struct harness_pg *h);
+bool harness_pg_restart(struct harness_pg *h);
+/* Stops the server and removes the folder. */
+void harness_pg_destroy(struct harness_pg *h);
+
+/* Creates database `name` in the cluster and writes its URL into url. */
+bool harness_pg_create_database(struct harness_pg *h, const char *name, char *url, size_t len);
+
+/* Runs one SQL statement on url and returns the first column of the first row (malloc'd, "" when
+ * no row), or NULL on error. */
+char *harness_sql(const char *url, const char *sql);
+
+struct harness_daemon {
+    pid_t pid;
+    char url[64];
+    char events_url[64];
+    char log_path[192];
+};
+
+/* Starts clinicd on free ports with --database url (NULL: no --database) and extra arguments
+ * (NULL-terminated, may be NULL), logging to a file in dir. When wait_serving, returns once
+ * Health says SERVING (false if the process died or 60 s passed). */
+bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char *database_url,
+                          const char *const *extra_args, bool wait_serving);
+/* Sends SIGTERM and waits (bounded); returns the exit status, or -1 if it had to be killed. */
+int harness_daemon_stop(struct harness_daemon *d);
+/* Waits (bounded) for the daemon to exit by itself; returns its exit status or -1. */
+int harness_daemon_wait_exit(struct harness_daemon *d, int timeout_ms);
+/* The daemon's log so far (malloc'd). */
+char *harness_daemon_log(const struct harness_daemon *d);
+
+/* Health/Check through libclinic: 1 SERVING, 2 NOT_SERVING, 0 UNKNOWN, -status on failure. */
+int harness_health(const char *url, unsigned timeout_ms);
+
+/* Runs the clinic tool with argv (NULL-terminated, without the program name) and env overrides
+ * ("NAME=value", NULL-terminated, may be NULL); captures stdout and stderr (malloc'd, may be NULL
+ * to discard). Returns the exit status, -1 if it did not exit within 60 s. */
+int harness_run_cli(const char *const *argv, const char *const *env, char **out, char **err);
+
+/* Runs clinicd itself with argv (e.g. --help) the same way. */
+int harness_run_clinicd(const char *const *argv, char **out, char **err);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int harness_free_port(void);
+
+/* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
+char *harness_read_file(const char *path);
+
+void harness_sleep_ms(long ms);
+
+#endif
