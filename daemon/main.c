@@ -119,7 +119,8 @@ int main(int argc, char **argv)
         log_msg(LOG_LEVEL_ERROR, "cannot start: %s", err);
         exit_code = 1;
     } else {
-        log_msg(LOG_LEVEL_INFO, "clinicd %s ready", CLINIC_VERSION);
+        log_msg(LOG_LEVEL_INFO, "clinicd %s ready on %s; try: clinic --url %s health",
+                CLINIC_VERSION, d.cfg.listen_url, d.cfg.listen_url);
         int sig = 0;
         sigwait(&signals, &sig);
         log_msg(LOG_LEVEL_INFO, "%s received: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
