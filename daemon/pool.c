@@ -4,11 +4,17 @@
  * DESIGN: each worker loops nng_ctx_recv -> nng_aio_wait -> rpc_serve -> nng_ctx_send -> wait on
  * an aio without callback, so all blocking happens on the worker's own thread. Receives time out
  * every RECV_POLL_MS so a worker notices shutdown between calls without anyone cancelling its
- * aio mid-reply; a call in flight always gets to send its answer (bounded by the grace period). */
+ * aio mid-reply; a call in flight always gets to send its answer (bounded by the grace period).
+ *
+ * nng 1.5.2's IPC listener stops accepting after a few peers hang up in the middle of the SP
+ * handshake (upstream issue 1518, fixed in 1.6.0). For ipc:// a watchdog thread dials the
+ * listener every WATCHDOG_PERIOD_MS; when its handshake does not complete in time, the listener
+ * is closed and created again (connected clients re-dial, and REQ resends what they had sent). */
 #include "pool.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +31,8 @@
  * above the application limit so that oversize requests up to it get a RESOURCE_EXHAUSTED reply
  * from rpc.c instead of a dropped connection; beyond it nng drops the peer. */
 #define TRANSPORT_LIMIT_FACTOR 4
+#define WATCHDOG_PERIOD_MS 2000
+#define WATCHDOG_PROBE_MS 2000
 
 struct worker {
     struct pool *pool;
@@ -39,12 +47,23 @@ struct worker {
 struct pool {
     nng_socket sock;
     nng_listener listener;
+    char *listen_url;
+    size_t transport_limit;
+    pthread_t watchdog;
+    bool watchdog_started;
+    atomic_uint pipes_added; /* connections our socket took in: what the watchdog looks for */
     const struct rpc_server *server;
     struct worker *workers;
     int n_workers;
     atomic_bool stopping;
     atomic_int running; /* workers still in their loop */
 };
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 /* Sends reply bytes on the worker's context; a failed send leaves the message ours to free. */
 static void send_reply(struct worker *w, const uint8_t *reply, size_t len)
@@ -99,6 +118,23 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static bool start_listener(struct pool *pool, char *err, size_t errlen)
+{
+    int rv = nng_listener_create(&pool->listener, pool->sock, pool->listen_url);
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s (use tcp://HOST:PORT, ipc:///PATH or "
+                 "tls+tcp://HOST:PORT)", pool->listen_url, nng_strerror(rv));
+        return false;
+    }
+    nng_listener_set_size(pool->listener, NNG_OPT_RECVMAXSZ, pool->transport_limit);
+    if ((rv = nng_listener_start(pool->listener, 0)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", pool->listen_url, nng_strerror(rv));
+        nng_listener_close(pool->listener);
+        return false;
+    }
+    return true;
+}
+
 static bool open_socket(struct pool *pool, const struct pool_options *opt, char *err,
                         size_t errlen)
 {
@@ -107,18 +143,83 @@ static bool open_socket(struct pool *pool, const struct pool_options *opt, char 
         snprintf(err, errlen, "cannot open the RPC socket: %s", nng_strerror(rv));
         return false;
     }
-    if ((rv = nng_listener_create(&pool->listener, pool->sock, opt->listen_url)) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s (use tcp://HOST:PORT, ipc:///PATH or "
-                 "tls+tcp://HOST:PORT)", opt->listen_url, nng_strerror(rv));
+    pool->listen_url = strdup(opt->listen_url);
+    pool->transport_limit = opt->max_request_bytes * TRANSPORT_LIMIT_FACTOR;
+    if (!pool->listen_url) {
+        snprintf(err, errlen, "out of memory");
         return false;
     }
-    size_t limit = opt->max_request_bytes * TRANSPORT_LIMIT_FACTOR;
-    nng_listener_set_size(pool->listener, NNG_OPT_RECVMAXSZ, limit);
-    if ((rv = nng_listener_start(pool->listener, 0)) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", opt->listen_url, nng_strerror(rv));
-        return false;
+    return start_listener(pool, err, errlen);
+}
+
+/* --- the IPC watchdog --- */
+
+static void probe_connected(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+    (void)pipe;
+    (void)ev;
+    atomic_store((atomic_bool *)arg, true);
+}
+
+static void pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+    (void)pipe;
+    (void)ev;
+    atomic_fetch_add(&((struct pool *)arg)->pipes_added, 1);
+}
+
+/* True when a fresh peer's connection reaches our socket within WATCHDOG_PROBE_MS. In the failure
+ * the peer completes its side of the handshake but the listener never hands the connection to
+ * the socket, so the probe watches the socket's own pipe count. It sends no request: it costs the
+ * workers nothing and writes no log line. */
+static bool listener_answers(struct pool *pool)
+{
+    nng_socket probe;
+    atomic_bool connected = false;
+    if (nng_req0_open(&probe) != 0)
+        return true; /* cannot tell: do not tear down a listener on our own failure */
+    unsigned before = atomic_load(&pool->pipes_added);
+    nng_pipe_notify(probe, NNG_PIPE_EV_ADD_POST, probe_connected, &connected);
+    bool ok = nng_dial(probe, pool->listen_url, NULL, NNG_FLAG_NONBLOCK) == 0;
+    for (int waited = 0; ok && waited < WATCHDOG_PROBE_MS && !atomic_load(&pool->stopping);
+         waited += 10) {
+        if (atomic_load(&connected) && atomic_load(&pool->pipes_added) != before)
+            break;
+        sleep_ms(10);
     }
-    return true;
+    ok = ok && ((atomic_load(&connected) && atomic_load(&pool->pipes_added) != before) ||
+                atomic_load(&pool->stopping));
+    nng_close(probe);
+    return ok;
+}
+
+static void *watchdog_main(void *arg)
+{
+    struct pool *pool = arg;
+    while (!atomic_load(&pool->stopping)) {
+        for (int waited = 0; waited < WATCHDOG_PERIOD_MS && !atomic_load(&pool->stopping);
+             waited += 50)
+            sleep_ms(50);
+        if (atomic_load(&pool->stopping) || listener_answers(pool))
+            continue;
+        log_msg(LOG_LEVEL_WARN, "the listener on %s stopped completing handshakes (nng issue "
+                "1518); re-creating it", pool->listen_url);
+        char err[256];
+        nng_listener_close(pool->listener);
+        if (!start_listener(pool, err, sizeof err))
+            log_msg(LOG_LEVEL_ERROR, "%s; retrying in %d ms", err, WATCHDOG_PERIOD_MS);
+    }
+    return NULL;
+}
+
+static void start_watchdog(struct pool *pool)
+{
+    if (strncmp(pool->listen_url, "ipc://", 6) != 0)
+        return; /* TCP survived the same test; only IPC needs watching */
+    nng_pipe_notify(pool->sock, NNG_PIPE_EV_ADD_POST, pipe_added, pool);
+    pool->watchdog_started = pthread_create(&pool->watchdog, NULL, watchdog_main, pool) == 0;
+    if (!pool->watchdog_started)
+        log_msg(LOG_LEVEL_WARN, "cannot start the IPC listener watchdog");
 }
 
 static bool start_worker(struct pool *pool, struct worker *w, const char *database_url, char *err,
@@ -164,6 +265,7 @@ struct pool *pool_start(const struct pool_options *opt, char *err, size_t errlen
         if (!start_worker(pool, &pool->workers[i], opt->database_url, err, errlen))
             goto fail;
     }
+    start_watchdog(pool);
     log_msg(LOG_LEVEL_INFO, "serving RPC on %s with %d workers", opt->listen_url, opt->workers);
     return pool;
 fail:
@@ -171,12 +273,6 @@ fail:
         snprintf(err, errlen, "out of memory starting the worker pool");
     pool_stop(pool, 0);
     return NULL;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 void pool_stop(struct pool *pool, long grace_ms)
@@ -187,6 +283,8 @@ void pool_stop(struct pool *pool, long grace_ms)
      * The socket stays open meanwhile: closing it (or its listener, which closes the pipes it
      * accepted) would drop the replies of calls in flight. */
     atomic_store(&pool->stopping, true);
+    if (pool->watchdog_started)
+        pthread_join(pool->watchdog, NULL);
     for (long waited = 0; atomic_load(&pool->running) > 0 && waited < grace_ms; waited += 10)
         sleep_ms(10);
     if (atomic_load(&pool->running) > 0)
@@ -202,5 +300,6 @@ void pool_stop(struct pool *pool, long grace_ms)
         db_free(w->db);
     }
     free(pool->workers);
+    free(pool->listen_url);
     free(pool);
 }
