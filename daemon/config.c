@@ -31,6 +31,8 @@ static const struct setting settings[] = {
      "PostgreSQL URL; empty runs a private cluster under --data-dir"},
     {"--data-dir", "CLINIC_DATA_DIR", "./var/clinicd", KIND_STRING, AT(data_dir), 0, 0,
      "folder of the embedded PostgreSQL cluster"},
+    {"--tls-cert-key", "CLINIC_TLS_CERT_KEY", "", KIND_STRING, AT(tls_cert_key), 0, 0,
+     "PEM file with the certificate and private key for tls+tcp:// URLs"},
     {"--pg-user", "CLINIC_PG_USER", "postgres", KIND_STRING, AT(pg_user), 0, 0,
      "unprivileged user that runs the embedded cluster when clinicd runs as root"},
     {"--workers", "CLINIC_WORKERS", NULL, KIND_COUNT, AT(workers), 1, 1024,

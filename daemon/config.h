@@ -13,6 +13,7 @@ struct config {
     char *events_url;          /* event PUB socket */
     char *database_url;        /* empty: run the embedded cluster under data_dir */
     char *data_dir;            /* embedded cluster's home */
+    char *tls_cert_key;        /* PEM certificate + key for tls+tcp:// listeners */
     char *pg_user;             /* unprivileged user that owns the embedded cluster when run as root */
     long workers;              /* worker threads, each with one nng context and one PostgreSQL connection */
     enum log_level log_level;

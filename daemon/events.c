@@ -6,13 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "listen.h"
 #include "log.h"
 
 struct events {
     nng_socket sock;
 };
 
-struct events *events_start(const char *url, char *err, size_t errlen)
+/* Watchers only subscribe: what they send is a few bytes of subscription. */
+#define EVENTS_RECV_MAX 4096
+
+struct events *events_start(const char *url, const char *tls_cert_key, char *err, size_t errlen)
 {
     struct events *ev = calloc(1, sizeof *ev);
     int rv;
@@ -25,8 +29,8 @@ struct events *events_start(const char *url, char *err, size_t errlen)
         free(ev);
         return NULL;
     }
-    if ((rv = nng_listen(ev->sock, url, NULL, 0)) != 0) {
-        snprintf(err, errlen, "cannot publish events on %s: %s", url, nng_strerror(rv));
+    nng_listener listener;
+    if (!listen_start(ev->sock, url, EVENTS_RECV_MAX, tls_cert_key, &listener, err, errlen)) {
         nng_close(ev->sock);
         free(ev);
         return NULL;

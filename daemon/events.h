@@ -8,9 +8,11 @@
 
 struct events;
 
-/* Opens the PUB socket and listens on url. NULL with a sentence in err on failure. */
-__attribute__((warn_unused_result)) struct events *events_start(const char *url, char *err,
-                                                                size_t errlen);
+/* Opens the PUB socket and listens on url (tls_cert_key as for listen_start). NULL with a
+ * sentence in err on failure. */
+__attribute__((warn_unused_result)) struct events *events_start(const char *url,
+                                                                const char *tls_cert_key,
+                                                                char *err, size_t errlen);
 void events_stop(struct events *ev);
 
 #endif

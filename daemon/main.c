@@ -72,13 +72,14 @@ static bool start(struct daemon *d, char *err, size_t errlen)
         return false;
     d->server.max_request_bytes = (size_t)d->cfg.max_request_bytes;
     d->server.default_deadline_ms = (uint32_t)d->cfg.default_deadline_ms;
-    if (!(d->events = events_start(d->cfg.events_url, err, errlen)))
+    if (!(d->events = events_start(d->cfg.events_url, d->cfg.tls_cert_key, err, errlen)))
         return false;
     struct pool_options opt = {
         .listen_url = d->cfg.listen_url,
         .database_url = url,
         .workers = (int)d->cfg.workers,
         .max_request_bytes = (size_t)d->cfg.max_request_bytes,
+        .tls_cert_key = d->cfg.tls_cert_key,
         .server = &d->server,
     };
     return (d->pool = pool_start(&opt, err, errlen)) != NULL;

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "listen.h"
 #include "log.h"
 
 #define RECV_POLL_MS 200
@@ -48,6 +49,7 @@ struct pool {
     nng_socket sock;
     nng_listener listener;
     char *listen_url;
+    const char *tls_cert_key;
     size_t transport_limit;
     pthread_t watchdog;
     bool watchdog_started;
@@ -120,19 +122,8 @@ static void *worker_main(void *arg)
 
 static bool start_listener(struct pool *pool, char *err, size_t errlen)
 {
-    int rv = nng_listener_create(&pool->listener, pool->sock, pool->listen_url);
-    if (rv != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s (use tcp://HOST:PORT, ipc:///PATH or "
-                 "tls+tcp://HOST:PORT)", pool->listen_url, nng_strerror(rv));
-        return false;
-    }
-    nng_listener_set_size(pool->listener, NNG_OPT_RECVMAXSZ, pool->transport_limit);
-    if ((rv = nng_listener_start(pool->listener, 0)) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", pool->listen_url, nng_strerror(rv));
-        nng_listener_close(pool->listener);
-        return false;
-    }
-    return true;
+    return listen_start(pool->sock, pool->listen_url, pool->transport_limit, pool->tls_cert_key,
+                        &pool->listener, err, errlen);
 }
 
 static bool open_socket(struct pool *pool, const struct pool_options *opt, char *err,
@@ -145,6 +136,7 @@ static bool open_socket(struct pool *pool, const struct pool_options *opt, char 
     }
     pool->listen_url = strdup(opt->listen_url);
     pool->transport_limit = opt->max_request_bytes * TRANSPORT_LIMIT_FACTOR;
+    pool->tls_cert_key = opt->tls_cert_key;
     if (!pool->listen_url) {
         snprintf(err, errlen, "out of memory");
         return false;

@@ -16,6 +16,7 @@ struct pool_options {
     const char *database_url;
     int workers;
     size_t max_request_bytes; /* nng's own limit is set well above this (see pool.c) */
+    const char *tls_cert_key; /* PEM certificate + key for tls+tcp:// (kept by the caller) */
     const struct rpc_server *server;
 };
 

@@ -12,9 +12,10 @@ set -euo pipefail
 #   libcmocka-dev                      unit tests
 #   postgresql-15-pgtap                schema tests
 #   clang                              the fuzzer (libFuzzer)
+#   openssl                            makes the throw-away certificates of the TLS tests
 #   procps util-linux                  ps/kill and runuser/setpriv to run PostgreSQL unprivileged
 packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
-          libpq-dev postgresql libsodium-dev libcmocka-dev postgresql-15-pgtap clang procps util-linux
+          libpq-dev postgresql libsodium-dev libcmocka-dev postgresql-15-pgtap clang openssl procps util-linux
           ca-certificates git)
 
 missing=()

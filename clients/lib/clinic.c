@@ -3,6 +3,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -69,9 +70,60 @@ static void pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
     atomic_fetch_add(&c->pipes, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
 }
 
+/* The host part of "tls+tcp://HOST:PORT" (or "[v6]:PORT") into out: the name the daemon's
+ * certificate must carry. */
+static void url_host(const char *url, char *out, size_t len)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    size_t n;
+    if (*host == '[') {
+        host++;
+        n = strcspn(host, "]");
+    } else {
+        n = strcspn(host, ":/");
+    }
+    snprintf(out, len, "%.*s", (int)n, host);
+}
+
+/* A dialer for url; for TLS, with the CA and the server name to verify. 0 or an nng error. */
+static int make_dialer(struct clinic_client *c, const char *url, const char *ca_file,
+                       nng_dialer *d, struct clinic_error *err)
+{
+    int rv = nng_dialer_create(d, c->sock, url);
+    if (rv != 0 || strncmp(url, "tls+tcp", 7) != 0)
+        return rv;
+    if (!ca_file || !*ca_file) {
+        set_error(err, STATUS_INVALID_ARGUMENT, NULL,
+                  "%s is a TLS URL: set CLINIC_TLS_CA to the CA certificate (PEM) that signed the "
+                  "daemon's certificate", url);
+        nng_dialer_close(*d);
+        return NNG_EINVAL;
+    }
+    nng_tls_config *cfg;
+    char host[256];
+    url_host(url, host, sizeof host);
+    if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0)
+        return rv;
+    if ((rv = nng_tls_config_ca_file(cfg, ca_file)) != 0)
+        set_error(err, STATUS_INVALID_ARGUMENT, NULL,
+                  "cannot read the CA certificate %s: %s", ca_file, nng_strerror(rv));
+    if (rv == 0)
+        rv = nng_tls_config_server_name(cfg, host);
+    if (rv == 0)
+        rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED);
+    if (rv == 0)
+        rv = nng_dialer_set_ptr(*d, NNG_OPT_TLS_CONFIG, cfg);
+    nng_tls_config_free(cfg); /* the dialer holds its own reference */
+    if (rv != 0)
+        nng_dialer_close(*d);
+    return rv;
+}
+
 /* Dials every URL in the comma-separated list; true when at least one answered now. URLs that
  * did not are left dialling in the background, so a daemon that starts later is picked up. */
-static bool dial_all(struct clinic_client *c, const char *urls, struct clinic_error *err)
+static bool dial_all(struct clinic_client *c, const char *urls, const char *ca_file,
+                     struct clinic_error *err)
 {
     char list[1024];
     snprintf(list, sizeof list, "%s", urls);
@@ -82,20 +134,29 @@ static bool dial_all(struct clinic_client *c, const char *urls, struct clinic_er
     for (char *url = strtok_r(list, ",", &save); url; url = strtok_r(NULL, ",", &save)) {
         while (*url == ' ')
             url++;
-        int rv = nng_dial(c->sock, url, NULL, 0);
-        if (rv == 0) {
-            any = true;
-            continue;
-        }
+        nng_dialer d;
+        if (err)
+            err->code = STATUS_OK;
+        int rv = make_dialer(c, url, ca_file, &d, err);
+        if (rv != 0 && err && err->code != STATUS_OK)
+            return false; /* make_dialer said what is wrong */
         if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL) {
             set_error(err, STATUS_INVALID_ARGUMENT, NULL,
                       "\"%s\" is not a daemon URL; use tcp://HOST:PORT, ipc:///PATH or "
                       "tls+tcp://HOST:PORT", url);
             return false;
         }
+        if (rv == 0 && (rv = nng_dialer_start(d, 0)) == 0) {
+            any = true;
+            continue;
+        }
+        if (rv != 0 && rv != NNG_EINVAL)
+            nng_dialer_close(d);
         last_rv = rv;
         last_url = urls + (url - list);
-        nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+        /* keep trying in the background: a daemon started later is picked up */
+        if (make_dialer(c, url, ca_file, &d, NULL) == 0)
+            nng_dialer_start(d, NNG_FLAG_NONBLOCK);
     }
     if (!any)
         set_error(err, STATUS_UNAVAILABLE, NULL,
@@ -108,6 +169,14 @@ static bool dial_all(struct clinic_client *c, const char *urls, struct clinic_er
 clinic_client *clinic_connect(const char *urls, uint32_t default_timeout_ms,
                               struct clinic_error *err)
 {
+    struct clinic_connect_options opts = {.default_timeout_ms = default_timeout_ms,
+                                          .tls_ca_file = getenv("CLINIC_TLS_CA")};
+    return clinic_connect_with(urls, &opts, err);
+}
+
+clinic_client *clinic_connect_with(const char *urls, const struct clinic_connect_options *opts,
+                                   struct clinic_error *err)
+{
     struct clinic_client *c = calloc(1, sizeof *c);
     if (!c) {
         set_error(err, STATUS_RESOURCE_EXHAUSTED, NULL, "out of memory");
@@ -116,7 +185,8 @@ clinic_client *clinic_connect(const char *urls, uint32_t default_timeout_ms,
     if (!urls || !*urls)
         urls = CLINIC_DEFAULT_URL;
     snprintf(c->urls, sizeof c->urls, "%s", urls);
-    c->default_timeout_ms = default_timeout_ms ? default_timeout_ms : CLINIC_DEFAULT_TIMEOUT_MS;
+    c->default_timeout_ms =
+        opts->default_timeout_ms ? opts->default_timeout_ms : CLINIC_DEFAULT_TIMEOUT_MS;
     int rv = nng_req0_open(&c->sock);
     if (rv != 0) {
         set_error(err, STATUS_INTERNAL, NULL, "cannot open a socket: %s", nng_strerror(rv));
@@ -129,7 +199,7 @@ clinic_client *clinic_connect(const char *urls, uint32_t default_timeout_ms,
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
     nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event, c);
     nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_event, c);
-    if (!dial_all(c, urls, err)) {
+    if (!dial_all(c, urls, opts->tls_ca_file, err)) {
         clinic_close(c);
         return NULL;
     }

@@ -46,9 +46,20 @@ struct clinic_call_options {
 
 /* Connects to a comma-separated list of daemon URLs ("tcp://a:7450,tcp://b:7450"); calls are
  * spread over those that are up, and a call whose daemon goes away is resent to another. NULL
- * (with err filled, code UNAVAILABLE or INVALID_ARGUMENT) when no URL can be dialled. */
+ * (with err filled, code UNAVAILABLE or INVALID_ARGUMENT) when no URL can be dialled.
+ * For tls+tcp:// URLs the daemon's certificate is verified against the CA certificate(s) in the
+ * PEM file named by CLINIC_TLS_CA, and must name the URL's host. */
 clinic_client *clinic_connect(const char *urls, uint32_t default_timeout_ms,
                               struct clinic_error *err);
+
+struct clinic_connect_options {
+    uint32_t default_timeout_ms; /* 0: CLINIC_DEFAULT_TIMEOUT_MS */
+    const char *tls_ca_file;     /* PEM CA certificate(s) that signed the daemons' certificates */
+};
+
+/* clinic_connect with explicit options (no environment lookup). */
+clinic_client *clinic_connect_with(const char *urls, const struct clinic_connect_options *opts,
+                                   struct clinic_error *err);
 void clinic_close(clinic_client *client);
 
 /* The bearer token sent with every later call (copied); NULL or "" sends none. */
