@@ -200,6 +200,14 @@ static bool resolve_user(struct embedded_pg *pg, const char *pg_user, char *err,
 static bool resolve_dirs(struct embedded_pg *pg, const char *data_dir, char *err, size_t errlen)
 {
     char real[PATH_MAX];
+    /* refuse a bad name before creating anything on disk */
+    if (!path_is_plain(data_dir)) {
+        snprintf(err, errlen,
+                 "the data folder \"%s\" may only use letters, digits and / . _ - +; choose "
+                 "another --data-dir",
+                 data_dir);
+        return false;
+    }
     if (!make_dirs(data_dir, 0755) || !realpath(data_dir, real)) {
         snprintf(err, errlen, "cannot create the data folder %s: %s", data_dir, strerror(errno));
         return false;

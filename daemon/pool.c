@@ -25,6 +25,7 @@
 #include "db.h"
 #include "listen.h"
 #include "log.h"
+#include "status.h"
 
 #define RECV_POLL_MS 200
 #define SEND_TIMEOUT_MS 5000
@@ -58,7 +59,7 @@ struct pool {
     struct worker *workers;
     int n_workers;
     atomic_bool stopping;
-    atomic_int running; /* workers still in their loop */
+    atomic_int busy; /* workers serving a call they took before shutdown began */
 };
 
 static void sleep_ms(long ms)
@@ -97,11 +98,27 @@ static void serve_message(struct worker *w, nng_msg *msg)
     free(reply);
 }
 
+/* Answers a call that arrived after shutdown began: UNAVAILABLE at once, so the client retries
+ * (another daemon, if it dialled several) instead of waiting for its timeout. */
+static void refuse_message(struct worker *w, nng_msg *msg)
+{
+    uint8_t *reply = NULL;
+    size_t len = rpc_refuse(nng_msg_body(msg), nng_msg_len(msg), w->id, STATUS_UNAVAILABLE,
+                            "clinicd is shutting down; retry in a moment", &reply);
+    nng_msg_free(msg);
+    if (reply)
+        send_reply(w, reply, len);
+    free(reply);
+}
+
+/* Serves calls until the socket closes. The busy count goes up before the stopping flag is
+ * read, so pool_stop, which sets the flag and then waits for busy to drop, never closes the
+ * socket under a call it let start. */
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct pool *pool = w->pool;
-    while (!atomic_load(&pool->stopping)) {
+    for (;;) {
         nng_aio_set_timeout(w->aio, RECV_POLL_MS);
         nng_ctx_recv(w->ctx, w->aio);
         nng_aio_wait(w->aio);
@@ -114,9 +131,14 @@ static void *worker_main(void *arg)
             log_msg(LOG_LEVEL_WARN, "worker %d: receive failed: %s", w->id, nng_strerror(rv));
             continue;
         }
-        serve_message(w, nng_aio_get_msg(w->aio));
+        nng_msg *msg = nng_aio_get_msg(w->aio);
+        atomic_fetch_add(&pool->busy, 1);
+        if (atomic_load(&pool->stopping))
+            refuse_message(w, msg);
+        else
+            serve_message(w, msg);
+        atomic_fetch_sub(&pool->busy, 1);
     }
-    atomic_fetch_sub(&pool->running, 1);
     return NULL;
 }
 
@@ -230,9 +252,7 @@ static bool start_worker(struct pool *pool, struct worker *w, const char *databa
     /* Connect now so the first calls do not pay for it; a failure is retried on first use. */
     if (db_ensure(w->db) != 0)
         log_msg(LOG_LEVEL_WARN, "worker %d: no database connection yet", w->id);
-    atomic_fetch_add(&pool->running, 1);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-        atomic_fetch_sub(&pool->running, 1);
         snprintf(err, errlen, "cannot start worker thread %d", w->id);
         return false;
     }
@@ -271,17 +291,17 @@ void pool_stop(struct pool *pool, long grace_ms)
 {
     if (!pool)
         return;
-    /* Workers take no new call once they see this; each finishes and answers the one it has.
+    /* From here on new calls are answered UNAVAILABLE; calls in flight finish and are answered.
      * The socket stays open meanwhile: closing it (or its listener, which closes the pipes it
      * accepted) would drop the replies of calls in flight. */
     atomic_store(&pool->stopping, true);
     if (pool->watchdog_started)
         pthread_join(pool->watchdog, NULL);
-    for (long waited = 0; atomic_load(&pool->running) > 0 && waited < grace_ms; waited += 10)
+    for (long waited = 0; atomic_load(&pool->busy) > 0 && waited < grace_ms; waited += 10)
         sleep_ms(10);
-    if (atomic_load(&pool->running) > 0)
+    if (atomic_load(&pool->busy) > 0)
         log_msg(LOG_LEVEL_WARN, "%d calls still running after the %ld ms grace period",
-                atomic_load(&pool->running), grace_ms);
+                atomic_load(&pool->busy), grace_ms);
     nng_close(pool->sock); /* wakes every receive with NNG_ECLOSED, fails pending sends */
     for (int i = 0; i < pool->n_workers && pool->workers; i++) {
         struct worker *w = &pool->workers[i];

@@ -313,3 +313,24 @@ done:;
         clinic__v1__rpc_request__free_unpacked(env, NULL);
     return len;
 }
+
+size_t rpc_refuse(const uint8_t *request, size_t request_len, int worker, int code,
+                  const char *message, uint8_t **reply)
+{
+    char generated_id[32];
+    struct call call = {.method = "-"};
+    new_request_id(generated_id, sizeof generated_id);
+    call.request_id = generated_id;
+    Clinic__V1__RpcRequest *env =
+        request_len ? clinic__v1__rpc_request__unpack(NULL, request_len, request) : NULL;
+    if (env && env->request_id[0] && log_safe(env->request_id, MAX_REQUEST_ID))
+        call.request_id = env->request_id;
+    if (env && log_safe(env->method, 100))
+        call.method = env->method;
+    call_fail(&call, code, "%s", message);
+    size_t len = pack_reply(&call, env && env->request_id[0] ? env->request_id : generated_id, reply);
+    log_call(call.request_id, call.method, call.code, 0, worker);
+    if (env)
+        clinic__v1__rpc_request__free_unpacked(env, NULL);
+    return len;
+}

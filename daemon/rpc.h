@@ -49,4 +49,9 @@ struct rpc_server {
 size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const uint8_t *request,
                  size_t request_len, uint8_t **reply);
 
+/* Answers request with `code` and `message` without serving it (shutdown), echoing its request
+ * id when the envelope decodes. Same reply contract as rpc_serve. */
+size_t rpc_refuse(const uint8_t *request, size_t request_len, int worker, int code,
+                  const char *message, uint8_t **reply);
+
 #endif

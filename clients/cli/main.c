@@ -7,9 +7,9 @@
 
 #include "cli.h"
 
-static void print_help(void)
+static void print_help(FILE *out)
 {
-    printf("usage: clinic [--url URL] [--token T] [--json] [--timeout MS] COMMAND [ARGS]\n\n"
+    fprintf(out, "usage: clinic [--url URL] [--token T] [--json] [--timeout MS] COMMAND [ARGS]\n\n"
            "Talks to clinicd, the clinic's scheduling daemon.\n\n"
            "Global options:\n"
            "  --url URL      daemon URL(s), comma-separated (env CLINIC_URL, default %s)\n"
@@ -20,8 +20,8 @@ static void print_help(void)
            "  --version      the version\n\nCommands:\n",
            CLINIC_DEFAULT_URL, CLINIC_DEFAULT_TIMEOUT_MS);
     for (const struct command *c = cli_commands; c->name; c++)
-        printf("  %-12s %s\n", c->name, c->summary);
-    printf("\nExit status: 0 OK, 1 a negative answer (e.g. NOT_SERVING), 2 usage error, otherwise\n"
+        fprintf(out, "  %-12s %s\n", c->name, c->summary);
+    fprintf(out, "\nExit status: 0 OK, 1 a negative answer (e.g. NOT_SERVING), 2 usage error, otherwise\n"
            "the gRPC status code of the failure (3 INVALID_ARGUMENT ... 16 UNAUTHENTICATED).\n");
 }
 
@@ -59,12 +59,11 @@ static bool parse_timeout(const char *text, uint32_t *out)
 int main(int argc, char **argv)
 {
     struct cli cli = {.url = getenv("CLINIC_URL"), .token = getenv("CLINIC_TOKEN")};
-    const char *timeout = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_help();
+            print_help(stdout);
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("clinic %s\n", CLINIC_VERSION);
@@ -72,22 +71,20 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--json") == 0) {
             cli.json = true;
         } else if (take_option(argc, argv, &i, "--url", &v)) {
-            if (!(cli.url = v))
+            if (!(cli.url = v) || !*v)
                 return cli_usage_error(NULL, "--url needs a value");
         } else if (take_option(argc, argv, &i, "--token", &v)) {
-            if (!(cli.token = v))
+            if (!(cli.token = v) || !*v)
                 return cli_usage_error(NULL, "--token needs a value");
         } else if (take_option(argc, argv, &i, "--timeout", &v)) {
-            timeout = v;
             if (!parse_timeout(v, &cli.timeout_ms))
                 return cli_usage_error(NULL, "--timeout must be milliseconds from 1 to 3600000");
         } else {
             return cli_usage_error(NULL, "unknown option \"%s\"", argv[i]);
         }
     }
-    (void)timeout;
     if (i >= argc) {
-        print_help();
+        print_help(stderr);
         return EXIT_USAGE;
     }
     const struct command *cmd = cli_find_command(argv[i]);

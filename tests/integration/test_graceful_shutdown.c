@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "clinic/v1/diagnostics.pb-c.h"
+#include "clinic/v1/rpc.pb-c.h"
 #include "harness.h"
 #include "status.h"
 
@@ -147,6 +148,49 @@ static void call_in_flight_finishes_during_sigterm(void **state)
     assert_false(log_contains("still running after"));
 }
 
+/* Sends Health/Check as raw bytes (no libclinic retry) and returns the reply's status code. */
+static int raw_health_status(void)
+{
+    struct clinic_error err;
+    clinic_client *c = clinic_connect(daemon_.url, 3000, &err);
+    if (!c)
+        return -1;
+    Clinic__V1__RpcRequest env = CLINIC__V1__RPC_REQUEST__INIT;
+    env.method = "/clinic.v1.Health/Check";
+    env.request_id = "during-shutdown";
+    uint8_t buf[128];
+    size_t len = clinic__v1__rpc_request__pack(&env, buf);
+    void *reply = NULL;
+    size_t reply_len = 0;
+    int code = -1;
+    if (clinic_call_raw(c, buf, len, &reply, &reply_len, 3000, &err) == 0) {
+        Clinic__V1__RpcResponse *resp = clinic__v1__rpc_response__unpack(NULL, reply_len, reply);
+        if (resp && resp->status && strcmp(resp->request_id, "during-shutdown") == 0)
+            code = resp->status->code;
+        if (resp)
+            clinic__v1__rpc_response__free_unpacked(resp, NULL);
+    }
+    free(reply);
+    clinic_close(c);
+    return code;
+}
+
+static void call_arriving_during_shutdown_gets_unavailable_at_once(void **state)
+{
+    (void)state;
+    start_daemon();
+    static struct sleeper s;
+    sleepers_start(&s, 1);
+    harness_sleep_ms(300);
+    wait_until_sleeping(1);
+    assert_int_equal(kill(daemon_.pid, SIGTERM), 0);
+    harness_sleep_ms(300); /* the sleeper still holds the daemon in its grace period */
+    assert_int_equal(raw_health_status(), STATUS_UNAVAILABLE);
+    assert_int_equal(harness_daemon_wait_exit(&daemon_, EXIT_TIMEOUT_MS), 0);
+    sleepers_join_expect_ok(&s, 1);
+    assert_true(log_contains("request_id=during-shutdown method=/clinic.v1.Health/Check code=14"));
+}
+
 static void every_worker_busy_at_sigterm_still_answers(void **state)
 {
     (void)state;
@@ -187,6 +231,7 @@ int main(void)
     unsetenv("CLINIC_TOKEN");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(call_in_flight_finishes_during_sigterm),
+        cmocka_unit_test(call_arriving_during_shutdown_gets_unavailable_at_once),
         cmocka_unit_test(every_worker_busy_at_sigterm_still_answers),
         cmocka_unit_test(idle_daemon_stops_cleanly_on_sigterm),
         cmocka_unit_test(sigint_stops_cleanly_too),
