@@ -220,10 +220,11 @@ static bool resolve_dirs(struct embedded_pg *pg, const char *data_dir, char *err
                  real);
         return false;
     }
-    snprintf(pg->root, sizeof pg->root, "%s", real);
-    snprintf(pg->pgdata, sizeof pg->pgdata, "%s/pgdata", real);
-    snprintf(pg->socket_dir, sizeof pg->socket_dir, "%s/run", real);
-    snprintf(pg->log_dir, sizeof pg->log_dir, "%s/log", real);
+    /* real is at most 80 bytes (checked above); the precision tells the compiler so */
+    snprintf(pg->root, sizeof pg->root, "%.80s", real);
+    snprintf(pg->pgdata, sizeof pg->pgdata, "%.80s/pgdata", real);
+    snprintf(pg->socket_dir, sizeof pg->socket_dir, "%.80s/run", real);
+    snprintf(pg->log_dir, sizeof pg->log_dir, "%.80s/log", real);
     return make_private_dir(pg, pg->pgdata, err, errlen) &&
            make_private_dir(pg, pg->socket_dir, err, errlen) &&
            make_private_dir(pg, pg->log_dir, err, errlen);
