@@ -244,6 +244,18 @@ int harness_daemon_wait_exit(struct harness_daemon *d, int timeout_ms)
     return status;
 }
 
+/* Prints the end of the daemon's log (sanitizer reports land there) to explain a failure. */
+static void print_log_tail(const struct harness_daemon *d, int status)
+{
+    char *log = harness_daemon_log(d);
+    if (!log)
+        return;
+    size_t len = strlen(log), keep = 6000;
+    fprintf(stderr, "harness: clinicd exited with %d; the end of %s:\n%s\n", status, d->log_path,
+            len > keep ? log + len - keep : log);
+    free(log);
+}
+
 int harness_daemon_stop(struct harness_daemon *d)
 {
     if (d->pid <= 0)
@@ -255,6 +267,8 @@ int harness_daemon_stop(struct harness_daemon *d)
         waitpid(d->pid, NULL, 0);
         d->pid = 0;
     }
+    if (status != 0)
+        print_log_tail(d, status);
     return status;
 }
 
