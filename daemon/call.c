@@ -68,7 +68,10 @@ void call_fail_db(struct call *call)
     }
     log_msg(LOG_LEVEL_DEBUG, "request_id=%s database said %s: %s", call->request_id,
             db_error_sqlstate(call->db), db_error_detail(call->db));
-    call_fail(call, code, "%s", db_error_public(call->db));
+    if (code == STATUS_INVALID_ARGUMENT && db_error_column(call->db)[0])
+        call_violation(call, db_error_column(call->db), "%s", db_error_public(call->db));
+    else
+        call_fail(call, code, "%s", db_error_public(call->db));
 }
 
 void call_reply(const ProtobufCMessage *response, void *closure_data)
@@ -86,6 +89,45 @@ void call_reply(const ProtobufCMessage *response, void *closure_data)
     call->replied = true;
 }
 
+/* The arena: blocks chained from call->arena, each starting with the pointer to the previous. */
+void *call_alloc(struct call *call, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (!call->arena || call->arena_used + size > call->arena_size) {
+        size_t block = size + 16 > 16384 ? size + 16 : 16384;
+        char *b = malloc(block);
+        if (!b)
+            return NULL;
+        *(void **)b = call->arena;
+        call->arena = b;
+        call->arena_size = block;
+        call->arena_used = 16;
+    }
+    void *p = (char *)call->arena + call->arena_used;
+    call->arena_used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+char *call_strdup(struct call *call, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = call_alloc(call, n);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+static void free_arena(struct call *call)
+{
+    while (call->arena) {
+        void *prev = *(void **)call->arena;
+        free(call->arena);
+        call->arena = prev;
+    }
+    call->arena_used = call->arena_size = 0;
+}
+
 void call_reset_outcome(struct call *call)
 {
     call_release(call);
@@ -94,10 +136,16 @@ void call_reset_outcome(struct call *call)
     call->n_violations = 0;
 }
 
-void call_release(struct call *call)
+void call_release_reply(struct call *call)
 {
     free(call->reply.data);
     call->reply.data = NULL;
     call->reply.len = 0;
     call->replied = false;
+}
+
+void call_release(struct call *call)
+{
+    free_arena(call);
+    call_release_reply(call);
 }

@@ -27,6 +27,7 @@ struct call {
     const char *request_id;
     const char *auth_token;
     const char *idempotency_key;
+    const ProtobufCBinaryData *payload; /* the request's serialized input */
     int64_t deadline_us;         /* monotonic, see clock.h */
     const struct rpc_table *served; /* every method this daemon serves (for reflection) */
 
@@ -37,7 +38,16 @@ struct call {
     size_t n_violations;
     bool replied;                /* the closure ran: reply holds the packed response */
     ProtobufCBinaryData reply;
+
+    /* memory that lives until the call ends (see call_alloc) */
+    void *arena;
+    size_t arena_used, arena_size;
 };
+
+/* Zeroed memory that lives until the call is answered: for response messages and their
+ * strings and arrays, so handlers free nothing. NULL when out of memory. */
+void *call_alloc(struct call *call, size_t size);
+char *call_strdup(struct call *call, const char *s);
 
 /* Fails the call with code and a sentence (printf-style). The first failure wins. */
 void call_fail(struct call *call, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -56,7 +66,10 @@ void call_reply(const ProtobufCMessage *response, void *closure_data);
 /* Clears the outcome so the handler can run again (a retried transaction). */
 void call_reset_outcome(struct call *call);
 
-/* Releases what the outcome holds. */
+/* Drops the packed reply (the call is about to fail instead). */
+void call_release_reply(struct call *call);
+
+/* Releases what the outcome holds: the reply and the arena. */
 void call_release(struct call *call);
 
 #endif

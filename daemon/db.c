@@ -32,6 +32,7 @@ struct db {
     unsigned next_name;
     char sqlstate[6];
     char constraint[64];
+    char column[64]; /* the request field a CLINV error names */
     char public_msg[256];
     char detail[768];
 };
@@ -55,7 +56,12 @@ static const struct {
     {"57P02", STATUS_UNAVAILABLE, "the database is restarting; retry shortly"},
     {"57P03", STATUS_UNAVAILABLE, "the database is starting up; retry shortly"},
     {"53300", STATUS_UNAVAILABLE, "the database has no free connections; retry shortly"},
-    {"P0001", STATUS_FAILED_PRECONDITION, NULL}, /* our own RAISE EXCEPTION: its text is the sentence */
+    /* our own SQLSTATEs (sql/0003): the message is the sentence, written for the caller */
+    {"CLINV", STATUS_INVALID_ARGUMENT, NULL},
+    {"CLNOF", STATUS_NOT_FOUND, NULL},
+    {"CLRUL", STATUS_FAILED_PRECONDITION, NULL},
+    {"CLBSY", STATUS_ABORTED, NULL},
+    {"P0001", STATUS_FAILED_PRECONDITION, NULL}, /* a plain RAISE EXCEPTION of ours */
     {"22", STATUS_INVALID_ARGUMENT, "a value is out of range or badly formed"},
     {"08", STATUS_UNAVAILABLE, "the database is unreachable; retry shortly"},
 };
@@ -82,7 +88,7 @@ int db_status_for_sqlstate(const char *sqlstate)
 
 static void clear_error(struct db *db)
 {
-    db->sqlstate[0] = db->constraint[0] = db->public_msg[0] = db->detail[0] = '\0';
+    db->sqlstate[0] = db->constraint[0] = db->column[0] = db->public_msg[0] = db->detail[0] = '\0';
 }
 
 static void copy_field(char *dst, size_t len, const char *src)
@@ -98,6 +104,8 @@ static int record_failure(struct db *db, const PGresult *res)
     copy_field(db->sqlstate, sizeof db->sqlstate, state ? state : (lost ? "08006" : "XX000"));
     copy_field(db->constraint, sizeof db->constraint,
                res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL);
+    copy_field(db->column, sizeof db->column,
+               res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL);
     const char *text = res ? PQresultErrorMessage(res) : NULL;
     if ((!text || !*text) && db->conn)
         text = PQerrorMessage(db->conn);
@@ -126,6 +134,11 @@ const char *db_error_sqlstate(const struct db *db)
 const char *db_error_constraint(const struct db *db)
 {
     return db->constraint;
+}
+
+const char *db_error_column(const struct db *db)
+{
+    return db->column;
 }
 
 const char *db_error_public(const struct db *db)
@@ -441,6 +454,16 @@ const char *db_value(const struct db_result *r, int row, int col)
 bool db_is_null(const struct db_result *r, int row, int col)
 {
     return PQgetisnull((const PGresult *)r, row, col) != 0;
+}
+
+int db_columns(const struct db_result *r)
+{
+    return PQnfields((const PGresult *)r);
+}
+
+const char *db_column_name(const struct db_result *r, int col)
+{
+    return PQfname((const PGresult *)r, col);
 }
 
 void db_result_free(struct db_result *r)

@@ -47,6 +47,8 @@ __attribute__((warn_unused_result)) int db_exec_script(struct db *db, const char
 int db_rows(const struct db_result *r);
 const char *db_value(const struct db_result *r, int row, int col); /* "" for NULL */
 bool db_is_null(const struct db_result *r, int row, int col);
+int db_columns(const struct db_result *r);
+const char *db_column_name(const struct db_result *r, int col);
 void db_result_free(struct db_result *r);
 
 /* The last failure: SQLSTATE ("" when it was not the server's), constraint name ("" if none),
@@ -54,6 +56,8 @@ void db_result_free(struct db_result *r);
 const char *db_error_sqlstate(const struct db *db);
 const char *db_error_constraint(const struct db *db);
 const char *db_error_public(const struct db *db);
+/* The request field a CLINV error names (PostgreSQL's COLUMN field), "" if none. */
+const char *db_error_column(const struct db *db);
 const char *db_error_detail(const struct db *db);
 
 /* True when the last failure was a serialization failure or deadlock: run the transaction again. */

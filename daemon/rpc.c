@@ -17,6 +17,7 @@
 #include "clinic/v1/rpc.pb-c.h"
 #include "clock.h"
 #include "db.h"
+#include "idempotency.h"
 #include "log.h"
 #include "status.h"
 #include "wire.h"
@@ -166,6 +167,29 @@ static void invoke(const struct rpc_method *m, const ProtobufCMessage *input, st
     }
 }
 
+/* Runs the handler (or replays a stored answer) inside the open transaction; for a mutating
+ * call with an idempotency key, the key and the answer are stored in the same transaction. */
+static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call)
+{
+    bool keyed = (m->flags & METHOD_MUTATES) && call->idempotency_key[0];
+    if (keyed) {
+        switch (idem_claim(call, call->idempotency_key, m->name, call->payload)) {
+        case IDEM_FRESH:
+            break;
+        case IDEM_REPLAYED:
+            log_msg(LOG_LEVEL_DEBUG, "request_id=%s replayed the answer stored for its key",
+                    call->request_id);
+            return;
+        case IDEM_FAILED:
+            return;
+        }
+    }
+    invoke(m, input, call);
+    if (keyed && call->code == STATUS_OK && !idem_store(call, call->idempotency_key))
+        log_msg(LOG_LEVEL_WARN, "request_id=%s could not store its idempotency key",
+                call->request_id);
+}
+
 /* Runs the handler in a transaction, again after a serialization failure or deadlock. */
 static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMessage *input,
                                   struct call *call)
@@ -176,11 +200,11 @@ static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMes
             call_fail_db(call);
             return;
         }
-        invoke(m, input, call);
+        run_once(m, input, call);
         if (call->code == STATUS_OK) {
             if (db_commit(call->db) == STATUS_OK)
                 return;
-            call_release(call);
+            call_release_reply(call);
             call_fail_db(call);
         } else {
             db_rollback(call->db);
@@ -292,6 +316,7 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
     call.method = m->name;
     call.auth_token = env->auth_token;
     call.idempotency_key = env->idempotency_key;
+    call.payload = &env->payload;
     uint32_t budget_ms = env->deadline_ms ? env->deadline_ms : server->default_deadline_ms;
     call.deadline_us = started + (int64_t)budget_ms * 1000;
     input = decode_payload(m, env, &call);

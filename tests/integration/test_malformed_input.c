@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "clinic/v1/diagnostics.pb-c.h"
 #include "clinic/v1/health.pb-c.h"
@@ -192,29 +195,46 @@ static void two_mebibyte_request_gets_resource_exhausted(void **state)
     assert_still_serving();
 }
 
+/* Connects to the daemon's TCP port and completes the SP handshake as a REQ peer (nng's
+ * wire format: "\0SP\0", the protocol number 0x30 big-endian, two zero bytes). */
+static int sp_connect(void)
+{
+    int port = (int)strtol(strrchr(daemon_.url, ':') + 1, NULL, 10);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+    uint8_t theirs[8];
+    assert_int_equal(write(fd, hello, sizeof hello), 8);
+    assert_int_equal(recv(fd, theirs, sizeof theirs, MSG_WAITALL), 8);
+    assert_int_equal(theirs[5], 0x31); /* REP */
+    return fd;
+}
+
 static void request_beyond_transport_limit_is_dropped_without_harm(void **state)
 {
     (void)state;
-    /* Past 4 x the application limit nng drops the connection instead of reading the frame;
-     * libclinic refuses to send such a request, so speak raw nng here. */
-    size_t huge = 5u * 1024 * 1024;
-    nng_socket sock;
-    nng_msg *msg;
-    assert_int_equal(nng_req0_open(&sock), 0);
-    nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 1500);
-    assert_int_equal(nng_dial(sock, daemon_.url, NULL, 0), 0);
-    assert_int_equal(nng_msg_alloc(&msg, huge), 0);
-    memset(nng_msg_body(msg), 0, huge);
-    assert_int_equal(nng_sendmsg(sock, msg, 0), 0);
-    nng_msg *reply = NULL;
-    assert_int_not_equal(nng_recvmsg(sock, &reply, 0), 0);
-    nng_close(sock);
+    /* A frame header claiming 5 MiB, past 4 x the application limit: nng drops the peer at the
+     * header instead of allocating what it claims. Raw TCP here: nng's own client misbehaves
+     * after such a drop (see libclinic's CLINIC_MAX_REQUEST_BYTES). */
+    int fd = sp_connect();
+    uint64_t claimed = 5u * 1024 * 1024;
+    uint8_t header[8];
+    for (int i = 0; i < 8; i++)
+        header[i] = (uint8_t)(claimed >> (56 - 8 * i));
+    assert_int_equal(write(fd, header, sizeof header), 8);
+    uint8_t byte;
+    assert_true(recv(fd, &byte, 1, 0) <= 0); /* the daemon hung up */
+    close(fd);
 
     struct clinic_error err;
     void *out = NULL;
     size_t out_len;
-    uint8_t *bytes = calloc(1, huge);
-    assert_int_equal(clinic_call_raw(client, bytes, huge, &out, &out_len, 1500, &err),
+    uint8_t *bytes = calloc(1, claimed);
+    assert_int_equal(clinic_call_raw(client, bytes, claimed, &out, &out_len, 1500, &err),
                      STATUS_RESOURCE_EXHAUSTED);
     assert_non_null(strstr(err.message, "send less"));
     free(bytes);

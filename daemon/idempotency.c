@@ -1,0 +1,96 @@
+/* idempotency.c: idempotency keys stored with the response, in the call's transaction. */
+#include "idempotency.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "status.h"
+
+static const struct db_stmt claim_stmt = {
+    "INSERT INTO idempotency_keys (key, method, request_sha256)"
+    " VALUES ($1, $2, sha256(decode($3, 'hex')))"
+    " ON CONFLICT (key) DO NOTHING RETURNING 1",
+    3};
+static const struct db_stmt lookup_stmt = {
+    "SELECT method = $2 AND request_sha256 = sha256(decode($3, 'hex')), encode(response, 'hex')"
+    " FROM idempotency_keys WHERE key = $1",
+    3};
+static const struct db_stmt store_stmt = {
+    "UPDATE idempotency_keys SET response = decode($2, 'hex') WHERE key = $1", 2};
+
+static char *to_hex(struct call *call, const uint8_t *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = call_alloc(call, 2 * len + 1);
+    for (size_t i = 0; out && i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    return out;
+}
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Makes the stored hex response the call's reply. */
+static bool replay(struct call *call, const char *hex)
+{
+    size_t len = strlen(hex) / 2;
+    call->reply.data = malloc(len ? len : 1);
+    if (!call->reply.data) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return false;
+    }
+    for (size_t i = 0; i < len; i++)
+        call->reply.data[i] = (uint8_t)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+    call->reply.len = len;
+    call->replied = true;
+    return true;
+}
+
+enum idem_claim idem_claim(struct call *call, const char *key, const char *method,
+                           const ProtobufCBinaryData *payload)
+{
+    if (strlen(key) > 128) {
+        call_violation(call, "idempotency_key", "must be at most 128 characters");
+        return IDEM_FAILED;
+    }
+    const char *hex = to_hex(call, payload->data, payload->len);
+    const char *params[] = {key, method, hex};
+    struct db_result *r;
+    if (!hex || db_query(call->db, &claim_stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return IDEM_FAILED;
+    }
+    bool fresh = db_rows(r) == 1;
+    db_result_free(r);
+    if (fresh)
+        return IDEM_FRESH;
+    if (db_query(call->db, &lookup_stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return IDEM_FAILED;
+    }
+    enum idem_claim outcome = IDEM_FAILED;
+    if (db_rows(r) != 1 || strcmp(db_value(r, 0, 0), "t") != 0)
+        call_violation(call, "idempotency_key",
+                       "was already used for a different request; use a new key per request");
+    else if (replay(call, db_value(r, 0, 1)))
+        outcome = IDEM_REPLAYED;
+    db_result_free(r);
+    return outcome;
+}
+
+bool idem_store(struct call *call, const char *key)
+{
+    const char *hex = to_hex(call, call->reply.data, call->reply.len);
+    const char *params[] = {key, hex};
+    if (hex && db_query(call->db, &store_stmt, params, NULL) == STATUS_OK)
+        return true;
+    call_release_reply(call);
+    call_fail_db(call);
+    return false;
+}

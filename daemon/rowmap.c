@@ -1,0 +1,244 @@
+/* rowmap.c: query rows into protobuf-c messages, by field name, using the descriptors. */
+#include "rowmap.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db.h"
+#include "status.h"
+
+ProtobufCMessage *rowmap_new(struct call *call, const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *m = call_alloc(call, desc->sizeof_message);
+    if (m)
+        desc->message_init(m);
+    else
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+    return m;
+}
+
+static bool parse_int(const char *text, long long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoll(text, &end, 10);
+    return errno == 0 && end != text && *end == '\0';
+}
+
+/* The enum number for text: digits, or the lower-case tail of a value's name. */
+static bool parse_enum(const ProtobufCEnumDescriptor *e, const char *text, int *out)
+{
+    long long n;
+    if (parse_int(text, &n)) {
+        *out = (int)n;
+        return true;
+    }
+    size_t tl = strlen(text);
+    for (unsigned i = 0; i < e->n_values; i++) {
+        const char *name = e->values[i].name;
+        size_t nl = strlen(name);
+        if (nl > tl && name[nl - tl - 1] == '_' && strcasecmp(name + nl - tl, text) == 0) {
+            *out = e->values[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
+static size_t scalar_size(ProtobufCType type)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    default:
+        return 4;
+    }
+}
+
+/* Stores text into one value slot of field f. */
+static bool store_value(struct call *call, const ProtobufCFieldDescriptor *f, void *slot,
+                        const char *text)
+{
+    long long n;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING:
+        return (*(char **)slot = call_strdup(call, text)) != NULL;
+    case PROTOBUF_C_TYPE_BOOL:
+        *(protobuf_c_boolean *)slot = text[0] == 't' || text[0] == '1';
+        return true;
+    case PROTOBUF_C_TYPE_ENUM:
+        return parse_enum(f->descriptor, text, (int *)slot);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        *(double *)slot = strtod(text, NULL);
+        return true;
+    case PROTOBUF_C_TYPE_FLOAT:
+        *(float *)slot = strtof(text, NULL);
+        return true;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        if (!parse_int(text, &n))
+            return false;
+        *(int64_t *)slot = n;
+        return true;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        if (!parse_int(text, &n))
+            return false;
+        *(int32_t *)slot = (int32_t)n;
+        return true;
+    default:
+        return false; /* bytes and nested messages are filled by the handler */
+    }
+}
+
+/* A PostgreSQL array literal "{a,b,"c d"}" into a repeated field. */
+static bool store_array(struct call *call, const ProtobufCFieldDescriptor *f, char *base,
+                        const char *text)
+{
+    size_t len = strlen(text);
+    if (len < 2 || text[0] != '{' || text[len - 1] != '}')
+        return false;
+    char *copy = call_strdup(call, text + 1);
+    if (!copy)
+        return false;
+    copy[len - 2] = '\0';
+    size_t count = copy[0] ? 1 : 0;
+    for (const char *p = copy; *p; p++)
+        count += *p == ',';
+    char *values = call_alloc(call, (count ? count : 1) * scalar_size(f->type));
+    if (!values)
+        return false;
+    size_t i = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        size_t il = strlen(item);
+        if (il >= 2 && item[0] == '"' && item[il - 1] == '"') {
+            item[il - 1] = '\0';
+            item++;
+        }
+        if (!store_value(call, f, values + i * scalar_size(f->type), item))
+            return false;
+        i++;
+    }
+    *(size_t *)(base + f->quantifier_offset) = i;
+    *(void **)(base + f->offset) = values;
+    return true;
+}
+
+bool rowmap_fill(struct call *call, ProtobufCMessage *msg, const struct db_result *r, int row)
+{
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    char *base = (char *)msg;
+    for (int col = 0; col < db_columns(r); col++) {
+        const char *name = db_column_name(r, col);
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
+        if (!f || db_is_null(r, row, col))
+            continue;
+        const char *text = db_value(r, row, col);
+        bool ok = f->label == PROTOBUF_C_LABEL_REPEATED ? store_array(call, f, base, text)
+                                                         : store_value(call, f, base + f->offset, text);
+        if (!ok) {
+            call_fail(call, STATUS_INTERNAL,
+                      "an internal error occurred; report request id %s to the administrator",
+                      call->request_id);
+            return false;
+        }
+    }
+    return true;
+}
+
+void rowmap_reply_one(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                      const ProtobufCMessageDescriptor *desc, const char *not_found, ...)
+{
+    struct db_result *r;
+    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    if (db_rows(r) == 0) {
+        char sentence[256];
+        va_list ap;
+        va_start(ap, not_found);
+        vsnprintf(sentence, sizeof sentence, not_found, ap);
+        va_end(ap);
+        call_fail(call, STATUS_NOT_FOUND, "%s", sentence);
+    } else {
+        ProtobufCMessage *m = rowmap_new(call, desc);
+        if (m && rowmap_fill(call, m, r, 0))
+            call_reply(m, call);
+    }
+    db_result_free(r);
+}
+
+bool rowmap_fill_list(struct call *call, ProtobufCMessage *list, const char *field,
+                      const struct db_result *r, int rows)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(list->descriptor, field);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || f->label != PROTOBUF_C_LABEL_REPEATED)
+        abort(); /* a handler names a field its own response type lacks: a programming error */
+    ProtobufCMessage **items = call_alloc(call, (rows ? (size_t)rows : 1) * sizeof *items);
+    if (!items) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return false;
+    }
+    for (int i = 0; i < rows; i++) {
+        items[i] = rowmap_new(call, f->descriptor);
+        if (!items[i] || !rowmap_fill(call, items[i], r, i))
+            return false;
+    }
+    *(size_t *)((char *)list + f->quantifier_offset) = (size_t)rows;
+    *(ProtobufCMessage ***)((char *)list + f->offset) = items;
+    return true;
+}
+
+void rowmap_reply_list(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                       const ProtobufCMessageDescriptor *list_desc, const char *field,
+                       uint32_t page_size)
+{
+    struct db_result *r;
+    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    int rows = db_rows(r);
+    bool more = rows > (int)page_size;
+    if (more)
+        rows = (int)page_size;
+    ProtobufCMessage *list = rowmap_new(call, list_desc);
+    if (list && rowmap_fill_list(call, list, field, r, rows)) {
+        const ProtobufCFieldDescriptor *token =
+            protobuf_c_message_descriptor_get_field_by_name(list_desc, "next_page_token");
+        int key_col = -1;
+        for (int c = 0; c < db_columns(r); c++)
+            if (strcmp(db_column_name(r, c), "page_key") == 0)
+                key_col = c;
+        if (more && token && key_col >= 0)
+            *(char **)((char *)list + token->offset) =
+                call_strdup(call, db_value(r, rows - 1, key_col));
+        call_reply(list, call);
+    }
+    db_result_free(r);
+}

@@ -1,0 +1,268 @@
+/* validate.c: request field checks and query parameters. */
+#include "validate.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+bool check_id(struct call *call, const char *field, int64_t id)
+{
+    if (id > 0)
+        return true;
+    call_violation(call, field, "must be the id of an existing record (a positive number)");
+    return false;
+}
+
+bool check_optional_id(struct call *call, const char *field, int64_t id)
+{
+    return id == 0 || check_id(call, field, id);
+}
+
+static size_t code_points(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+bool check_text(struct call *call, const char *field, const char *s, size_t min, size_t max)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F) {
+            call_violation(call, field, "must not contain control characters");
+            return false;
+        }
+    }
+    size_t n = code_points(s);
+    if (n >= min && n <= max)
+        return true;
+    if (min > 0 && n == 0)
+        call_violation(call, field, "is required");
+    else
+        call_violation(call, field, "must be %zu to %zu characters long", min, max);
+    return false;
+}
+
+bool check_email(struct call *call, const char *field, const char *s, bool required)
+{
+    if (!*s && !required)
+        return true;
+    const char *at = strchr(s, '@');
+    bool ok = at && at != s && at[1] && !strchr(at + 1, '@') && strlen(s) <= 254 &&
+              !strpbrk(s, " \t\r\n");
+    if (!ok)
+        call_violation(call, field, *s ? "must be an email address like anna@example.org"
+                                       : "is required");
+    return ok;
+}
+
+bool check_phone(struct call *call, const char *field, const char *s)
+{
+    size_t digits = 0, len = strlen(s);
+    bool ok = len == 0 || (len >= 3 && len <= 30);
+    if (len == 0)
+        return true;
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = s[i];
+        if (isdigit((unsigned char)c))
+            digits++;
+        else
+            ok = c == ' ' || c == '(' || c == ')' || c == '/' || c == '-' || (c == '+' && i == 0);
+    }
+    if (ok && digits >= 3)
+        return true;
+    call_violation(call, field, "must be a phone number like +49 30 1234567");
+    return false;
+}
+
+bool check_features(struct call *call, const char *field, char *const *items, size_t n)
+{
+    if (n > 32) {
+        call_violation(call, field, "may list at most 32 features");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *f = items[i];
+        bool ok = f[0] >= 'a' && f[0] <= 'z' && strlen(f) <= 40;
+        for (const char *p = f; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+        if (!ok) {
+            call_violation(call, field, "\"%.40s\" must be a lower-case word like heated_table", f);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool digits_at(const char *s, size_t from, size_t count)
+{
+    for (size_t i = from; i < from + count; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+bool check_day(struct call *call, const char *field, const char *s, bool optional)
+{
+    if (!*s && optional)
+        return true;
+    bool ok = strlen(s) == 10 && digits_at(s, 0, 4) && s[4] == '-' && digits_at(s, 5, 2) &&
+              s[7] == '-' && digits_at(s, 8, 2);
+    if (ok) {
+        int month = (s[5] - '0') * 10 + (s[6] - '0'), day = (s[8] - '0') * 10 + (s[9] - '0');
+        ok = month >= 1 && month <= 12 && day >= 1 && day <= 31;
+    }
+    if (!ok)
+        call_violation(call, field, "must be a date like 2026-03-29");
+    return ok;
+}
+
+bool check_clock(struct call *call, const char *field, const char *s)
+{
+    bool ok = strlen(s) == 5 && digits_at(s, 0, 2) && s[2] == ':' && digits_at(s, 3, 2);
+    if (ok) {
+        int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+        ok = (h < 24 && m < 60) || (h == 24 && m == 0);
+    }
+    if (!ok)
+        call_violation(call, field, "must be a time of day like 09:00");
+    return ok;
+}
+
+bool check_instant(struct call *call, const char *field, const char *s, bool optional)
+{
+    if (!*s && optional)
+        return true;
+    /* the shape only; the database parses it in the right zone and refuses what does not exist */
+    bool ok = strlen(s) >= 16 && strlen(s) <= 40 && digits_at(s, 0, 4) && s[4] == '-' &&
+              (s[10] == ' ' || s[10] == 'T') && s[13] == ':';
+    if (!ok)
+        call_violation(call, field, "must look like 2026-03-29 09:00 or 2026-03-29T09:00:00+02:00");
+    return ok;
+}
+
+bool mask_has(char *const *mask, size_t n, const char *field)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(mask[i], field) == 0)
+            return true;
+    return false;
+}
+
+bool check_update_mask(struct call *call, char *const *mask, size_t n, const char *const *allowed)
+{
+    if (n == 0) {
+        call_violation(call, "update_mask", "must name the fields to change");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool known = false;
+        for (const char *const *a = allowed; *a && !known; a++)
+            known = strcmp(*a, mask[i]) == 0;
+        if (!known) {
+            call_violation(call, "update_mask", "\"%.40s\" is not a field that can be changed",
+                           mask[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Page tokens are "p" and the key to continue after: opaque to clients, checked here. */
+bool check_page(struct call *call, uint32_t page_size, const char *token, uint32_t *size,
+                int64_t *after)
+{
+    *size = page_size ? page_size : PAGE_SIZE_DEFAULT;
+    *after = 0;
+    bool ok = true;
+    if (*size > PAGE_SIZE_MAX) {
+        call_violation(call, "page_size", "must be at most %d", PAGE_SIZE_MAX);
+        ok = false;
+    }
+    if (*token) {
+        char *end;
+        errno = 0;
+        long long v = token[0] == 'p' ? strtoll(token + 1, &end, 10) : -1;
+        if (token[0] != 'p' || errno || end == token + 1 || *end || v < 0) {
+            call_violation(call, "page_token", "is not a token from an earlier reply");
+            return false;
+        }
+        *after = v;
+    }
+    return ok;
+}
+
+const char *param_i64(struct call *call, int64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return call_strdup(call, buf);
+}
+
+const char *param_u32(struct call *call, uint32_t v)
+{
+    char buf[12];
+    snprintf(buf, sizeof buf, "%u", v);
+    return call_strdup(call, buf);
+}
+
+const char *param_bool(bool v)
+{
+    return v ? "true" : "false";
+}
+
+const char *param_id_or_null(struct call *call, int64_t v)
+{
+    return v ? param_i64(call, v) : NULL;
+}
+
+const char *param_text_or_null(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+/* {"a","b"} with quotes and backslashes escaped. */
+const char *param_text_array(struct call *call, char *const *items, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += 2 * strlen(items[i]) + 3;
+    char *out = call_alloc(call, len);
+    if (!out)
+        return NULL;
+    char *p = out;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *s = items[i]; *s; s++) {
+            if (*s == '"' || *s == '\\')
+                *p++ = '\\';
+            *p++ = *s;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return out;
+}
+
+const char *param_id_array(struct call *call, const int64_t *ids, size_t n)
+{
+    char *out = call_alloc(call, n * 21 + 3);
+    if (!out)
+        return NULL;
+    size_t used = 0;
+    out[used++] = '{';
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(out + used, 22, "%s%lld", i ? "," : "", (long long)ids[i]);
+    out[used++] = '}';
+    out[used] = '\0';
+    return out;
+}

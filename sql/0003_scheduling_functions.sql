@@ -1,0 +1,511 @@
+-- 0003_scheduling_functions.sql: the booking rules, free-slot search and appointment life
+-- cycle, in SQL so that every daemon applies the same rules inside the transaction that books.
+--
+-- Errors carry our own SQLSTATEs, which clinicd maps to RPC status codes:
+--   CLINV  INVALID_ARGUMENT     a bad value; COLUMN names the request field
+--   CLNOF  NOT_FOUND            a referenced record does not exist
+--   CLRUL  FAILED_PRECONDITION  a booking rule or state transition forbids it (the message names it)
+--   CLBSY  ABORTED              the time is taken (by another booking, maybe a concurrent one)
+--   40001                       a resource changed between choosing and locking it: run again
+
+-- ------------------------------------------------------------------ instants and days
+
+-- An instant from text: RFC 3339 with an offset, or local "YYYY-MM-DD HH:MM[:SS]" in p_tz.
+-- A local time that does not exist (the hour skipped when clocks go forward) is refused; one
+-- that exists twice (clocks go back) is read as the first, summer-time, occurrence.
+CREATE FUNCTION clinic_parse_instant(p_text text, p_tz text, p_field text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    local_ts timestamp;
+    result timestamptz;
+BEGIN
+    IF p_text ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:?\d{2})$' THEN
+        BEGIN
+            RETURN p_text::timestamptz;
+        EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = p_field,
+                MESSAGE = format('"%s" is not a valid date and time', p_text);
+        END;
+    END IF;
+    IF p_text !~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = p_field,
+            MESSAGE = format('"%s" must look like 2026-03-29 09:00 or 2026-03-29T09:00:00+02:00',
+                             left(p_text, 40));
+    END IF;
+    BEGIN
+        local_ts := p_text::timestamp;
+    EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = p_field,
+            MESSAGE = format('"%s" is not a valid date and time', p_text);
+    END;
+    -- Of two readings 1 hour apart, the earlier is the summer-time one.
+    result := least(local_ts AT TIME ZONE p_tz,
+                    (local_ts - interval '1 hour') AT TIME ZONE p_tz + interval '1 hour');
+    IF result AT TIME ZONE p_tz <> local_ts THEN
+        result := local_ts AT TIME ZONE p_tz;
+    END IF;
+    IF result AT TIME ZONE p_tz <> local_ts THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = p_field,
+            MESSAGE = format('%s does not exist in %s: the clocks go forward then', p_text, p_tz);
+    END IF;
+    RETURN result;
+END
+$$;
+
+-- RFC 3339 in p_tz with its offset: "2026-03-29T09:00:00+02:00".
+CREATE FUNCTION clinic_format_instant(p_ts timestamptz, p_tz text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT to_char(l, 'YYYY-MM-DD"T"HH24:MI:SS')
+           || CASE WHEN o < interval '0' THEN '-' ELSE '+' END
+           || to_char(CASE WHEN o < interval '0' THEN -o ELSE o END, 'HH24:MI')
+    FROM (SELECT p_ts AT TIME ZONE p_tz AS l,
+                 (p_ts AT TIME ZONE p_tz) - (p_ts AT TIME ZONE 'UTC') AS o) AS x
+$$;
+
+CREATE FUNCTION clinic_parse_day(p_text text, p_field text) RETURNS date
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_text ~ '^\d{4}-\d{2}-\d{2}$' THEN
+        BEGIN
+            RETURN p_text::date;
+        EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+            NULL;
+        END;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = p_field,
+        MESSAGE = format('"%s" must be a date like 2026-03-29', left(p_text, 40));
+END
+$$;
+
+CREATE FUNCTION clinic_valid_time_zone(p_tz text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_tz)
+$$;
+
+-- ------------------------------------------------------------------ availability
+
+-- The windows (local wall-clock rules turned into instants) a therapist works at a location
+-- on local days first_day..last_day, less time off and the location's closures.
+CREATE FUNCTION clinic_working(p_therapist bigint, p_location bigint, p_first date, p_last date)
+RETURNS tstzmultirange
+LANGUAGE sql STABLE AS $$
+    WITH loc AS (SELECT time_zone AS tz FROM locations WHERE id = p_location),
+    work AS (
+        SELECT coalesce(range_agg(tstzrange((d::date + w.start_local) AT TIME ZONE loc.tz,
+                                            (d::date + w.end_local) AT TIME ZONE loc.tz)),
+                        '{}') AS r
+        FROM loc, generate_series(p_first, p_last, interval '1 day') AS d
+        JOIN working_hours w ON w.weekday = extract(isodow FROM d)
+        WHERE w.therapist_id = p_therapist AND w.location_id = p_location
+          AND d::date >= w.valid_from AND (w.valid_until IS NULL OR d::date <= w.valid_until)),
+    span AS (SELECT tstzrange(p_first::timestamp AT TIME ZONE loc.tz,
+                              (p_last + 1)::timestamp AT TIME ZONE loc.tz) AS r FROM loc)
+    SELECT work.r
+           - coalesce((SELECT range_agg(o.during) FROM time_off o
+                       WHERE o.therapist_id = p_therapist AND o.during && span.r), '{}')
+           - coalesce((SELECT range_agg(tstzrange(c.first_day::timestamp AT TIME ZONE loc.tz,
+                                                  (c.last_day + 1)::timestamp AT TIME ZONE loc.tz))
+                       FROM closures c
+                       WHERE c.location_id = p_location AND c.last_day >= p_first
+                         AND c.first_day <= p_last), '{}')
+    FROM work, span, loc
+$$;
+
+-- Time taken by active appointments of a therapist (or a room) around a span.
+CREATE FUNCTION clinic_therapist_busy(p_therapist bigint, p_span tstzrange, p_ignore bigint)
+RETURNS tstzmultirange
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(range_agg(a.blocked), '{}') FROM appointments a
+    WHERE a.therapist_id = p_therapist AND a.blocked && p_span
+      AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_ignore
+$$;
+
+CREATE FUNCTION clinic_client_busy(p_client bigint, p_session tstzrange, p_ignore bigint)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM appointments a
+                   WHERE a.client_id = p_client AND tstzrange(a.start_at, a.end_at) && p_session
+                     AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_ignore)
+$$;
+
+CREATE FUNCTION clinic_room_busy(p_room bigint, p_span tstzrange, p_ignore bigint)
+RETURNS tstzmultirange
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(range_agg(a.blocked), '{}') FROM appointments a
+    WHERE a.room_id = p_room AND a.blocked && p_span
+      AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_ignore
+$$;
+
+-- Every bookable start for a service at a location in [p_from, p_to): inside a therapist's
+-- working windows (less time off, closures and their appointments, buffers included), with a
+-- suitable room free, on the location's slot grid, honouring minimum notice and how far ahead
+-- clients may book. One row per (start, therapist), with the first free suitable room.
+CREATE FUNCTION clinic_free_slots(p_service bigint, p_location bigint, p_from timestamptz,
+                                  p_to timestamptz, p_therapist bigint, p_now timestamptz)
+RETURNS TABLE (start_at timestamptz, end_at timestamptz, therapist_id bigint, room_id bigint)
+LANGUAGE sql STABLE AS $$
+    WITH svc AS (
+        SELECT make_interval(mins => duration_minutes) AS dur,
+               make_interval(mins => buffer_before_minutes) AS bb,
+               make_interval(mins => buffer_after_minutes) AS ba,
+               required_features AS req
+        FROM services WHERE id = p_service AND active),
+    loc AS (
+        SELECT time_zone AS tz, make_interval(mins => slot_step_minutes) AS step,
+               greatest(p_from, p_now + make_interval(mins => min_notice_minutes)) AS lo,
+               least(p_to, p_now + make_interval(days => max_advance_days)) AS hi
+        FROM locations WHERE id = p_location AND NOT archived),
+    span AS (SELECT tstzrange(loc.lo - svc.bb, loc.hi + svc.dur + svc.ba) AS r,
+                    (loc.lo AT TIME ZONE loc.tz)::date - 1 AS first_day,
+                    (loc.hi AT TIME ZONE loc.tz)::date + 1 AS last_day
+             FROM loc, svc WHERE loc.lo < loc.hi),
+    staff AS (
+        SELECT t.id FROM therapists t JOIN therapist_services ts ON ts.therapist_id = t.id
+        WHERE ts.service_id = p_service AND NOT t.archived
+          AND (p_therapist IS NULL OR t.id = p_therapist)),
+    free AS (
+        SELECT s.id AS therapist_id,
+               clinic_working(s.id, p_location, span.first_day, span.last_day)
+               * tstzmultirange(span.r)
+               - clinic_therapist_busy(s.id, span.r, NULL) AS r
+        FROM staff s, span),
+    suitable_rooms AS (
+        SELECT rm.id, tstzmultirange(span.r) - clinic_room_busy(rm.id, span.r, NULL) AS r
+        FROM rooms rm, svc, span
+        WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> svc.req),
+    windows AS (SELECT f.therapist_id, u.w FROM free f, unnest(f.r) AS u(w)),
+    candidates AS (
+        SELECT wi.therapist_id, s AS start_at
+        FROM windows wi, svc, loc,
+             LATERAL (SELECT (lower(wi.w) + svc.bb) AT TIME ZONE loc.tz AS l) AS e,
+             LATERAL generate_series(
+                 (date_trunc('day', e.l)
+                  + ceil(extract(epoch FROM e.l - date_trunc('day', e.l))
+                         / extract(epoch FROM loc.step)) * loc.step) AT TIME ZONE loc.tz,
+                 upper(wi.w) - svc.dur - svc.ba,
+                 loc.step) AS s
+        WHERE s >= loc.lo AND s < loc.hi)
+    SELECT c.start_at, c.start_at + svc.dur, c.therapist_id, room.id
+    FROM candidates c, svc,
+         LATERAL (SELECT rm.id FROM suitable_rooms rm
+                  WHERE rm.r @> tstzrange(c.start_at - svc.bb, c.start_at + svc.dur + svc.ba)
+                  ORDER BY rm.id LIMIT 1) AS room
+    ORDER BY c.start_at, c.therapist_id
+$$;
+
+-- ------------------------------------------------------------------ booking
+
+CREATE FUNCTION clinic_lock_key(p_class integer, p_id bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_class::bigint * 1000000000000000 + p_id
+$$;
+
+-- Books (p_moving NULL) or moves (p_moving = the appointment) a session of p_service for
+-- p_client at p_start. Checks every rule in the order a person would explain them, picks a free
+-- therapist (p_therapist, or any who performs the service; when moving, the current one first)
+-- and a free suitable room, locks therapist, room and client in that fixed order so concurrent
+-- bookings queue instead of deadlocking, checks again with a fresh view, then writes. Returns
+-- the appointment id. The exclusion constraints remain the final guarantee.
+CREATE FUNCTION clinic_book(p_client bigint, p_service bigint, p_location bigint,
+                            p_start timestamptz, p_therapist bigint, p_booked_by text,
+                            p_moving bigint)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    svc services;
+    loc locations;
+    cl clients;
+    session tstzrange;
+    blocked tstzrange;
+    local_start timestamp;
+    from_day date;
+    to_day date;
+    keep_therapist bigint;
+    staff bigint[];
+    working bigint[];
+    t bigint;
+    chosen_t bigint;
+    chosen_r bigint;
+    closure closures;
+    result bigint;
+BEGIN
+    SELECT * INTO svc FROM services WHERE id = p_service;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('service %s does not exist', p_service);
+    END IF;
+    SELECT * INTO loc FROM locations WHERE id = p_location;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('location %s does not exist', p_location);
+    END IF;
+    SELECT * INTO cl FROM clients WHERE id = p_client;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('client %s does not exist', p_client);
+    END IF;
+    IF NOT svc.active THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('the service "%s" is no longer offered', svc.name);
+    END IF;
+    IF loc.archived THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('the location "%s" is archived', loc.name);
+    END IF;
+    IF cl.archived THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('client %s is archived; restore them before booking', p_client);
+    END IF;
+
+    session := tstzrange(p_start, p_start + make_interval(mins => svc.duration_minutes));
+    blocked := tstzrange(p_start - make_interval(mins => svc.buffer_before_minutes),
+                         upper(session) + make_interval(mins => svc.buffer_after_minutes));
+    local_start := p_start AT TIME ZONE loc.time_zone;
+
+    -- the location's booking rules
+    IF p_start < now() + make_interval(mins => loc.min_notice_minutes) THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'minimum notice: bookings at %s start at least %s minutes from now (earliest %s)',
+            loc.name, loc.min_notice_minutes,
+            to_char((now() + make_interval(mins => loc.min_notice_minutes)) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'));
+    END IF;
+    IF p_start > now() + make_interval(days => loc.max_advance_days) THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'booking horizon: %s takes bookings at most %s days ahead', loc.name, loc.max_advance_days);
+    END IF;
+    IF (extract(epoch FROM local_start - date_trunc('day', local_start))::bigint
+        % (loc.slot_step_minutes * 60)) <> 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'slot step: appointments at %s start on a %s-minute grid (e.g. 09:00, 09:%s)',
+            loc.name, loc.slot_step_minutes, lpad((loc.slot_step_minutes % 60)::text, 2, '0'));
+    END IF;
+    from_day := (lower(blocked) AT TIME ZONE loc.time_zone)::date;
+    to_day := (upper(blocked) AT TIME ZONE loc.time_zone)::date;
+    SELECT * INTO closure FROM closures c
+    WHERE c.location_id = p_location AND c.first_day <= to_day AND c.last_day >= from_day
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'closed: %s is closed from %s to %s%s', loc.name, closure.first_day, closure.last_day,
+            CASE WHEN closure.reason <> '' THEN ' (' || closure.reason || ')' ELSE '' END);
+    END IF;
+
+    -- who could do it
+    IF p_moving IS NOT NULL THEN
+        SELECT a.therapist_id INTO keep_therapist FROM appointments a WHERE a.id = p_moving;
+    END IF;
+    staff := ARRAY(
+        SELECT th.id FROM therapists th JOIN therapist_services ts ON ts.therapist_id = th.id
+        WHERE ts.service_id = p_service AND NOT th.archived
+          AND (p_therapist IS NULL OR th.id = p_therapist)
+        ORDER BY th.id IS DISTINCT FROM keep_therapist, th.id);
+    IF cardinality(staff) = 0 THEN
+        IF p_therapist IS NOT NULL THEN
+            IF NOT EXISTS (SELECT 1 FROM therapists WHERE id = p_therapist) THEN
+                RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('therapist %s does not exist', p_therapist);
+            END IF;
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'therapist %s does not perform "%s"', p_therapist, svc.name);
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('no therapist performs "%s"', svc.name);
+    END IF;
+    working := ARRAY(
+        SELECT s FROM unnest(staff) WITH ORDINALITY AS u(s, ord)
+        WHERE clinic_working(s, p_location, from_day, to_day) @> blocked
+        ORDER BY ord);
+    IF cardinality(working) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = CASE
+            WHEN p_therapist IS NOT NULL THEN format(
+                'working hours: therapist %s does not work at %s from %s to %s (buffers included)',
+                p_therapist, loc.name, to_char(lower(blocked) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(upper(blocked) AT TIME ZONE loc.time_zone, 'HH24:MI'))
+            ELSE format('working hours: nobody who performs "%s" works at %s from %s to %s (buffers included)',
+                svc.name, loc.name, to_char(lower(blocked) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(upper(blocked) AT TIME ZONE loc.time_zone, 'HH24:MI')) END;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM rooms rm WHERE rm.location_id = p_location AND NOT rm.archived
+                   AND rm.features @> svc.required_features) THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'rooms: no room at %s has what "%s" needs (%s)', loc.name, svc.name,
+            array_to_string(svc.required_features, ', '));
+    END IF;
+
+    -- pick a free therapist and a free room
+    IF clinic_client_busy(p_client, session, p_moving) THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
+            'client %s already has an appointment at that time', p_client);
+    END IF;
+    FOREACH t IN ARRAY working LOOP
+        CONTINUE WHEN clinic_therapist_busy(t, blocked, p_moving) && blocked;
+        chosen_t := t;
+        EXIT;
+    END LOOP;
+    SELECT rm.id INTO chosen_r FROM rooms rm
+    WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> svc.required_features
+      AND NOT clinic_room_busy(rm.id, blocked, p_moving) && blocked
+    ORDER BY rm.id LIMIT 1;
+    IF chosen_t IS NULL OR chosen_r IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = CASE
+            WHEN chosen_t IS NULL AND p_therapist IS NOT NULL
+                THEN 'that time was just taken: the therapist is busy then; search again'
+            WHEN chosen_t IS NULL THEN 'that time was just taken: every therapist is busy then; search again'
+            ELSE 'that time was just taken: every suitable room is in use then; search again' END;
+    END IF;
+
+    -- Lock therapist, room and client, always in this order, so concurrent bookings of the same
+    -- resources queue instead of deadlocking; then look again: each statement here reads a fresh
+    -- snapshot, so a booking committed while we waited is seen.
+    PERFORM pg_advisory_xact_lock(clinic_lock_key(1, chosen_t));
+    PERFORM pg_advisory_xact_lock(clinic_lock_key(2, chosen_r));
+    PERFORM pg_advisory_xact_lock(clinic_lock_key(3, p_client));
+    IF clinic_client_busy(p_client, session, p_moving) THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
+            'client %s already has an appointment at that time', p_client);
+    END IF;
+    IF clinic_therapist_busy(chosen_t, blocked, p_moving) && blocked
+       OR clinic_room_busy(chosen_r, blocked, p_moving) && blocked THEN
+        -- taken while we waited; locking another one now could deadlock, so run the call again
+        RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'the chosen therapist or room was just taken';
+    END IF;
+
+    IF p_moving IS NULL THEN
+        INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,
+                                  start_at, end_at, blocked, booked_by)
+        VALUES (p_client, chosen_t, chosen_r, p_service, p_location, p_start, upper(session),
+                blocked, coalesce(p_booked_by, ''))
+        RETURNING id INTO result;
+    ELSE
+        UPDATE appointments
+        SET therapist_id = chosen_t, room_id = chosen_r, start_at = p_start,
+            end_at = upper(session), blocked = blocked
+        WHERE id = p_moving
+        RETURNING id INTO result;
+    END IF;
+    RETURN result;
+END
+$$;
+
+-- Moves a booked appointment to p_start (same client, service and location).
+CREATE FUNCTION clinic_reschedule(p_id bigint, p_start timestamptz, p_therapist bigint)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    a appointments;
+BEGIN
+    SELECT * INTO a FROM appointments WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('appointment %s does not exist', p_id);
+    END IF;
+    IF a.status <> 'booked' THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'appointment %s is %s; only booked appointments can be moved', p_id, replace(a.status::text, '_', '-'));
+    END IF;
+    IF a.start_at <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'appointment %s has already started; it cannot be moved', p_id);
+    END IF;
+    RETURN clinic_book(a.client_id, a.service_id, a.location_id, p_start, p_therapist, a.booked_by, p_id);
+END
+$$;
+
+-- A course: p_count sessions at the same local time every p_every days (or weeks), all booked or
+-- none. On failure the message names every date that cannot be booked and why.
+CREATE FUNCTION clinic_book_course(p_client bigint, p_service bigint, p_location bigint,
+                                   p_first timestamptz, p_count integer, p_every integer,
+                                   p_unit text, p_therapist bigint, p_booked_by text)
+RETURNS bigint[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    tz text;
+    local_first timestamp;
+    step_days integer;
+    local_i timestamp;
+    start_i timestamptz;
+    ids bigint[] := '{}';
+    problems text[] := '{}';
+    all_busy boolean := true;
+BEGIN
+    SELECT time_zone INTO tz FROM locations WHERE id = p_location;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('location %s does not exist', p_location);
+    END IF;
+    local_first := p_first AT TIME ZONE tz;
+    step_days := p_every * CASE p_unit WHEN 'weeks' THEN 7 ELSE 1 END;
+    FOR i IN 0 .. p_count - 1 LOOP
+        local_i := local_first + make_interval(days => i * step_days);
+        BEGIN
+            start_i := clinic_parse_instant(to_char(local_i, 'YYYY-MM-DD HH24:MI:SS'), tz, 'first_start_time');
+            ids := ids || clinic_book(p_client, p_service, p_location, start_i, p_therapist, p_booked_by, NULL);
+        EXCEPTION WHEN SQLSTATE 'CLRUL' OR SQLSTATE 'CLBSY' OR SQLSTATE 'CLINV' THEN
+            problems := problems || format('%s (%s)', to_char(local_i, 'YYYY-MM-DD HH24:MI'), SQLERRM);
+            all_busy := all_busy AND SQLSTATE = 'CLBSY';
+        END;
+    END LOOP;
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = CASE WHEN all_busy THEN 'CLBSY' ELSE 'CLRUL' END,
+            MESSAGE = format('%s of %s sessions cannot be booked, so none was: %s',
+                             cardinality(problems), p_count, array_to_string(problems, '; '));
+    END IF;
+    RETURN ids;
+END
+$$;
+
+-- ------------------------------------------------------------------ the day's running
+
+-- Moves an appointment along its life cycle:
+--   booked -> checked_in -> completed;  booked -> cancelled;  booked | checked_in -> no_show.
+-- A cancellation inside the location's cancellation window is recorded as late.
+CREATE FUNCTION clinic_transition(p_id bigint, p_to appointment_status, p_reason text)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    a appointments;
+    window_hours integer;
+    allowed boolean;
+BEGIN
+    SELECT * INTO a FROM appointments WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('appointment %s does not exist', p_id);
+    END IF;
+    allowed := CASE p_to
+        WHEN 'checked_in' THEN a.status = 'booked'
+        WHEN 'completed' THEN a.status = 'checked_in'
+        WHEN 'cancelled' THEN a.status = 'booked'
+        WHEN 'no_show' THEN a.status IN ('booked', 'checked_in')
+        ELSE false END;
+    IF NOT allowed THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'appointment %s is %s, so it cannot be %s', p_id, replace(a.status::text, '_', '-'),
+            CASE p_to WHEN 'checked_in' THEN 'checked in' WHEN 'completed' THEN 'completed (check it in first)'
+                      WHEN 'cancelled' THEN 'cancelled' WHEN 'no_show' THEN 'marked as a no-show'
+                      ELSE p_to::text END);
+    END IF;
+    IF p_to = 'no_show' AND now() < a.start_at THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'appointment %s has not started yet, so it cannot be a no-show', p_id);
+    END IF;
+    SELECT cancellation_window_hours INTO window_hours FROM locations WHERE id = a.location_id;
+    UPDATE appointments
+    SET status = p_to,
+        late_cancel = (p_to = 'cancelled' AND now() > a.start_at - make_interval(hours => window_hours)),
+        cancel_reason = CASE WHEN p_to = 'cancelled' THEN coalesce(p_reason, '') ELSE cancel_reason END
+    WHERE id = p_id;
+    RETURN p_id;
+END
+$$;
+
+-- ------------------------------------------------------------------ events
+
+-- Numbers the committed events that have no sequence number yet, in id order, after the
+-- highest number given so far. Serialised by an advisory lock, so numbers are contiguous and
+-- follow the order in which events became visible: a watcher never misses one by skipping ahead.
+CREATE FUNCTION clinic_sequence_events() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(clinic_lock_key(9, 1));
+    WITH base AS (SELECT coalesce(max(seq), 0) AS m FROM events),
+    pending AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM events WHERE seq IS NULL)
+    UPDATE events e SET seq = base.m + pending.rn FROM base, pending WHERE e.id = pending.id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM pg_notify('clinic_events_sequenced', '');
+    END IF;
+    RETURN n;
+END
+$$;
