@@ -151,6 +151,11 @@ const char *db_error_detail(const struct db *db)
     return db->detail;
 }
 
+bool db_error_is(const struct db *db, const char *sqlstate)
+{
+    return strcmp(db->sqlstate, sqlstate) == 0;
+}
+
 bool db_error_retryable(const struct db *db)
 {
     return strcmp(db->sqlstate, "40001") == 0 || strcmp(db->sqlstate, "40P01") == 0;

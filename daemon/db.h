@@ -60,6 +60,9 @@ const char *db_error_public(const struct db *db);
 const char *db_error_column(const struct db *db);
 const char *db_error_detail(const struct db *db);
 
+/* True when the last failure had exactly this SQLSTATE (e.g. "23505", a unique violation). */
+bool db_error_is(const struct db *db, const char *sqlstate);
+
 /* True when the last failure was a serialization failure or deadlock: run the transaction again. */
 bool db_error_retryable(const struct db *db);
 

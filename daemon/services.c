@@ -5,10 +5,12 @@
 extern const struct service_def svc_health_def;
 extern const struct service_def svc_reflection_def;
 extern const struct service_def svc_diagnostics_def;
+extern const struct service_def svc_locations_def;
 
 const struct service_entry service_table[] = {
     {&svc_health_def, false},
     {&svc_reflection_def, false},
     {&svc_diagnostics_def, true},
+    {&svc_locations_def, false},
     {NULL, false},
 };

@@ -1,0 +1,334 @@
+/* svc_locations.c: clinic.v1.Locations: locations, their booking rules and closures. */
+#include <string.h>
+
+#include "call.h"
+#include "clinic/v1/admin.pb-c.h"
+#include "db.h"
+#include "rowmap.h"
+#include "service.h"
+#include "status.h"
+#include "validate.h"
+
+#define LOCATION_COLUMNS                                                                           \
+    "id, name, time_zone, min_notice_minutes, max_advance_days, slot_step_minutes,"               \
+    " cancellation_window_hours, archived"
+#define CLOSURE_COLUMNS "id, location_id, first_day::text, last_day::text, reason"
+
+static const struct db_stmt zone_stmt = {"SELECT clinic_valid_time_zone($1)", 1};
+static const struct db_stmt create_stmt = {
+    "INSERT INTO locations (name, time_zone, min_notice_minutes, max_advance_days,"
+    " slot_step_minutes, cancellation_window_hours) VALUES ($1, $2, $3, $4, $5, $6)"
+    " RETURNING " LOCATION_COLUMNS,
+    6};
+static const struct db_stmt get_stmt = {"SELECT " LOCATION_COLUMNS " FROM locations WHERE id = $1",
+                                        1};
+static const struct db_stmt list_stmt = {
+    "SELECT " LOCATION_COLUMNS ", 'p' || id AS page_key FROM locations"
+    " WHERE id > $1 AND ($2 OR NOT archived) ORDER BY id LIMIT $3",
+    3};
+static const struct db_stmt update_stmt = {
+    "UPDATE locations SET name = coalesce($2, name), time_zone = coalesce($3, time_zone),"
+    " min_notice_minutes = coalesce($4::int, min_notice_minutes),"
+    " max_advance_days = coalesce($5::int, max_advance_days),"
+    " slot_step_minutes = coalesce($6::int, slot_step_minutes),"
+    " cancellation_window_hours = coalesce($7::int, cancellation_window_hours)"
+    " WHERE id = $1 RETURNING " LOCATION_COLUMNS,
+    7};
+static const struct db_stmt archive_stmt = {
+    "UPDATE locations SET archived = true WHERE id = $1 RETURNING " LOCATION_COLUMNS, 1};
+static const struct db_stmt booked_on_days_stmt = {
+    "SELECT count(*) FROM appointments a JOIN locations l ON l.id = a.location_id"
+    " WHERE a.location_id = $1 AND a.status IN ('booked', 'checked_in')"
+    " AND (a.start_at AT TIME ZONE l.time_zone)::date BETWEEN $2::date AND $3::date",
+    3};
+static const struct db_stmt add_closure_stmt = {
+    "INSERT INTO closures (location_id, first_day, last_day, reason)"
+    " VALUES ($1, $2::date, $3::date, $4) RETURNING " CLOSURE_COLUMNS,
+    4};
+static const struct db_stmt list_closures_stmt = {
+    "SELECT " CLOSURE_COLUMNS " FROM closures WHERE location_id = $1 ORDER BY first_day, id", 1};
+static const struct db_stmt delete_closure_stmt = {"DELETE FROM closures WHERE id = $1 RETURNING id",
+                                                   1};
+
+/* The booking rules, each within the range the schema allows. */
+static void check_rules(struct call *call, uint32_t notice, uint32_t advance, uint32_t step,
+                        uint32_t window)
+{
+    if (notice > 525600)
+        call_violation(call, "min_notice_minutes", "must be at most 525600 (a year)");
+    if (advance > 3660)
+        call_violation(call, "max_advance_days", "must be from 1 to 3660");
+    if (step > 1440)
+        call_violation(call, "slot_step_minutes", "must be from 1 to 1440");
+    if (window > 8760)
+        call_violation(call, "cancellation_window_hours", "must be at most 8760 (a year)");
+}
+
+/* Asks the database whether zone is an IANA time zone it knows. */
+static void check_zone(struct call *call, const char *zone)
+{
+    struct db_result *r;
+    if (!check_text(call, "time_zone", zone, 1, 64))
+        return;
+    if (db_query(call->db, &zone_stmt, (const char *[]){zone}, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    if (strcmp(db_value(r, 0, 0), "t") != 0)
+        call_violation(call, "time_zone", "\"%s\" is not an IANA time zone; use a name like "
+                       "Europe/Berlin or America/New_York", zone);
+    db_result_free(r);
+}
+
+/* Fails the call after a write: a taken name gets its own sentence. */
+static void fail_write(struct call *call, const char *name)
+{
+    if (db_error_is(call->db, "23505"))
+        call_fail(call, STATUS_ALREADY_EXISTS, "a location named \"%s\" already exists", name);
+    else
+        call_fail_db(call);
+}
+
+static void svc_locations_create_location(Clinic__V1__Locations_Service *service,
+                                          const Clinic__V1__CreateLocationRequest *in,
+                                          Clinic__V1__Location_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    uint32_t advance = in->max_advance_days ? in->max_advance_days : 90;
+    uint32_t step = in->slot_step_minutes ? in->slot_step_minutes : 15;
+    check_text(call, "name", in->name, 1, 200);
+    check_rules(call, in->min_notice_minutes, advance, step, in->cancellation_window_hours);
+    if (call->code == STATUS_OK)
+        check_zone(call, in->time_zone);
+    if (call->code != STATUS_OK)
+        return;
+    const char *params[] = {in->name,
+                            in->time_zone,
+                            param_u32(call, in->min_notice_minutes),
+                            param_u32(call, advance),
+                            param_u32(call, step),
+                            param_u32(call, in->cancellation_window_hours)};
+    struct db_result *r;
+    if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
+        fail_write(call, in->name);
+        return;
+    }
+    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__location__descriptor);
+    if (out && rowmap_fill(call, out, r, 0))
+        call_reply(out, call);
+    db_result_free(r);
+}
+
+static void svc_locations_get_location(Clinic__V1__Locations_Service *service,
+                                       const Clinic__V1__GetLocationRequest *in,
+                                       Clinic__V1__Location_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    if (!check_id(call, "id", in->id))
+        return;
+    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
+                     &clinic__v1__location__descriptor, "location %lld does not exist",
+                     (long long)in->id);
+}
+
+static void svc_locations_list_locations(Clinic__V1__Locations_Service *service,
+                                         const Clinic__V1__ListLocationsRequest *in,
+                                         Clinic__V1__ListLocationsResponse_Closure closure,
+                                         void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    uint32_t size;
+    int64_t after;
+    if (!check_page(call, in->page_size, in->page_token, &size, &after))
+        return;
+    const char *params[] = {param_i64(call, after), param_bool(in->include_archived),
+                            param_u32(call, size + 1)};
+    rowmap_reply_list(call, &list_stmt, params, &clinic__v1__list_locations_response__descriptor,
+                      "locations", size);
+}
+
+static void svc_locations_update_location(Clinic__V1__Locations_Service *service,
+                                          const Clinic__V1__UpdateLocationRequest *in,
+                                          Clinic__V1__Location_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    static const char *const fields[] = {"name", "time_zone", "min_notice_minutes",
+                                         "max_advance_days", "slot_step_minutes",
+                                         "cancellation_window_hours", NULL};
+    char *const *mask = in->update_mask;
+    size_t n = in->n_update_mask;
+    check_id(call, "id", in->id);
+    if (!check_update_mask(call, mask, n, fields))
+        return;
+    if (mask_has(mask, n, "name"))
+        check_text(call, "name", in->name, 1, 200);
+    check_rules(call, in->min_notice_minutes,
+                mask_has(mask, n, "max_advance_days") ? in->max_advance_days : 1,
+                mask_has(mask, n, "slot_step_minutes") ? in->slot_step_minutes : 1,
+                in->cancellation_window_hours);
+    if (mask_has(mask, n, "max_advance_days") && in->max_advance_days == 0)
+        call_violation(call, "max_advance_days", "must be from 1 to 3660");
+    if (mask_has(mask, n, "slot_step_minutes") && in->slot_step_minutes == 0)
+        call_violation(call, "slot_step_minutes", "must be from 1 to 1440");
+    if (call->code == STATUS_OK && mask_has(mask, n, "time_zone"))
+        check_zone(call, in->time_zone);
+    if (call->code != STATUS_OK)
+        return;
+#define IF_MASKED(field, value) (mask_has(mask, n, field) ? (value) : NULL)
+    const char *params[] = {
+        param_i64(call, in->id),
+        IF_MASKED("name", in->name),
+        IF_MASKED("time_zone", in->time_zone),
+        IF_MASKED("min_notice_minutes", param_u32(call, in->min_notice_minutes)),
+        IF_MASKED("max_advance_days", param_u32(call, in->max_advance_days)),
+        IF_MASKED("slot_step_minutes", param_u32(call, in->slot_step_minutes)),
+        IF_MASKED("cancellation_window_hours", param_u32(call, in->cancellation_window_hours)),
+    };
+#undef IF_MASKED
+    struct db_result *r;
+    if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
+        fail_write(call, in->name);
+        return;
+    }
+    if (db_rows(r) == 0) {
+        call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist", (long long)in->id);
+    } else {
+        ProtobufCMessage *out = rowmap_new(call, &clinic__v1__location__descriptor);
+        if (out && rowmap_fill(call, out, r, 0))
+            call_reply(out, call);
+    }
+    db_result_free(r);
+}
+
+static void svc_locations_archive_location(Clinic__V1__Locations_Service *service,
+                                           const Clinic__V1__ArchiveLocationRequest *in,
+                                           Clinic__V1__Location_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    if (!check_id(call, "id", in->id))
+        return;
+    rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
+                     &clinic__v1__location__descriptor, "location %lld does not exist",
+                     (long long)in->id);
+}
+
+/* A closure may not strand booked appointments: they must be moved or cancelled first. */
+static bool closure_strands_bookings(struct call *call, const char *location, const char *first,
+                                     const char *last)
+{
+    struct db_result *r;
+    if (db_query(call->db, &booked_on_days_stmt, (const char *[]){location, first, last}, &r) !=
+        STATUS_OK) {
+        call_fail_db(call);
+        return true;
+    }
+    const char *count = db_value(r, 0, 0);
+    bool stranded = strcmp(count, "0") != 0;
+    if (stranded)
+        call_fail(call, STATUS_FAILED_PRECONDITION,
+                  "%s appointment(s) are booked at this location from %s to %s; move or cancel "
+                  "them before closing",
+                  count, first, last);
+    db_result_free(r);
+    return stranded;
+}
+
+static void svc_locations_add_closure(Clinic__V1__Locations_Service *service,
+                                      const Clinic__V1__AddClosureRequest *in,
+                                      Clinic__V1__Closure_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    const char *last = in->last_day[0] ? in->last_day : in->first_day;
+    check_id(call, "location_id", in->location_id);
+    check_day(call, "first_day", in->first_day, false);
+    check_day(call, "last_day", in->last_day, true);
+    check_text(call, "reason", in->reason, 0, 500);
+    if (call->code == STATUS_OK && strcmp(last, in->first_day) < 0)
+        call_violation(call, "last_day", "must not be before first_day");
+    if (call->code != STATUS_OK)
+        return;
+    const char *location = param_i64(call, in->location_id);
+    if (closure_strands_bookings(call, location, in->first_day, last))
+        return;
+    struct db_result *r;
+    if (db_query(call->db, &add_closure_stmt, (const char *[]){location, in->first_day, last,
+                                                               in->reason},
+                 &r) != STATUS_OK) {
+        if (db_error_is(call->db, "23503"))
+            call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist",
+                      (long long)in->location_id);
+        else
+            call_fail_db(call);
+        return;
+    }
+    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__closure__descriptor);
+    if (out && rowmap_fill(call, out, r, 0))
+        call_reply(out, call);
+    db_result_free(r);
+}
+
+static void svc_locations_list_closures(Clinic__V1__Locations_Service *service,
+                                        const Clinic__V1__ListClosuresRequest *in,
+                                        Clinic__V1__ListClosuresResponse_Closure closure,
+                                        void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    struct db_result *r;
+    if (!check_id(call, "location_id", in->location_id))
+        return;
+    if (db_query(call->db, &list_closures_stmt,
+                 (const char *[]){param_i64(call, in->location_id)}, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__list_closures_response__descriptor);
+    if (out && rowmap_fill_list(call, out, "closures", r, db_rows(r)))
+        call_reply(out, call);
+    db_result_free(r);
+}
+
+static void svc_locations_delete_closure(Clinic__V1__Locations_Service *service,
+                                         const Clinic__V1__DeleteClosureRequest *in,
+                                         Clinic__V1__DeleteClosureResponse_Closure closure,
+                                         void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    if (!check_id(call, "id", in->id))
+        return;
+    rowmap_reply_one(call, &delete_closure_stmt, (const char *[]){param_i64(call, in->id)},
+                     &clinic__v1__delete_closure_response__descriptor,
+                     "closure %lld does not exist", (long long)in->id);
+}
+
+static Clinic__V1__Locations_Service locations = CLINIC__V1__LOCATIONS__INIT(svc_locations_);
+
+const struct service_def svc_locations_def = {
+    .service = &locations.base,
+    .policies = (const struct method_policy[]){
+        {"CreateLocation", METHOD_MUTATES},
+        {"GetLocation", 0},
+        {"ListLocations", 0},
+        {"UpdateLocation", METHOD_MUTATES},
+        {"ArchiveLocation", METHOD_MUTATES},
+        {"AddClosure", METHOD_MUTATES},
+        {"ListClosures", 0},
+        {"DeleteClosure", METHOD_MUTATES},
+        {NULL, 0},
+    },
+};
