@@ -6,11 +6,13 @@ extern const struct service_def svc_health_def;
 extern const struct service_def svc_reflection_def;
 extern const struct service_def svc_diagnostics_def;
 extern const struct service_def svc_locations_def;
+extern const struct service_def svc_scheduling_def;
 
 const struct service_entry service_table[] = {
     {&svc_health_def, false},
     {&svc_reflection_def, false},
     {&svc_diagnostics_def, true},
     {&svc_locations_def, false},
+    {&svc_scheduling_def, false},
     {NULL, false},
 };

@@ -216,7 +216,7 @@ DECLARE
     loc locations;
     cl clients;
     session tstzrange;
-    blocked tstzrange;
+    v_blocked tstzrange;
     local_start timestamp;
     from_day date;
     to_day date;
@@ -252,7 +252,7 @@ BEGIN
     END IF;
 
     session := tstzrange(p_start, p_start + make_interval(mins => svc.duration_minutes));
-    blocked := tstzrange(p_start - make_interval(mins => svc.buffer_before_minutes),
+    v_blocked := tstzrange(p_start - make_interval(mins => svc.buffer_before_minutes),
                          upper(session) + make_interval(mins => svc.buffer_after_minutes));
     local_start := p_start AT TIME ZONE loc.time_zone;
 
@@ -273,8 +273,8 @@ BEGIN
             'slot step: appointments at %s start on a %s-minute grid (e.g. 09:00, 09:%s)',
             loc.name, loc.slot_step_minutes, lpad((loc.slot_step_minutes % 60)::text, 2, '0'));
     END IF;
-    from_day := (lower(blocked) AT TIME ZONE loc.time_zone)::date;
-    to_day := (upper(blocked) AT TIME ZONE loc.time_zone)::date;
+    from_day := (lower(v_blocked) AT TIME ZONE loc.time_zone)::date;
+    to_day := (upper(v_blocked) AT TIME ZONE loc.time_zone)::date;
     SELECT * INTO closure FROM closures c
     WHERE c.location_id = p_location AND c.first_day <= to_day AND c.last_day >= from_day
     LIMIT 1;
@@ -305,17 +305,17 @@ BEGIN
     END IF;
     working := ARRAY(
         SELECT s FROM unnest(staff) WITH ORDINALITY AS u(s, ord)
-        WHERE clinic_working(s, p_location, from_day, to_day) @> blocked
+        WHERE clinic_working(s, p_location, from_day, to_day) @> v_blocked
         ORDER BY ord);
     IF cardinality(working) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = CASE
             WHEN p_therapist IS NOT NULL THEN format(
                 'working hours: therapist %s does not work at %s from %s to %s (buffers included)',
-                p_therapist, loc.name, to_char(lower(blocked) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
-                to_char(upper(blocked) AT TIME ZONE loc.time_zone, 'HH24:MI'))
+                p_therapist, loc.name, to_char(lower(v_blocked) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(upper(v_blocked) AT TIME ZONE loc.time_zone, 'HH24:MI'))
             ELSE format('working hours: nobody who performs "%s" works at %s from %s to %s (buffers included)',
-                svc.name, loc.name, to_char(lower(blocked) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
-                to_char(upper(blocked) AT TIME ZONE loc.time_zone, 'HH24:MI')) END;
+                svc.name, loc.name, to_char(lower(v_blocked) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(upper(v_blocked) AT TIME ZONE loc.time_zone, 'HH24:MI')) END;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM rooms rm WHERE rm.location_id = p_location AND NOT rm.archived
                    AND rm.features @> svc.required_features) THEN
@@ -330,13 +330,13 @@ BEGIN
             'client %s already has an appointment at that time', p_client);
     END IF;
     FOREACH t IN ARRAY working LOOP
-        CONTINUE WHEN clinic_therapist_busy(t, blocked, p_moving) && blocked;
+        CONTINUE WHEN clinic_therapist_busy(t, v_blocked, p_moving) && v_blocked;
         chosen_t := t;
         EXIT;
     END LOOP;
     SELECT rm.id INTO chosen_r FROM rooms rm
     WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> svc.required_features
-      AND NOT clinic_room_busy(rm.id, blocked, p_moving) && blocked
+      AND NOT clinic_room_busy(rm.id, v_blocked, p_moving) && v_blocked
     ORDER BY rm.id LIMIT 1;
     IF chosen_t IS NULL OR chosen_r IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = CASE
@@ -356,8 +356,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
             'client %s already has an appointment at that time', p_client);
     END IF;
-    IF clinic_therapist_busy(chosen_t, blocked, p_moving) && blocked
-       OR clinic_room_busy(chosen_r, blocked, p_moving) && blocked THEN
+    IF clinic_therapist_busy(chosen_t, v_blocked, p_moving) && v_blocked
+       OR clinic_room_busy(chosen_r, v_blocked, p_moving) && v_blocked THEN
         -- taken while we waited; locking another one now could deadlock, so run the call again
         RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'the chosen therapist or room was just taken';
     END IF;
@@ -366,12 +366,12 @@ BEGIN
         INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,
                                   start_at, end_at, blocked, booked_by)
         VALUES (p_client, chosen_t, chosen_r, p_service, p_location, p_start, upper(session),
-                blocked, coalesce(p_booked_by, ''))
+                v_blocked, coalesce(p_booked_by, ''))
         RETURNING id INTO result;
     ELSE
         UPDATE appointments
         SET therapist_id = chosen_t, room_id = chosen_r, start_at = p_start,
-            end_at = upper(session), blocked = blocked
+            end_at = upper(session), blocked = v_blocked
         WHERE id = p_moving
         RETURNING id INTO result;
     END IF;

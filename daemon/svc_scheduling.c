@@ -1,0 +1,586 @@
+/* svc_scheduling.c: clinic.v1.Scheduling: free-slot search, booking, courses, moving and the
+ * appointment life cycle, and the front desk's views of a day, a client and a therapist.
+ *
+ * The rules live in SQL (sql/0003): these handlers check the shape of the request, read the
+ * location's zone, call the SQL function and answer with the appointment as the view
+ * appointment_details shows it. Every refusal comes back from SQL with its own SQLSTATE and a
+ * sentence naming the rule, which call_fail_db passes on. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "clinic/v1/scheduling.pb-c.h"
+#include "db.h"
+#include "rowmap.h"
+#include "service.h"
+#include "status.h"
+#include "validate.h"
+
+#define DETAILS_COLUMNS                                                                            \
+    "id, client_id, therapist_id, room_id, service_id, location_id, start_time, end_time,"        \
+    " status, late_cancel, cancel_reason, booked_by, created_at, updated_at, client_name,"        \
+    " therapist_name, room_name, service_name, time_zone"
+#define MAX_SEARCH_DAYS 93
+#define MAX_COURSE 52
+
+static const struct db_stmt zone_stmt = {
+    "SELECT time_zone FROM locations WHERE id = $1", 1};
+static const struct db_stmt details_stmt = {
+    "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE id = $1", 1};
+static const struct db_stmt details_many_stmt = {
+    "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE id = ANY($1::bigint[])"
+    " ORDER BY start_at, id",
+    1};
+static const struct db_stmt slots_stmt = {
+    "SELECT clinic_format_instant(s.start_at, $6) AS start_time,"
+    " clinic_format_instant(s.end_at, $6) AS end_time, s.therapist_id, t.name AS therapist_name,"
+    " s.room_id, r.name AS room_name,"
+    " 'k' || extract(epoch FROM s.start_at)::bigint || '.' || s.therapist_id AS page_key"
+    " FROM clinic_free_slots($1, $2, clinic_parse_instant($3, $6, 'from'),"
+    "                        clinic_parse_instant($4, $6, 'to'), $5, now()) AS s"
+    " JOIN therapists t ON t.id = s.therapist_id JOIN rooms r ON r.id = s.room_id"
+    " WHERE (s.start_at, s.therapist_id) > (to_timestamp($7), $8)"
+    " ORDER BY s.start_at, s.therapist_id LIMIT $9",
+    9};
+static const struct db_stmt span_stmt = {
+    "SELECT clinic_parse_instant($2, $1, 'to') - clinic_parse_instant($3, $1, 'from')"
+    " > make_interval(days => $4), clinic_parse_instant($2, $1, 'to')"
+    " <= clinic_parse_instant($3, $1, 'from')",
+    4};
+static const struct db_stmt book_stmt = {
+    "SELECT clinic_book($1, $2, $3, clinic_parse_instant($4, $6, 'start_time'), $5, $7, NULL)", 7};
+static const struct db_stmt course_stmt = {
+    "SELECT clinic_book_course($1, $2, $3, clinic_parse_instant($4, $9, 'first_start_time'),"
+    " $5, $6, $7, $8, $10)",
+    10};
+static const struct db_stmt appointment_zone_stmt = {
+    "SELECT l.time_zone FROM appointments a JOIN locations l ON l.id = a.location_id"
+    " WHERE a.id = $1",
+    1};
+static const struct db_stmt reschedule_stmt = {
+    "SELECT clinic_reschedule($1, clinic_parse_instant($2, $4, 'start_time'), $3)", 4};
+static const struct db_stmt transition_stmt = {
+    "SELECT clinic_transition($1, $2::appointment_status, $3)", 3};
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Reads one text value (the first column of the first row) into out; NOT_FOUND with the sentence
+ * when there is no row. */
+static bool query_text(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                       char *out, size_t len, const char *not_found)
+{
+    struct db_result *r;
+    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return false;
+    }
+    bool found = db_rows(r) > 0;
+    if (found)
+        snprintf(out, len, "%s", db_value(r, 0, 0));
+    else
+        call_fail(call, STATUS_NOT_FOUND, "%s", not_found);
+    db_result_free(r);
+    return found;
+}
+
+static bool location_zone(struct call *call, int64_t location, char *zone, size_t len)
+{
+    char sentence[64];
+    snprintf(sentence, sizeof sentence, "location %lld does not exist", (long long)location);
+    return query_text(call, &zone_stmt, (const char *[]){param_i64(call, location)}, zone, len,
+                      sentence);
+}
+
+static bool appointment_zone(struct call *call, int64_t id, char *zone, size_t len)
+{
+    char sentence[64];
+    snprintf(sentence, sizeof sentence, "appointment %lld does not exist", (long long)id);
+    return query_text(call, &appointment_zone_stmt, (const char *[]){param_i64(call, id)}, zone,
+                      len, sentence);
+}
+
+static void reply_appointment(struct call *call, const char *id)
+{
+    rowmap_reply_one(call, &details_stmt, (const char *[]){id},
+                     &clinic__v1__appointment__descriptor, "appointment %s does not exist", id);
+}
+
+/* Keyset page tokens of two numbers: "k<a>.<b>" (a start time in epoch seconds and an id). */
+static bool check_pair_token(struct call *call, const char *token, long long *a, long long *b)
+{
+    *a = 0;
+    *b = 0;
+    if (!*token)
+        return true;
+    char *dot, *end;
+    errno = 0;
+    *a = token[0] == 'k' ? strtoll(token + 1, &dot, 10) : -1;
+    bool ok = token[0] == 'k' && !errno && *dot == '.';
+    if (ok) {
+        *b = strtoll(dot + 1, &end, 10);
+        ok = !errno && end != dot + 1 && *end == '\0';
+    }
+    if (!ok)
+        call_violation(call, "page_token", "is not a token from an earlier reply");
+    return ok;
+}
+
+static uint32_t page_size_of(struct call *call, uint32_t requested)
+{
+    if (requested > PAGE_SIZE_MAX)
+        call_violation(call, "page_size", "must be at most %d", PAGE_SIZE_MAX);
+    return requested ? requested : PAGE_SIZE_DEFAULT;
+}
+
+/* ------------------------------------------------------------------ search and booking */
+
+/* Refuses spans that are empty or longer than MAX_SEARCH_DAYS: the search stays bounded. */
+static bool check_span(struct call *call, const char *zone, const char *from, const char *to)
+{
+    struct db_result *r;
+    char days[8];
+    snprintf(days, sizeof days, "%d", MAX_SEARCH_DAYS);
+    if (db_query(call->db, &span_stmt, (const char *[]){zone, to, from, days}, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return false;
+    }
+    if (strcmp(db_value(r, 0, 1), "t") == 0)
+        call_violation(call, "to", "must be after from");
+    else if (strcmp(db_value(r, 0, 0), "t") == 0)
+        call_violation(call, "to", "the search may span at most %d days", MAX_SEARCH_DAYS);
+    db_result_free(r);
+    return call->code == STATUS_OK;
+}
+
+static void svc_scheduling_find_slots(Clinic__V1__Scheduling_Service *service,
+                                      const Clinic__V1__FindSlotsRequest *in,
+                                      Clinic__V1__FindSlotsResponse_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    long long after_start, after_therapist;
+    char zone[64];
+    check_id(call, "service_id", in->service_id);
+    check_id(call, "location_id", in->location_id);
+    check_optional_id(call, "therapist_id", in->therapist_id);
+    check_instant(call, "from", in->from, false);
+    check_instant(call, "to", in->to, false);
+    uint32_t size = page_size_of(call, in->page_size);
+    check_pair_token(call, in->page_token, &after_start, &after_therapist);
+    if (call->code != STATUS_OK || !location_zone(call, in->location_id, zone, sizeof zone) ||
+        !check_span(call, zone, in->from, in->to))
+        return;
+    char start_key[24], therapist_key[24];
+    snprintf(start_key, sizeof start_key, "%lld", after_start);
+    snprintf(therapist_key, sizeof therapist_key, "%lld", after_therapist);
+    const char *params[] = {param_i64(call, in->service_id), param_i64(call, in->location_id),
+                            in->from, in->to, param_id_or_null(call, in->therapist_id), zone,
+                            start_key, therapist_key, param_u32(call, size + 1)};
+    struct db_result *r;
+    if (db_query(call->db, &slots_stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    int rows = db_rows(r) > (int)size ? (int)size : db_rows(r);
+    Clinic__V1__FindSlotsResponse *out =
+        (Clinic__V1__FindSlotsResponse *)rowmap_new(call, &clinic__v1__find_slots_response__descriptor);
+    if (out && rowmap_fill_list(call, &out->base, "slots", r, rows)) {
+        out->time_zone = call_strdup(call, zone);
+        if (db_rows(r) > (int)size)
+            out->next_page_token = call_strdup(call, db_value(r, rows - 1, 6));
+        call_reply(&out->base, call);
+    }
+    db_result_free(r);
+}
+
+/* Runs a statement whose one value is an appointment id, and answers with that appointment. */
+static void book_and_reply(struct call *call, const struct db_stmt *stmt, const char *const *params)
+{
+    char id[24];
+    if (query_text(call, stmt, params, id, sizeof id, "the appointment vanished"))
+        reply_appointment(call, id);
+}
+
+static void svc_scheduling_book(Clinic__V1__Scheduling_Service *service,
+                                const Clinic__V1__BookRequest *in,
+                                Clinic__V1__Appointment_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    char zone[64];
+    check_id(call, "client_id", in->client_id);
+    check_id(call, "service_id", in->service_id);
+    check_id(call, "location_id", in->location_id);
+    check_optional_id(call, "therapist_id", in->therapist_id);
+    check_instant(call, "start_time", in->start_time, false);
+    if (call->code != STATUS_OK || !location_zone(call, in->location_id, zone, sizeof zone))
+        return;
+    const char *params[] = {param_i64(call, in->client_id), param_i64(call, in->service_id),
+                            param_i64(call, in->location_id), in->start_time,
+                            param_id_or_null(call, in->therapist_id), zone, ""};
+    book_and_reply(call, &book_stmt, params);
+}
+
+static void svc_scheduling_book_course(Clinic__V1__Scheduling_Service *service,
+                                       const Clinic__V1__BookCourseRequest *in,
+                                       Clinic__V1__BookCourseResponse_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    char zone[64];
+    check_id(call, "client_id", in->client_id);
+    check_id(call, "service_id", in->service_id);
+    check_id(call, "location_id", in->location_id);
+    check_optional_id(call, "therapist_id", in->therapist_id);
+    check_instant(call, "first_start_time", in->first_start_time, false);
+    if (in->count < 1 || in->count > MAX_COURSE)
+        call_violation(call, "count", "must be from 1 to %d sessions", MAX_COURSE);
+    if (in->every < 1 || in->every > 365)
+        call_violation(call, "every", "must be from 1 to 365");
+    if (in->unit != CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_DAYS &&
+        in->unit != CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_WEEKS)
+        call_violation(call, "unit", "must be REPEAT_UNIT_DAYS or REPEAT_UNIT_WEEKS");
+    if (call->code != STATUS_OK || !location_zone(call, in->location_id, zone, sizeof zone))
+        return;
+    const char *params[] = {
+        param_i64(call, in->client_id), param_i64(call, in->service_id),
+        param_i64(call, in->location_id), in->first_start_time, param_u32(call, in->count),
+        param_u32(call, in->every),
+        in->unit == CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_WEEKS ? "weeks" : "days",
+        param_id_or_null(call, in->therapist_id), zone, ""};
+    char ids[1024];
+    if (!query_text(call, &course_stmt, params, ids, sizeof ids, "the course vanished"))
+        return;
+    struct db_result *r;
+    if (db_query(call->db, &details_many_stmt, (const char *[]){ids}, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__book_course_response__descriptor);
+    if (out && rowmap_fill_list(call, out, "appointments", r, db_rows(r)))
+        call_reply(out, call);
+    db_result_free(r);
+}
+
+static void svc_scheduling_reschedule(Clinic__V1__Scheduling_Service *service,
+                                      const Clinic__V1__RescheduleRequest *in,
+                                      Clinic__V1__Appointment_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    char zone[64];
+    check_id(call, "appointment_id", in->appointment_id);
+    check_optional_id(call, "therapist_id", in->therapist_id);
+    check_instant(call, "start_time", in->start_time, false);
+    if (call->code != STATUS_OK || !appointment_zone(call, in->appointment_id, zone, sizeof zone))
+        return;
+    const char *params[] = {param_i64(call, in->appointment_id), in->start_time,
+                            param_id_or_null(call, in->therapist_id), zone};
+    book_and_reply(call, &reschedule_stmt, params);
+}
+
+/* ------------------------------------------------------------------ the life cycle */
+
+static void transition(struct call *call, int64_t id, const char *to, const char *reason)
+{
+    if (!check_id(call, "appointment_id", id) || !check_text(call, "reason", reason, 0, 500))
+        return;
+    book_and_reply(call, &transition_stmt, (const char *[]){param_i64(call, id), to, reason});
+}
+
+static void svc_scheduling_cancel(Clinic__V1__Scheduling_Service *service,
+                                  const Clinic__V1__CancelRequest *in,
+                                  Clinic__V1__Appointment_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    transition(data, in->appointment_id, "cancelled", in->reason);
+}
+
+static void svc_scheduling_check_in(Clinic__V1__Scheduling_Service *service,
+                                    const Clinic__V1__AppointmentRef *in,
+                                    Clinic__V1__Appointment_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    transition(data, in->appointment_id, "checked_in", "");
+}
+
+static void svc_scheduling_complete(Clinic__V1__Scheduling_Service *service,
+                                    const Clinic__V1__AppointmentRef *in,
+                                    Clinic__V1__Appointment_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    transition(data, in->appointment_id, "completed", "");
+}
+
+static void svc_scheduling_mark_no_show(Clinic__V1__Scheduling_Service *service,
+                                        const Clinic__V1__AppointmentRef *in,
+                                        Clinic__V1__Appointment_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    transition(data, in->appointment_id, "no_show", "");
+}
+
+static void svc_scheduling_get_appointment(Clinic__V1__Scheduling_Service *service,
+                                           const Clinic__V1__AppointmentRef *in,
+                                           Clinic__V1__Appointment_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    if (check_id(call, "appointment_id", in->appointment_id))
+        reply_appointment(call, param_i64(call, in->appointment_id));
+}
+
+/* ------------------------------------------------------------------ the day sheet */
+
+static const struct db_stmt day_location_stmt = {
+    "SELECT name, time_zone, EXISTS (SELECT 1 FROM closures c WHERE c.location_id = l.id"
+    " AND $2::date BETWEEN c.first_day AND c.last_day) FROM locations l WHERE id = $1",
+    2};
+/* One row per working window and per free gap of every therapist who works at the location that
+ * day or has an appointment there (kind NULL when such a therapist has no window). */
+static const struct db_stmt day_windows_stmt = {
+    "WITH span AS (SELECT tstzrange($2::date::timestamp AT TIME ZONE $3,"
+    "                               ($2::date + 1)::timestamp AT TIME ZONE $3) AS r),"
+    " staff AS (SELECT t.id, t.name, span.r AS day,"
+    "           clinic_working(t.id, $1, $2::date, $2::date) * tstzmultirange(span.r) AS working"
+    "           FROM therapists t, span"
+    "           WHERE EXISTS (SELECT 1 FROM working_hours w"
+    "                         WHERE w.therapist_id = t.id AND w.location_id = $1)"
+    "              OR EXISTS (SELECT 1 FROM appointments a WHERE a.therapist_id = t.id"
+    "                         AND a.location_id = $1 AND a.start_at <@ span.r)),"
+    " windows AS (SELECT s.id, 'working' AS kind, x AS w FROM staff s, unnest(s.working) AS x"
+    "             UNION ALL"
+    "             SELECT s.id, 'gap', x FROM staff s,"
+    "             unnest(s.working - clinic_therapist_busy(s.id, s.day, NULL)) AS x)"
+    " SELECT s.id, s.name, w.kind, clinic_format_instant(lower(w.w), $3),"
+    "        clinic_format_instant(upper(w.w), $3)"
+    " FROM staff s LEFT JOIN windows w ON w.id = s.id"
+    " WHERE NOT isempty(s.working) OR EXISTS (SELECT 1 FROM appointments a"
+    "       WHERE a.therapist_id = s.id AND a.location_id = $1 AND a.start_at <@ s.day)"
+    " ORDER BY s.name, s.id, w.kind, lower(w.w)",
+    3};
+static const struct db_stmt day_appointments_stmt = {
+    "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE location_id = $1"
+    " AND start_at >= $2::date::timestamp AT TIME ZONE $3"
+    " AND start_at < ($2::date + 1)::timestamp AT TIME ZONE $3 ORDER BY therapist_id, start_at",
+    3};
+
+/* Rows of day_windows_stmt from `row` on that belong to the same therapist. */
+static int therapist_rows(const struct db_result *r, int row)
+{
+    int end = row + 1;
+    while (end < db_rows(r) && strcmp(db_value(r, end, 0), db_value(r, row, 0)) == 0)
+        end++;
+    return end - row;
+}
+
+/* Fills the working windows and gaps of one therapist from rows [row, row + n). */
+static bool fill_windows(struct call *call, Clinic__V1__TherapistDay *day,
+                         const struct db_result *r, int row, int n)
+{
+    day->working = call_alloc(call, (size_t)n * sizeof *day->working);
+    day->gaps = call_alloc(call, (size_t)n * sizeof *day->gaps);
+    if (!day->working || !day->gaps)
+        return false;
+    for (int i = row; i < row + n; i++) {
+        if (db_is_null(r, i, 2))
+            continue;
+        bool working = strcmp(db_value(r, i, 2), "working") == 0;
+        Clinic__V1__Gap *g = (Clinic__V1__Gap *)rowmap_new(call, &clinic__v1__gap__descriptor);
+        if (!g)
+            return false;
+        g->start_time = call_strdup(call, db_value(r, i, 3));
+        g->end_time = call_strdup(call, db_value(r, i, 4));
+        if (working)
+            day->working[day->n_working++] = g;
+        else
+            day->gaps[day->n_gaps++] = g;
+    }
+    return true;
+}
+
+/* Hands each appointment (ordered by therapist) to its therapist's day. */
+static bool attach_appointments(struct call *call, Clinic__V1__DaySheetResponse *out,
+                                const struct db_result *r)
+{
+    for (size_t d = 0; d < out->n_therapists; d++) {
+        Clinic__V1__TherapistDay *day = out->therapists[d];
+        day->appointments = call_alloc(call, (size_t)(db_rows(r) + 1) * sizeof(void *));
+        if (!day->appointments)
+            return false;
+        for (int i = 0; i < db_rows(r); i++) {
+            if (strtoll(db_value(r, i, 2), NULL, 10) != day->therapist_id)
+                continue;
+            ProtobufCMessage *a = rowmap_new(call, &clinic__v1__appointment__descriptor);
+            if (!a || !rowmap_fill(call, a, r, i))
+                return false;
+            day->appointments[day->n_appointments++] = (Clinic__V1__Appointment *)a;
+        }
+    }
+    return true;
+}
+
+static bool build_days(struct call *call, Clinic__V1__DaySheetResponse *out,
+                       const struct db_result *windows, const struct db_result *appointments)
+{
+    out->therapists = call_alloc(call, (size_t)(db_rows(windows) + 1) * sizeof(void *));
+    if (!out->therapists)
+        return false;
+    for (int row = 0; row < db_rows(windows);) {
+        int n = therapist_rows(windows, row);
+        Clinic__V1__TherapistDay *day =
+            (Clinic__V1__TherapistDay *)rowmap_new(call, &clinic__v1__therapist_day__descriptor);
+        if (!day || !fill_windows(call, day, windows, row, n))
+            return false;
+        day->therapist_id = strtoll(db_value(windows, row, 0), NULL, 10);
+        day->therapist_name = call_strdup(call, db_value(windows, row, 1));
+        out->therapists[out->n_therapists++] = day;
+        row += n;
+    }
+    return attach_appointments(call, out, appointments);
+}
+
+static void svc_scheduling_day_sheet(Clinic__V1__Scheduling_Service *service,
+                                     const Clinic__V1__DaySheetRequest *in,
+                                     Clinic__V1__DaySheetResponse_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    check_id(call, "location_id", in->location_id);
+    check_day(call, "date", in->date, false);
+    if (call->code != STATUS_OK)
+        return;
+    const char *location = param_i64(call, in->location_id);
+    struct db_result *loc = NULL, *windows = NULL, *appointments = NULL;
+    if (db_query(call->db, &day_location_stmt, (const char *[]){location, in->date}, &loc) !=
+        STATUS_OK)
+        goto db_failed;
+    if (db_rows(loc) == 0) {
+        call_fail(call, STATUS_NOT_FOUND, "location %s does not exist", location);
+        goto done;
+    }
+    const char *zone = db_value(loc, 0, 1);
+    const char *params[] = {location, in->date, zone};
+    if (db_query(call->db, &day_windows_stmt, params, &windows) != STATUS_OK ||
+        db_query(call->db, &day_appointments_stmt, params, &appointments) != STATUS_OK)
+        goto db_failed;
+    Clinic__V1__DaySheetResponse *out =
+        (Clinic__V1__DaySheetResponse *)rowmap_new(call, &clinic__v1__day_sheet_response__descriptor);
+    if (!out || !build_days(call, out, windows, appointments)) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        goto done;
+    }
+    out->date = call_strdup(call, in->date);
+    out->time_zone = call_strdup(call, zone);
+    out->location_name = call_strdup(call, db_value(loc, 0, 0));
+    out->closed = strcmp(db_value(loc, 0, 2), "t") == 0;
+    call_reply(&out->base, call);
+    goto done;
+db_failed:
+    call_fail_db(call);
+done:
+    if (loc)
+        db_result_free(loc);
+    if (windows)
+        db_result_free(windows);
+    if (appointments)
+        db_result_free(appointments);
+}
+
+/* ------------------------------------------------------------------ a client's, a therapist's */
+
+/* Local times without an offset are read in the clinic's home zone (its first location's). */
+#define RANGE_PAGE_SQL(who)                                                                        \
+    "SELECT " DETAILS_COLUMNS ", 'k' || (extract(epoch FROM start_at) * 1000000)::bigint"          \
+    " || '.' || id AS page_key FROM appointment_details WHERE " who " = $1"                        \
+    " AND ($2::text IS NULL OR start_at >= clinic_parse_instant($2, clinic_home_zone(), 'from'))" \
+    " AND ($3::text IS NULL OR start_at < clinic_parse_instant($3, clinic_home_zone(), 'to'))"    \
+    " AND (start_at, id) > (to_timestamp($4::double precision / 1000000), $5)"                    \
+    " ORDER BY start_at, id LIMIT $6"
+
+static const struct db_stmt client_exists_stmt = {"SELECT 1 FROM clients WHERE id = $1", 1};
+static const struct db_stmt therapist_exists_stmt = {"SELECT 1 FROM therapists WHERE id = $1", 1};
+static const struct db_stmt client_range_stmt = {RANGE_PAGE_SQL("client_id"), 6};
+static const struct db_stmt therapist_range_stmt = {RANGE_PAGE_SQL("therapist_id"), 6};
+
+/* Answers with one page of the appointments of `who` (checked to exist) between from and to. */
+static void reply_range(struct call *call, const char *kind, int64_t who, const char *from,
+                        const char *to, uint32_t page_size, const char *token,
+                        const struct db_stmt *exists, const struct db_stmt *range)
+{
+    long long after_start, after_id;
+    char field[32], sentence[64], found[4];
+    snprintf(field, sizeof field, "%s_id", kind);
+    check_id(call, field, who);
+    check_instant(call, "from", from, true);
+    check_instant(call, "to", to, true);
+    uint32_t size = page_size_of(call, page_size);
+    check_pair_token(call, token, &after_start, &after_id);
+    snprintf(sentence, sizeof sentence, "%s %lld does not exist", kind, (long long)who);
+    const char *id = param_i64(call, who);
+    if (call->code != STATUS_OK ||
+        !query_text(call, exists, (const char *[]){id}, found, sizeof found, sentence))
+        return;
+    char start_key[24], id_key[24];
+    snprintf(start_key, sizeof start_key, "%lld", after_start);
+    snprintf(id_key, sizeof id_key, "%lld", after_id);
+    const char *params[] = {id, param_text_or_null(from), param_text_or_null(to), start_key,
+                            id_key, param_u32(call, size + 1)};
+    rowmap_reply_list(call, range, params, &clinic__v1__appointment_list__descriptor,
+                      "appointments", size);
+}
+
+static void svc_scheduling_client_appointments(Clinic__V1__Scheduling_Service *service,
+                                               const Clinic__V1__ClientAppointmentsRequest *in,
+                                               Clinic__V1__AppointmentList_Closure closure,
+                                               void *data)
+{
+    (void)service;
+    (void)closure;
+    reply_range(data, "client", in->client_id, in->from, in->to, in->page_size, in->page_token,
+                &client_exists_stmt, &client_range_stmt);
+}
+
+static void svc_scheduling_therapist_agenda(Clinic__V1__Scheduling_Service *service,
+                                            const Clinic__V1__TherapistAgendaRequest *in,
+                                            Clinic__V1__AppointmentList_Closure closure,
+                                            void *data)
+{
+    (void)service;
+    (void)closure;
+    reply_range(data, "therapist", in->therapist_id, in->from, in->to, in->page_size,
+                in->page_token, &therapist_exists_stmt, &therapist_range_stmt);
+}
+
+static Clinic__V1__Scheduling_Service scheduling = CLINIC__V1__SCHEDULING__INIT(svc_scheduling_);
+
+const struct service_def svc_scheduling_def = {
+    .service = &scheduling.base,
+    .policies = (const struct method_policy[]){
+        {"FindSlots", 0},
+        {"Book", METHOD_MUTATES},
+        {"BookCourse", METHOD_MUTATES},
+        {"Reschedule", METHOD_MUTATES},
+        {"Cancel", METHOD_MUTATES},
+        {"CheckIn", METHOD_MUTATES},
+        {"Complete", METHOD_MUTATES},
+        {"MarkNoShow", METHOD_MUTATES},
+        {"GetAppointment", 0},
+        {"DaySheet", 0},
+        {"ClientAppointments", 0},
+        {"TherapistAgenda", 0},
+        {NULL, 0},
+    },
+};

@@ -1,0 +1,28 @@
+-- 0004_appointment_views.sql: appointments as the API shows them: names behind the ids, and
+-- instants in the location's own zone with its offset.
+CREATE VIEW appointment_details AS
+SELECT a.id, a.client_id, a.therapist_id, a.room_id, a.service_id, a.location_id,
+       clinic_format_instant(a.start_at, l.time_zone) AS start_time,
+       clinic_format_instant(a.end_at, l.time_zone) AS end_time,
+       a.status, a.late_cancel, a.cancel_reason, a.booked_by,
+       clinic_format_instant(a.created_at, l.time_zone) AS created_at,
+       clinic_format_instant(a.updated_at, l.time_zone) AS updated_at,
+       c.name AS client_name, t.name AS therapist_name, r.name AS room_name,
+       s.name AS service_name, l.time_zone,
+       a.start_at
+FROM appointments a
+JOIN locations l ON l.id = a.location_id
+JOIN clients c ON c.id = a.client_id
+JOIN therapists t ON t.id = a.therapist_id
+JOIN rooms r ON r.id = a.room_id
+JOIN services s ON s.id = a.service_id;
+
+-- The zone that reads local times not tied to one location (a client's or a therapist's
+-- appointments across locations): the first location's, the clinic's home.
+CREATE FUNCTION clinic_home_zone() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT time_zone FROM locations ORDER BY id LIMIT 1), 'UTC')
+$$;
+
+-- A NULL instant stays NULL (optional range bounds), instead of being refused as malformed.
+ALTER FUNCTION clinic_parse_instant(text, text, text) STRICT;
