@@ -3,6 +3,7 @@
 #include "db.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +443,53 @@ void db_rollback(struct db *db)
         return;
     PGresult *res = PQexec(db->conn, "ROLLBACK");
     PQclear(res);
+}
+
+/* --- notifications --- */
+
+int db_listen(struct db *db, const char *channel)
+{
+    int code = db_ensure(db);
+    if (code != STATUS_OK)
+        return code;
+    char *quoted = PQescapeIdentifier(db->conn, channel, strlen(channel));
+    if (!quoted)
+        return record_failure(db, NULL);
+    char sql[128];
+    snprintf(sql, sizeof sql, "LISTEN %s", quoted);
+    PQfreemem(quoted);
+    return run_simple(db, sql);
+}
+
+/* Consumes every pending notification; true when there was at least one. */
+static bool drain_notifications(struct db *db)
+{
+    bool any = false;
+    PGnotify *n;
+    while ((n = PQnotifies(db->conn)) != NULL) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+int db_wait_notify(struct db *db, int timeout_ms)
+{
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return -1;
+    if (drain_notifications(db))
+        return 1;
+    struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready < 0)
+        return 0; /* EINTR: the caller's loop comes back */
+    if (ready == 0)
+        return 0;
+    if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+        record_failure(db, NULL);
+        return -1;
+    }
+    return drain_notifications(db) ? 1 : 0;
 }
 
 /* --- results --- */

@@ -44,6 +44,13 @@ __attribute__((warn_unused_result)) int db_query(struct db *db, const struct db_
 /* Runs a script of several statements (a migration): simple protocol, no parameters. */
 __attribute__((warn_unused_result)) int db_exec_script(struct db *db, const char *sql);
 
+/* LISTENs on channel (a fixed identifier of ours, e.g. "clinic_events") on this connection. */
+__attribute__((warn_unused_result)) int db_listen(struct db *db, const char *channel);
+
+/* Waits up to timeout_ms for notifications on a LISTENing connection and consumes them all.
+ * Returns 1 when at least one arrived, 0 on timeout, -1 when the connection is gone. */
+int db_wait_notify(struct db *db, int timeout_ms);
+
 int db_rows(const struct db_result *r);
 const char *db_value(const struct db_result *r, int row, int col); /* "" for NULL */
 bool db_is_null(const struct db_result *r, int row, int col);

@@ -1,38 +1,151 @@
-/* events.c: the PUB socket that announces changes to watchers. */
+/* events.c: the PUB socket that announces changes to watchers, and the relay thread that
+ * numbers committed events and publishes them. */
 #include "events.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "call.h"
+#include "clinic/v1/events.pb-c.h"
+#include "db.h"
 #include "listen.h"
 #include "log.h"
-
-struct events {
-    nng_socket sock;
-};
+#include "rowmap.h"
+#include "status.h"
 
 /* Watchers only subscribe: what they send is a few bytes of subscription. */
 #define EVENTS_RECV_MAX 4096
+/* Even without a notification (one missed while reconnecting), look this often. */
+#define RELAY_POLL_MS 1000
+#define RELAY_BATCH "500"
 
-struct events *events_start(const char *url, const char *tls_cert_key, char *err, size_t errlen)
+struct events {
+    nng_socket sock;
+    struct db *db;
+    pthread_t relay;
+    bool relay_started;
+    atomic_bool stopping;
+    long long last_published; /* -1 until the relay has read where numbering stands */
+};
+
+static const struct db_stmt sequence_stmt = {"SELECT clinic_sequence_events()", 0};
+static const struct db_stmt last_seq_stmt = {"SELECT coalesce(max(seq), 0) FROM events", 0};
+static const struct db_stmt batch_stmt = {
+    "SELECT * FROM event_details WHERE seq > $1 ORDER BY seq LIMIT " RELAY_BATCH, 1};
+
+static void publish(struct events *ev, const char *topic, const ProtobufCMessage *event)
+{
+    size_t topic_len = strlen(topic), size = protobuf_c_message_get_packed_size(event);
+    nng_msg *msg;
+    if (nng_msg_alloc(&msg, topic_len + 1 + size) != 0)
+        return;
+    uint8_t *body = nng_msg_body(msg);
+    memcpy(body, topic, topic_len);
+    body[topic_len] = ' ';
+    protobuf_c_message_pack(event, body + topic_len + 1);
+    if (nng_sendmsg(ev->sock, msg, 0) != 0)
+        nng_msg_free(msg);
+}
+
+/* Publishes every numbered event after last_published; false when the database failed. */
+static bool publish_new(struct events *ev)
+{
+    for (;;) {
+        char after[24];
+        snprintf(after, sizeof after, "%lld", ev->last_published);
+        struct db_result *r;
+        if (db_query(ev->db, &batch_stmt, (const char *[]){after}, &r) != STATUS_OK)
+            return false;
+        int rows = db_rows(r);
+        struct call scratch = {.request_id = "event-relay", .method = "-"}; /* for its arena */
+        for (int i = 0; i < rows; i++) {
+            ProtobufCMessage *e = rowmap_new(&scratch, &clinic__v1__event__descriptor);
+            if (!e || !rowmap_fill(&scratch, e, r, i))
+                break;
+            publish(ev, ((Clinic__V1__Event *)e)->topic, e);
+            ev->last_published = (long long)((Clinic__V1__Event *)e)->seq;
+        }
+        call_release(&scratch);
+        db_result_free(r);
+        if (rows < 500)
+            return true;
+    }
+}
+
+/* Connects, LISTENs and learns where numbering stands (only on the first connection: after a
+ * reconnection the relay catches up on what it missed). */
+static bool relay_connect(struct events *ev)
+{
+    if (db_ensure(ev->db) != STATUS_OK || db_listen(ev->db, "clinic_events") != STATUS_OK ||
+        db_listen(ev->db, "clinic_events_sequenced") != STATUS_OK)
+        return false;
+    if (ev->last_published >= 0)
+        return true;
+    struct db_result *r;
+    if (db_query(ev->db, &last_seq_stmt, NULL, &r) != STATUS_OK)
+        return false;
+    ev->last_published = strtoll(db_value(r, 0, 0), NULL, 10);
+    db_result_free(r);
+    return true;
+}
+
+static void *relay_main(void *arg)
+{
+    struct events *ev = arg;
+    bool connected = false;
+    while (!atomic_load(&ev->stopping)) {
+        if (!connected) {
+            connected = relay_connect(ev);
+            if (!connected) {
+                struct timespec pause = {0, 500 * 1000000L};
+                nanosleep(&pause, NULL);
+            }
+            continue;
+        }
+        if (db_wait_notify(ev->db, RELAY_POLL_MS) < 0) {
+            connected = false;
+            continue;
+        }
+        if (db_query(ev->db, &sequence_stmt, NULL, NULL) != STATUS_OK || !publish_new(ev)) {
+            log_msg(LOG_LEVEL_WARN, "event relay: %s", db_error_detail(ev->db));
+            connected = false;
+        }
+    }
+    return NULL;
+}
+
+struct events *events_start(const char *url, const char *tls_cert_key, const char *database_url,
+                            char *err, size_t errlen)
 {
     struct events *ev = calloc(1, sizeof *ev);
     int rv;
-    if (!ev) {
+    if (!ev || !(ev->db = db_new(database_url))) {
         snprintf(err, errlen, "out of memory opening the event socket");
+        free(ev);
         return NULL;
     }
+    ev->last_published = -1;
     if ((rv = nng_pub0_open(&ev->sock)) != 0) {
         snprintf(err, errlen, "cannot open the event socket: %s", nng_strerror(rv));
+        db_free(ev->db);
         free(ev);
         return NULL;
     }
     nng_listener listener;
     if (!listen_start(ev->sock, url, EVENTS_RECV_MAX, tls_cert_key, &listener, err, errlen)) {
-        nng_close(ev->sock);
-        free(ev);
+        events_stop(ev);
+        return NULL;
+    }
+    ev->relay_started = pthread_create(&ev->relay, NULL, relay_main, ev) == 0;
+    if (!ev->relay_started) {
+        snprintf(err, errlen, "cannot start the event relay thread");
+        events_stop(ev);
         return NULL;
     }
     log_msg(LOG_LEVEL_INFO, "publishing events on %s", url);
@@ -43,6 +156,10 @@ void events_stop(struct events *ev)
 {
     if (!ev)
         return;
+    atomic_store(&ev->stopping, true);
+    if (ev->relay_started)
+        pthread_join(ev->relay, NULL);
     nng_close(ev->sock);
+    db_free(ev->db);
     free(ev);
 }

@@ -1,5 +1,10 @@
-/* events.h: the event PUB socket. Each message is "<topic> <serialized clinic.v1.Event>", so SUB
- * sockets can filter by topic prefix. */
+/* events.h: the event PUB socket and the relay that feeds it. Each message is
+ * "<topic> <serialized clinic.v1.Event>", so SUB sockets can filter by topic prefix.
+ *
+ * Appointment changes write event rows (a trigger, in the changing transaction) and NOTIFY.
+ * The relay LISTENs, numbers committed events in commit order (clinic_sequence_events, shared by
+ * every daemon on the database) and publishes each numbered event once, so a watcher of any
+ * daemon sees the changes made through every daemon, and only committed ones. */
 #ifndef CLINICD_EVENTS_H
 #define CLINICD_EVENTS_H
 
@@ -8,10 +13,11 @@
 
 struct events;
 
-/* Opens the PUB socket and listens on url (tls_cert_key as for listen_start). NULL with a
- * sentence in err on failure. */
+/* Opens the PUB socket on url (tls_cert_key as for listen_start) and starts the relay on its own
+ * connection to database_url. NULL with a sentence in err on failure. */
 __attribute__((warn_unused_result)) struct events *events_start(const char *url,
                                                                 const char *tls_cert_key,
+                                                                const char *database_url,
                                                                 char *err, size_t errlen);
 void events_stop(struct events *ev);
 

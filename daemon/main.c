@@ -72,7 +72,7 @@ static bool start(struct daemon *d, char *err, size_t errlen)
         return false;
     d->server.max_request_bytes = (size_t)d->cfg.max_request_bytes;
     d->server.default_deadline_ms = (uint32_t)d->cfg.default_deadline_ms;
-    if (!(d->events = events_start(d->cfg.events_url, d->cfg.tls_cert_key, err, errlen)))
+    if (!(d->events = events_start(d->cfg.events_url, d->cfg.tls_cert_key, url, err, errlen)))
         return false;
     struct pool_options opt = {
         .listen_url = d->cfg.listen_url,

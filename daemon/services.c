@@ -7,6 +7,7 @@ extern const struct service_def svc_reflection_def;
 extern const struct service_def svc_diagnostics_def;
 extern const struct service_def svc_locations_def;
 extern const struct service_def svc_scheduling_def;
+extern const struct service_def svc_events_def;
 
 const struct service_entry service_table[] = {
     {&svc_health_def, false},
@@ -14,5 +15,6 @@ const struct service_entry service_table[] = {
     {&svc_diagnostics_def, true},
     {&svc_locations_def, false},
     {&svc_scheduling_def, false},
+    {&svc_events_def, false},
     {NULL, false},
 };

@@ -26,3 +26,12 @@ $$;
 
 -- A NULL instant stays NULL (optional range bounds), instead of being refused as malformed.
 ALTER FUNCTION clinic_parse_instant(text, text, text) STRICT;
+
+-- Events as clinic.v1.Event shows them: instants in the location's zone.
+CREATE VIEW event_details AS
+SELECT e.seq, e.topic, clinic_format_instant(e.occurred_at, l.time_zone) AS occurred_at,
+       e.appointment_id, e.location_id, e.therapist_id, e.room_id, e.client_id,
+       clinic_format_instant(e.start_at, l.time_zone) AS start_time,
+       clinic_format_instant(e.end_at, l.time_zone) AS end_time, e.status
+FROM events e JOIN locations l ON l.id = e.location_id
+WHERE e.seq IS NOT NULL;

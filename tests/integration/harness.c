@@ -348,3 +348,63 @@ int harness_run_clinicd(const char *const *argv, char **out, char **err)
 {
     return run_program(CLINICD_PATH, argv, NULL, out, err);
 }
+
+/* Runs one INSERT ... RETURNING id and returns the id, or -1. */
+static long long insert_id(const char *url, const char *sql)
+{
+    char *text = harness_sql(url, sql);
+    long long id = text && *text ? strtoll(text, NULL, 10) : -1;
+    free(text);
+    return id;
+}
+
+bool harness_seed_clinic(const char *url, const char *zone, int therapists, int clients,
+                         struct harness_clinic *out)
+{
+    char sql[512];
+    if (therapists > HARNESS_MAX_SEEDED || clients > HARNESS_MAX_SEEDED)
+        return false;
+    memset(out, 0, sizeof *out);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO locations (name, time_zone, min_notice_minutes, slot_step_minutes,"
+             " max_advance_days, cancellation_window_hours) VALUES ('Clinic %s', '%s', 0, 15,"
+             " 3650, 24) RETURNING id",
+             zone, zone);
+    out->location_id = insert_id(url, sql);
+    for (int i = 0; i < 2; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO rooms (location_id, name, features) VALUES (%lld, 'Room %c',"
+                 " '{table}') RETURNING id",
+                 out->location_id, 'A' + i);
+        out->room_ids[i] = insert_id(url, sql);
+    }
+    snprintf(sql, sizeof sql,
+             "INSERT INTO services (name, duration_minutes, buffer_after_minutes, required_features)"
+             " VALUES ('Massage %lld', 60, 15, '{table}') RETURNING id",
+             out->location_id);
+    out->service_id = insert_id(url, sql);
+    for (int i = 0; i < therapists; i++) {
+        snprintf(sql, sizeof sql,
+                 "WITH t AS (INSERT INTO therapists (name, email) VALUES ('Therapist %d',"
+                 " 't%d.%lld@example.org') RETURNING id),"
+                 " s AS (INSERT INTO therapist_services SELECT id, %lld FROM t),"
+                 " h AS (INSERT INTO working_hours (therapist_id, location_id, weekday,"
+                 " start_local, end_local) SELECT id, %lld, d, '09:00', '17:00' FROM t,"
+                 " generate_series(1, 7) AS d) SELECT id FROM t",
+                 i + 1, i + 1, out->location_id, out->service_id, out->location_id);
+        out->therapist_ids[i] = insert_id(url, sql);
+    }
+    for (int i = 0; i < clients; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO clients (name, email) VALUES ('Client %d',"
+                 " 'c%d.%lld@example.org') RETURNING id",
+                 i + 1, i + 1, out->location_id);
+        out->client_ids[i] = insert_id(url, sql);
+    }
+    bool ok = out->location_id > 0 && out->service_id > 0 && out->room_ids[1] > 0;
+    for (int i = 0; i < therapists; i++)
+        ok = ok && out->therapist_ids[i] > 0;
+    for (int i = 0; i < clients; i++)
+        ok = ok && out->client_ids[i] > 0;
+    return ok;
+}

@@ -31,6 +31,21 @@ bool harness_pg_create_database(struct harness_pg *h, const char *name, char *ur
  * no row), or NULL on error. */
 char *harness_sql(const char *url, const char *sql);
 
+/* A small clinic written straight into a database by SQL, for scheduling tests: one location
+ * in `zone` (no minimum notice, 15-minute grid, bookable 10 years ahead), rooms A and B with a
+ * table, a 60-minute service with 15 minutes of cleanup after, `therapists` therapists who
+ * perform it and work 09:00-17:00 local every day, and `clients` clients. */
+#define HARNESS_MAX_SEEDED 64
+struct harness_clinic {
+    long long location_id;
+    long long room_ids[2];
+    long long service_id;
+    long long therapist_ids[HARNESS_MAX_SEEDED];
+    long long client_ids[HARNESS_MAX_SEEDED];
+};
+bool harness_seed_clinic(const char *url, const char *zone, int therapists, int clients,
+                         struct harness_clinic *out);
+
 struct harness_daemon {
     pid_t pid;
     char url[64];

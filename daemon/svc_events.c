@@ -1,0 +1,63 @@
+/* svc_events.c: clinic.v1.Events/Since: the numbered events after a sequence number, for a
+ * watcher that was away (PUB/SUB drops what a disconnected watcher misses). */
+#include <stdlib.h>
+
+#include "call.h"
+#include "clinic/v1/events.pb-c.h"
+#include "db.h"
+#include "rowmap.h"
+#include "service.h"
+#include "status.h"
+#include "validate.h"
+
+#define SINCE_DEFAULT 100
+#define SINCE_MAX 1000
+
+static const struct db_stmt since_stmt = {
+    "SELECT * FROM event_details WHERE seq > $1 ORDER BY seq LIMIT $2", 2};
+static const struct db_stmt last_stmt = {"SELECT coalesce(max(seq), 0) FROM events", 0};
+
+static void svc_events_since(Clinic__V1__Events_Service *service,
+                             const Clinic__V1__SinceRequest *in,
+                             Clinic__V1__SinceResponse_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    uint32_t limit = in->limit ? in->limit : SINCE_DEFAULT;
+    if (limit > SINCE_MAX) {
+        call_violation(call, "limit", "must be at most %d", SINCE_MAX);
+        return;
+    }
+    struct db_result *events = NULL, *last = NULL;
+    const char *params[] = {param_i64(call, (int64_t)in->after_seq), param_u32(call, limit)};
+    if (in->after_seq > (uint64_t)INT64_MAX) {
+        call_violation(call, "after_seq", "is beyond any sequence number");
+        return;
+    }
+    if (db_query(call->db, &last_stmt, NULL, &last) != STATUS_OK ||
+        db_query(call->db, &since_stmt, params, &events) != STATUS_OK) {
+        call_fail_db(call);
+    } else {
+        Clinic__V1__SinceResponse *out =
+            (Clinic__V1__SinceResponse *)rowmap_new(call, &clinic__v1__since_response__descriptor);
+        if (out && rowmap_fill_list(call, &out->base, "events", events, db_rows(events))) {
+            out->last_seq = strtoull(db_value(last, 0, 0), NULL, 10);
+            call_reply(&out->base, call);
+        }
+    }
+    if (events)
+        db_result_free(events);
+    if (last)
+        db_result_free(last);
+}
+
+static Clinic__V1__Events_Service events = CLINIC__V1__EVENTS__INIT(svc_events_);
+
+const struct service_def svc_events_def = {
+    .service = &events.base,
+    .policies = (const struct method_policy[]){
+        {"Since", 0},
+        {NULL, 0},
+    },
+};
