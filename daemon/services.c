@@ -8,6 +8,7 @@ extern const struct service_def svc_diagnostics_def;
 extern const struct service_def svc_locations_def;
 extern const struct service_def svc_scheduling_def;
 extern const struct service_def svc_events_def;
+extern const struct service_def svc_demo_def;
 
 const struct service_entry service_table[] = {
     {&svc_health_def, false},
@@ -16,5 +17,6 @@ const struct service_entry service_table[] = {
     {&svc_locations_def, false},
     {&svc_scheduling_def, false},
     {&svc_events_def, false},
+    {&svc_demo_def, false},
     {NULL, false},
 };

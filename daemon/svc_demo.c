@@ -1,0 +1,42 @@
+/* svc_demo.c: clinic.v1.Demo/Load: the demo clinic (sql/0005), so a new user can search and
+ * book at once. */
+#include "call.h"
+#include "clinic/v1/demo.pb-c.h"
+#include "db.h"
+#include "rowmap.h"
+#include "service.h"
+#include "status.h"
+
+static const struct db_stmt load_stmt = {"SELECT * FROM clinic_load_demo()", 0};
+
+static void svc_demo_load(Clinic__V1__Demo_Service *service, const Clinic__V1__LoadDemoRequest *in,
+                          Clinic__V1__LoadDemoResponse_Closure closure, void *data)
+{
+    (void)service;
+    (void)in;
+    (void)closure;
+    struct call *call = data;
+    struct db_result *r;
+    if (db_query(call->db, &load_stmt, NULL, &r) != STATUS_OK) {
+        if (db_error_is(call->db, "23505"))
+            call_fail(call, STATUS_ALREADY_EXISTS,
+                      "the demo clinic is already loaded; `clinic admin location list` shows it");
+        else
+            call_fail_db(call);
+        return;
+    }
+    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__load_demo_response__descriptor);
+    if (out && rowmap_fill(call, out, r, 0))
+        call_reply(out, call);
+    db_result_free(r);
+}
+
+static Clinic__V1__Demo_Service demo = CLINIC__V1__DEMO__INIT(svc_demo_);
+
+const struct service_def svc_demo_def = {
+    .service = &demo.base,
+    .policies = (const struct method_policy[]){
+        {"Load", METHOD_MUTATES},
+        {NULL, 0},
+    },
+};
