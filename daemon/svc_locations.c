@@ -14,7 +14,6 @@
     " cancellation_window_hours, archived"
 #define CLOSURE_COLUMNS "id, location_id, first_day::text, last_day::text, reason"
 
-static const struct db_stmt zone_stmt = {"SELECT clinic_valid_time_zone($1)", 1};
 static const struct db_stmt create_stmt = {
     "INSERT INTO locations (name, time_zone, min_notice_minutes, max_advance_days,"
     " slot_step_minutes, cancellation_window_hours) VALUES ($1, $2, $3, $4, $5, $6)"
@@ -64,22 +63,6 @@ static void check_rules(struct call *call, uint32_t notice, uint32_t advance, ui
         call_violation(call, "cancellation_window_hours", "must be at most 8760 (a year)");
 }
 
-/* Asks the database whether zone is an IANA time zone it knows. */
-static void check_zone(struct call *call, const char *zone)
-{
-    struct db_result *r;
-    if (!check_text(call, "time_zone", zone, 1, 64))
-        return;
-    if (db_query(call->db, &zone_stmt, (const char *[]){zone}, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    if (strcmp(db_value(r, 0, 0), "t") != 0)
-        call_violation(call, "time_zone", "\"%s\" is not an IANA time zone; use a name like "
-                       "Europe/Berlin or America/New_York", zone);
-    db_result_free(r);
-}
-
 /* Fails the call after a write: a taken name gets its own sentence. */
 static void fail_write(struct call *call, const char *name)
 {
@@ -101,7 +84,7 @@ static void svc_locations_create_location(Clinic__V1__Locations_Service *service
     check_text(call, "name", in->name, 1, 200);
     check_rules(call, in->min_notice_minutes, advance, step, in->cancellation_window_hours);
     if (call->code == STATUS_OK)
-        check_zone(call, in->time_zone);
+        check_time_zone(call, "time_zone", in->time_zone);
     if (call->code != STATUS_OK)
         return;
     const char *params[] = {in->name,
@@ -179,7 +162,7 @@ static void svc_locations_update_location(Clinic__V1__Locations_Service *service
     if (mask_has(mask, n, "slot_step_minutes") && in->slot_step_minutes == 0)
         call_violation(call, "slot_step_minutes", "must be from 1 to 1440");
     if (call->code == STATUS_OK && mask_has(mask, n, "time_zone"))
-        check_zone(call, in->time_zone);
+        check_time_zone(call, "time_zone", in->time_zone);
     if (call->code != STATUS_OK)
         return;
 #define IF_MASKED(field, value) (mask_has(mask, n, field) ? (value) : NULL)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "status.h"
 
 bool check_id(struct call *call, const char *field, int64_t id)
@@ -265,4 +266,22 @@ const char *param_id_array(struct call *call, const int64_t *ids, size_t n)
     out[used++] = '}';
     out[used] = '\0';
     return out;
+}
+
+bool check_time_zone(struct call *call, const char *field, const char *zone)
+{
+    static const struct db_stmt zone_stmt = {"SELECT clinic_valid_time_zone($1)", 1};
+    struct db_result *r;
+    if (!check_text(call, field, zone, 1, 64))
+        return false;
+    if (db_query(call->db, &zone_stmt, (const char *[]){zone}, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return false;
+    }
+    bool known = strcmp(db_value(r, 0, 0), "t") == 0;
+    if (!known)
+        call_violation(call, field, "\"%s\" is not an IANA time zone; use a name like "
+                       "Europe/Berlin or America/New_York", zone);
+    db_result_free(r);
+    return known;
 }

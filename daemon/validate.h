@@ -32,6 +32,10 @@ bool check_clock(struct call *call, const char *field, const char *s);
 /* Instant text as admin.proto describes (the database checks it exactly); "" allowed when
  * optional. */
 bool check_instant(struct call *call, const char *field, const char *s, bool optional);
+/* An IANA zone the database knows ("Europe/Berlin"); asks the database, so it may also fail the
+ * call with a database error. */
+bool check_time_zone(struct call *call, const char *field, const char *zone);
+
 /* Every name in the mask is one of `allowed` (NULL-terminated), and the mask is not empty. */
 bool check_update_mask(struct call *call, char *const *mask, size_t n, const char *const *allowed);
 bool mask_has(char *const *mask, size_t n, const char *field);

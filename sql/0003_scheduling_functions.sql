@@ -144,18 +144,18 @@ CREATE FUNCTION clinic_free_slots(p_service bigint, p_location bigint, p_from ti
                                   p_to timestamptz, p_therapist bigint, p_now timestamptz)
 RETURNS TABLE (start_at timestamptz, end_at timestamptz, therapist_id bigint, room_id bigint)
 LANGUAGE sql STABLE AS $$
-    WITH svc AS (
+    WITH svc AS MATERIALIZED (
         SELECT make_interval(mins => duration_minutes) AS dur,
                make_interval(mins => buffer_before_minutes) AS bb,
                make_interval(mins => buffer_after_minutes) AS ba,
                required_features AS req
         FROM services WHERE id = p_service AND active),
-    loc AS (
+    loc AS MATERIALIZED (
         SELECT time_zone AS tz, make_interval(mins => slot_step_minutes) AS step,
                greatest(p_from, p_now + make_interval(mins => min_notice_minutes)) AS lo,
                least(p_to, p_now + make_interval(days => max_advance_days)) AS hi
         FROM locations WHERE id = p_location AND NOT archived),
-    span AS (SELECT tstzrange(loc.lo - svc.bb, loc.hi + svc.dur + svc.ba) AS r,
+    span AS MATERIALIZED (SELECT tstzrange(loc.lo - svc.bb, loc.hi + svc.dur + svc.ba) AS r,
                     (loc.lo AT TIME ZONE loc.tz)::date - 1 AS first_day,
                     (loc.hi AT TIME ZONE loc.tz)::date + 1 AS last_day
              FROM loc, svc WHERE loc.lo < loc.hi),
@@ -163,17 +163,17 @@ LANGUAGE sql STABLE AS $$
         SELECT t.id FROM therapists t JOIN therapist_services ts ON ts.therapist_id = t.id
         WHERE ts.service_id = p_service AND NOT t.archived
           AND (p_therapist IS NULL OR t.id = p_therapist)),
-    free AS (
+    free AS MATERIALIZED (
         SELECT s.id AS therapist_id,
                clinic_working(s.id, p_location, span.first_day, span.last_day)
                * tstzmultirange(span.r)
                - clinic_therapist_busy(s.id, span.r, NULL) AS r
         FROM staff s, span),
-    suitable_rooms AS (
+    suitable_rooms AS MATERIALIZED (
         SELECT rm.id, tstzmultirange(span.r) - clinic_room_busy(rm.id, span.r, NULL) AS r
         FROM rooms rm, svc, span
         WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> svc.req),
-    windows AS (SELECT f.therapist_id, u.w FROM free f, unnest(f.r) AS u(w)),
+    windows AS MATERIALIZED (SELECT f.therapist_id, u.w FROM free f, unnest(f.r) AS u(w)),
     candidates AS (
         SELECT wi.therapist_id, s AS start_at
         FROM windows wi, svc, loc,
@@ -357,7 +357,9 @@ BEGIN
             'client %s already has an appointment at that time', p_client);
     END IF;
     IF clinic_therapist_busy(chosen_t, v_blocked, p_moving) && v_blocked
-       OR clinic_room_busy(chosen_r, v_blocked, p_moving) && v_blocked THEN
+       OR clinic_room_busy(chosen_r, v_blocked, p_moving) && v_blocked
+       OR NOT clinic_working(chosen_t, p_location, from_day, to_day) @> v_blocked THEN
+        -- (time off added for the therapist meanwhile takes the same lock, and shows here)
         -- taken while we waited; locking another one now could deadlock, so run the call again
         RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'the chosen therapist or room was just taken';
     END IF;

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "log.h"
 #include "rpc.h"
+#include "service.h"
 #include "status.h"
 #include "wire.h"
 
@@ -315,13 +316,35 @@ static void list_methods_lists_the_served_methods(void **state)
     Clinic__V1__ListMethodsResponse *out =
         clinic__v1__list_methods_response__unpack(NULL, resp->payload.len, resp->payload.data);
     assert_non_null(out);
-    assert_int_equal(out->n_methods, 3);
-    assert_method_info(out->methods[0], "/clinic.v1.Diagnostics/Sleep", "clinic.v1.SleepRequest",
+    size_t served = 0;
+    for (const struct service_entry *e = service_table; e->def; e++)
+        served += e->def->service->descriptor->n_methods; /* diagnostics are on here */
+    assert_int_equal(out->n_methods, served);
+    const Clinic__V1__MethodInfo *sleep = NULL, *check = NULL, *list = NULL, *book = NULL;
+    for (size_t i = 0; i < out->n_methods; i++) {
+        const Clinic__V1__MethodInfo *m = out->methods[i];
+        if (i > 0) /* sorted by name */
+            assert_true(strcmp(out->methods[i - 1]->name, m->name) < 0);
+        if (strcmp(m->name, "/clinic.v1.Diagnostics/Sleep") == 0)
+            sleep = m;
+        else if (strcmp(m->name, "/clinic.v1.Health/Check") == 0)
+            check = m;
+        else if (strcmp(m->name, "/clinic.v1.Reflection/ListMethods") == 0)
+            list = m;
+        else if (strcmp(m->name, "/clinic.v1.Scheduling/Book") == 0)
+            book = m;
+    }
+    assert_non_null(sleep);
+    assert_non_null(check);
+    assert_non_null(list);
+    assert_non_null(book);
+    assert_method_info(sleep, "/clinic.v1.Diagnostics/Sleep", "clinic.v1.SleepRequest",
                        "clinic.v1.SleepResponse");
-    assert_method_info(out->methods[1], "/clinic.v1.Health/Check", "clinic.v1.HealthCheckRequest",
+    assert_method_info(check, "/clinic.v1.Health/Check", "clinic.v1.HealthCheckRequest",
                        "clinic.v1.HealthCheckResponse");
-    assert_method_info(out->methods[2], "/clinic.v1.Reflection/ListMethods",
-                       "clinic.v1.ListMethodsRequest", "clinic.v1.ListMethodsResponse");
+    assert_method_info(list, "/clinic.v1.Reflection/ListMethods", "clinic.v1.ListMethodsRequest",
+                       "clinic.v1.ListMethodsResponse");
+    assert_true(book->mutates); /* a booking changes data, so it honours idempotency keys */
     clinic__v1__list_methods_response__free_unpacked(out, NULL);
     clinic__v1__rpc_response__free_unpacked(resp, NULL);
 }
