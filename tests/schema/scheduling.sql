@@ -1,0 +1,62 @@
+-- pgTAP: what the scheduling schema guarantees by itself, whoever writes to it.
+BEGIN;
+SELECT plan(24);
+
+SELECT has_extension('btree_gist');
+SELECT has_table('appointments');
+SELECT col_not_null('appointments', 'blocked');
+SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'appointments_therapist_free' AND contype = 'x'),
+          'therapists cannot be double-booked (exclusion constraint)');
+SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'appointments_room_free' AND contype = 'x'),
+          'rooms cannot be double-booked (exclusion constraint)');
+SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'appointments_client_free' AND contype = 'x'),
+          'clients cannot be in two places at once (exclusion constraint)');
+
+-- a small clinic
+INSERT INTO locations (id, name, time_zone) OVERRIDING SYSTEM VALUE VALUES (901, 'Schema test', 'Europe/Berlin');
+INSERT INTO rooms (id, location_id, name) OVERRIDING SYSTEM VALUE VALUES (901, 901, 'R1'), (902, 901, 'R2');
+INSERT INTO services (id, name, duration_minutes, buffer_after_minutes) OVERRIDING SYSTEM VALUE VALUES (901, 'S', 60, 15);
+INSERT INTO therapists (id, name, email) OVERRIDING SYSTEM VALUE VALUES (901, 'T1', 't1@x.org'), (902, 'T2', 't2@x.org');
+INSERT INTO clients (id, name) OVERRIDING SYSTEM VALUE VALUES (901, 'C1'), (902, 'C2');
+
+PREPARE book(bigint, bigint, bigint, timestamptz) AS
+    INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked)
+    VALUES ($1, $2, $3, 901, 901, $4, $4 + interval '1 hour', tstzrange($4, $4 + interval '75 minutes'));
+
+SELECT lives_ok($$EXECUTE book(901, 901, 901, '2030-01-07 09:00+01')$$, 'a first booking is accepted');
+SELECT throws_ok($$EXECUTE book(902, 901, 902, '2030-01-07 09:30+01')$$, '23P01', NULL,
+                 'the same therapist cannot be booked twice at once');
+SELECT throws_ok($$EXECUTE book(902, 902, 901, '2030-01-07 10:00+01')$$, '23P01', NULL,
+                 'the room is blocked during the cleanup buffer too');
+SELECT lives_ok($$EXECUTE book(902, 902, 901, '2030-01-07 10:15+01')$$, 'the room is free once the buffer ends');
+SELECT throws_ok($$EXECUTE book(901, 902, 902, '2030-01-07 09:30+01')$$, '23P01', NULL,
+                 'a client cannot be in two appointments at once');
+UPDATE appointments SET status = 'cancelled' WHERE client_id = 901;
+SELECT lives_ok($$EXECUTE book(902, 901, 902, '2030-01-07 09:00+01')$$, 'a cancelled appointment frees its time');
+SELECT throws_ok($$INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked)
+                  VALUES (901, 901, 901, 901, 901, '2030-01-08 10:00+01', '2030-01-08 09:00+01', tstzrange('2030-01-08 08:00+01', '2030-01-08 11:00+01'))$$,
+                 '23514', NULL, 'an appointment cannot end before it starts');
+
+-- events: one row per change, numbered contiguously in commit order
+SELECT is((SELECT count(*)::int FROM events e JOIN appointments a ON a.id = e.appointment_id WHERE a.location_id = 901), 4,
+          'three bookings and one cancellation wrote four events');
+SELECT is((SELECT count(*)::int FROM events WHERE topic = 'appointment.cancelled'), 1, 'the cancellation has its own topic');
+SELECT ok(clinic_sequence_events() >= 4, 'the sequencer numbers waiting events');
+SELECT is((SELECT max(seq) - min(seq) + 1 FROM events)::int, (SELECT count(*)::int FROM events), 'sequence numbers have no gaps');
+
+-- instants and local time
+SELECT is(clinic_format_instant('2030-03-31 07:00+00', 'Europe/Berlin'), '2030-03-31T09:00:00+02:00', 'formatted in the local zone with its offset');
+SELECT is(clinic_parse_instant('2030-03-31 09:00', 'Europe/Berlin', 'x'), '2030-03-31 07:00+00'::timestamptz, 'local 09:00 after spring-forward is 07:00 UTC');
+SELECT throws_ok($$SELECT clinic_parse_instant('2030-03-31 02:30', 'Europe/Berlin', 'start_time')$$, 'CLINV', NULL,
+                 'a local time in the skipped hour does not exist');
+SELECT is(clinic_parse_instant('2030-10-27 02:30', 'Europe/Berlin', 'x'), '2030-10-27 00:30+00'::timestamptz,
+          'a repeated local time reads as its first (summer-time) occurrence');
+SELECT throws_ok($$SELECT clinic_parse_instant('next tuesday', 'Europe/Berlin', 'start_time')$$, 'CLINV', NULL,
+                 'malformed times are refused');
+SELECT ok(clinic_valid_time_zone('America/New_York') AND NOT clinic_valid_time_zone('Mars/Olympus'), 'time zones are checked against pg_timezone_names');
+
+-- migrations are recorded with a SHA-256 checksum
+SELECT is((SELECT count(*)::int FROM schema_migrations WHERE length(checksum) <> 64), 0, 'every migration has a SHA-256 checksum');
+
+SELECT * FROM finish();
+ROLLBACK;
