@@ -45,6 +45,8 @@ static const struct setting settings[] = {
      AT(default_deadline_ms), 1, 600000, "time budget of calls that set none"},
     {"--shutdown-grace-ms", "CLINIC_SHUTDOWN_GRACE_MS", "10000", KIND_COUNT, AT(shutdown_grace_ms),
      0, 600000, "how long SIGTERM waits for calls in flight"},
+    {"--janitor-period-ms", "CLINIC_JANITOR_PERIOD_MS", "60000", KIND_COUNT, AT(janitor_period_ms),
+     100, 86400000, "how often idempotency keys older than a day are deleted"},
     {"--enable-diagnostics", "CLINIC_ENABLE_DIAGNOSTICS", "0", KIND_SWITCH,
      AT(enable_diagnostics), 0, 0, "serve clinic.v1.Diagnostics (for tests and benchmarks)"},
 };

@@ -20,6 +20,7 @@ struct config {
     long max_request_bytes;    /* larger requests get RESOURCE_EXHAUSTED */
     long default_deadline_ms;  /* deadline for calls that send deadline_ms = 0 */
     long shutdown_grace_ms;    /* how long SIGTERM waits for in-flight calls */
+    long janitor_period_ms;    /* how often expired idempotency keys are deleted */
     bool enable_diagnostics;   /* serve clinic.v1.Diagnostics (tests, benchmarks) */
 };
 

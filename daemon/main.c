@@ -10,6 +10,7 @@
 #include "db.h"
 #include "embedded_pg.h"
 #include "events.h"
+#include "janitor.h"
 #include "log.h"
 #include "migrate.h"
 #include "pool.h"
@@ -53,6 +54,7 @@ struct daemon {
     bool embedded;
     struct rpc_server server;
     struct events *events;
+    struct janitor *janitor;
     struct pool *pool;
 };
 
@@ -72,6 +74,8 @@ static bool start(struct daemon *d, char *err, size_t errlen)
         return false;
     d->server.max_request_bytes = (size_t)d->cfg.max_request_bytes;
     d->server.default_deadline_ms = (uint32_t)d->cfg.default_deadline_ms;
+    if (!(d->janitor = janitor_start(url, d->cfg.janitor_period_ms)))
+        log_msg(LOG_LEVEL_WARN, "cannot start the janitor; expired idempotency keys stay");
     if (!(d->events = events_start(d->cfg.events_url, d->cfg.tls_cert_key, url, err, errlen)))
         return false;
     struct pool_options opt = {
@@ -91,6 +95,8 @@ static void stop(struct daemon *d)
     d->pool = NULL;
     events_stop(d->events);
     d->events = NULL;
+    janitor_stop(d->janitor);
+    d->janitor = NULL;
     rpc_table_free(&d->server.table);
     if (d->embedded)
         embedded_pg_stop(&d->pg);
