@@ -10,6 +10,20 @@
 #include "log.h"
 #include "status.h"
 
+/* A sentence cut to fit its buffer must not end in half a UTF-8 character: clients in other
+ * languages refuse invalid UTF-8 in a string field. */
+static void trim_to_character(char *s, size_t size)
+{
+    size_t len = strlen(s);
+    if (len + 1 < size)
+        return;
+    while (len > 0 && ((unsigned char)s[len - 1] & 0xC0) == 0x80)
+        len--;
+    if (len > 0 && ((unsigned char)s[len - 1] & 0xC0) == 0xC0)
+        len--; /* the lead byte of the cut character */
+    s[len] = '\0';
+}
+
 void call_fail(struct call *call, int code, const char *fmt, ...)
 {
     if (call->code != STATUS_OK)
@@ -19,6 +33,7 @@ void call_fail(struct call *call, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(call->message, sizeof call->message, fmt, ap);
     va_end(ap);
+    trim_to_character(call->message, sizeof call->message);
 }
 
 /* Rewrites the message as "invalid start_time, end_time: see the field violations". */
@@ -52,7 +67,9 @@ void call_violation(struct call *call, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(v->description, sizeof v->description, fmt, ap);
     va_end(ap);
+    trim_to_character(v->description, sizeof v->description);
     summarise_violations(call);
+    trim_to_character(call->message, sizeof call->message);
 }
 
 void call_fail_db(struct call *call)

@@ -97,6 +97,18 @@ static void copy_field(char *dst, size_t len, const char *src)
     snprintf(dst, len, "%s", src ? src : "");
 }
 
+/* Data exceptions (class 22) quote the offending input ("invalid input syntax for type date:
+ * \"...\""): keep the sentence, drop the value. Also trims trailing newlines. */
+static void redact_values(struct db *db)
+{
+    char *quote = strstr(db->detail, ": \"");
+    if (strncmp(db->sqlstate, "22", 2) == 0 && quote)
+        *quote = '\0';
+    size_t len = strlen(db->detail);
+    while (len > 0 && (db->detail[len - 1] == '\n' || db->detail[len - 1] == ' '))
+        db->detail[--len] = '\0';
+}
+
 /* Records a failed result (or a failed connection when res is NULL) and returns its status. */
 static int record_failure(struct db *db, const PGresult *res)
 {
@@ -107,13 +119,13 @@ static int record_failure(struct db *db, const PGresult *res)
                res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL);
     copy_field(db->column, sizeof db->column,
                res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL);
-    const char *text = res ? PQresultErrorMessage(res) : NULL;
+    /* Only the primary message is kept for the log: DETAIL lines carry row values ("Key
+     * (lower(email))=(...)", "Failing row contains (...)"), which are personal data. */
+    const char *text = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if ((!text || !*text) && db->conn)
         text = PQerrorMessage(db->conn);
     copy_field(db->detail, sizeof db->detail, text);
-    size_t len = strlen(db->detail);
-    while (len > 0 && (db->detail[len - 1] == '\n' || db->detail[len - 1] == ' '))
-        db->detail[--len] = '\0';
+    redact_values(db);
 
     size_t i = sqlstate_index(db->sqlstate);
     size_t n = sizeof sqlstate_table / sizeof sqlstate_table[0];
@@ -223,6 +235,7 @@ static int connect_now(struct db *db)
     db->conn = PQconnectdbParams(keys, values, 1);
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) {
         PQsetNoticeProcessor(db->conn, log_notice, NULL);
+        PQsetErrorVerbosity(db->conn, PQERRORS_TERSE); /* no DETAIL: it can hold row values */
         if (db->reported_down)
             log_msg(LOG_LEVEL_INFO, "database connection restored");
         db->reported_down = false;

@@ -113,36 +113,53 @@ static bool store_value(struct call *call, const ProtobufCFieldDescriptor *f, vo
     }
 }
 
-/* A PostgreSQL array literal "{a,b,"c d"}" into a repeated field. */
-static bool store_array(struct call *call, const ProtobufCFieldDescriptor *f, char *base,
-                        const char *text)
+/* Splits a one-dimensional PostgreSQL array literal ({a,"b c","d\\"e"}) in place: items are
+ * unquoted and unescaped; NULL items are not expected (our arrays have none). Returns the count,
+ * -1 when malformed. */
+static int split_array(char *text, char **items, int max)
 {
     size_t len = strlen(text);
     if (len < 2 || text[0] != '{' || text[len - 1] != '}')
+        return -1;
+    text[len - 1] = '\0';
+    char *in = text + 1, *out = text + 1;
+    int n = 0;
+    while (*in) {
+        if (n == max)
+            return -1;
+        items[n++] = out;
+        bool quoted = *in == '"';
+        in += quoted;
+        while (*in && (quoted ? *in != '"' : *in != ',')) {
+            if (quoted && *in == '\\' && in[1])
+                in++;
+            *out++ = *in++;
+        }
+        in += quoted && *in == '"';
+        if (*in == ',')
+            in++;
+        *out++ = '\0';
+    }
+    return n;
+}
+
+/* A PostgreSQL array literal into a repeated field. */
+static bool store_array(struct call *call, const ProtobufCFieldDescriptor *f, char *base,
+                        const char *text)
+{
+    char *copy = call_strdup(call, text);
+    int max = (int)strlen(text) + 1;
+    char **items = copy ? call_alloc(call, (size_t)max * sizeof *items) : NULL;
+    int n = items ? split_array(copy, items, max) : -1;
+    if (n < 0)
         return false;
-    char *copy = call_strdup(call, text + 1);
-    if (!copy)
-        return false;
-    copy[len - 2] = '\0';
-    size_t count = copy[0] ? 1 : 0;
-    for (const char *p = copy; *p; p++)
-        count += *p == ',';
-    char *values = call_alloc(call, (count ? count : 1) * scalar_size(f->type));
+    char *values = call_alloc(call, (size_t)(n ? n : 1) * scalar_size(f->type));
     if (!values)
         return false;
-    size_t i = 0;
-    char *save = NULL;
-    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        size_t il = strlen(item);
-        if (il >= 2 && item[0] == '"' && item[il - 1] == '"') {
-            item[il - 1] = '\0';
-            item++;
-        }
-        if (!store_value(call, f, values + i * scalar_size(f->type), item))
+    for (int i = 0; i < n; i++)
+        if (!store_value(call, f, values + (size_t)i * scalar_size(f->type), items[i]))
             return false;
-        i++;
-    }
-    *(size_t *)(base + f->quantifier_offset) = i;
+    *(size_t *)(base + f->quantifier_offset) = (size_t)n;
     *(void **)(base + f->offset) = values;
     return true;
 }

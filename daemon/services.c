@@ -6,6 +6,9 @@ extern const struct service_def svc_health_def;
 extern const struct service_def svc_reflection_def;
 extern const struct service_def svc_diagnostics_def;
 extern const struct service_def svc_locations_def;
+extern const struct service_def svc_rooms_def;
+extern const struct service_def svc_services_def;
+extern const struct service_def svc_clients_def;
 extern const struct service_def svc_therapists_def;
 extern const struct service_def svc_scheduling_def;
 extern const struct service_def svc_events_def;
@@ -16,6 +19,9 @@ const struct service_entry service_table[] = {
     {&svc_reflection_def, false},
     {&svc_diagnostics_def, true},
     {&svc_locations_def, false},
+    {&svc_rooms_def, false},
+    {&svc_services_def, false},
+    {&svc_clients_def, false},
     {&svc_therapists_def, false},
     {&svc_scheduling_def, false},
     {&svc_events_def, false},

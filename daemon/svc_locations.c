@@ -10,7 +10,7 @@
 #include "validate.h"
 
 #define LOCATION_COLUMNS                                                                           \
-    "id, name, time_zone, min_notice_minutes, max_advance_days, slot_step_minutes,"               \
+    "id, name, time_zone, min_notice_minutes, max_advance_days, slot_step_minutes,"                \
     " cancellation_window_hours, archived"
 #define CLOSURE_COLUMNS "id, location_id, first_day::text, last_day::text, reason"
 
@@ -46,8 +46,8 @@ static const struct db_stmt add_closure_stmt = {
     4};
 static const struct db_stmt list_closures_stmt = {
     "SELECT " CLOSURE_COLUMNS " FROM closures WHERE location_id = $1 ORDER BY first_day, id", 1};
-static const struct db_stmt delete_closure_stmt = {"DELETE FROM closures WHERE id = $1 RETURNING id",
-                                                   1};
+static const struct db_stmt delete_closure_stmt = {
+    "DELETE FROM closures WHERE id = $1 RETURNING id", 1};
 
 /* The booking rules, each within the range the schema allows. */
 static void check_rules(struct call *call, uint32_t notice, uint32_t advance, uint32_t step,
@@ -143,9 +143,13 @@ static void svc_locations_update_location(Clinic__V1__Locations_Service *service
     (void)service;
     (void)closure;
     struct call *call = data;
-    static const char *const fields[] = {"name", "time_zone", "min_notice_minutes",
-                                         "max_advance_days", "slot_step_minutes",
-                                         "cancellation_window_hours", NULL};
+    static const char *const fields[] = {"name",
+                                         "time_zone",
+                                         "min_notice_minutes",
+                                         "max_advance_days",
+                                         "slot_step_minutes",
+                                         "cancellation_window_hours",
+                                         NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
     check_id(call, "id", in->id);
@@ -246,9 +250,8 @@ static void svc_locations_add_closure(Clinic__V1__Locations_Service *service,
     if (closure_strands_bookings(call, location, in->first_day, last))
         return;
     struct db_result *r;
-    if (db_query(call->db, &add_closure_stmt, (const char *[]){location, in->first_day, last,
-                                                               in->reason},
-                 &r) != STATUS_OK) {
+    if (db_query(call->db, &add_closure_stmt,
+                 (const char *[]){location, in->first_day, last, in->reason}, &r) != STATUS_OK) {
         if (db_error_is(call->db, "23503"))
             call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist",
                       (long long)in->location_id);
@@ -273,8 +276,8 @@ static void svc_locations_list_closures(Clinic__V1__Locations_Service *service,
     struct db_result *r;
     if (!check_id(call, "location_id", in->location_id))
         return;
-    if (db_query(call->db, &list_closures_stmt,
-                 (const char *[]){param_i64(call, in->location_id)}, &r) != STATUS_OK) {
+    if (db_query(call->db, &list_closures_stmt, (const char *[]){param_i64(call, in->location_id)},
+                 &r) != STATUS_OK) {
         call_fail_db(call);
         return;
     }
@@ -303,15 +306,16 @@ static Clinic__V1__Locations_Service locations = CLINIC__V1__LOCATIONS__INIT(svc
 
 const struct service_def svc_locations_def = {
     .service = &locations.base,
-    .policies = (const struct method_policy[]){
-        {"CreateLocation", METHOD_MUTATES},
-        {"GetLocation", 0},
-        {"ListLocations", 0},
-        {"UpdateLocation", METHOD_MUTATES},
-        {"ArchiveLocation", METHOD_MUTATES},
-        {"AddClosure", METHOD_MUTATES},
-        {"ListClosures", 0},
-        {"DeleteClosure", METHOD_MUTATES},
-        {NULL, 0},
-    },
+    .policies =
+        (const struct method_policy[]){
+            {"CreateLocation", METHOD_MUTATES},
+            {"GetLocation", 0},
+            {"ListLocations", 0},
+            {"UpdateLocation", METHOD_MUTATES},
+            {"ArchiveLocation", METHOD_MUTATES},
+            {"AddClosure", METHOD_MUTATES},
+            {"ListClosures", 0},
+            {"DeleteClosure", METHOD_MUTATES},
+            {NULL, 0},
+        },
 };

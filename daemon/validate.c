@@ -53,6 +53,12 @@ bool check_email(struct call *call, const char *field, const char *s, bool requi
 {
     if (!*s && !required)
         return true;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F) {
+            call_violation(call, field, "must not contain control characters");
+            return false;
+        }
+    }
     const char *at = strchr(s, '@');
     bool ok = at && at != s && at[1] && !strchr(at + 1, '@') && strlen(s) <= 254 &&
               !strpbrk(s, " \t\r\n");
@@ -89,6 +95,12 @@ bool check_features(struct call *call, const char *field, char *const *items, si
     }
     for (size_t i = 0; i < n; i++) {
         const char *f = items[i];
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(items[k], f) == 0) {
+                call_violation(call, field, "lists \"%.40s\" more than once", f);
+                return false;
+            }
+        }
         bool ok = f[0] >= 'a' && f[0] <= 'z' && strlen(f) <= 40;
         for (const char *p = f; ok && *p; p++)
             ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
@@ -115,11 +127,15 @@ bool check_day(struct call *call, const char *field, const char *s, bool optiona
     bool ok = strlen(s) == 10 && digits_at(s, 0, 4) && s[4] == '-' && digits_at(s, 5, 2) &&
               s[7] == '-' && digits_at(s, 8, 2);
     if (ok) {
+        static const int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int year = (int)strtol(s, NULL, 10);
         int month = (s[5] - '0') * 10 + (s[6] - '0'), day = (s[8] - '0') * 10 + (s[9] - '0');
-        ok = month >= 1 && month <= 12 && day >= 1 && day <= 31;
+        bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        ok = month >= 1 && month <= 12 && day >= 1 &&
+             day <= days_in[month - 1] + (month == 2 && leap) && year >= 1900;
     }
     if (!ok)
-        call_violation(call, field, "must be a date like 2026-03-29");
+        call_violation(call, field, "must be a real date like 2026-03-29");
     return ok;
 }
 

@@ -1,0 +1,192 @@
+/* svc_rooms.c: clinic.v1.Rooms: the treatment rooms of each location and their features. */
+#include <string.h>
+
+#include "call.h"
+#include "clinic/v1/admin.pb-c.h"
+#include "db.h"
+#include "rowmap.h"
+#include "service.h"
+#include "status.h"
+#include "validate.h"
+#include "wire.h"
+
+/* Room names go into sentences cut to this many bytes (at a character boundary), so that a long
+ * name cannot push the rest of the sentence out of the status message. */
+#define NAME_IN_SENTENCE 80
+
+#define ROOM_COLUMNS "id, location_id, name, features, archived"
+
+static const struct db_stmt create_stmt = {
+    "INSERT INTO rooms (location_id, name, features) VALUES ($1, $2, $3::text[])"
+    " RETURNING " ROOM_COLUMNS,
+    3};
+static const struct db_stmt get_stmt = {"SELECT " ROOM_COLUMNS " FROM rooms WHERE id = $1", 1};
+/* $3 = 0: every location. The page key is the id, so paging stays stable while rooms are added. */
+static const struct db_stmt list_stmt = {
+    "SELECT " ROOM_COLUMNS ", 'p' || id AS page_key FROM rooms"
+    " WHERE id > $1 AND ($2 OR NOT archived) AND ($3::bigint = 0 OR location_id = $3::bigint)"
+    " ORDER BY id LIMIT $4",
+    4};
+static const struct db_stmt update_stmt = {
+    "UPDATE rooms SET name = coalesce($2, name), features = coalesce($3::text[], features)"
+    " WHERE id = $1 RETURNING " ROOM_COLUMNS,
+    3};
+static const struct db_stmt archive_stmt = {
+    "UPDATE rooms SET archived = true WHERE id = $1 RETURNING " ROOM_COLUMNS, 1};
+
+/* Fails the call after a write: a taken name and an unknown location get their own sentences.
+ * location_id is 0 when the statement did not name one (an update keeps the room's location). */
+static void fail_write(struct call *call, const char *name, int64_t location_id)
+{
+    const char *constraint = db_error_constraint(call->db);
+    int cut = (int)wire_utf8_prefix(name, NAME_IN_SENTENCE);
+    bool name_taken =
+        db_error_is(call->db, "23505") && strcmp(constraint, "rooms_location_name_key") == 0;
+    if (name_taken && location_id)
+        call_fail(call, STATUS_ALREADY_EXISTS,
+                  "a room named \"%.*s\" already exists at location %lld", cut, name,
+                  (long long)location_id);
+    else if (name_taken)
+        call_fail(call, STATUS_ALREADY_EXISTS,
+                  "a room named \"%.*s\" already exists at the room's location", cut, name);
+    else if (db_error_is(call->db, "23503") && strcmp(constraint, "rooms_location_id_fkey") == 0)
+        call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist", (long long)location_id);
+    else
+        call_fail_db(call);
+}
+
+/* Answers with the single row of r as a Room. */
+static void reply_room(struct call *call, const struct db_result *r)
+{
+    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__room__descriptor);
+    if (out && rowmap_fill(call, out, r, 0))
+        call_reply(out, call);
+}
+
+static void svc_rooms_create_room(Clinic__V1__Rooms_Service *service,
+                                  const Clinic__V1__CreateRoomRequest *in,
+                                  Clinic__V1__Room_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    check_id(call, "location_id", in->location_id);
+    check_text(call, "name", in->name, 1, 200);
+    check_features(call, "features", in->features, in->n_features);
+    if (call->code != STATUS_OK)
+        return;
+    const char *params[] = {param_i64(call, in->location_id), in->name,
+                            param_text_array(call, in->features, in->n_features)};
+    if (!params[0] || !params[2]) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return;
+    }
+    struct db_result *r;
+    if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
+        fail_write(call, in->name, in->location_id);
+        return;
+    }
+    reply_room(call, r);
+    db_result_free(r);
+}
+
+static void svc_rooms_get_room(Clinic__V1__Rooms_Service *service,
+                               const Clinic__V1__GetRoomRequest *in,
+                               Clinic__V1__Room_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    if (!check_id(call, "id", in->id))
+        return;
+    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
+                     &clinic__v1__room__descriptor, "room %lld does not exist", (long long)in->id);
+}
+
+static void svc_rooms_list_rooms(Clinic__V1__Rooms_Service *service,
+                                 const Clinic__V1__ListRoomsRequest *in,
+                                 Clinic__V1__ListRoomsResponse_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    uint32_t size;
+    int64_t after;
+    check_optional_id(call, "location_id", in->location_id);
+    if (!check_page(call, in->page_size, in->page_token, &size, &after) || call->code != STATUS_OK)
+        return;
+    const char *params[] = {param_i64(call, after), param_bool(in->include_archived),
+                            param_i64(call, in->location_id), param_u32(call, size + 1)};
+    rowmap_reply_list(call, &list_stmt, params, &clinic__v1__list_rooms_response__descriptor,
+                      "rooms", size);
+}
+
+static void svc_rooms_update_room(Clinic__V1__Rooms_Service *service,
+                                  const Clinic__V1__UpdateRoomRequest *in,
+                                  Clinic__V1__Room_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    static const char *const fields[] = {"name", "features", NULL};
+    char *const *mask = in->update_mask;
+    size_t n = in->n_update_mask;
+    check_id(call, "id", in->id);
+    if (!check_update_mask(call, mask, n, fields))
+        return;
+    if (mask_has(mask, n, "name"))
+        check_text(call, "name", in->name, 1, 200);
+    if (mask_has(mask, n, "features"))
+        check_features(call, "features", in->features, in->n_features);
+    if (call->code != STATUS_OK)
+        return;
+    /* NULL leaves a column as it is (coalesce in the statement); an empty features list is "{}",
+     * not NULL, so naming features in the mask with none given clears them. */
+    const char *params[] = {
+        param_i64(call, in->id),
+        mask_has(mask, n, "name") ? in->name : NULL,
+        mask_has(mask, n, "features") ? param_text_array(call, in->features, in->n_features) : NULL,
+    };
+    if (!params[0] || (mask_has(mask, n, "features") && !params[2])) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return;
+    }
+    struct db_result *r;
+    if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
+        fail_write(call, in->name, 0);
+        return;
+    }
+    if (db_rows(r) == 0)
+        call_fail(call, STATUS_NOT_FOUND, "room %lld does not exist", (long long)in->id);
+    else
+        reply_room(call, r);
+    db_result_free(r);
+}
+
+static void svc_rooms_archive_room(Clinic__V1__Rooms_Service *service,
+                                   const Clinic__V1__ArchiveRoomRequest *in,
+                                   Clinic__V1__Room_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    if (!check_id(call, "id", in->id))
+        return;
+    rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
+                     &clinic__v1__room__descriptor, "room %lld does not exist", (long long)in->id);
+}
+
+static Clinic__V1__Rooms_Service rooms = CLINIC__V1__ROOMS__INIT(svc_rooms_);
+
+const struct service_def svc_rooms_def = {
+    .service = &rooms.base,
+    .policies =
+        (const struct method_policy[]){
+            {"CreateRoom", METHOD_MUTATES},
+            {"GetRoom", 0},
+            {"ListRooms", 0},
+            {"UpdateRoom", METHOD_MUTATES},
+            {"ArchiveRoom", METHOD_MUTATES},
+            {NULL, 0},
+        },
+};

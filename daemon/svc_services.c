@@ -1,0 +1,251 @@
+/* svc_services.c: clinic.v1.Services: the treatments the clinic offers, their length, buffers,
+ * price and the room features they need. */
+#include <string.h>
+
+#include "call.h"
+#include "clinic/v1/admin.pb-c.h"
+#include "db.h"
+#include "rowmap.h"
+#include "service.h"
+#include "status.h"
+#include "validate.h"
+#include "wire.h"
+
+/* Service names go into sentences cut to this many bytes (at a character boundary). */
+#define NAME_IN_SENTENCE 80
+
+/* The schema's ranges (sql/0002_scheduling.sql), checked here first so that every bad field is
+ * reported by name, and so that a uint32 past INT_MAX never reaches an integer column. */
+#define DURATION_MIN    5
+#define DURATION_MAX    720
+#define BUFFER_MAX      240
+#define PRICE_CENTS_MAX 100000000
+
+#define SERVICE_COLUMNS                                                                            \
+    "id, name, duration_minutes, buffer_before_minutes, buffer_after_minutes, price_cents,"        \
+    " required_features, active"
+
+static const struct db_stmt create_stmt = {
+    "INSERT INTO services (name, duration_minutes, buffer_before_minutes, buffer_after_minutes,"
+    " price_cents, required_features) VALUES ($1, $2, $3, $4, $5, $6::text[])"
+    " RETURNING " SERVICE_COLUMNS,
+    6};
+static const struct db_stmt get_stmt = {"SELECT " SERVICE_COLUMNS " FROM services WHERE id = $1",
+                                        1};
+static const struct db_stmt list_stmt = {"SELECT " SERVICE_COLUMNS
+                                         ", 'p' || id AS page_key FROM services"
+                                         " WHERE id > $1 AND ($2 OR active) ORDER BY id LIMIT $3",
+                                         3};
+static const struct db_stmt update_stmt = {
+    "UPDATE services SET name = coalesce($2, name),"
+    " duration_minutes = coalesce($3::int, duration_minutes),"
+    " buffer_before_minutes = coalesce($4::int, buffer_before_minutes),"
+    " buffer_after_minutes = coalesce($5::int, buffer_after_minutes),"
+    " price_cents = coalesce($6::bigint, price_cents),"
+    " required_features = coalesce($7::text[], required_features)"
+    " WHERE id = $1 RETURNING " SERVICE_COLUMNS,
+    7};
+static const struct db_stmt archive_stmt = {
+    "UPDATE services SET active = false WHERE id = $1 RETURNING " SERVICE_COLUMNS, 1};
+
+static void check_duration(struct call *call, uint32_t minutes)
+{
+    if (minutes < DURATION_MIN || minutes > DURATION_MAX)
+        call_violation(call, "duration_minutes", "must be from %d to %d minutes", DURATION_MIN,
+                       DURATION_MAX);
+}
+
+static void check_buffer(struct call *call, const char *field, uint32_t minutes)
+{
+    if (minutes > BUFFER_MAX)
+        call_violation(call, field, "must be from 0 to %d minutes", BUFFER_MAX);
+}
+
+static void check_price(struct call *call, int64_t cents)
+{
+    if (cents < 0 || cents > PRICE_CENTS_MAX)
+        call_violation(call, "price_cents", "must be from 0 to %d (cents)", PRICE_CENTS_MAX);
+}
+
+/* Fails the call after a write: a taken name gets its own sentence. */
+static void fail_write(struct call *call, const char *name)
+{
+    if (db_error_is(call->db, "23505") &&
+        strcmp(db_error_constraint(call->db), "services_name_key") == 0)
+        call_fail(call, STATUS_ALREADY_EXISTS, "a service named \"%.*s\" already exists",
+                  (int)wire_utf8_prefix(name, NAME_IN_SENTENCE), name);
+    else
+        call_fail_db(call);
+}
+
+/* Answers with the single row of r as a Service. */
+static void reply_service(struct call *call, const struct db_result *r)
+{
+    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__service__descriptor);
+    if (out && rowmap_fill(call, out, r, 0))
+        call_reply(out, call);
+}
+
+static void svc_services_create_service(Clinic__V1__Services_Service *service,
+                                        const Clinic__V1__CreateServiceRequest *in,
+                                        Clinic__V1__Service_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    check_text(call, "name", in->name, 1, 200);
+    check_duration(call, in->duration_minutes);
+    check_buffer(call, "buffer_before_minutes", in->buffer_before_minutes);
+    check_buffer(call, "buffer_after_minutes", in->buffer_after_minutes);
+    check_price(call, in->price_cents);
+    check_features(call, "required_features", in->required_features, in->n_required_features);
+    if (call->code != STATUS_OK)
+        return;
+    const char *params[] = {in->name,
+                            param_u32(call, in->duration_minutes),
+                            param_u32(call, in->buffer_before_minutes),
+                            param_u32(call, in->buffer_after_minutes),
+                            param_i64(call, in->price_cents),
+                            param_text_array(call, in->required_features, in->n_required_features)};
+    for (size_t i = 1; i < sizeof params / sizeof params[0]; i++) {
+        if (!params[i]) {
+            call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+            return;
+        }
+    }
+    struct db_result *r;
+    if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
+        fail_write(call, in->name);
+        return;
+    }
+    reply_service(call, r);
+    db_result_free(r);
+}
+
+static void svc_services_get_service(Clinic__V1__Services_Service *service,
+                                     const Clinic__V1__GetServiceRequest *in,
+                                     Clinic__V1__Service_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    if (!check_id(call, "id", in->id))
+        return;
+    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
+                     &clinic__v1__service__descriptor, "service %lld does not exist",
+                     (long long)in->id);
+}
+
+static void svc_services_list_services(Clinic__V1__Services_Service *service,
+                                       const Clinic__V1__ListServicesRequest *in,
+                                       Clinic__V1__ListServicesResponse_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    uint32_t size;
+    int64_t after;
+    if (!check_page(call, in->page_size, in->page_token, &size, &after))
+        return;
+    const char *params[] = {param_i64(call, after), param_bool(in->include_inactive),
+                            param_u32(call, size + 1)};
+    rowmap_reply_list(call, &list_stmt, params, &clinic__v1__list_services_response__descriptor,
+                      "services", size);
+}
+
+static void svc_services_update_service(Clinic__V1__Services_Service *service,
+                                        const Clinic__V1__UpdateServiceRequest *in,
+                                        Clinic__V1__Service_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    static const char *const fields[] = {"name",
+                                         "duration_minutes",
+                                         "buffer_before_minutes",
+                                         "buffer_after_minutes",
+                                         "price_cents",
+                                         "required_features",
+                                         NULL};
+    char *const *mask = in->update_mask;
+    size_t n = in->n_update_mask;
+    check_id(call, "id", in->id);
+    if (!check_update_mask(call, mask, n, fields))
+        return;
+    /* fields outside the mask are ignored, whatever they hold */
+    if (mask_has(mask, n, "name"))
+        check_text(call, "name", in->name, 1, 200);
+    if (mask_has(mask, n, "duration_minutes"))
+        check_duration(call, in->duration_minutes);
+    if (mask_has(mask, n, "buffer_before_minutes"))
+        check_buffer(call, "buffer_before_minutes", in->buffer_before_minutes);
+    if (mask_has(mask, n, "buffer_after_minutes"))
+        check_buffer(call, "buffer_after_minutes", in->buffer_after_minutes);
+    if (mask_has(mask, n, "price_cents"))
+        check_price(call, in->price_cents);
+    if (mask_has(mask, n, "required_features"))
+        check_features(call, "required_features", in->required_features, in->n_required_features);
+    if (call->code != STATUS_OK)
+        return;
+        /* NULL leaves a column as it is (coalesce in the statement). */
+#define IF_MASKED(field, value) (mask_has(mask, n, field) ? (value) : NULL)
+    const char *params[] = {
+        param_i64(call, in->id),
+        IF_MASKED("name", in->name),
+        IF_MASKED("duration_minutes", param_u32(call, in->duration_minutes)),
+        IF_MASKED("buffer_before_minutes", param_u32(call, in->buffer_before_minutes)),
+        IF_MASKED("buffer_after_minutes", param_u32(call, in->buffer_after_minutes)),
+        IF_MASKED("price_cents", param_i64(call, in->price_cents)),
+        IF_MASKED("required_features",
+                  param_text_array(call, in->required_features, in->n_required_features)),
+    };
+    /* out of memory would turn a masked field into NULL, that is "unchanged": refuse instead
+     * (params[i] holds fields[i - 1]) */
+    bool complete = params[0] != NULL;
+    for (size_t i = 1; i < sizeof params / sizeof params[0]; i++)
+        complete = complete && (params[i] || !mask_has(mask, n, fields[i - 1]));
+#undef IF_MASKED
+    if (!complete) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return;
+    }
+    struct db_result *r;
+    if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
+        fail_write(call, in->name);
+        return;
+    }
+    if (db_rows(r) == 0)
+        call_fail(call, STATUS_NOT_FOUND, "service %lld does not exist", (long long)in->id);
+    else
+        reply_service(call, r);
+    db_result_free(r);
+}
+
+static void svc_services_archive_service(Clinic__V1__Services_Service *service,
+                                         const Clinic__V1__ArchiveServiceRequest *in,
+                                         Clinic__V1__Service_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    if (!check_id(call, "id", in->id))
+        return;
+    rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
+                     &clinic__v1__service__descriptor, "service %lld does not exist",
+                     (long long)in->id);
+}
+
+static Clinic__V1__Services_Service services = CLINIC__V1__SERVICES__INIT(svc_services_);
+
+const struct service_def svc_services_def = {
+    .service = &services.base,
+    .policies =
+        (const struct method_policy[]){
+            {"CreateService", METHOD_MUTATES},
+            {"GetService", 0},
+            {"ListServices", 0},
+            {"UpdateService", METHOD_MUTATES},
+            {"ArchiveService", METHOD_MUTATES},
+            {NULL, 0},
+        },
+};
