@@ -27,6 +27,8 @@
 
 static const struct db_stmt zone_stmt = {
     "SELECT time_zone FROM locations WHERE id = $1", 1};
+static const struct db_stmt therapist_exists_stmt = {"SELECT 1 FROM therapists WHERE id = $1", 1};
+static const struct db_stmt service_stmt = {"SELECT active, name FROM services WHERE id = $1", 1};
 static const struct db_stmt details_stmt = {
     "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE id = $1", 1};
 static const struct db_stmt details_many_stmt = {
@@ -136,6 +138,30 @@ static uint32_t page_size_of(struct call *call, uint32_t requested)
 
 /* ------------------------------------------------------------------ search and booking */
 
+/* The slot search answers for an existing, offered service and an existing therapist only: an
+ * empty list must mean "fully booked", never "no such thing". */
+static bool check_searchable(struct call *call, int64_t service, int64_t therapist)
+{
+    struct db_result *r;
+    if (db_query(call->db, &service_stmt, (const char *[]){param_i64(call, service)}, &r) !=
+        STATUS_OK) {
+        call_fail_db(call);
+        return false;
+    }
+    if (db_rows(r) == 0)
+        call_fail(call, STATUS_NOT_FOUND, "service %lld does not exist", (long long)service);
+    else if (strcmp(db_value(r, 0, 0), "t") != 0)
+        call_fail(call, STATUS_FAILED_PRECONDITION, "the service \"%s\" is no longer offered",
+                  db_value(r, 0, 1));
+    db_result_free(r);
+    char found[4], sentence[64];
+    snprintf(sentence, sizeof sentence, "therapist %lld does not exist", (long long)therapist);
+    if (call->code == STATUS_OK && therapist)
+        query_text(call, &therapist_exists_stmt, (const char *[]){param_i64(call, therapist)},
+                   found, sizeof found, sentence);
+    return call->code == STATUS_OK;
+}
+
 /* Refuses spans that are empty or longer than MAX_SEARCH_DAYS: the search stays bounded. */
 static bool check_span(struct call *call, const char *zone, const char *from, const char *to)
 {
@@ -171,6 +197,7 @@ static void svc_scheduling_find_slots(Clinic__V1__Scheduling_Service *service,
     uint32_t size = page_size_of(call, in->page_size);
     check_pair_token(call, in->page_token, &after_start, &after_therapist);
     if (call->code != STATUS_OK || !location_zone(call, in->location_id, zone, sizeof zone) ||
+        !check_searchable(call, in->service_id, in->therapist_id) ||
         !check_span(call, zone, in->from, in->to))
         return;
     char start_key[24], therapist_key[24];
@@ -511,7 +538,6 @@ done:
     " ORDER BY start_at, id LIMIT $6"
 
 static const struct db_stmt client_exists_stmt = {"SELECT 1 FROM clients WHERE id = $1", 1};
-static const struct db_stmt therapist_exists_stmt = {"SELECT 1 FROM therapists WHERE id = $1", 1};
 static const struct db_stmt client_range_stmt = {RANGE_PAGE_SQL("client_id"), 6};
 static const struct db_stmt therapist_range_stmt = {RANGE_PAGE_SQL("therapist_id"), 6};
 

@@ -84,23 +84,29 @@ $$;
 
 -- ------------------------------------------------------------------ availability
 
--- The windows (local wall-clock rules turned into instants) a therapist works at a location
--- on local days first_day..last_day, less time off and the location's closures.
+-- The windows of a therapist's weekly rules at a location on local days first..last, as instants
+-- (the wall-clock rules read in the location's zone, day by day).
+CREATE FUNCTION clinic_weekly_hours(p_therapist bigint, p_location bigint, p_first date, p_last date)
+RETURNS tstzmultirange
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(range_agg(tstzrange((d::date + w.start_local) AT TIME ZONE l.time_zone,
+                                        (d::date + w.end_local) AT TIME ZONE l.time_zone)),
+                    '{}')
+    FROM locations l, generate_series(p_first, p_last, interval '1 day') AS d
+    JOIN working_hours w ON w.weekday = extract(isodow FROM d)
+    WHERE l.id = p_location AND w.therapist_id = p_therapist AND w.location_id = p_location
+      AND d::date >= w.valid_from AND (w.valid_until IS NULL OR d::date <= w.valid_until)
+$$;
+
+-- When the therapist is available at the location on those days: the weekly windows less time
+-- off and the location's closures.
 CREATE FUNCTION clinic_working(p_therapist bigint, p_location bigint, p_first date, p_last date)
 RETURNS tstzmultirange
 LANGUAGE sql STABLE AS $$
     WITH loc AS (SELECT time_zone AS tz FROM locations WHERE id = p_location),
-    work AS (
-        SELECT coalesce(range_agg(tstzrange((d::date + w.start_local) AT TIME ZONE loc.tz,
-                                            (d::date + w.end_local) AT TIME ZONE loc.tz)),
-                        '{}') AS r
-        FROM loc, generate_series(p_first, p_last, interval '1 day') AS d
-        JOIN working_hours w ON w.weekday = extract(isodow FROM d)
-        WHERE w.therapist_id = p_therapist AND w.location_id = p_location
-          AND d::date >= w.valid_from AND (w.valid_until IS NULL OR d::date <= w.valid_until)),
     span AS (SELECT tstzrange(p_first::timestamp AT TIME ZONE loc.tz,
                               (p_last + 1)::timestamp AT TIME ZONE loc.tz) AS r FROM loc)
-    SELECT work.r
+    SELECT clinic_weekly_hours(p_therapist, p_location, p_first, p_last)
            - coalesce((SELECT range_agg(o.during) FROM time_off o
                        WHERE o.therapist_id = p_therapist AND o.during && span.r), '{}')
            - coalesce((SELECT range_agg(tstzrange(c.first_day::timestamp AT TIME ZONE loc.tz,
@@ -108,7 +114,7 @@ LANGUAGE sql STABLE AS $$
                        FROM closures c
                        WHERE c.location_id = p_location AND c.last_day >= p_first
                          AND c.first_day <= p_last), '{}')
-    FROM work, span, loc
+    FROM span, loc
 $$;
 
 -- Time taken by active appointments of a therapist (or a room) around a span.
@@ -227,6 +233,7 @@ DECLARE
     chosen_t bigint;
     chosen_r bigint;
     closure closures;
+    away time_off;
     result bigint;
 BEGIN
     SELECT * INTO svc FROM services WHERE id = p_service;
@@ -308,6 +315,20 @@ BEGIN
         WHERE clinic_working(s, p_location, from_day, to_day) @> v_blocked
         ORDER BY ord);
     IF cardinality(working) = 0 THEN
+        -- weekly hours cover the time but time off does not let anyone work it: say so
+        SELECT o.* INTO away FROM time_off o
+        WHERE o.therapist_id = ANY (staff) AND o.during && v_blocked
+          AND clinic_weekly_hours(o.therapist_id, p_location, from_day, to_day) @> v_blocked
+        ORDER BY o.therapist_id LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'time off: %s is away from %s to %s%s',
+                CASE WHEN p_therapist IS NOT NULL THEN 'therapist ' || p_therapist
+                     ELSE 'the only therapist who works then' END,
+                to_char(lower(away.during) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(upper(away.during) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
+                CASE WHEN away.reason <> '' THEN ' (' || away.reason || ')' ELSE '' END);
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = CASE
             WHEN p_therapist IS NOT NULL THEN format(
                 'working hours: therapist %s does not work at %s from %s to %s (buffers included)',
