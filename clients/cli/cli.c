@@ -1,6 +1,7 @@
 /* cli.c: connection, calls, errors and output shared by every command. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +57,7 @@ int cli_fail(const struct cli *cli, const struct clinic_error *err)
             fprintf(stderr, " (request id %s)", err->request_id);
         fputc('\n', stderr);
         for (size_t i = 0; i < err->n_violations; i++)
-            fprintf(stderr, "  %s: %s\n", err->violations[i].field,
-                    err->violations[i].description);
+            fprintf(stderr, "  %s: %s\n", err->violations[i].field, err->violations[i].description);
     }
     return err->code > 0 && err->code <= 16 ? err->code : STATUS_UNKNOWN;
 }
@@ -102,6 +102,156 @@ bool cli_wants_help(int argc, char **argv)
 void cli_print_command_help(const struct command *cmd)
 {
     printf("usage: clinic [GLOBAL OPTIONS] %s\n\n%s\n", cmd->usage, cmd->summary);
+}
+
+/* Writes the names of group's subcommands, comma-separated ("create, get, list"). */
+static void print_names(FILE *out, const struct command *group)
+{
+    for (const struct command *c = group->subcommands; c->name; c++)
+        fprintf(out, "%s%s", c == group->subcommands ? "" : ", ", c->name);
+}
+
+void cli_print_subcommands(FILE *out, const struct command *group, int indent, bool brief)
+{
+    int width = 0;
+    for (const struct command *c = group->subcommands; c->name; c++)
+        if ((int)strlen(c->name) > width)
+            width = (int)strlen(c->name);
+    for (const struct command *c = group->subcommands; c->name; c++) {
+        fprintf(out, "%*s%-*s  ", indent, "", width, c->name);
+        if (!brief || !c->subcommands)
+            fputs(c->summary, out);
+        if (c->subcommands && !brief)
+            fprintf(out, "\n%*s", indent + width + 2, "");
+        if (c->subcommands)
+            print_names(out, c);
+        fputc('\n', out);
+    }
+}
+
+static void print_group_help(FILE *out, const struct cli *cli, const struct command *group)
+{
+    bool nested = group->subcommands[0].subcommands != NULL;
+    fprintf(out, "usage: clinic [GLOBAL OPTIONS] %s %s [ARGS]\n\n%c%s.\n\n%s:\n", cli->command_path,
+            nested ? "ENTITY VERB" : "VERB", toupper(group->summary[0]), group->summary + 1,
+            nested ? "Entities and their verbs" : "Verbs");
+    cli_print_subcommands(out, group, 2, false);
+    fprintf(out, "\nEach has --help: `clinic %s %s --help`.\n", cli->command_path,
+            nested ? "ENTITY VERB" : "VERB");
+    if (group->details)
+        fprintf(out, "\n%s\n", group->details);
+}
+
+int cli_run_command(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+    size_t used = strlen(cli->command_path);
+    snprintf(cli->command_path + used, sizeof cli->command_path - used, "%s%s", used ? " " : "",
+             cmd->name);
+    cli->command = cmd;
+    if (cmd->subcommands) {
+        bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+        if (argc < 2 || help) {
+            print_group_help(help ? stdout : stderr, cli, cmd);
+            return help ? 0 : EXIT_USAGE;
+        }
+        for (const struct command *c = cmd->subcommands; c->name; c++)
+            if (strcmp(c->name, argv[1]) == 0)
+                return cli_run_command(cli, c, argc - 1, argv + 1);
+        return cli_usage_error(cli->command_path, "unknown %s \"%s\"",
+                               cmd->subcommands[0].subcommands ? "entity" : "verb", argv[1]);
+    }
+    if (cmd->usage && cli_wants_help(argc, argv)) {
+        cli_print_command_help(cmd);
+        return 0;
+    }
+    return cmd->run(cli, argc, argv);
+}
+
+/* The one repeated message field of a list reply ("locations"), or NULL. */
+static const ProtobufCFieldDescriptor *items_field(const ProtobufCMessageDescriptor *d)
+{
+    for (unsigned i = 0; i < d->n_fields; i++)
+        if (d->fields[i].label == PROTOBUF_C_LABEL_REPEATED &&
+            d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
+            return &d->fields[i];
+    return NULL;
+}
+
+#define MEMBER(type, message, offset) (*(type *)((char *)(message) + (offset)))
+
+/* Moves the items of `from` to the end of those of `into`; false when out of memory. Both
+ * replies come from protobuf-c's default allocator (malloc), so the array may be realloc'd;
+ * `from` keeps an empty array, which its free releases. */
+static bool move_items(ProtobufCMessage *into, ProtobufCMessage *from,
+                       const ProtobufCFieldDescriptor *f)
+{
+    size_t *n_into = &MEMBER(size_t, into, f->quantifier_offset);
+    size_t *n_from = &MEMBER(size_t, from, f->quantifier_offset);
+    if (*n_from == 0)
+        return true;
+    ProtobufCMessage **items =
+        realloc(MEMBER(ProtobufCMessage **, into, f->offset), (*n_into + *n_from) * sizeof *items);
+    if (!items)
+        return false;
+    memcpy(items + *n_into, MEMBER(ProtobufCMessage **, from, f->offset), *n_from * sizeof *items);
+    MEMBER(ProtobufCMessage **, into, f->offset) = items;
+    *n_into += *n_from;
+    *n_from = 0;
+    return true;
+}
+
+int cli_call_pages(struct cli *cli, const char *method, ProtobufCMessage *request,
+                   const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
+                   bool all)
+{
+    const ProtobufCFieldDescriptor *token_in =
+        protobuf_c_message_descriptor_get_field_by_name(request->descriptor, "page_token");
+    const ProtobufCFieldDescriptor *token_out =
+        protobuf_c_message_descriptor_get_field_by_name(response_type, "next_page_token");
+    const ProtobufCFieldDescriptor *items = items_field(response_type);
+    if (!token_in || !token_out || !items)
+        abort(); /* a programming error: not a paged List method */
+    char *const original = MEMBER(char *, request, token_in->offset);
+    char *token = NULL;
+    bool out_of_memory = false;
+    int code = cli_call(cli, method, request, response_type, response, false);
+    while (code == STATUS_OK && all) {
+        char *next = MEMBER(char *, *response, token_out->offset);
+        if (!*next)
+            break;
+        free(token);
+        if (!(token = strdup(next))) {
+            out_of_memory = true;
+            break;
+        }
+        MEMBER(char *, request, token_in->offset) = token;
+        ProtobufCMessage *page;
+        if ((code = cli_call(cli, method, request, response_type, &page, false)) != STATUS_OK)
+            break;
+        out_of_memory = !move_items(*response, page, items);
+        /* the merged reply takes the page's token (both strings belong to their replies) */
+        MEMBER(char *, *response, token_out->offset) = MEMBER(char *, page, token_out->offset);
+        MEMBER(char *, page, token_out->offset) = next;
+        protobuf_c_message_free_unpacked(page, NULL);
+        if (out_of_memory)
+            break;
+    }
+    MEMBER(char *, request, token_in->offset) = original;
+    free(token);
+    if (out_of_memory) {
+        fprintf(stderr, "clinic: out of memory while reading every page\n");
+        code = STATUS_RESOURCE_EXHAUSTED;
+    }
+    if (code != STATUS_OK && *response) {
+        protobuf_c_message_free_unpacked(*response, NULL);
+        *response = NULL;
+    }
+    if (code == STATUS_OK && !all && !cli->json) {
+        const char *next = MEMBER(char *, *response, token_out->offset);
+        if (next && *next)
+            fprintf(stderr, "clinic: more on the next page: add --page-token %s, or --all\n", next);
+    }
+    return code;
 }
 
 int cli_print_json(const ProtobufCMessage *message)

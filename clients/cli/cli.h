@@ -5,28 +5,45 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "clinic.h"
 
 /* Exit status: 0 OK; 1 the command ran but the answer is "no" (health NOT_SERVING); 2 usage;
  * otherwise the gRPC status code of the failure (3 INVALID_ARGUMENT ... 16 UNAUTHENTICATED). */
 #define EXIT_NEGATIVE 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE    2
+
+struct command;
 
 struct cli {
     const char *url;
     const char *token;
     uint32_t timeout_ms;
     bool json;
-    clinic_client *client; /* connected on first use */
+    clinic_client *client;         /* connected on first use */
+    const struct command *command; /* the command being run (set by cli_run_command) */
+    char command_path[96];         /* its words, e.g. "admin location create" */
 };
 
+/* A command, or a group of subcommands (`clinic admin location create`): a group has
+ * subcommands and no run function. */
 struct command {
     const char *name;
-    int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the command name */
+    int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the command's word */
     const char *summary;
-    const char *usage; /* after "clinic [GLOBAL OPTIONS] " */
+    /* Hand-written help after "clinic [GLOBAL OPTIONS] ", for commands that parse their own
+     * arguments; NULL for commands whose --help options.c generates from their option table. */
+    const char *usage;
+    const struct command *subcommands; /* ended by {NULL} */
+    const char *details;               /* more help (examples), printed after the options */
 };
+
+/* Ends a table of commands. */
+#define COMMANDS_END                                                                               \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
 
 /* Connects on first use; false (with the error printed) when no daemon can be reached. */
 bool cli_connect(struct cli *cli, struct clinic_error *err);
@@ -40,7 +57,8 @@ int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *reques
 int cli_fail(const struct cli *cli, const struct clinic_error *err);
 
 /* Prints a usage error ("clinic CMD: <sentence>; see clinic CMD --help") and returns EXIT_USAGE. */
-int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* True when argv holds --help or -h (commands answer it before connecting). */
 bool cli_wants_help(int argc, char **argv);
@@ -48,6 +66,24 @@ void cli_print_command_help(const struct command *cmd);
 
 /* Prints message as JSON on stdout followed by a newline. */
 int cli_print_json(const ProtobufCMessage *message);
+
+/* Runs cmd with argv (argv[0] its word): a group picks its subcommand from argv[1]; --help of a
+ * command with hand-written usage is answered here. Returns the exit status. */
+int cli_run_command(struct cli *cli, const struct command *cmd, int argc, char **argv);
+
+/* Prints the subcommands of group, one per line with its summary, indented by indent; a
+ * subcommand that is a group itself gets its verbs on the next line (brief: only its verbs). */
+void cli_print_subcommands(FILE *out, const struct command *group, int indent, bool brief);
+
+/* Calls a List method whose request has page_token and whose reply has one repeated message
+ * field and next_page_token. With `all` it follows next_page_token to the end and moves every
+ * page's items into the first reply (which then has no next_page_token): one reply, as if the
+ * daemon had answered in one page. Without `all`, when more pages remain, a hint goes to stderr
+ * (not with --json: the token is in the reply). Returns the status; on OK *response holds the
+ * reply (free it with protobuf_c_message_free_unpacked). request's page_token is restored. */
+int cli_call_pages(struct cli *cli, const char *method, ProtobufCMessage *request,
+                   const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
+                   bool all);
 
 /* The commands, ended by {NULL}. */
 extern const struct command cli_commands[];

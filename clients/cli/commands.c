@@ -1,19 +1,78 @@
-/* commands.c: the table of `clinic` commands. Adding a command is a function and one line here. */
+/* commands.c: the table of `clinic` commands. Adding a command is a function and one line here;
+ * commands without hand-written `usage` generate their --help from their option table
+ * (options.c). */
 #include "cli.h"
 
 int cmd_health(struct cli *cli, int argc, char **argv);
 int cmd_methods(struct cli *cli, int argc, char **argv);
 int cmd_watch(struct cli *cli, int argc, char **argv);
+int cmd_slots(struct cli *cli, int argc, char **argv);
+int cmd_book(struct cli *cli, int argc, char **argv);
+int cmd_book_course(struct cli *cli, int argc, char **argv);
+int cmd_reschedule(struct cli *cli, int argc, char **argv);
+int cmd_cancel(struct cli *cli, int argc, char **argv);
+int cmd_check_in(struct cli *cli, int argc, char **argv);
+int cmd_complete(struct cli *cli, int argc, char **argv);
+int cmd_no_show(struct cli *cli, int argc, char **argv);
+int cmd_appointment(struct cli *cli, int argc, char **argv);
+int cmd_day(struct cli *cli, int argc, char **argv);
+int cmd_agenda(struct cli *cli, int argc, char **argv);
+int cmd_client_appointments(struct cli *cli, int argc, char **argv);
+extern const struct command admin_entities[];
+extern const struct command demo_commands[];
+
+#define COMMAND(command_name, fn, text)                                                            \
+    {                                                                                              \
+        .name = (command_name), .run = (fn), .summary = (text)                                     \
+    }
 
 const struct command cli_commands[] = {
-    {"health", cmd_health, "check that clinicd is serving (exit 0 when SERVING, 1 when not)",
-     "health"},
-    {"methods", cmd_methods, "list every method the daemon serves", "methods"},
-    {"watch", cmd_watch, "print appointment changes as they happen, missing none",
-     "watch [--events URL] [--after SEQ] [--topic PREFIX] [--count N]\n\n"
-     "  --events URL   the daemon's event socket (env CLINIC_EVENTS, default tcp://127.0.0.1:7451)\n"
-     "  --after SEQ    start after this sequence number (resume); default: from now\n"
-     "  --topic P      only topics starting with P (default appointment.)\n"
-     "  --count N      stop after N events"},
-    {NULL, NULL, NULL, NULL},
+    COMMAND("slots", cmd_slots, "free times for a service at a location"),
+    {.name = "book",
+     .run = cmd_book,
+     .summary = "book an appointment",
+     .details = "Example: clinic book --client 7 --service 2 --start \"2026-03-30 09:00\""},
+    {.name = "book-course",
+     .run = cmd_book_course,
+     .summary = "book a course of sessions at the same time of day: all of them, or none",
+     .details = "Example, six weekly sessions:\n"
+                "  clinic book-course --client 7 --service 2 --start \"2026-03-30 09:00\" "
+                "--count 6"},
+    COMMAND("reschedule", cmd_reschedule, "move an appointment to another time"),
+    COMMAND("cancel", cmd_cancel, "cancel an appointment (late inside the cancellation window)"),
+    COMMAND("check-in", cmd_check_in, "the client has arrived"),
+    COMMAND("complete", cmd_complete, "the session took place"),
+    COMMAND("no-show", cmd_no_show, "the client did not come"),
+    COMMAND("appointment", cmd_appointment, "show one appointment"),
+    {.name = "day",
+     .run = cmd_day,
+     .summary = "a location's day: each therapist's appointments and free time",
+     .details = "Times are the location's. --json prints the day sheet as the daemon sends it."},
+    COMMAND("agenda", cmd_agenda, "a therapist's appointments over some days"),
+    COMMAND("client-appointments", cmd_client_appointments, "a client's appointments"),
+    {.name = "admin",
+     .summary = "set up the clinic",
+     .subcommands = admin_entities,
+     .details = "Lists show the first page; --all reads every page (with --json: one reply "
+                "holding every page's items).\nupdate changes only the fields whose options "
+                "are given: clinic admin location update 3 --slot-step 30"},
+    {.name = "demo", .summary = "a demo clinic to try things on", .subcommands = demo_commands},
+    {.name = "health",
+     .run = cmd_health,
+     .summary = "check that clinicd is serving (exit 0 when SERVING, 1 when not)",
+     .usage = "health"},
+    {.name = "methods",
+     .run = cmd_methods,
+     .summary = "list every method the daemon serves",
+     .usage = "methods"},
+    {.name = "watch",
+     .run = cmd_watch,
+     .summary = "print appointment changes as they happen, missing none",
+     .usage = "watch [--events URL] [--after SEQ] [--topic PREFIX] [--count N]\n\n"
+              "  --events URL   the daemon's event socket (env CLINIC_EVENTS, default "
+              "tcp://127.0.0.1:7451)\n"
+              "  --after SEQ    start after this sequence number (resume); default: from now\n"
+              "  --topic P      only topics starting with P (default appointment.)\n"
+              "  --count N      stop after N events"},
+    COMMANDS_END,
 };

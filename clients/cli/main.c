@@ -7,22 +7,51 @@
 
 #include "cli.h"
 
+#define NAME_WIDTH 22
+
+/* The command table as help: a group of groups (admin) as "admin ENTITY VERB" and its entities
+ * with their verbs, a group of commands (demo) as its full commands ("demo load"). */
+static void print_commands(FILE *out)
+{
+    for (const struct command *c = cli_commands; c->name; c++) {
+        if (!c->subcommands) {
+            fprintf(out, "  %-*s %s\n", NAME_WIDTH, c->name, c->summary);
+        } else if (c->subcommands[0].subcommands) {
+            char label[64];
+            snprintf(label, sizeof label, "%s ENTITY VERB", c->name);
+            fprintf(out, "  %-*s %s:\n", NAME_WIDTH, label, c->summary);
+            cli_print_subcommands(out, c, 4, true);
+        } else {
+            for (const struct command *s = c->subcommands; s->name; s++) {
+                char label[64];
+                snprintf(label, sizeof label, "%s %s", c->name, s->name);
+                fprintf(out, "  %-*s %s\n", NAME_WIDTH, label, s->summary);
+            }
+        }
+    }
+}
+
 static void print_help(FILE *out)
 {
-    fprintf(out, "usage: clinic [--url URL] [--token T] [--json] [--timeout MS] COMMAND [ARGS]\n\n"
-           "Talks to clinicd, the clinic's scheduling daemon.\n\n"
-           "Global options:\n"
-           "  --url URL      daemon URL(s), comma-separated (env CLINIC_URL, default %s)\n"
-           "  --token T      bearer token (env CLINIC_TOKEN)\n"
-           "  --json         print replies as JSON, for scripts\n"
-           "  --timeout MS   time budget of each call (default %d)\n"
-           "  --help         this help; `clinic COMMAND --help` for a command's\n"
-           "  --version      the version\n\nCommands:\n",
-           CLINIC_DEFAULT_URL, CLINIC_DEFAULT_TIMEOUT_MS);
-    for (const struct command *c = cli_commands; c->name; c++)
-        fprintf(out, "  %-12s %s\n", c->name, c->summary);
-    fprintf(out, "\nExit status: 0 OK, 1 a negative answer (e.g. NOT_SERVING), 2 usage error, otherwise\n"
-           "the gRPC status code of the failure (3 INVALID_ARGUMENT ... 16 UNAUTHENTICATED).\n");
+    fprintf(out,
+            "usage: clinic [--url URL] [--token T] [--json] [--timeout MS] COMMAND [ARGS]\n\n"
+            "Talks to clinicd, the clinic's scheduling daemon.\n\n"
+            "Global options:\n"
+            "  --url URL      daemon URL(s), comma-separated (env CLINIC_URL, default %s)\n"
+            "  --token T      bearer token (env CLINIC_TOKEN)\n"
+            "  --json         print replies as JSON, for scripts\n"
+            "  --timeout MS   time budget of each call (default %d)\n"
+            "  --help         this help; `clinic COMMAND --help` for a command's\n"
+            "  --version      the version\n\nCommands:\n",
+            CLINIC_DEFAULT_URL, CLINIC_DEFAULT_TIMEOUT_MS);
+    print_commands(out);
+    fprintf(out,
+            "\nEvery command has --help (`clinic book --help`). Times are the location's local\n"
+            "time: type \"2026-03-29 09:00\" (or ISO 8601 with an offset), dates as 2026-03-29.\n");
+    fprintf(
+        out,
+        "\nExit status: 0 OK, 1 a negative answer (e.g. NOT_SERVING), 2 usage error, otherwise\n"
+        "the gRPC status code of the failure (3 INVALID_ARGUMENT ... 16 UNAUTHENTICATED).\n");
 }
 
 /* Matches "--name VALUE" and "--name=VALUE" at argv[*i]; advances *i past what it used. */
@@ -90,11 +119,7 @@ int main(int argc, char **argv)
     const struct command *cmd = cli_find_command(argv[i]);
     if (!cmd)
         return cli_usage_error(NULL, "unknown command \"%s\"", argv[i]);
-    if (cli_wants_help(argc - i, argv + i)) {
-        cli_print_command_help(cmd);
-        return 0;
-    }
-    int rc = cmd->run(&cli, argc - i, argv + i);
+    int rc = cli_run_command(&cli, cmd, argc - i, argv + i);
     clinic_close(cli.client);
     return rc;
 }

@@ -11,6 +11,8 @@
 struct table {
     size_t ncols, nrows, cap;
     char **cells; /* (nrows + 1) * ncols, row 0 the headers */
+    bool *line;   /* per row: a table_add_line line, its text in the row's first cell */
+    bool *keep;   /* per column: never cut (table_keep_column) */
 };
 
 static char *copy(const char *s)
@@ -24,25 +26,56 @@ struct table *table_new(size_t ncols, const char *const *headers)
     if (!t)
         return NULL;
     t->ncols = ncols;
+    t->keep = calloc(ncols ? ncols : 1, sizeof *t->keep);
+    if (!t->keep) {
+        free(t);
+        return NULL;
+    }
     table_add_row(t, headers);
     return t;
 }
 
+/* Makes room for one more row; false when out of memory. */
+static bool grow(struct table *t)
+{
+    if (t->nrows < t->cap)
+        return true;
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    char **c = realloc(t->cells, cap * t->ncols * sizeof *c);
+    if (c)
+        t->cells = c;
+    bool *line = c ? realloc(t->line, cap * sizeof *line) : NULL;
+    if (line)
+        t->line = line;
+    if (!c || !line)
+        return false;
+    t->cap = cap;
+    return true;
+}
+
 void table_add_row(struct table *t, const char *const *cells)
 {
-    if (!t)
+    if (!t || !grow(t))
         return;
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        char **c = realloc(t->cells, cap * t->ncols * sizeof *c);
-        if (!c)
-            return;
-        t->cells = c;
-        t->cap = cap;
-    }
     for (size_t i = 0; i < t->ncols; i++)
         t->cells[t->nrows * t->ncols + i] = copy(cells[i]);
-    t->nrows++;
+    t->line[t->nrows++] = false;
+}
+
+void table_keep_column(struct table *t, size_t col)
+{
+    if (t && col < t->ncols)
+        t->keep[col] = true;
+}
+
+void table_add_line(struct table *t, const char *text)
+{
+    if (!t || !grow(t))
+        return;
+    t->cells[t->nrows * t->ncols] = copy(text);
+    for (size_t i = 1; i < t->ncols; i++)
+        t->cells[t->nrows * t->ncols + i] = copy("");
+    t->line[t->nrows++] = true;
 }
 
 size_t table_terminal_width(void)
@@ -82,18 +115,18 @@ static size_t prefix_bytes(const char *s, size_t cols)
     return i;
 }
 
-/* Shrinks the widest columns until the row fits in `width`. */
-static void fit_widths(size_t *widths, size_t ncols, size_t width)
+/* Shrinks the widest columns not kept until the row fits in `width`. */
+static void fit_widths(size_t *widths, const bool *keep, size_t ncols, size_t width)
 {
     size_t total = ncols ? 2 * (ncols - 1) : 0;
     for (size_t i = 0; i < ncols; i++)
         total += widths[i];
     while (total > width) {
-        size_t widest = 0;
-        for (size_t i = 1; i < ncols; i++)
-            if (widths[i] > widths[widest])
+        size_t widest = ncols;
+        for (size_t i = 0; i < ncols; i++)
+            if (!keep[i] && (widest == ncols || widths[i] > widths[widest]))
                 widest = i;
-        if (widths[widest] <= 6)
+        if (widest == ncols || widths[widest] <= 6)
             break;
         widths[widest]--;
         total--;
@@ -106,18 +139,31 @@ void table_print_free(struct table *t, FILE *out)
         return;
     size_t *widths = calloc(t->ncols ? t->ncols : 1, sizeof *widths);
     for (size_t r = 0; widths && r < t->nrows; r++)
-        for (size_t c = 0; c < t->ncols; c++) {
+        for (size_t c = 0; c < t->ncols && !t->line[r]; c++) {
             size_t w = text_width(t->cells[r * t->ncols + c]);
             if (w > widths[c])
                 widths[c] = w;
         }
+    size_t width = table_terminal_width();
     if (widths)
-        fit_widths(widths, t->ncols, table_terminal_width());
+        fit_widths(widths, t->keep, t->ncols, width);
     for (size_t r = 0; widths && r < t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *cell = t->cells[r * t->ncols + c];
+        const char *const *row = (const char *const *)t->cells + r * t->ncols;
+        if (t->line[r]) {
+            size_t w = text_width(row[0]);
+            if (w > width)
+                fprintf(out, "%.*s~\n", (int)prefix_bytes(row[0], width - 1), row[0]);
+            else
+                fprintf(out, "%s\n", row[0]);
+            continue;
+        }
+        size_t used = t->ncols; /* no padding after the last cell that holds something */
+        while (used > 1 && !row[used - 1][0])
+            used--;
+        for (size_t c = 0; c < used; c++) {
+            const char *cell = row[c];
             size_t w = text_width(cell);
-            bool last = c + 1 == t->ncols;
+            bool last = c + 1 == used;
             if (w > widths[c]) {
                 fprintf(out, "%.*s~", (int)prefix_bytes(cell, widths[c] - 1), cell);
                 w = widths[c];
@@ -132,6 +178,8 @@ void table_print_free(struct table *t, FILE *out)
     for (size_t i = 0; i < t->nrows * t->ncols; i++)
         free(t->cells[i]);
     free(t->cells);
+    free(t->line);
+    free(t->keep);
     free(widths);
     free(t);
 }

@@ -11,6 +11,12 @@ struct table;
 struct table *table_new(size_t ncols, const char *const *headers);
 /* Appends a row of ncols cells (copied; NULL prints as empty). */
 void table_add_row(struct table *t, const char *const *cells);
+/* Appends a line printed as is between the rows (a heading inside the table, such as a
+ * therapist's name above their appointments); it does not widen the columns. */
+void table_add_line(struct table *t, const char *text);
+/* Marks column col as one never cut (ids, times, statuses): when the table is too wide for the
+ * terminal, the other columns give way. */
+void table_keep_column(struct table *t, size_t col);
 /* Prints and frees the table. Columns wider than the terminal allows are cut with "~". */
 void table_print_free(struct table *t, FILE *out);
 

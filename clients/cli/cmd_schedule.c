@@ -1,0 +1,367 @@
+/* cmd_schedule.c: finding and booking time: `clinic slots`, `book`, `book-course`,
+ * `reschedule`, `cancel`, `check-in`, `complete`, `no-show` and `appointment`.
+ *
+ * Times typed by the user go to the daemon as typed: it reads "2026-03-29 09:00" in the
+ * location's zone. Replies carry the location's offset, so what is shown is the location's
+ * wall-clock time (times.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "options.h"
+#include "schedule.h"
+#include "table.h"
+#include "times.h"
+
+#define SEARCH_DAYS_DEFAULT 7
+
+int schedule_location(struct cli *cli, int64_t *id, Clinic__V1__Location **location)
+{
+    ProtobufCMessage *resp;
+    int code;
+    if (*id) {
+        if (!location)
+            return 0;
+        Clinic__V1__GetLocationRequest get = CLINIC__V1__GET_LOCATION_REQUEST__INIT;
+        get.id = *id;
+        code = cli_call(cli, "/clinic.v1.Locations/GetLocation", &get.base,
+                        &clinic__v1__location__descriptor, &resp, false);
+        *location = code == 0 ? (Clinic__V1__Location *)resp : NULL;
+        return code;
+    }
+    Clinic__V1__ListLocationsRequest list = CLINIC__V1__LIST_LOCATIONS_REQUEST__INIT;
+    list.page_size = 2;
+    code = cli_call(cli, "/clinic.v1.Locations/ListLocations", &list.base,
+                    &clinic__v1__list_locations_response__descriptor, &resp, false);
+    if (code != 0)
+        return code;
+    Clinic__V1__ListLocationsResponse *l = (Clinic__V1__ListLocationsResponse *)resp;
+    if (l->n_locations == 1) {
+        *id = l->locations[0]->id;
+        if (location) {
+            *location = l->locations[0];
+            l->n_locations = 0; /* the caller owns it now */
+        }
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return 0;
+    }
+    size_t n = l->n_locations;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    if (n == 0) {
+        fprintf(stderr,
+                "clinic %s: there is no location yet: create one with `clinic admin "
+                "location create`, or try `clinic demo load`\n",
+                cli->command_path);
+        return STATUS_NOT_FOUND;
+    }
+    return cli_usage_error(cli->command_path, "--location is required when there are several "
+                                              "locations (`clinic admin location list`)");
+}
+
+const char *schedule_status(const Clinic__V1__Appointment *a)
+{
+    switch (a->status) {
+    case CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_BOOKED:
+        return "booked";
+    case CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_CHECKED_IN:
+        return "checked in";
+    case CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_COMPLETED:
+        return "completed";
+    case CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_CANCELLED:
+        return a->late_cancel ? "cancelled late" : "cancelled";
+    case CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_NO_SHOW:
+        return "no-show";
+    default:
+        return "unknown";
+    }
+}
+
+const char *schedule_when(const Clinic__V1__Appointment *a, char *out, size_t len)
+{
+    char span[64];
+    times_span(a->start_time, a->end_time, span, sizeof span);
+    if (strlen(span) == 11) /* "09:00-10:00": one day */
+        snprintf(out, len, "%s %.10s %s", times_weekday_name(times_weekday(a->start_time)),
+                 a->start_time, span);
+    else
+        snprintf(out, len, "%s", span);
+    return out;
+}
+
+/* Prints an appointment as a block headed "<heading> <id>". */
+static void print_appointment(const Clinic__V1__Appointment *a, const char *heading)
+{
+    char when[96];
+    printf("%s %lld\n", heading, (long long)a->id);
+    printf("  when       %s (%s)\n", schedule_when(a, when, sizeof when), a->time_zone);
+    printf("  client     %s, id %lld\n", a->client_name, (long long)a->client_id);
+    printf("  service    %s, id %lld\n", a->service_name, (long long)a->service_id);
+    printf("  therapist  %s, id %lld\n", a->therapist_name, (long long)a->therapist_id);
+    printf("  room       %s, id %lld\n", a->room_name, (long long)a->room_id);
+    printf("  location   %lld\n", (long long)a->location_id);
+    printf("  status     %s\n", schedule_status(a));
+    if (a->cancel_reason[0])
+        printf("  reason     %s\n", a->cancel_reason);
+}
+
+/* Calls a method answering one Appointment and prints it (JSON with --json). */
+static int call_appointment(struct cli *cli, const char *method, const ProtobufCMessage *req,
+                            bool mutating, const char *heading)
+{
+    ProtobufCMessage *resp;
+    int code = cli_call(cli, method, req, &clinic__v1__appointment__descriptor, &resp, mutating);
+    if (code != 0)
+        return code;
+    if (cli->json)
+        cli_print_json(resp);
+    else
+        print_appointment((const Clinic__V1__Appointment *)resp, heading);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return 0;
+}
+
+/* Parses opts; on false the command returns *code. */
+static bool parse(struct cli *cli, struct option *opts, int argc, char **argv, int *code)
+{
+    if (options_parse(cli, opts, argc, argv, code))
+        return true;
+    options_free(opts);
+    return false;
+}
+
+static void print_slots(const Clinic__V1__FindSlotsResponse *r)
+{
+    static const char *const headers[] = {"START", "END", "THERAPIST", "ROOM"};
+    struct table *t = table_new(4, headers);
+    table_keep_column(t, 0);
+    table_keep_column(t, 1);
+    for (size_t i = 0; i < r->n_slots; i++) {
+        const Clinic__V1__Slot *s = r->slots[i];
+        char start[32], end[32], therapist[160], room[160];
+        times_local(s->start_time, start, sizeof start);
+        times_local(s->end_time, end, sizeof end);
+        snprintf(therapist, sizeof therapist, "%s (%lld)", s->therapist_name,
+                 (long long)s->therapist_id);
+        snprintf(room, sizeof room, "%s (%lld)", s->room_name, (long long)s->room_id);
+        /* an end on the start's day shows as its clock time only */
+        const char *row[] = {start, strncmp(start, end, 11) == 0 ? end + 11 : end, therapist, room};
+        table_add_row(t, row);
+    }
+    table_print_free(t, stdout);
+}
+
+int cmd_slots(struct cli *cli, int argc, char **argv)
+{
+    Clinic__V1__FindSlotsRequest req = CLINIC__V1__FIND_SLOTS_REQUEST__INIT;
+    char *from = NULL, *to = NULL;
+    bool all = false;
+    int code;
+    struct option opts[] = {
+        OPT("service", OPTION_ID, &req.service_id, "the service (treatment) to book",
+            .flags = OPTION_REQUIRED),
+        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)"),
+        OPT("from", OPTION_INSTANT, &from, "search from this time or day (default: now)",
+            .flags = OPTION_DAY_OK),
+        OPT("to", OPTION_INSTANT, &to,
+            "search until this time, or to the end of this day (default: 7 days after --from)",
+            .flags = OPTION_DAY_OK),
+        OPT("therapist", OPTION_ID, &req.therapist_id,
+            "only this therapist (default: anyone who performs the service)"),
+        OPTIONS_PAGING(&all, &req.page_size, &req.page_token),
+        OPTIONS_END,
+    };
+    if (!parse(cli, opts, argc, argv, &code))
+        return code;
+    if ((code = schedule_location(cli, &req.location_id, NULL)) != 0)
+        return code;
+    char from_text[64], to_text[64];
+    if (from)
+        times_bound(from, false, from_text, sizeof from_text);
+    else
+        times_now(from_text, sizeof from_text);
+    if (to)
+        times_bound(to, true, to_text, sizeof to_text);
+    else
+        times_add_days(from_text, SEARCH_DAYS_DEFAULT, to_text, sizeof to_text);
+    req.from = from_text;
+    req.to = to_text;
+    ProtobufCMessage *resp;
+    code = cli_call_pages(cli, "/clinic.v1.Scheduling/FindSlots", &req.base,
+                          &clinic__v1__find_slots_response__descriptor, &resp, all);
+    if (code == 0 && cli->json) {
+        cli_print_json(resp);
+    } else if (code == 0) {
+        const Clinic__V1__FindSlotsResponse *r = (const Clinic__V1__FindSlotsResponse *)resp;
+        if (r->n_slots == 0 && to)
+            printf("No free time from %s to %s.\n", from ? from : "now", to);
+        else if (r->n_slots == 0)
+            printf("No free time in the %d days from %s.\n", SEARCH_DAYS_DEFAULT,
+                   from ? from : "now");
+        else
+            print_slots(r);
+    }
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    options_free(opts);
+    return code;
+}
+
+int cmd_book(struct cli *cli, int argc, char **argv)
+{
+    Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
+    int code;
+    struct option opts[] = {
+        OPT("client", OPTION_ID, &req.client_id, "who comes", .flags = OPTION_REQUIRED),
+        OPT("service", OPTION_ID, &req.service_id, "the service (treatment)",
+            .flags = OPTION_REQUIRED),
+        OPT("start", OPTION_INSTANT, &req.start_time, "when it starts (the location's time)",
+            .flags = OPTION_REQUIRED),
+        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)"),
+        OPT("therapist", OPTION_ID, &req.therapist_id,
+            "who (default: any free therapist who performs the service)"),
+        OPTIONS_END,
+    };
+    if (!parse(cli, opts, argc, argv, &code))
+        return code;
+    if ((code = schedule_location(cli, &req.location_id, NULL)) == 0)
+        code = call_appointment(cli, "/clinic.v1.Scheduling/Book", &req.base, true,
+                                "Booked appointment");
+    options_free(opts);
+    return code;
+}
+
+int cmd_book_course(struct cli *cli, int argc, char **argv)
+{
+    Clinic__V1__BookCourseRequest req = CLINIC__V1__BOOK_COURSE_REQUEST__INIT;
+    int unit = 1; /* weeks */
+    int code;
+    req.every = 1;
+    struct option opts[] = {
+        OPT("client", OPTION_ID, &req.client_id, "who comes", .flags = OPTION_REQUIRED),
+        OPT("service", OPTION_ID, &req.service_id, "the service (treatment)",
+            .flags = OPTION_REQUIRED),
+        OPT("start", OPTION_INSTANT, &req.first_start_time, "when the first session starts",
+            .flags = OPTION_REQUIRED),
+        OPT("count", OPTION_UINT, &req.count, "how many sessions (1 to 52)",
+            .flags = OPTION_REQUIRED),
+        OPT("every", OPTION_UINT, &req.every, "sessions are this many units apart (default 1)"),
+        OPT("unit", OPTION_CHOICE, &unit, "the unit of --every (default weeks)",
+            .choices = "days|weeks"),
+        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)"),
+        OPT("therapist", OPTION_ID, &req.therapist_id,
+            "who (default: any free therapist, chosen per session)"),
+        OPTIONS_END,
+    };
+    if (!parse(cli, opts, argc, argv, &code))
+        return code;
+    req.unit = unit == 0 ? CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_DAYS
+                         : CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_WEEKS;
+    ProtobufCMessage *resp = NULL;
+    if ((code = schedule_location(cli, &req.location_id, NULL)) == 0)
+        code = cli_call(cli, "/clinic.v1.Scheduling/BookCourse", &req.base,
+                        &clinic__v1__book_course_response__descriptor, &resp, true);
+    if (code == 0 && cli->json) {
+        cli_print_json(resp);
+    } else if (code == 0) {
+        const Clinic__V1__BookCourseResponse *r = (const Clinic__V1__BookCourseResponse *)resp;
+        if (r->n_appointments)
+            printf("Booked %zu sessions of %s for %s (all or none):\n", r->n_appointments,
+                   r->appointments[0]->service_name, r->appointments[0]->client_name);
+        static const char *const headers[] = {"ID", "WHEN", "THERAPIST", "ROOM"};
+        struct table *t = table_new(4, headers);
+        table_keep_column(t, 0);
+        table_keep_column(t, 1);
+        for (size_t i = 0; i < r->n_appointments; i++) {
+            const Clinic__V1__Appointment *a = r->appointments[i];
+            char id[24], when[96];
+            snprintf(id, sizeof id, "%lld", (long long)a->id);
+            const char *row[] = {id, schedule_when(a, when, sizeof when), a->therapist_name,
+                                 a->room_name};
+            table_add_row(t, row);
+        }
+        table_print_free(t, stdout);
+    }
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    options_free(opts);
+    return code;
+}
+
+int cmd_reschedule(struct cli *cli, int argc, char **argv)
+{
+    Clinic__V1__RescheduleRequest req = CLINIC__V1__RESCHEDULE_REQUEST__INIT;
+    int code;
+    struct option opts[] = {
+        OPT("ID", OPTION_ID, &req.appointment_id, "the appointment to move",
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+        OPT("start", OPTION_INSTANT, &req.start_time, "the new start (the location's time)",
+            .flags = OPTION_REQUIRED),
+        OPT("therapist", OPTION_ID, &req.therapist_id,
+            "who (default: the same therapist if free, else any free one)"),
+        OPTIONS_END,
+    };
+    if (!parse(cli, opts, argc, argv, &code))
+        return code;
+    code = call_appointment(cli, "/clinic.v1.Scheduling/Reschedule", &req.base, true,
+                            "Moved appointment");
+    options_free(opts);
+    return code;
+}
+
+int cmd_cancel(struct cli *cli, int argc, char **argv)
+{
+    Clinic__V1__CancelRequest req = CLINIC__V1__CANCEL_REQUEST__INIT;
+    int code;
+    struct option opts[] = {
+        OPT("ID", OPTION_ID, &req.appointment_id, "the appointment to cancel",
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+        OPT("reason", OPTION_STRING, &req.reason, "why (kept with the appointment)"),
+        OPTIONS_END,
+    };
+    if (!parse(cli, opts, argc, argv, &code))
+        return code;
+    code = call_appointment(cli, "/clinic.v1.Scheduling/Cancel", &req.base, true,
+                            "Cancelled appointment");
+    options_free(opts);
+    return code;
+}
+
+/* check-in, complete, no-show and appointment: one appointment id, one call. */
+static int by_id(struct cli *cli, int argc, char **argv, const char *method, bool mutating,
+                 const char *heading)
+{
+    Clinic__V1__AppointmentRef req = CLINIC__V1__APPOINTMENT_REF__INIT;
+    int code;
+    struct option opts[] = {
+        OPT("ID", OPTION_ID, &req.appointment_id, "the appointment",
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+        OPTIONS_END,
+    };
+    if (!parse(cli, opts, argc, argv, &code))
+        return code;
+    code = call_appointment(cli, method, &req.base, mutating, heading);
+    options_free(opts);
+    return code;
+}
+
+int cmd_check_in(struct cli *cli, int argc, char **argv)
+{
+    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/CheckIn", true, "Checked in appointment");
+}
+
+int cmd_complete(struct cli *cli, int argc, char **argv)
+{
+    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/Complete", true, "Completed appointment");
+}
+
+int cmd_no_show(struct cli *cli, int argc, char **argv)
+{
+    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/MarkNoShow", true,
+                 "No-show recorded for appointment");
+}
+
+int cmd_appointment(struct cli *cli, int argc, char **argv)
+{
+    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/GetAppointment", false, "Appointment");
+}

@@ -1,0 +1,44 @@
+/* times.h: instants and days as `clinic` users type and read them.
+ *
+ * The daemon reads an offset-less "2026-03-29 09:00" in the location's zone and answers in
+ * RFC 3339 with the location's offset ("2026-03-29T09:00:00+02:00"), which is already the
+ * location's wall-clock time: showing it is cutting it to "2026-03-29 09:00". So the tool passes
+ * what the user typed on untouched and needs a zone only for "today". Dates are civil dates:
+ * adding days to one needs no zone. */
+#ifndef CLINIC_CLI_TIMES_H
+#define CLINIC_CLI_TIMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "2026-03-29T09:00:00+02:00" as "2026-03-29 09:00" in out; other text is copied. Returns out. */
+const char *times_local(const char *instant, char *out, size_t len);
+
+/* "09:00-10:00" for two instants of one day; "2026-03-29 23:00-2026-03-30 01:00" otherwise. */
+const char *times_span(const char *start, const char *end, char *out, size_t len);
+
+/* Seconds since the epoch of an RFC 3339 instant; false when text is not one. */
+bool times_epoch(const char *instant, int64_t *out);
+
+/* s (which starts with "YYYY-MM-DD") with its date moved by `days`, the rest kept; false when
+ * s does not start with a date. */
+bool times_add_days(const char *s, int days, char *out, size_t len);
+
+/* 1 = Monday ... 7 = Sunday for the date s starts with; 0 when it starts with none. */
+int times_weekday(const char *s);
+/* "Mon" ... "Sun" for 1 ... 7 ("?" otherwise). */
+const char *times_weekday_name(int weekday);
+
+/* Today's date ("YYYY-MM-DD") in the IANA zone. False when this machine has no data for the
+ * zone: out then holds today's date in UTC. */
+bool times_today(const char *zone, char out[11]);
+
+/* Now as RFC 3339 in UTC: "2026-03-29T07:00:00Z". */
+void times_now(char *out, size_t len);
+
+/* A range bound as typed: a time is kept; a bare date means its day's start, or for an end
+ * bound the next day's start, so that "--from 2026-03-30 --to 2026-04-03" includes both days. */
+void times_bound(const char *typed, bool end, char *out, size_t len);
+
+#endif
