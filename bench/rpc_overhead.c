@@ -2,16 +2,12 @@
  * latency against a running clinicd, side by side with a plain nng REQ/REP echo of the same
  * request size served inside this process, at each caller count, and the ratio of the two.
  *
- * DESIGN: the two paths are measured the same way, one after the other, in the same run:
+ * DESIGN: the two paths are measured the same way, one after the other, in the same run, by
+ * bench_common.h's runner (connect and warm up, a gate, a common deadline, nearest-rank p50/p99):
  *   - N caller threads, each with its own connection. On the clinicd path every thread owns its
  *     own libclinic client (clinic_connect) although libclinic is thread-safe, so that the daemon
  *     sees N peers the way it sees N command-line users or N front-desk processes, and so that
  *     the echo path (one REQ socket per thread) has exactly the same shape.
- *   - Every thread connects and warms up first, then all wait at one gate; the clock starts when
- *     the gate opens. Each thread then calls in a loop until the common deadline, timing each call
- *     with CLOCK_MONOTONIC into its own array (no sharing while measuring). The arrays are merged
- *     afterwards for p50/p99 (nearest rank); calls/s is successful calls over the time from the
- *     gate to the last thread's last reply.
  *   - The echo server is a REP socket on tcp://127.0.0.1:<port chosen by the kernel> served by N
  *     worker threads, each with an nng_ctx and an nng_aio without callback, like the daemon's
  *     pool. It runs only while its own figures are taken, so it steals no CPU from clinicd's.
@@ -23,46 +19,30 @@
  *     (SELECT 1) that Health/Check makes to know whether the database answers.
  * Every loop is bounded by the deadline (and each call by CALL_TIMEOUT_MS); every thread is
  * joined and everything allocated is freed, so the program runs clean under AddressSanitizer. */
-#include <errno.h>
+#define BENCH_PROG "rpc_overhead"
+
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "bench_common.h"
 #include "clinic.h"
 #include "clinic/v1/health.pb-c.h"
 #include "clinic/v1/rpc.pb-c.h"
 #include "status.h"
 
-#define HEALTH_METHOD     "/clinic.v1.Health/Check"
-#define DEFAULT_SECONDS   3
-#define DEFAULT_CALLERS   "1,16"
-#define MAX_SECONDS       3600
-#define MAX_CALLERS       1024
-#define MAX_CALLER_COUNTS 16
+#define HEALTH_METHOD   "/clinic.v1.Health/Check"
+#define DEFAULT_SECONDS 3
+#define DEFAULT_CALLERS "1,16"
+#define MAX_CALLERS     1024
 /* Each call's time budget. libclinic sends it as deadline_ms, so the echo request carries the
  * same value to have the same size. */
-#define CALL_TIMEOUT_MS 5000
-#define WARMUP_CALLS    20
-/* A ceiling on one thread's samples (8 bytes each) far above what the deadline allows, so that a
- * surprisingly fast path cannot grow memory without bound. */
-#define MAX_SAMPLES_PER_CALLER ((size_t)1 << 24)
+#define CALL_TIMEOUT_MS        5000
+#define WARMUP_CALLS           20
 #define ECHO_RECV_POLL_MS      200
 #define ECHO_RESEND_MS         (24 * 3600 * 1000)
 #define ECHO_MAX_MESSAGE_BYTES (1024 * 1024)
-
-#define EXIT_FAILED 1
-#define EXIT_USAGE  2
 
 enum path { PATH_CLINICD, PATH_ECHO };
 
@@ -71,7 +51,7 @@ static const char *const path_names[] = {"clinicd Health", "nng echo"};
 struct options {
     const char *url;
     long seconds;
-    int callers[MAX_CALLER_COUNTS];
+    long callers[BENCH_MAX_LIST];
     int n_callers;
 };
 
@@ -81,43 +61,18 @@ struct request {
     size_t len;
 };
 
-enum gate_state { GATE_WAITING, GATE_OPEN, GATE_CANCELLED };
-
-/* One measurement: one path at one caller count. Callers arrive at the gate when connected and
- * warmed up; the main thread opens it (or cancels it when a caller could not start). */
+/* What every caller of one measurement shares: one path at one caller count. */
 struct measurement {
     enum path path;
     const char *url;
     const struct request *request;
-    long seconds;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int arrived;
-    enum gate_state state;
-    int64_t start_ns;
-    int64_t deadline_ns;
 };
 
-struct caller {
-    struct measurement *m;
-    pthread_t thread;
-    bool ready; /* connected and warmed up */
+/* One caller's connection: a libclinic client, or a REQ socket dialled to the echo. */
+struct connection {
     clinic_client *client;
     nng_socket sock;
     bool sock_open;
-    uint64_t *latency_ns;
-    size_t n_latency, cap_latency;
-    uint64_t failures;
-    int64_t end_ns;
-    char error[320]; /* the first failure, as a sentence */
-};
-
-struct result {
-    uint64_t calls;
-    uint64_t failures;
-    double calls_per_s;
-    double p50_us, p99_us;
-    char error[320];
 };
 
 struct echo_worker {
@@ -137,13 +92,6 @@ struct echo_server {
     char url[64];
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* --- command line --- */
 
 static void print_usage(FILE *out)
@@ -157,66 +105,7 @@ static void print_usage(FILE *out)
             "  --seconds S     length of each measurement, 1 to %d (default %d)\n"
             "  --callers LIST  comma-separated concurrent caller counts, each 1 to %d\n"
             "                  (default %s)\n",
-            CLINIC_DEFAULT_URL, MAX_SECONDS, DEFAULT_SECONDS, MAX_CALLERS, DEFAULT_CALLERS);
-}
-
-static bool parse_long(const char *text, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* "1,16" into opt->callers; false on anything else. */
-static bool parse_callers(const char *text, struct options *opt)
-{
-    char list[256];
-    if (snprintf(list, sizeof list, "%s", text) >= (int)sizeof list)
-        return false;
-    opt->n_callers = 0;
-    char *save = NULL;
-    for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        long n;
-        if (opt->n_callers == MAX_CALLER_COUNTS || !parse_long(item, 1, MAX_CALLERS, &n))
-            return false;
-        opt->callers[opt->n_callers++] = (int)n;
-    }
-    return opt->n_callers > 0;
-}
-
-/* Matches "--name VALUE" and "--name=VALUE" at argv[*i]; advances *i past what it used and sets
- * *value (NULL when the value is missing). */
-static bool take_option(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return false;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return true;
-    }
-    if (argv[*i][n] != '\0')
-        return false;
-    *value = *i + 1 < argc ? argv[++*i] : NULL;
-    return true;
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("rpc_overhead: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\n\n", stderr);
-    va_end(ap);
-    print_usage(stderr);
-    return EXIT_USAGE;
+            CLINIC_DEFAULT_URL, BENCH_MAX_SECONDS, DEFAULT_SECONDS, MAX_CALLERS, DEFAULT_CALLERS);
 }
 
 /* Fills opt from argv. Returns -1 to go on, or the exit status to end with. */
@@ -224,27 +113,30 @@ static int parse_args(int argc, char **argv, struct options *opt)
 {
     opt->url = CLINIC_DEFAULT_URL;
     opt->seconds = DEFAULT_SECONDS;
-    if (!parse_callers(DEFAULT_CALLERS, opt))
+    if (!bench_parse_list(DEFAULT_CALLERS, 1, MAX_CALLERS, opt->callers, &opt->n_callers))
         abort();
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_usage(stdout);
             return 0;
-        } else if (take_option(argc, argv, &i, "--url", &v)) {
+        } else if (bench_take_option(argc, argv, &i, "--url", &v)) {
             if (!v || !*v)
-                return usage_error("--url needs a value");
+                return bench_usage_error(print_usage, "--url needs a value");
             opt->url = v;
-        } else if (take_option(argc, argv, &i, "--seconds", &v)) {
-            if (!v || !parse_long(v, 1, MAX_SECONDS, &opt->seconds))
-                return usage_error("--seconds must be a whole number from 1 to %d", MAX_SECONDS);
-        } else if (take_option(argc, argv, &i, "--callers", &v)) {
-            if (!v || !parse_callers(v, opt))
-                return usage_error("--callers must be up to %d comma-separated whole numbers "
-                                   "from 1 to %d, e.g. %s",
-                                   MAX_CALLER_COUNTS, MAX_CALLERS, DEFAULT_CALLERS);
+        } else if (bench_take_option(argc, argv, &i, "--seconds", &v)) {
+            if (!v || !bench_parse_long(v, 1, BENCH_MAX_SECONDS, &opt->seconds))
+                return bench_usage_error(print_usage,
+                                         "--seconds must be a whole number from 1 to %d",
+                                         BENCH_MAX_SECONDS);
+        } else if (bench_take_option(argc, argv, &i, "--callers", &v)) {
+            if (!v || !bench_parse_list(v, 1, MAX_CALLERS, opt->callers, &opt->n_callers))
+                return bench_usage_error(print_usage,
+                                         "--callers must be up to %d comma-separated whole numbers "
+                                         "from 1 to %d, e.g. %s",
+                                         BENCH_MAX_LIST, MAX_CALLERS, DEFAULT_CALLERS);
         } else {
-            return usage_error("unknown argument \"%s\"", argv[i]);
+            return bench_usage_error(print_usage, "unknown argument \"%s\"", argv[i]);
         }
     }
     return -1;
@@ -252,51 +144,11 @@ static int parse_args(int argc, char **argv, struct options *opt)
 
 /* --- the machine and the command line, for the header --- */
 
-static long cpus_available(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
-
-/* The first "model name" of /proc/cpuinfo, or "unknown CPU" (some architectures have none). */
-static void cpu_model(char *out, size_t len)
-{
-    snprintf(out, len, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", strlen("model name")) != 0)
-            continue;
-        const char *colon = strchr(line, ':');
-        if (colon) {
-            colon++;
-            while (*colon == ' ' || *colon == '\t')
-                colon++;
-            snprintf(out, len, "%.*s", (int)strcspn(colon, "\n"), colon);
-        }
-        break;
-    }
-    fclose(f);
-}
-
 static void print_header(int argc, char **argv, const struct options *opt,
                          const struct request *req, size_t reply_len)
 {
-    char model[256];
-    struct utsname uts;
-    cpu_model(model, sizeof model);
-    bool have_uts = uname(&uts) == 0;
-    printf("# machine: %ld CPUs, %s, %s %s\n", cpus_available(), model,
-           have_uts ? uts.sysname : "?", have_uts ? uts.release : "?");
-    printf("# command:");
-    for (int i = 0; i < argc; i++)
-        printf(" %s", argv[i]);
-    printf("\n# %ld s per measurement after %d warm-up calls per caller; one connection per "
+    bench_print_machine(argc, argv);
+    printf("# %ld s per measurement after %d warm-up calls per caller; one connection per "
            "caller; request %zu bytes (RpcRequest for %s), clinicd reply %zu bytes, echo reply "
            "%zu bytes\n",
            opt->seconds, WARMUP_CALLS, req->len, HEALTH_METHOD, reply_len, req->len);
@@ -473,296 +325,119 @@ fail:
     return NULL;
 }
 
-/* --- callers --- */
-
-static void caller_note_error(struct caller *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Keeps the first failure's sentence; later ones are only counted. */
-static void caller_note_error(struct caller *c, const char *fmt, ...)
-{
-    if (c->error[0])
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->error, sizeof c->error, fmt, ap);
-    va_end(ap);
-}
+/* --- callers (plugged into bench_common.h's runner) --- */
 
 /* Opens this caller's connection: a libclinic client, or a REQ socket dialled to the echo. */
-static bool caller_connect(struct caller *c)
+static bool caller_open(struct bench_caller *c)
 {
-    const struct measurement *m = c->m;
+    const struct measurement *m = c->shared;
+    struct connection *conn = calloc(1, sizeof *conn);
+    if (!conn) {
+        bench_caller_note_error(c, "out of memory");
+        return false;
+    }
+    c->own = conn;
     if (m->path == PATH_CLINICD) {
         struct clinic_error err;
-        c->client = clinic_connect(m->url, CALL_TIMEOUT_MS, &err);
-        if (!c->client)
-            caller_note_error(c, "%s", err.message);
-        return c->client != NULL;
+        conn->client = clinic_connect(m->url, CALL_TIMEOUT_MS, &err);
+        if (!conn->client)
+            bench_caller_note_error(c, "%s", err.message);
+        return conn->client != NULL;
     }
-    int rv = nng_req0_open(&c->sock);
+    int rv = nng_req0_open(&conn->sock);
     if (rv == 0) {
-        c->sock_open = true;
+        conn->sock_open = true;
         /* As libclinic does: no timer-driven resend, the timeouts bound each call instead. */
-        nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, ECHO_RESEND_MS);
-        nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS);
-        nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS);
-        nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, ECHO_MAX_MESSAGE_BYTES);
-        rv = nng_dial(c->sock, m->url, NULL, 0);
+        nng_socket_set_ms(conn->sock, NNG_OPT_REQ_RESENDTIME, ECHO_RESEND_MS);
+        nng_socket_set_ms(conn->sock, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS);
+        nng_socket_set_ms(conn->sock, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS);
+        nng_socket_set_size(conn->sock, NNG_OPT_RECVMAXSZ, ECHO_MAX_MESSAGE_BYTES);
+        rv = nng_dial(conn->sock, m->url, NULL, 0);
     }
     if (rv != 0)
-        caller_note_error(c, "cannot connect to the echo server at %s: %s", m->url,
-                          nng_strerror(rv));
+        bench_caller_note_error(c, "cannot connect to the echo server at %s: %s", m->url,
+                                nng_strerror(rv));
     return rv == 0;
 }
 
-static void caller_disconnect(struct caller *c)
+static void caller_close(struct bench_caller *c)
 {
-    clinic_close(c->client);
-    c->client = NULL;
-    if (c->sock_open)
-        nng_close(c->sock);
-    c->sock_open = false;
+    struct connection *conn = c->own;
+    if (!conn)
+        return;
+    clinic_close(conn->client);
+    if (conn->sock_open)
+        nng_close(conn->sock);
+    free(conn);
+    c->own = NULL;
 }
 
 /* One Health/Check through libclinic; true when the daemon answered OK and SERVING. */
-static bool call_clinicd(struct caller *c)
+static bool call_clinicd(struct bench_caller *c, struct connection *conn)
 {
     Clinic__V1__HealthCheckRequest req = CLINIC__V1__HEALTH_CHECK_REQUEST__INIT;
     const struct clinic_call_options opts = {.timeout_ms = CALL_TIMEOUT_MS};
     ProtobufCMessage *resp = NULL;
     struct clinic_error err;
-    int code = clinic_call(c->client, HEALTH_METHOD, &req.base,
+    int code = clinic_call(conn->client, HEALTH_METHOD, &req.base,
                            &clinic__v1__health_check_response__descriptor, &resp, &opts, &err);
     if (code != STATUS_OK) {
-        caller_note_error(c, "%s: %s", status_code_name(code), err.message);
+        bench_caller_note_error(c, "%s: %s", status_code_name(code), err.message);
         return false;
     }
     bool serving = ((Clinic__V1__HealthCheckResponse *)resp)->status ==
                    CLINIC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
     protobuf_c_message_free_unpacked(resp, NULL);
     if (!serving)
-        caller_note_error(c, "clinicd answered NOT_SERVING: its database did not answer");
+        bench_caller_note_error(c, "clinicd answered NOT_SERVING: its database did not answer");
     return serving;
 }
 
 /* One echo round trip; true when the same bytes came back. */
-static bool call_echo(struct caller *c)
+static bool call_echo(struct bench_caller *c, struct connection *conn)
 {
-    const struct request *req = c->m->request;
+    const struct request *req = ((const struct measurement *)c->shared)->request;
     nng_msg *msg = NULL;
     int rv = nng_msg_alloc(&msg, 0);
     if (rv == 0 && (rv = nng_msg_append(msg, req->bytes, req->len)) == 0 &&
-        (rv = nng_sendmsg(c->sock, msg, 0)) == 0) {
+        (rv = nng_sendmsg(conn->sock, msg, 0)) == 0) {
         msg = NULL; /* sent: nng owns it now */
-        rv = nng_recvmsg(c->sock, &msg, 0);
+        rv = nng_recvmsg(conn->sock, &msg, 0);
     }
     if (rv != 0) {
         if (msg)
             nng_msg_free(msg);
-        caller_note_error(c, "echo call failed: %s", nng_strerror(rv));
+        bench_caller_note_error(c, "echo call failed: %s", nng_strerror(rv));
         return false;
     }
     bool same =
         nng_msg_len(msg) == req->len && memcmp(nng_msg_body(msg), req->bytes, req->len) == 0;
     nng_msg_free(msg);
     if (!same)
-        caller_note_error(c, "the echo server answered different bytes");
+        bench_caller_note_error(c, "the echo server answered different bytes");
     return same;
 }
 
-static bool caller_call(struct caller *c)
+static bool caller_call(struct bench_caller *c)
 {
-    return c->m->path == PATH_CLINICD ? call_clinicd(c) : call_echo(c);
+    const struct measurement *m = c->shared;
+    return m->path == PATH_CLINICD ? call_clinicd(c, c->own) : call_echo(c, c->own);
 }
 
-/* Appends one sample; false when out of memory or at the per-caller ceiling. */
-static bool caller_record(struct caller *c, uint64_t ns)
-{
-    if (c->n_latency == c->cap_latency) {
-        size_t cap = c->cap_latency ? c->cap_latency * 2 : 4096;
-        if (cap > MAX_SAMPLES_PER_CALLER)
-            cap = MAX_SAMPLES_PER_CALLER;
-        uint64_t *grown = cap > c->cap_latency ? realloc(c->latency_ns, cap * sizeof *grown) : NULL;
-        if (!grown) {
-            caller_note_error(c, "stopped early: no room for more than %zu samples", c->n_latency);
-            return false;
-        }
-        c->latency_ns = grown;
-        c->cap_latency = cap;
-    }
-    c->latency_ns[c->n_latency++] = ns;
-    return true;
-}
-
-/* Marks this caller arrived and waits for the main thread's verdict; true when the gate opened. */
-static bool gate_arrive(struct measurement *m, struct caller *c, bool ready)
-{
-    pthread_mutex_lock(&m->mu);
-    c->ready = ready;
-    m->arrived++;
-    pthread_cond_broadcast(&m->cv);
-    while (m->state == GATE_WAITING)
-        pthread_cond_wait(&m->cv, &m->mu);
-    bool open = m->state == GATE_OPEN;
-    pthread_mutex_unlock(&m->mu);
-    return open;
-}
-
-static void *caller_main(void *arg)
-{
-    struct caller *c = arg;
-    struct measurement *m = c->m;
-    bool ready = caller_connect(c);
-    /* Warm-up: first connections, lazily prepared statements and cold caches are not measured.
-     * Its failures are not counted; a dead peer shows up in the measurement that follows. */
-    for (int i = 0; ready && i < WARMUP_CALLS; i++)
-        (void)caller_call(c);
-    if (ready)
-        c->error[0] = '\0';
-    if (gate_arrive(m, c, ready)) {
-        while (now_ns() < m->deadline_ns) {
-            int64_t t0 = now_ns();
-            bool ok = caller_call(c);
-            int64_t t1 = now_ns();
-            if (!ok)
-                c->failures++;
-            else if (!caller_record(c, (uint64_t)(t1 - t0)))
-                break;
-        }
-    }
-    c->end_ns = now_ns();
-    caller_disconnect(c);
-    return NULL;
-}
-
-/* --- one measurement --- */
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted[0..n), n > 0; permille 500 is the median. */
-static double percentile_us(const uint64_t *sorted, size_t n, unsigned permille)
-{
-    size_t rank = (n * permille + 999) / 1000;
-    if (rank < 1)
-        rank = 1;
-    return (double)sorted[rank - 1] / 1000.0;
-}
-
-/* Merges the callers' samples into r. False when out of memory. */
-static bool summarise(const struct measurement *m, struct caller *callers, int n, struct result *r)
-{
-    size_t total = 0;
-    int64_t end = m->start_ns;
-    for (int i = 0; i < n; i++) {
-        total += callers[i].n_latency;
-        r->failures += callers[i].failures;
-        if (callers[i].end_ns > end)
-            end = callers[i].end_ns;
-        if (!r->error[0] && callers[i].error[0])
-            snprintf(r->error, sizeof r->error, "%s", callers[i].error);
-    }
-    r->calls = total;
-    double seconds = (double)(end - m->start_ns) / 1e9;
-    r->calls_per_s = seconds > 0 ? (double)total / seconds : 0;
-    if (total == 0)
-        return true;
-    uint64_t *all = malloc(total * sizeof *all);
-    if (!all)
-        return false;
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-        memcpy(all + at, callers[i].latency_ns, callers[i].n_latency * sizeof *all);
-        at += callers[i].n_latency;
-    }
-    qsort(all, total, sizeof *all, compare_u64);
-    r->p50_us = percentile_us(all, total, 500);
-    r->p99_us = percentile_us(all, total, 990);
-    free(all);
-    return true;
-}
-
-/* Runs n callers on one path for m->seconds and fills r. False (after a sentence on stderr) when
- * the measurement could not run at all. */
-static bool measure(struct measurement *m, int n, struct result *r)
-{
-    memset(r, 0, sizeof *r);
-    struct caller *callers = calloc((size_t)n, sizeof *callers);
-    if (!callers) {
-        fprintf(stderr, "rpc_overhead: out of memory for %d callers\n", n);
-        return false;
-    }
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->cv, NULL);
-    m->arrived = 0;
-    m->state = GATE_WAITING;
-    int started = 0;
-    for (; started < n; started++) {
-        callers[started].m = m;
-        if (pthread_create(&callers[started].thread, NULL, caller_main, &callers[started]) != 0)
-            break;
-    }
-
-    /* Open the gate once every caller has arrived ready; otherwise cancel it. */
-    pthread_mutex_lock(&m->mu);
-    while (m->arrived < started)
-        pthread_cond_wait(&m->cv, &m->mu);
-    const struct caller *unready = NULL;
-    for (int i = 0; i < started && !unready; i++)
-        if (!callers[i].ready)
-            unready = &callers[i];
-    bool go = started == n && !unready;
-    m->start_ns = now_ns();
-    m->deadline_ns = m->start_ns + m->seconds * 1000000000;
-    m->state = go ? GATE_OPEN : GATE_CANCELLED;
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
-
-    for (int i = 0; i < started; i++)
-        pthread_join(callers[i].thread, NULL);
-
-    bool ok = go;
-    if (started < n)
-        fprintf(stderr, "rpc_overhead: cannot start caller thread %d of %d\n", started + 1, n);
-    else if (unready)
-        fprintf(stderr, "rpc_overhead: a %s caller could not start: %s\n", path_names[m->path],
-                unready->error);
-    else if (!summarise(m, callers, n, r)) {
-        fprintf(stderr, "rpc_overhead: out of memory merging the samples\n");
-        ok = false;
-    }
-    for (int i = 0; i < n; i++)
-        free(callers[i].latency_ns);
-    free(callers);
-    pthread_cond_destroy(&m->cv);
-    pthread_mutex_destroy(&m->mu);
-    return ok;
-}
+static const struct bench_ops caller_ops = {
+    .open = caller_open, .call = caller_call, .close = caller_close, .warmup_calls = WARMUP_CALLS};
 
 /* --- output --- */
 
 #define ROW_FORMAT "%-8s %-16s %10s %9s %9s %9s\n"
 
-/* A latency in microseconds, or "-" when there was no successful call to take it from. */
-static void format_us(char *out, size_t len, uint64_t calls, double us)
-{
-    if (calls)
-        snprintf(out, len, "%.1f", us);
-    else
-        snprintf(out, len, "-");
-}
-
-static void print_row(int callers, const char *path, const struct result *r)
+static void print_row(int callers, const char *path, const struct bench_result *r)
 {
     char n[16], rate[32], p50[32], p99[32], failures[32];
     snprintf(n, sizeof n, "%d", callers);
     snprintf(rate, sizeof rate, "%.0f", r->calls_per_s);
-    format_us(p50, sizeof p50, r->calls, r->p50_us);
-    format_us(p99, sizeof p99, r->calls, r->p99_us);
+    bench_format_us(p50, sizeof p50, r->calls, r->p50_us);
+    bench_format_us(p99, sizeof p99, r->calls, r->p99_us);
     snprintf(failures, sizeof failures, "%llu", (unsigned long long)r->failures);
     printf(ROW_FORMAT, n, path, rate, p50, p99, failures);
 }
@@ -776,7 +451,8 @@ static void format_ratio(char *out, size_t len, double a, double b)
 }
 
 /* clinicd's figure over the echo's, column by column. */
-static void print_ratio(int callers, const struct result *rpc, const struct result *echo)
+static void print_ratio(int callers, const struct bench_result *rpc,
+                        const struct bench_result *echo)
 {
     char n[16], rate[32], p50[32], p99[32];
     snprintf(n, sizeof n, "%d", callers);
@@ -790,18 +466,16 @@ static void print_ratio(int callers, const struct result *rpc, const struct resu
 static bool compare_at(const struct options *opt, const struct request *req, int n,
                        uint64_t *failures)
 {
-    struct result rpc, echo;
-    struct measurement m = {
-        .path = PATH_CLINICD, .url = opt->url, .request = req, .seconds = opt->seconds};
-    if (!measure(&m, n, &rpc))
+    struct bench_result rpc, echo;
+    struct measurement m = {.path = PATH_CLINICD, .url = opt->url, .request = req};
+    if (!bench_measure(&caller_ops, &m, n, opt->seconds, &rpc))
         return false;
 
     struct echo_server *srv = echo_start(n);
     if (!srv)
         return false;
-    m = (struct measurement){
-        .path = PATH_ECHO, .url = srv->url, .request = req, .seconds = opt->seconds};
-    bool ok = measure(&m, n, &echo);
+    m = (struct measurement){.path = PATH_ECHO, .url = srv->url, .request = req};
+    bool ok = bench_measure(&caller_ops, &m, n, opt->seconds, &echo);
     echo_stop(srv);
     if (!ok)
         return false;
@@ -810,7 +484,7 @@ static bool compare_at(const struct options *opt, const struct request *req, int
     print_row(n, path_names[PATH_ECHO], &echo);
     print_ratio(n, &rpc, &echo);
     fflush(stdout);
-    const struct result *both[] = {&rpc, &echo};
+    const struct bench_result *both[] = {&rpc, &echo};
     for (size_t i = 0; i < 2; i++) {
         if (both[i]->failures)
             fprintf(stderr, "rpc_overhead: %llu %s calls at %d callers failed; first: %s\n",
@@ -834,12 +508,12 @@ int main(int argc, char **argv)
     size_t reply_len = 0;
     if (!request_build(&req)) {
         fprintf(stderr, "rpc_overhead: out of memory\n");
-        return EXIT_FAILED;
+        return BENCH_EXIT_FAILED;
     }
     if (!probe_daemon(opt.url, &req, &reply_len)) {
         free(req.bytes);
         nng_fini();
-        return EXIT_FAILED;
+        return BENCH_EXIT_FAILED;
     }
 
     print_header(argc, argv, &opt, &req, reply_len);
@@ -847,8 +521,8 @@ int main(int argc, char **argv)
     uint64_t failures = 0;
     status = 0;
     for (int i = 0; i < opt.n_callers && status == 0; i++)
-        if (!compare_at(&opt, &req, opt.callers[i], &failures))
-            status = EXIT_FAILED;
+        if (!compare_at(&opt, &req, (int)opt.callers[i], &failures))
+            status = BENCH_EXIT_FAILED;
     printf("# ratio = clinicd / nng echo: calls/s below 1 and latencies above 1 are the cost of "
            "libclinic, the envelope, dispatch and Health/Check's PostgreSQL round trip\n");
     if (status == 0 && failures) {
@@ -856,7 +530,7 @@ int main(int argc, char **argv)
                 "rpc_overhead: %llu calls failed; the figures above count only those "
                 "that succeeded\n",
                 (unsigned long long)failures);
-        status = EXIT_FAILED;
+        status = BENCH_EXIT_FAILED;
     }
     free(req.bytes);
     nng_fini();

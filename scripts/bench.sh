@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
 # bench.sh: builds a Release tree in build-bench/, starts a private clinicd on its embedded
-# PostgreSQL on free loopback ports, runs bench/rpc_overhead against it and takes it all down.
+# PostgreSQL on free loopback ports, runs the benchmarks against it and takes it all down.
 #
-#   bash scripts/bench.sh [rpc_overhead options, e.g. --seconds 5 --callers 1,4,16]
+#   bash scripts/bench.sh                      rpc_overhead, slots and booking, with defaults
+#   bash scripts/bench.sh NAME [options]       one of them with its own options, e.g.
+#                                              bash scripts/bench.sh booking --seconds 10
+#   bash scripts/bench.sh [rpc_overhead options]   as before: rpc_overhead alone
+#
+# Each program prints its own --help. booking and slots get the daemon's database
+# (--database) to set up their clinic and for pgbench; they leave their rows in it, which is
+# why every run starts a fresh cluster in a temporary folder.
+#
+# Order: slots runs before booking so that its smallest size (10 000 rows) is the table's
+# real size; booking then books into a table of a million appointments, like a clinic with
+# years of history (it prints the table's size).
+#
+# The daemon runs with --workers ${CLINIC_BENCH_WORKERS:-16}: one worker per caller at booking's
+# 16 callers (clinicd's own default is 2 per core). Set CLINIC_BENCH_WORKERS to compare.
 #
 # Works as root: clinicd then runs its cluster as the unprivileged `postgres` user, which must be
 # able to reach the data folder (hence chmod 755 on the temporary folder).
@@ -11,13 +25,38 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build-bench"
 bin="$build/bin"
+workers="${CLINIC_BENCH_WORKERS:-16}"
 startup_timeout_s=60
 stop_timeout_s=30
+all_benchmarks=(rpc_overhead slots booking)
 
 log() { echo "bench: $*" >&2; }
 
+# Which benchmarks, with which options: a name first selects one; options alone go to
+# rpc_overhead (what this script ran before it knew other benchmarks); nothing runs them all.
+selected=("${all_benchmarks[@]}")
+if [ $# -gt 0 ]; then
+    case "$1" in
+    rpc_overhead | slots | booking)
+        selected=("$1")
+        shift
+        ;;
+    -*)
+        selected=(rpc_overhead)
+        ;;
+    *)
+        log "unknown benchmark \"$1\"; choose one of: ${all_benchmarks[*]}"
+        exit 2
+        ;;
+    esac
+fi
+if ! [[ "$workers" =~ ^[1-9][0-9]{0,3}$ ]]; then
+    log "CLINIC_BENCH_WORKERS must be a whole number from 1 to 9999, not \"$workers\""
+    exit 2
+fi
+
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCLINIC_TESTS=OFF >/dev/null
-cmake --build "$build" -j2 >/dev/null
+cmake --build "$build" -j2 --target clinicd clinic_cli "${all_benchmarks[@]}" >/dev/null
 
 # A loopback port that nothing answers on right now (bash's /dev/tcp, no extra tools). Another
 # program could still take it before clinicd does; clinicd then fails to start and says so below.
@@ -71,10 +110,13 @@ while [ "$events_port" = "$rpc_port" ]; do
     events_port=$(free_port)
 done
 url="tcp://127.0.0.1:$rpc_port"
+# The embedded cluster listens only on a Unix socket in DATA/run; clinicd's role is clinicd.
+database="postgresql:///clinic?host=$workdir/data/run&user=clinicd"
 
 # --log-level warn: at info clinicd writes one line per call, which would dominate the figures.
 "$bin/clinicd" --data-dir "$workdir/data" --listen "$url" \
-    --events "tcp://127.0.0.1:$events_port" --log-level warn >"$workdir/clinicd.log" 2>&1 &
+    --events "tcp://127.0.0.1:$events_port" --workers "$workers" --log-level warn \
+    >"$workdir/clinicd.log" 2>&1 &
 daemon_pid=$!
 
 # Wait until it serves (first start runs initdb and the migrations), or give up with its log.
@@ -91,4 +133,23 @@ until "$bin/clinic" --url "$url" --timeout 1000 health >/dev/null 2>&1; do
     sleep 0.2
 done
 
-"$bin/rpc_overhead" --url "$url" "$@"
+echo "# clinicd $url: a fresh embedded PostgreSQL $(pg_config --version 2>/dev/null |
+    sed 's/^PostgreSQL //'), --workers $workers, --log-level warn"
+
+# Every selected benchmark runs even when an earlier one failed; the exit status says so.
+failed=()
+for name in "${selected[@]}"; do
+    echo
+    echo "## $name"
+    args=(--url "$url")
+    if [ "$name" != rpc_overhead ]; then
+        args+=(--database "$database")
+    fi
+    if ! "$bin/$name" "${args[@]}" "$@"; then
+        failed+=("$name")
+    fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    log "failed: ${failed[*]} (see above)"
+    exit 1
+fi

@@ -1,0 +1,708 @@
+/* booking.c: what a booking costs through clinicd. Scheduling/Book calls per second and p50/p99
+ * latency at 1, 4 and 16 concurrent callers against a running clinicd, and in the same run
+ * pgbench inserting rows of the same shape straight into the same table of the same database:
+ * the ratio of the two prices everything the daemon adds to the bare INSERT (libclinic, the
+ * envelope, dispatch, the booking rules in clinic_book, the locks, the idempotency row and the
+ * appointment read back for the reply).
+ *
+ * DESIGN:
+ *   - Bookings must not collide, or the figure measures contention instead of cost. Each caller
+ *     owns a lane created here by SQL: its own location (UTC, no minimum notice, 15-minute
+ *     grid, 3650 days ahead) with 4 rooms, 4 therapists who perform the one 60-minute service
+ *     (no buffers) 00:00-24:00 every day, and 64 clients. Caller k books lane k only, naming the
+ *     therapist, at consecutive hours from 00:00 UTC the day after tomorrow: slot s is hour s/4
+ *     with therapist s%4 and client s%64, and the daemon picks the room (the first free one, so
+ *     room s%4 + 1). Lanes share no therapist, room, client or advisory lock, so concurrent
+ *     callers never wait for each other in the database; what they share is what every booking
+ *     shares (the table, its indexes, WAL, the event relay). A lane's next slot carries over from
+ *     one caller count to the next, so no slot is booked twice.
+ *   - Every Book goes through libclinic as the clinic tool sends it: mutating, so with an
+ *     idempotency key that the daemon stores in the booking transaction. One libclinic client
+ *     per caller, as in rpc_overhead.
+ *   - pgbench runs `INSERT INTO appointments (...) VALUES (...)` with its own lanes (its own
+ *     location, one therapist, room and 64 clients per pgbench client, consecutive hours per
+ *     client counted in a pgbench variable), so its rows never collide either, while the
+ *     exclusion constraints, indexes and the event trigger still run for each of them. It is
+ *     started as `pgbench -n -c 16 -j 2 -T S -D n=0 -f script URL` (pgbench's default simple
+ *     query protocol), found through `pg_config --bindir` or /usr/lib/postgresql/(version)/bin.
+ *   - The ratio is clinicd's calls/s at 16 callers over pgbench's tps at 16 clients (at the
+ *     largest caller count measured when 16 is not among them).
+ * Every loop is bounded (by a deadline, a slot count, or a wait limit on pgbench, which is
+ * stopped by its process id past it); everything allocated is freed. The rows stay in the
+ * database: run it against a daemon started for benchmarking (scripts/bench.sh does). */
+#define BENCH_PROG "booking"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <nng/nng.h>
+
+#include "bench_common.h"
+#include "clinic.h"
+#include "clinic/v1/scheduling.pb-c.h"
+#include "status.h"
+
+extern char **environ;
+
+#define BOOK_METHOD             "/clinic.v1.Scheduling/Book"
+#define DEFAULT_SECONDS         5
+#define DEFAULT_CALLERS         "1,4,16"
+#define MAX_CALLERS             64
+#define DEFAULT_PGBENCH_CLIENTS 16
+#define MAX_PGBENCH_CLIENTS     256
+#define PGBENCH_THREADS         2
+/* pgbench ends itself after -T seconds; past this much more it is stopped. */
+#define PGBENCH_GRACE_S  60
+#define PGBENCH_POLL_MS  50
+#define CALL_TIMEOUT_MS  10000
+#define WARMUP_CALLS     10
+#define LANE_THERAPISTS  4
+#define LANE_ROOMS       4
+#define LANE_CLIENTS     64
+#define HORIZON_DAYS     3650
+#define FIRST_DAY        2 /* bookings start at 00:00 UTC the day after tomorrow */
+#define TARGET_RATIO     0.5
+#define TARGET_CALLERS   16
+#define SECONDS_PER_HOUR 3600
+
+struct options {
+    const char *url;
+    const char *database;
+    const char *pgbench;
+    long seconds;
+    long callers[BENCH_MAX_LIST];
+    int n_callers;
+    long pgbench_clients;
+};
+
+/* One caller's share of the clinic; see DESIGN. */
+struct lane {
+    long long location_id;
+    long long therapist_ids[LANE_THERAPISTS];
+    long long client_ids[LANE_CLIENTS];
+    uint64_t next_slot;
+};
+
+/* What every caller shares. */
+struct run {
+    const char *url;
+    long long service_id;
+    struct lane *lanes;
+    int n_lanes;
+    int64_t first_epoch; /* 00:00 UTC of the first booked day */
+    uint64_t slots_per_lane;
+};
+
+/* pgbench's lanes: ids are contiguous (checked), so :client_id finds its own by offset. */
+struct pgbench_set {
+    long long location_id;
+    long long first_therapist, first_room, first_client;
+};
+
+/* ------------------------------------------------------------------ command line */
+
+static void print_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: booking --database URL [--url URL] [--seconds S] [--callers LIST]\n"
+            "               [--pgbench-clients N] [--pgbench PATH]\n\n"
+            "Measures Scheduling/Book calls per second and p50/p99 latency against a running\n"
+            "clinicd at each caller count, then pgbench inserting appointments of the same shape\n"
+            "straight into the same database, and prints the ratio. It creates its own\n"
+            "locations, rooms, therapists and clients there and leaves its rows behind: use a\n"
+            "database set up for benchmarking.\n\n"
+            "  --database URL      the daemon's database, a libpq URL (required)\n"
+            "  --url URL           the daemon (default %s)\n"
+            "  --seconds S         length of each measurement and of the pgbench run, 1 to %d\n"
+            "                      (default %d)\n"
+            "  --callers LIST      comma-separated concurrent caller counts, each 1 to %d\n"
+            "                      (default %s)\n"
+            "  --pgbench-clients N pgbench's -c, 1 to %d (default %d); 0 skips pgbench\n"
+            "  --pgbench PATH      the pgbench program (default: from pg_config --bindir or\n"
+            "                      /usr/lib/postgresql/VERSION/bin)\n",
+            CLINIC_DEFAULT_URL, BENCH_MAX_SECONDS, DEFAULT_SECONDS, MAX_CALLERS, DEFAULT_CALLERS,
+            MAX_PGBENCH_CLIENTS, DEFAULT_PGBENCH_CLIENTS);
+}
+
+/* Fills opt from argv. Returns -1 to go on, or the exit status to end with. */
+static int parse_args(int argc, char **argv, struct options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->url = CLINIC_DEFAULT_URL;
+    opt->seconds = DEFAULT_SECONDS;
+    opt->pgbench_clients = DEFAULT_PGBENCH_CLIENTS;
+    if (!bench_parse_list(DEFAULT_CALLERS, 1, MAX_CALLERS, opt->callers, &opt->n_callers))
+        abort();
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_usage(stdout);
+            return 0;
+        } else if (bench_take_option(argc, argv, &i, "--url", &v)) {
+            if (!v || !*v)
+                return bench_usage_error(print_usage, "--url needs a value");
+            opt->url = v;
+        } else if (bench_take_option(argc, argv, &i, "--database", &v)) {
+            if (!v || !*v)
+                return bench_usage_error(print_usage, "--database needs a value");
+            opt->database = v;
+        } else if (bench_take_option(argc, argv, &i, "--pgbench", &v)) {
+            if (!v || !*v)
+                return bench_usage_error(print_usage, "--pgbench needs a value");
+            opt->pgbench = v;
+        } else if (bench_take_option(argc, argv, &i, "--seconds", &v)) {
+            if (!v || !bench_parse_long(v, 1, BENCH_MAX_SECONDS, &opt->seconds))
+                return bench_usage_error(print_usage,
+                                         "--seconds must be a whole number from 1 to %d",
+                                         BENCH_MAX_SECONDS);
+        } else if (bench_take_option(argc, argv, &i, "--callers", &v)) {
+            if (!v || !bench_parse_list(v, 1, MAX_CALLERS, opt->callers, &opt->n_callers))
+                return bench_usage_error(print_usage,
+                                         "--callers must be up to %d comma-separated whole numbers "
+                                         "from 1 to %d, e.g. %s",
+                                         BENCH_MAX_LIST, MAX_CALLERS, DEFAULT_CALLERS);
+        } else if (bench_take_option(argc, argv, &i, "--pgbench-clients", &v)) {
+            if (!v || !bench_parse_long(v, 0, MAX_PGBENCH_CLIENTS, &opt->pgbench_clients))
+                return bench_usage_error(print_usage,
+                                         "--pgbench-clients must be a whole number from 0 to %d",
+                                         MAX_PGBENCH_CLIENTS);
+        } else {
+            return bench_usage_error(print_usage, "unknown argument \"%s\"", argv[i]);
+        }
+    }
+    if (!opt->database)
+        return bench_usage_error(print_usage,
+                                 "--database is required: the daemon's database, where the bench "
+                                 "creates its clinic and pgbench inserts");
+    return -1;
+}
+
+/* ------------------------------------------------------------------ set-up by SQL */
+
+/* Statements of the set-up, run in one transaction. The tag is unique to this run, so that names
+ * and e-mail addresses never clash with an earlier run's. */
+static const char service_sql[] =
+    "INSERT INTO services (name, duration_minutes) VALUES ('Bench booking ' || $1, 60)"
+    " RETURNING id";
+static const char location_sql[] =
+    "INSERT INTO locations (name, time_zone, min_notice_minutes, max_advance_days,"
+    " slot_step_minutes) VALUES (format('Bench %s %s', $2::text, $1::text), 'UTC', 0, $3, 15)"
+    " RETURNING id";
+static const char rooms_sql[] =
+    "WITH r AS (INSERT INTO rooms (location_id, name)"
+    "           SELECT $1, 'Room ' || k FROM generate_series(1, $2::int) AS k RETURNING id)"
+    " SELECT id FROM r ORDER BY id";
+/* Therapists who perform the service and work 00:00-24:00 every day at the location. */
+static const char therapists_sql[] =
+    "WITH t AS (INSERT INTO therapists (name, email)"
+    "           SELECT format('%s therapist %s', $2::text, j),"
+    "                  format('bench.%s.%s.%s@example.org', $1::text, replace($2::text, ' ', '-'), "
+    "j)"
+    "           FROM generate_series(1, $3::int) AS j RETURNING id),"
+    " s AS (INSERT INTO therapist_services (therapist_id, service_id) SELECT id, $4 FROM t),"
+    " h AS (INSERT INTO working_hours (therapist_id, location_id, weekday, start_local, end_local)"
+    "       SELECT t.id, $5, d, '00:00', '24:00' FROM t, generate_series(1, 7) AS d)"
+    " SELECT id FROM t ORDER BY id";
+static const char clients_sql[] =
+    "WITH c AS (INSERT INTO clients (name)"
+    "           SELECT format('Bench %s %s client %s', $1::text, $2::text, j)"
+    "           FROM generate_series(1, $3::int) AS j RETURNING id)"
+    " SELECT id FROM c ORDER BY id";
+
+/* Runs sql (a statement returning one id per row) and stores exactly n ids; false after a
+ * sentence on stderr. */
+static bool query_ids(PGconn *db, const char *what, const char *sql, int n_params,
+                      const char *const *params, long long *ids, int n)
+{
+    PGresult *res = bench_db_query(db, what, sql, n_params, params);
+    if (!res)
+        return false;
+    bool ok = PQntuples(res) == n;
+    for (int i = 0; ok && i < n; i++) {
+        char *end;
+        errno = 0;
+        ids[i] = strtoll(PQgetvalue(res, i, 0), &end, 10);
+        ok = errno == 0 && *end == '\0';
+    }
+    if (!ok)
+        fprintf(stderr, "%s: %s returned %d rows, not %d ids\n", BENCH_PROG, what, PQntuples(res),
+                n);
+    PQclear(res);
+    return ok;
+}
+
+/* Creates a location named "Bench <label> <tag>" with n_rooms rooms and n_therapists therapists
+ * who perform the service there all day, every day, and n_clients clients; stores the ids. */
+static bool create_site(PGconn *db, const char *tag, const char *label, const char *service,
+                        int n_rooms, int n_therapists, int n_clients, long long *location,
+                        long long *rooms, long long *therapists, long long *clients)
+{
+    char horizon[16], n_r[16], n_t[16], n_c[16], loc[24];
+    snprintf(horizon, sizeof horizon, "%d", HORIZON_DAYS);
+    snprintf(n_r, sizeof n_r, "%d", n_rooms);
+    snprintf(n_t, sizeof n_t, "%d", n_therapists);
+    snprintf(n_c, sizeof n_c, "%d", n_clients);
+    if (!bench_db_i64(db, "creating a location", location_sql, 3,
+                      (const char *[]){tag, label, horizon}, location))
+        return false;
+    snprintf(loc, sizeof loc, "%lld", *location);
+    return query_ids(db, "creating rooms", rooms_sql, 2, (const char *[]){loc, n_r}, rooms,
+                     n_rooms) &&
+           query_ids(db, "creating therapists", therapists_sql, 5,
+                     (const char *[]){tag, label, n_t, service, loc}, therapists, n_therapists) &&
+           query_ids(db, "creating clients", clients_sql, 3, (const char *[]){tag, label, n_c},
+                     clients, n_clients);
+}
+
+/* True when ids[0..n) are first, first+1, …: pgbench finds its rows by offset. */
+static bool contiguous(const long long *ids, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (ids[i] != ids[0] + i)
+            return false;
+    return true;
+}
+
+/* pgbench's set: a location with one room and one therapist per pgbench client, and
+ * LANE_CLIENTS clients each; their ids must be consecutive. */
+static bool setup_pgbench(PGconn *db, const char *tag, const char *service, int n,
+                          struct pgbench_set *pg)
+{
+    long long *rooms = calloc((size_t)n, sizeof *rooms);
+    long long *therapists = calloc((size_t)n, sizeof *therapists);
+    long long *clients = calloc((size_t)n * LANE_CLIENTS, sizeof *clients);
+    bool ok = rooms && therapists && clients;
+    if (!ok)
+        fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
+    ok = ok && create_site(db, tag, "pgbench", service, n, n, n * LANE_CLIENTS, &pg->location_id,
+                           rooms, therapists, clients);
+    if (ok && !(contiguous(rooms, n) && contiguous(therapists, n) &&
+                contiguous(clients, n * LANE_CLIENTS))) {
+        fprintf(stderr,
+                "%s: the ids of pgbench's rooms, therapists or clients are not "
+                "consecutive (another session inserted at the same time?); run again\n",
+                BENCH_PROG);
+        ok = false;
+    }
+    if (ok) {
+        pg->first_room = rooms[0];
+        pg->first_therapist = therapists[0];
+        pg->first_client = clients[0];
+    }
+    free(rooms);
+    free(therapists);
+    free(clients);
+    return ok;
+}
+
+/* Creates the service, one lane per caller and pgbench's set, in one transaction. */
+static bool setup_clinic(PGconn *db, const char *tag, struct run *run, int pgbench_clients,
+                         struct pgbench_set *pg)
+{
+    if (!bench_db_exec(db, "BEGIN", "BEGIN", 0, NULL))
+        return false;
+    bool ok = bench_db_i64(db, "creating the service", service_sql, 1, (const char *[]){tag},
+                           &run->service_id);
+    char service[24];
+    snprintf(service, sizeof service, "%lld", run->service_id);
+    for (int k = 0; ok && k < run->n_lanes; k++) {
+        struct lane *lane = &run->lanes[k];
+        long long rooms[LANE_ROOMS];
+        char label[32];
+        snprintf(label, sizeof label, "booking lane %d", k + 1);
+        ok = create_site(db, tag, label, service, LANE_ROOMS, LANE_THERAPISTS, LANE_CLIENTS,
+                         &lane->location_id, rooms, lane->therapist_ids, lane->client_ids);
+    }
+    if (ok && pgbench_clients > 0)
+        ok = setup_pgbench(db, tag, service, pgbench_clients, pg);
+    if (ok)
+        return bench_db_exec(db, "COMMIT", "COMMIT", 0, NULL);
+    PQclear(PQexec(db, "ROLLBACK"));
+    return false;
+}
+
+/* ------------------------------------------------------------------ the callers */
+
+static bool caller_open(struct bench_caller *c)
+{
+    const struct run *run = c->shared;
+    struct clinic_error err;
+    c->own = clinic_connect(run->url, CALL_TIMEOUT_MS, &err);
+    if (!c->own)
+        bench_caller_note_error(c, "%s", err.message);
+    return c->own != NULL;
+}
+
+static void caller_close(struct bench_caller *c)
+{
+    clinic_close(c->own);
+    c->own = NULL;
+}
+
+/* Books the lane's next slot; true when clinicd answered OK with an appointment of the named
+ * therapist. The slot is used up either way, so a failure is never retried into a collision. */
+static bool caller_book(struct bench_caller *c)
+{
+    const struct run *run = c->shared;
+    struct lane *lane = &run->lanes[c->index];
+    if (lane->next_slot >= run->slots_per_lane) {
+        bench_caller_note_error(c, "lane %d has no free hour left inside the booking horizon",
+                                c->index + 1);
+        c->done = true;
+        return false;
+    }
+    uint64_t slot = lane->next_slot++;
+    time_t start =
+        (time_t)(run->first_epoch + (int64_t)(slot / LANE_THERAPISTS) * SECONDS_PER_HOUR);
+    struct tm tm;
+    char start_time[32];
+    gmtime_r(&start, &tm);
+    strftime(start_time, sizeof start_time, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
+    req.client_id = lane->client_ids[slot % LANE_CLIENTS];
+    req.service_id = run->service_id;
+    req.location_id = lane->location_id;
+    req.start_time = start_time;
+    req.therapist_id = lane->therapist_ids[slot % LANE_THERAPISTS];
+    const struct clinic_call_options opts = {.timeout_ms = CALL_TIMEOUT_MS, .mutating = true};
+    ProtobufCMessage *resp = NULL;
+    struct clinic_error err;
+    int code = clinic_call(c->own, BOOK_METHOD, &req.base, &clinic__v1__appointment__descriptor,
+                           &resp, &opts, &err);
+    if (code != STATUS_OK) {
+        bench_caller_note_error(c, "Book at %s: %s: %s", start_time, status_code_name(code),
+                                err.message);
+        return false;
+    }
+    const Clinic__V1__Appointment *a = (const Clinic__V1__Appointment *)resp;
+    bool ok = a->id > 0 && a->therapist_id == req.therapist_id;
+    if (!ok)
+        bench_caller_note_error(c,
+                                "Book at %s answered appointment %lld of therapist %lld, not "
+                                "of therapist %lld",
+                                start_time, (long long)a->id, (long long)a->therapist_id,
+                                (long long)req.therapist_id);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return ok;
+}
+
+static const struct bench_ops book_ops = {
+    .open = caller_open, .call = caller_book, .close = caller_close, .warmup_calls = WARMUP_CALLS};
+
+/* ------------------------------------------------------------------ pgbench */
+
+/* The pgbench program: --pgbench, else pg_config --bindir, else the highest version under
+ * /usr/lib/postgresql. False after a sentence on stderr. */
+static bool find_pgbench(const char *given, char *out, size_t len)
+{
+    if (given) {
+        snprintf(out, len, "%s", given);
+        if (access(out, X_OK) == 0)
+            return true;
+        fprintf(stderr, "%s: --pgbench %s is not an executable program\n", BENCH_PROG, given);
+        return false;
+    }
+    FILE *p = popen("pg_config --bindir 2>/dev/null", "r");
+    if (p) {
+        char dir[512];
+        bool have = fgets(dir, sizeof dir, p) != NULL;
+        pclose(p);
+        if (have) {
+            dir[strcspn(dir, "\n")] = '\0';
+            if (snprintf(out, len, "%s/pgbench", dir) < (int)len && access(out, X_OK) == 0)
+                return true;
+        }
+    }
+    glob_t g;
+    long best = -1;
+    if (glob("/usr/lib/postgresql/*/bin/pgbench", 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            long version = strtol(g.gl_pathv[i] + strlen("/usr/lib/postgresql/"), NULL, 10);
+            if (version > best && access(g.gl_pathv[i], X_OK) == 0) {
+                best = version;
+                snprintf(out, len, "%s", g.gl_pathv[i]);
+            }
+        }
+        globfree(&g);
+    }
+    if (best >= 0)
+        return true;
+    fprintf(stderr,
+            "%s: pgbench was not found (pg_config --bindir, /usr/lib/postgresql/*/bin); install "
+            "the postgresql package, pass --pgbench PATH, or skip it with --pgbench-clients 0\n",
+            BENCH_PROG);
+    return false;
+}
+
+/* Writes pgbench's script into path: one INSERT per transaction, client :client_id in its own
+ * lane (therapist, room, 64 clients) at its own next hour :n. */
+static bool write_pgbench_script(const char *path, const struct run *run,
+                                 const struct pgbench_set *pg)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", BENCH_PROG, path, strerror(errno));
+        return false;
+    }
+    char first[32];
+    time_t t = (time_t)run->first_epoch;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(first, sizeof first, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(f,
+            "\\set n :n + 1\n"
+            "\\set c random(0, %d)\n"
+            "INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,"
+            " start_at, end_at, blocked, booked_by)"
+            " VALUES (%lld + :client_id * %d + :c, %lld + :client_id, %lld + :client_id, %lld,"
+            " %lld, '%s'::timestamptz + :n * interval '1 hour',"
+            " '%s'::timestamptz + (:n + 1) * interval '1 hour',"
+            " tstzrange('%s'::timestamptz + :n * interval '1 hour',"
+            " '%s'::timestamptz + (:n + 1) * interval '1 hour'), 'pgbench');\n",
+            LANE_CLIENTS - 1, pg->first_client, LANE_CLIENTS, pg->first_therapist, pg->first_room,
+            run->service_id, pg->location_id, first, first, first, first);
+    return fclose(f) == 0;
+}
+
+/* Waits for pid at most limit_s seconds; past it, SIGTERM, then SIGKILL. Returns the wait
+ * status, or -1 when it had to be killed. */
+static int wait_bounded(pid_t pid, long limit_s)
+{
+    int status = 0;
+    int64_t deadline = bench_now_ns() + (int64_t)limit_s * 1000000000;
+    struct timespec pause = {0, PGBENCH_POLL_MS * 1000000L};
+    while (bench_now_ns() < deadline) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        nanosleep(&pause, NULL);
+    }
+    fprintf(stderr, "%s: pgbench did not end within %ld s; stopping it\n", BENCH_PROG, limit_s);
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return -1;
+        nanosleep(&pause, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+/* Runs pgbench with the script for `seconds` and stores its "tps = …". False after a sentence
+ * on stderr (with pgbench's own output when it failed). */
+static bool run_pgbench(const char *program, const char *database, const struct run *run,
+                        const struct pgbench_set *pg, int clients, long seconds, double *tps)
+{
+    char dir[] = "/tmp/clinic-booking-bench.XXXXXX";
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "%s: cannot create a temporary folder: %s\n", BENCH_PROG, strerror(errno));
+        return false;
+    }
+    char script[64], output[64], n_clients[16], n_threads[16], n_seconds[16];
+    snprintf(script, sizeof script, "%s/insert.sql", dir);
+    snprintf(output, sizeof output, "%s/pgbench.out", dir);
+    snprintf(n_clients, sizeof n_clients, "%d", clients);
+    snprintf(n_threads, sizeof n_threads, "%d", clients < PGBENCH_THREADS ? 1 : PGBENCH_THREADS);
+    snprintf(n_seconds, sizeof n_seconds, "%ld", seconds);
+    bool ok = false;
+    if (!write_pgbench_script(script, run, pg))
+        goto done;
+
+    char *argv[] = {(char *)program, "-n", "-c",  n_clients, "-j",   n_threads,        "-T",
+                    n_seconds,       "-D", "n=0", "-f",      script, (char *)database, NULL};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output, O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, STDIN_FILENO);
+    pid_t pid;
+    int rv = posix_spawn(&pid, program, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rv != 0) {
+        fprintf(stderr, "%s: cannot start %s: %s\n", BENCH_PROG, program, strerror(rv));
+        goto done;
+    }
+    int status = wait_bounded(pid, seconds + PGBENCH_GRACE_S);
+
+    /* Its output: the tps line, and all of it when something went wrong. */
+    FILE *f = fopen(output, "r");
+    char line[512];
+    bool have_tps = false;
+    long long failed = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (!have_tps && strncmp(line, "tps = ", 6) == 0)
+            have_tps = sscanf(line + 6, "%lf", tps) == 1;
+        else if (strncmp(line, "number of failed transactions: ", 31) == 0)
+            failed = strtoll(line + 31, NULL, 10);
+    }
+    ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_tps && failed == 0;
+    if (!ok) {
+        fprintf(stderr, "%s: pgbench failed (%s); its output:\n", BENCH_PROG,
+                status < 0                 ? "stopped"
+                : !WIFEXITED(status)       ? "killed by a signal"
+                : WEXITSTATUS(status) != 0 ? "non-zero exit"
+                : !have_tps                ? "no tps line"
+                                           : "failed transactions");
+        if (f) {
+            rewind(f);
+            for (int i = 0; i < 200 && fgets(line, sizeof line, f); i++)
+                fprintf(stderr, "  %s", line);
+        }
+    }
+    if (f)
+        fclose(f);
+done:
+    unlink(script);
+    unlink(output);
+    rmdir(dir);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ output */
+
+#define ROW_FORMAT "%-8s %10s %10s %10s %10s %9s\n"
+
+static void print_row(long callers, const struct bench_result *r)
+{
+    char n[16], rate[32], p50[32], p99[32], max[32], failures[32];
+    snprintf(n, sizeof n, "%ld", callers);
+    snprintf(rate, sizeof rate, "%.0f", r->calls_per_s);
+    bench_format_us(p50, sizeof p50, r->calls, r->p50_us);
+    bench_format_us(p99, sizeof p99, r->calls, r->p99_us);
+    bench_format_us(max, sizeof max, r->calls, r->max_us);
+    snprintf(failures, sizeof failures, "%llu", (unsigned long long)r->failures);
+    printf(ROW_FORMAT, n, rate, p50, p99, max, failures);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    int status = parse_args(argc, argv, &opt);
+    if (status >= 0)
+        return status;
+
+    char pgbench[512] = "";
+    if (opt.pgbench_clients > 0 && !find_pgbench(opt.pgbench, pgbench, sizeof pgbench))
+        return BENCH_EXIT_FAILED;
+    if (!bench_probe_daemon(opt.url, CALL_TIMEOUT_MS)) {
+        nng_fini();
+        return BENCH_EXIT_FAILED;
+    }
+    PGconn *db = bench_db_connect(opt.database);
+    if (!db) {
+        nng_fini();
+        return BENCH_EXIT_FAILED;
+    }
+
+    struct run run = {.url = opt.url};
+    struct pgbench_set pg = {0};
+    for (int i = 0; i < opt.n_callers; i++)
+        if (opt.callers[i] > run.n_lanes)
+            run.n_lanes = (int)opt.callers[i];
+    run.lanes = calloc((size_t)run.n_lanes, sizeof *run.lanes);
+    char id[33], tag[9];
+    clinic_random_id(id);
+    snprintf(tag, sizeof tag, "%.8s", id);
+    time_t now = time(NULL);
+    run.first_epoch = ((int64_t)now / 86400 + FIRST_DAY) * 86400;
+    /* Hours from the first day to the horizon, less a day of margin, four slots each. */
+    run.slots_per_lane = (uint64_t)(HORIZON_DAYS - FIRST_DAY - 1) * 24 * LANE_THERAPISTS;
+    long long rows_before = 0;
+    status = BENCH_EXIT_FAILED;
+    if (!run.lanes) {
+        fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
+        goto done;
+    }
+    if (!bench_db_i64(db, "counting appointments (is --database the daemon's database?)",
+                      "SELECT count(*) FROM appointments", 0, NULL, &rows_before))
+        goto done;
+    int64_t t0 = bench_now_ns();
+    if (!setup_clinic(db, tag, &run, (int)opt.pgbench_clients, &pg))
+        goto done;
+
+    bench_print_machine(argc, argv);
+    printf("# clinicd %s; database %s holding %lld appointments before this run\n", opt.url,
+           opt.database, rows_before);
+    printf("# set-up %.1f s: per caller a lane (own UTC location, %d rooms, %d therapists, %d "
+           "clients; one 60-min service); Book names the therapist, the daemon picks the room; "
+           "consecutive hours from 00:00 UTC in %d days; idempotency key on every call\n",
+           (double)(bench_now_ns() - t0) / 1e9, LANE_ROOMS, LANE_THERAPISTS, LANE_CLIENTS,
+           FIRST_DAY);
+    printf("# %ld s per measurement after %d warm-up calls per caller; one connection per "
+           "caller\n",
+           opt.seconds, WARMUP_CALLS);
+    printf(ROW_FORMAT, "callers", "calls/s", "p50_us", "p99_us", "max_us", "failures");
+    fflush(stdout);
+
+    uint64_t failures = 0;
+    double rate_at_target = 0;
+    long target_callers = 0;
+    bool measured = true;
+    for (int i = 0; i < opt.n_callers && measured; i++) {
+        struct bench_result r;
+        measured = bench_measure(&book_ops, &run, (int)opt.callers[i], opt.seconds, &r);
+        if (!measured)
+            break;
+        print_row(opt.callers[i], &r);
+        if (r.failures || r.error[0])
+            fprintf(stderr, "%s: %llu Book calls at %ld callers failed; first: %s\n", BENCH_PROG,
+                    (unsigned long long)r.failures, opt.callers[i], r.error);
+        failures += r.failures;
+        /* the ratio is taken at 16 callers, or at the largest count when 16 is not measured */
+        if (opt.callers[i] == TARGET_CALLERS ||
+            (target_callers != TARGET_CALLERS && opt.callers[i] > target_callers)) {
+            target_callers = opt.callers[i];
+            rate_at_target = r.calls_per_s;
+        }
+    }
+    if (!measured)
+        goto done;
+    long long connections = 0;
+    if (bench_db_i64(db, "counting clinicd's database connections",
+                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'clinicd'"
+                     " AND datname = current_database()",
+                     0, NULL, &connections))
+        printf("# clinicd holds %lld connections to this database: one per worker (at most that "
+               "many Book calls run at once) and its own background ones\n",
+               connections);
+
+    status = failures ? BENCH_EXIT_FAILED : 0;
+    if (opt.pgbench_clients > 0) {
+        double tps = 0;
+        if (!run_pgbench(pgbench, opt.database, &run, &pg, (int)opt.pgbench_clients, opt.seconds,
+                         &tps)) {
+            status = BENCH_EXIT_FAILED;
+            goto done;
+        }
+        printf("pgbench %ld clients: %.0f tps (%s -n -c %ld -j %d -T %ld -D n=0 -f script: one "
+               "INSERT of the same appointment shape per transaction)\n",
+               opt.pgbench_clients, tps, pgbench, opt.pgbench_clients,
+               opt.pgbench_clients < PGBENCH_THREADS ? 1 : PGBENCH_THREADS, opt.seconds);
+        double ratio = tps > 0 ? rate_at_target / tps : 0;
+        printf("ratio daemon/pgbench at %ld: %.2f (target >= %.1f at %d callers: %s)\n",
+               target_callers, ratio, TARGET_RATIO, TARGET_CALLERS,
+               target_callers != TARGET_CALLERS ? "not measured"
+               : ratio >= TARGET_RATIO          ? "met"
+                                                : "NOT met");
+    }
+    if (failures)
+        fprintf(stderr,
+                "%s: %llu Book calls failed; the figures above count only those that "
+                "succeeded\n",
+                BENCH_PROG, (unsigned long long)failures);
+done:
+    free(run.lanes);
+    PQfinish(db);
+    nng_fini();
+    return status;
+}
