@@ -43,7 +43,9 @@
 #define MAX_DAYS        93 /* clinicd's own limit on a search */
 #define PAGE_SIZE       500
 #define CALL_TIMEOUT_MS 30000
-#define WARMUP_CALLS    5
+/* Enough calls to reach every worker of a 16-worker daemon a few times: a connection's first
+ * slot searches are slower (catalog caches, plans), and the figure is for a daemon in service. */
+#define WARMUP_CALLS    64
 #define TIME_ZONE       "Europe/Berlin"
 #define PER_LOCATION    8 /* therapists and rooms */
 #define SLOTS_PER_DAY   4 /* appointments per therapist and day */

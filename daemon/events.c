@@ -148,7 +148,9 @@ struct events *events_start(const char *url, const char *tls_cert_key, const cha
         events_stop(ev);
         return NULL;
     }
-    log_msg(LOG_LEVEL_INFO, "publishing events on %s", url);
+    char bound[256];
+    listen_bound_url(listener, url, bound, sizeof bound);
+    log_msg(LOG_LEVEL_INFO, "publishing events on %s", bound);
     return ev;
 }
 

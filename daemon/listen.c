@@ -52,3 +52,16 @@ bool listen_start(nng_socket sock, const char *url, size_t recv_max, const char 
     }
     return true;
 }
+
+void listen_bound_url(nng_listener l, const char *url, char *out, size_t len)
+{
+    const char *colon = strrchr(url, ':');
+    int port = 0;
+    bool tcp = strncmp(url, "tcp", 3) == 0 || is_tls(url);
+    if (!tcp || !colon || strcmp(colon, ":0") != 0 ||
+        nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0) {
+        snprintf(out, len, "%s", url);
+        return;
+    }
+    snprintf(out, len, "%.*s:%d", (int)(colon - url), url, port);
+}

@@ -16,4 +16,8 @@ __attribute__((warn_unused_result)) bool listen_start(nng_socket sock, const cha
                                                       nng_listener *out, char *err,
                                                       size_t errlen);
 
+/* The URL peers should use: url itself, or for a TCP URL with port 0 the same URL with the port
+ * the system chose (so tests and tools can listen on "tcp://127.0.0.1:0" without racing). */
+void listen_bound_url(nng_listener l, const char *url, char *out, size_t len);
+
 #endif

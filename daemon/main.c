@@ -127,7 +127,7 @@ int main(int argc, char **argv)
         exit_code = 1;
     } else {
         log_msg(LOG_LEVEL_INFO, "clinicd %s ready on %s; try: clinic --url %s health",
-                CLINIC_VERSION, d.cfg.listen_url, d.cfg.listen_url);
+                CLINIC_VERSION, pool_url(d.pool), pool_url(d.pool));
         int sig = 0;
         sigwait(&signals, &sig);
         log_msg(LOG_LEVEL_INFO, "%s received: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");

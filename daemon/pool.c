@@ -50,6 +50,7 @@ struct pool {
     nng_socket sock;
     nng_listener listener;
     char *listen_url;
+    char bound_url[256]; /* listen_url with the port the system chose for port 0 */
     const char *tls_cert_key;
     size_t transport_limit;
     pthread_t watchdog;
@@ -278,13 +279,19 @@ struct pool *pool_start(const struct pool_options *opt, char *err, size_t errlen
             goto fail;
     }
     start_watchdog(pool);
-    log_msg(LOG_LEVEL_INFO, "serving RPC on %s with %d workers", opt->listen_url, opt->workers);
+    listen_bound_url(pool->listener, opt->listen_url, pool->bound_url, sizeof pool->bound_url);
+    log_msg(LOG_LEVEL_INFO, "serving RPC on %s with %d workers", pool->bound_url, opt->workers);
     return pool;
 fail:
     if (!pool->workers)
         snprintf(err, errlen, "out of memory starting the worker pool");
     pool_stop(pool, 0);
     return NULL;
+}
+
+const char *pool_url(const struct pool *pool)
+{
+    return pool->bound_url;
 }
 
 void pool_stop(struct pool *pool, long grace_ms)

@@ -25,6 +25,9 @@ struct pool_options {
 __attribute__((warn_unused_result)) struct pool *pool_start(const struct pool_options *opt,
                                                             char *err, size_t errlen);
 
+/* The URL clients reach the pool at (the listen URL, with the real port when it was 0). */
+const char *pool_url(const struct pool *pool);
+
 /* Stops taking new calls, lets calls in flight finish for up to grace_ms, then closes the socket,
  * joins the workers and closes their connections. */
 void pool_stop(struct pool *pool, long grace_ms);

@@ -51,8 +51,12 @@ static const struct db_stmt span_stmt = {
     " > make_interval(days => $4), clinic_parse_instant($2, $1, 'to')"
     " <= clinic_parse_instant($3, $1, 'from')",
     4};
+/* The zone is read in the same statement (one round trip less per booking); for a location that
+ * does not exist the start parses to NULL and clinic_book answers NOT_FOUND. */
 static const struct db_stmt book_stmt = {
-    "SELECT clinic_book($1, $2, $3, clinic_parse_instant($4, $6, 'start_time'), $5, $7, NULL)", 7};
+    "SELECT clinic_book($1, $2, $3, clinic_parse_instant($4,"
+    " (SELECT time_zone FROM locations WHERE id = $3), 'start_time'), $5, $6, NULL)",
+    6};
 static const struct db_stmt course_stmt = {
     "SELECT clinic_book_course($1, $2, $3, clinic_parse_instant($4, $9, 'first_start_time'),"
     " $5, $6, $7, $8, $10)",
@@ -238,17 +242,16 @@ static void svc_scheduling_book(Clinic__V1__Scheduling_Service *service,
     (void)service;
     (void)closure;
     struct call *call = data;
-    char zone[64];
     check_id(call, "client_id", in->client_id);
     check_id(call, "service_id", in->service_id);
     check_id(call, "location_id", in->location_id);
     check_optional_id(call, "therapist_id", in->therapist_id);
     check_instant(call, "start_time", in->start_time, false);
-    if (call->code != STATUS_OK || !location_zone(call, in->location_id, zone, sizeof zone))
+    if (call->code != STATUS_OK)
         return;
     const char *params[] = {param_i64(call, in->client_id), param_i64(call, in->service_id),
                             param_i64(call, in->location_id), in->start_time,
-                            param_id_or_null(call, in->therapist_id), zone, ""};
+                            param_id_or_null(call, in->therapist_id), ""};
     book_and_reply(call, &book_stmt, params);
 }
 

@@ -52,14 +52,14 @@ BEGIN
 END
 $$;
 
--- RFC 3339 in p_tz with its offset: "2026-03-29T09:00:00+02:00".
+-- RFC 3339 in p_tz with its offset: "2026-03-29T09:00:00+02:00". One expression without FROM,
+-- so the planner inlines it: replies format two instants per row.
 CREATE FUNCTION clinic_format_instant(p_ts timestamptz, p_tz text) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT to_char(l, 'YYYY-MM-DD"T"HH24:MI:SS')
-           || CASE WHEN o < interval '0' THEN '-' ELSE '+' END
-           || to_char(CASE WHEN o < interval '0' THEN -o ELSE o END, 'HH24:MI')
-    FROM (SELECT p_ts AT TIME ZONE p_tz AS l,
-                 (p_ts AT TIME ZONE p_tz) - (p_ts AT TIME ZONE 'UTC') AS o) AS x
+    SELECT to_char(p_ts AT TIME ZONE p_tz, 'YYYY-MM-DD"T"HH24:MI:SS')
+           || CASE WHEN p_ts AT TIME ZONE p_tz < p_ts AT TIME ZONE 'UTC' THEN '-' ELSE '+' END
+           || to_char(abs(extract(epoch FROM (p_ts AT TIME ZONE p_tz) - (p_ts AT TIME ZONE 'UTC')))
+                      * interval '1 second', 'HH24:MI')
 $$;
 
 CREATE FUNCTION clinic_parse_day(p_text text, p_field text) RETURNS date
@@ -117,28 +117,12 @@ LANGUAGE sql STABLE AS $$
     FROM span, loc
 $$;
 
--- Time taken by active appointments of a therapist (or a room) around a span.
+-- Time taken by a therapist's active appointments around a span (the day sheet's gaps).
 CREATE FUNCTION clinic_therapist_busy(p_therapist bigint, p_span tstzrange, p_ignore bigint)
 RETURNS tstzmultirange
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(range_agg(a.blocked), '{}') FROM appointments a
     WHERE a.therapist_id = p_therapist AND a.blocked && p_span
-      AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_ignore
-$$;
-
-CREATE FUNCTION clinic_client_busy(p_client bigint, p_session tstzrange, p_ignore bigint)
-RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM appointments a
-                   WHERE a.client_id = p_client AND tstzrange(a.start_at, a.end_at) && p_session
-                     AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_ignore)
-$$;
-
-CREATE FUNCTION clinic_room_busy(p_room bigint, p_span tstzrange, p_ignore bigint)
-RETURNS tstzmultirange
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(range_agg(a.blocked), '{}') FROM appointments a
-    WHERE a.room_id = p_room AND a.blocked && p_span
       AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_ignore
 $$;
 
@@ -150,6 +134,9 @@ CREATE FUNCTION clinic_free_slots(p_service bigint, p_location bigint, p_from ti
                                   p_to timestamptz, p_therapist bigint, p_now timestamptz)
 RETURNS TABLE (start_at timestamptz, end_at timestamptz, therapist_id bigint, room_id bigint)
 LANGUAGE sql STABLE AS $$
+    -- One query, so PostgreSQL plans it once per call (helper functions called per therapist
+    -- would each be planned again); everything per therapist or room is a lateral subquery
+    -- that reads only its own rows through the indexes.
     WITH svc AS MATERIALIZED (
         SELECT make_interval(mins => duration_minutes) AS dur,
                make_interval(mins => buffer_before_minutes) AS bb,
@@ -161,23 +148,54 @@ LANGUAGE sql STABLE AS $$
                greatest(p_from, p_now + make_interval(mins => min_notice_minutes)) AS lo,
                least(p_to, p_now + make_interval(days => max_advance_days)) AS hi
         FROM locations WHERE id = p_location AND NOT archived),
-    span AS MATERIALIZED (SELECT tstzrange(loc.lo - svc.bb, loc.hi + svc.dur + svc.ba) AS r,
-                    (loc.lo AT TIME ZONE loc.tz)::date - 1 AS first_day,
-                    (loc.hi AT TIME ZONE loc.tz)::date + 1 AS last_day
-             FROM loc, svc WHERE loc.lo < loc.hi),
-    staff AS (
+    span AS MATERIALIZED (
+        SELECT tstzrange(loc.lo - svc.bb, loc.hi + svc.dur + svc.ba) AS r,
+               (loc.lo AT TIME ZONE loc.tz)::date - 1 AS first_day,
+               (loc.hi AT TIME ZONE loc.tz)::date + 1 AS last_day
+        FROM loc, svc WHERE loc.lo < loc.hi),
+    days AS MATERIALIZED (
+        SELECT d::date AS day, extract(isodow FROM d)::smallint AS weekday
+        FROM span, generate_series(span.first_day, span.last_day, interval '1 day') AS d),
+    closed AS MATERIALIZED (
+        SELECT coalesce(range_agg(tstzrange(c.first_day::timestamp AT TIME ZONE loc.tz,
+                                            (c.last_day + 1)::timestamp AT TIME ZONE loc.tz)),
+                        '{}') AS r
+        FROM loc, span, closures c
+        WHERE c.location_id = p_location AND c.last_day >= span.first_day
+          AND c.first_day <= span.last_day),
+    staff AS MATERIALIZED (
         SELECT t.id FROM therapists t JOIN therapist_services ts ON ts.therapist_id = t.id
         WHERE ts.service_id = p_service AND NOT t.archived
-          AND (p_therapist IS NULL OR t.id = p_therapist)),
+          AND (p_therapist IS NULL OR t.id = p_therapist)
+          AND EXISTS (SELECT 1 FROM working_hours w
+                      WHERE w.therapist_id = t.id AND w.location_id = p_location)),
     free AS MATERIALIZED (
         SELECT s.id AS therapist_id,
-               clinic_working(s.id, p_location, span.first_day, span.last_day)
-               * tstzmultirange(span.r)
-               - clinic_therapist_busy(s.id, span.r, NULL) AS r
-        FROM staff s, span),
+               (weekly.r * tstzmultirange(span.r)) - closed.r
+               - coalesce(off.r, '{}') - coalesce(busy.r, '{}') AS r
+        FROM staff s CROSS JOIN span CROSS JOIN closed CROSS JOIN loc
+        CROSS JOIN LATERAL (
+            SELECT coalesce(range_agg(tstzrange((d.day + w.start_local) AT TIME ZONE loc.tz,
+                                                (d.day + w.end_local) AT TIME ZONE loc.tz)),
+                            '{}') AS r
+            FROM days d JOIN working_hours w ON w.weekday = d.weekday
+            WHERE w.therapist_id = s.id AND w.location_id = p_location
+              AND d.day >= w.valid_from AND (w.valid_until IS NULL OR d.day <= w.valid_until)
+        ) AS weekly
+        CROSS JOIN LATERAL (
+            SELECT range_agg(o.during) AS r FROM time_off o
+            WHERE o.therapist_id = s.id AND o.during && span.r) AS off
+        CROSS JOIN LATERAL (
+            SELECT range_agg(a.blocked) AS r FROM appointments a
+            WHERE a.therapist_id = s.id AND a.blocked && span.r
+              AND a.status NOT IN ('cancelled', 'no_show')) AS busy),
     suitable_rooms AS MATERIALIZED (
-        SELECT rm.id, tstzmultirange(span.r) - clinic_room_busy(rm.id, span.r, NULL) AS r
-        FROM rooms rm, svc, span
+        SELECT rm.id, tstzmultirange(span.r) - coalesce(busy.r, '{}') AS r
+        FROM rooms rm CROSS JOIN svc CROSS JOIN span
+        CROSS JOIN LATERAL (
+            SELECT range_agg(a.blocked) AS r FROM appointments a
+            WHERE a.room_id = rm.id AND a.blocked && span.r
+              AND a.status NOT IN ('cancelled', 'no_show')) AS busy
         WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> svc.req),
     windows AS MATERIALIZED (SELECT f.therapist_id, u.w FROM free f, unnest(f.r) AS u(w)),
     candidates AS (
@@ -229,7 +247,6 @@ DECLARE
     keep_therapist bigint;
     staff bigint[];
     working bigint[];
-    t bigint;
     chosen_t bigint;
     chosen_r bigint;
     closure closures;
@@ -310,9 +327,21 @@ BEGIN
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('no therapist performs "%s"', svc.name);
     END IF;
+    -- Who is available: the usual case, one weekly rule covering the whole span and no time
+    -- off, is two index lookups; spans covered only by adjacent rules take the full multirange.
     working := ARRAY(
         SELECT s FROM unnest(staff) WITH ORDINALITY AS u(s, ord)
-        WHERE clinic_working(s, p_location, from_day, to_day) @> v_blocked
+        WHERE (EXISTS (SELECT 1 FROM working_hours w
+                       WHERE w.therapist_id = s AND w.location_id = p_location
+                         AND w.weekday = extract(isodow FROM from_day)
+                         AND from_day = to_day AND from_day >= w.valid_from
+                         AND (w.valid_until IS NULL OR from_day <= w.valid_until)
+                         AND tstzrange((from_day + w.start_local) AT TIME ZONE loc.time_zone,
+                                       (from_day + w.end_local) AT TIME ZONE loc.time_zone)
+                             @> v_blocked)
+               AND NOT EXISTS (SELECT 1 FROM time_off o
+                               WHERE o.therapist_id = s AND o.during && v_blocked))
+           OR clinic_working(s, p_location, from_day, to_day) @> v_blocked
         ORDER BY ord);
     IF cardinality(working) = 0 THEN
         -- weekly hours cover the time but time off does not let anyone work it: say so
@@ -346,18 +375,25 @@ BEGIN
     END IF;
 
     -- pick a free therapist and a free room
-    IF clinic_client_busy(p_client, session, p_moving) THEN
+    -- The checks below are written out (not helper functions) so PL/pgSQL caches their plans.
+    IF EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
+               AND tstzrange(a.start_at, a.end_at) && session
+               AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving) THEN
         RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
             'client %s already has an appointment at that time', p_client);
     END IF;
-    FOREACH t IN ARRAY working LOOP
-        CONTINUE WHEN clinic_therapist_busy(t, v_blocked, p_moving) && v_blocked;
-        chosen_t := t;
-        EXIT;
-    END LOOP;
+    SELECT s INTO chosen_t FROM unnest(working) WITH ORDINALITY AS u(s, ord)
+    WHERE NOT EXISTS (SELECT 1 FROM appointments a
+                      WHERE a.therapist_id = s AND a.blocked && v_blocked
+                        AND a.status NOT IN ('cancelled', 'no_show')
+                        AND a.id IS DISTINCT FROM p_moving)
+    ORDER BY ord LIMIT 1;
     SELECT rm.id INTO chosen_r FROM rooms rm
     WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> svc.required_features
-      AND NOT clinic_room_busy(rm.id, v_blocked, p_moving) && v_blocked
+      AND NOT EXISTS (SELECT 1 FROM appointments a
+                      WHERE a.room_id = rm.id AND a.blocked && v_blocked
+                        AND a.status NOT IN ('cancelled', 'no_show')
+                        AND a.id IS DISTINCT FROM p_moving)
     ORDER BY rm.id LIMIT 1;
     IF chosen_t IS NULL OR chosen_r IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = CASE
@@ -373,13 +409,20 @@ BEGIN
     PERFORM pg_advisory_xact_lock(clinic_lock_key(1, chosen_t));
     PERFORM pg_advisory_xact_lock(clinic_lock_key(2, chosen_r));
     PERFORM pg_advisory_xact_lock(clinic_lock_key(3, p_client));
-    IF clinic_client_busy(p_client, session, p_moving) THEN
+    IF EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
+               AND tstzrange(a.start_at, a.end_at) && session
+               AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving) THEN
         RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
             'client %s already has an appointment at that time', p_client);
     END IF;
-    IF clinic_therapist_busy(chosen_t, v_blocked, p_moving) && v_blocked
-       OR clinic_room_busy(chosen_r, v_blocked, p_moving) && v_blocked
-       OR NOT clinic_working(chosen_t, p_location, from_day, to_day) @> v_blocked THEN
+    IF EXISTS (SELECT 1 FROM appointments a
+               WHERE a.therapist_id = chosen_t AND a.blocked && v_blocked
+                 AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
+       OR EXISTS (SELECT 1 FROM appointments a
+                  WHERE a.room_id = chosen_r AND a.blocked && v_blocked
+                    AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
+       OR EXISTS (SELECT 1 FROM time_off o
+                  WHERE o.therapist_id = chosen_t AND o.during && v_blocked) THEN
         -- (time off added for the therapist meanwhile takes the same lock, and shows here)
         -- taken while we waited; locking another one now could deadlock, so run the call again
         RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'the chosen therapist or room was just taken';

@@ -190,15 +190,50 @@ int harness_health(const char *url, unsigned timeout_ms)
     return result;
 }
 
+/* Copies the URL logged after `marker` (the last such line) into out; false if none yet. */
+static bool url_from_log(const char *log, const char *marker, char *out, size_t len)
+{
+    const char *found = NULL;
+    for (const char *p = strstr(log, marker); p; p = strstr(p + 1, marker))
+        found = p;
+    if (!found)
+        return false;
+    found += strlen(marker);
+    size_t n = strcspn(found, " \n;");
+    if (n == 0 || n >= len)
+        return false;
+    snprintf(out, len, "%.*s", (int)n, found);
+    return true;
+}
+
+bool harness_daemon_wait_url(struct harness_daemon *d, int timeout_ms)
+{
+    long long give_up = monotonic_ms() + timeout_ms;
+    while (monotonic_ms() < give_up) {
+        char *log = harness_daemon_log(d);
+        bool ok = log && url_from_log(log, "serving RPC on ", d->url, sizeof d->url) &&
+                  url_from_log(log, "publishing events on ", d->events_url, sizeof d->events_url);
+        free(log);
+        if (ok)
+            return true;
+        if (d->pid <= 0 || waitpid(d->pid, NULL, WNOHANG) == d->pid) {
+            d->pid = 0;
+            return false;
+        }
+        harness_sleep_ms(20);
+    }
+    return false;
+}
+
 bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char *database_url,
                           const char *const *extra_args, bool wait_serving)
 {
-    int port = harness_free_port(), events_port = harness_free_port();
-    snprintf(d->url, sizeof d->url, "tcp://127.0.0.1:%d", port);
-    snprintf(d->events_url, sizeof d->events_url, "tcp://127.0.0.1:%d", events_port);
-    snprintf(d->log_path, sizeof d->log_path, "%s/clinicd-%d.log", dir, port);
-    const char *argv[32] = {CLINICD_PATH, "--listen", d->url, "--events", d->events_url,
-                            "--workers", "4"};
+    static int started;
+    d->url[0] = d->events_url[0] = '\0';
+    snprintf(d->log_path, sizeof d->log_path, "%s/clinicd-%d-%d.log", dir, (int)getpid(),
+             ++started);
+    const char *argv[32] = {CLINICD_PATH, "--listen", "tcp://127.0.0.1:0", "--events",
+                            "tcp://127.0.0.1:0", "--workers", "4"};
     int n = 7;
     if (database_url) {
         argv[n++] = "--database";
@@ -221,6 +256,8 @@ bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char 
     }
     if (!wait_serving)
         return true;
+    if (!harness_daemon_wait_url(d, DAEMON_START_TIMEOUT_MS))
+        return false;
     long long give_up = monotonic_ms() + DAEMON_START_TIMEOUT_MS;
     while (monotonic_ms() < give_up) {
         if (harness_health(d->url, 1000) == 1)

@@ -53,11 +53,18 @@ struct harness_daemon {
     char log_path[192];
 };
 
-/* Starts clinicd on free ports with --database url (NULL: no --database) and extra arguments
- * (NULL-terminated, may be NULL), logging to a file in dir. When wait_serving, returns once
- * Health says SERVING (false if the process died or 60 s passed). */
+/* Starts clinicd with --database url (NULL: no --database) and extra arguments (NULL-terminated,
+ * may be NULL; a later --listen or --events overrides the harness's), logging to a file in dir.
+ * Sockets listen on port 0: the system picks free ports and the harness reads the real URLs from
+ * the daemon's log, so parallel tests never race for a port. When wait_serving, returns once
+ * Health says SERVING (false if the process died or 60 s passed); otherwise at once, with
+ * d->url unknown until harness_daemon_wait_url. */
 bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char *database_url,
                           const char *const *extra_args, bool wait_serving);
+/* Waits (bounded) until the daemon has logged where it listens and fills d->url and
+ * d->events_url; false if it exited first or timeout_ms passed. */
+bool harness_daemon_wait_url(struct harness_daemon *d, int timeout_ms);
+
 /* Sends SIGTERM and waits (bounded); returns the exit status, or -1 if it had to be killed. */
 int harness_daemon_stop(struct harness_daemon *d);
 /* Waits (bounded) for the daemon to exit by itself; returns its exit status or -1. */

@@ -55,7 +55,8 @@ static void start_daemon_on(struct harness_daemon *d, const char *url)
 {
     const char *const args[] = {"--listen", url, NULL}; /* the later --listen wins */
     assert_true(harness_daemon_start(d, pg.dir, database_url, args, false));
-    for (int waited = 0; harness_health(url, 1000) != 1; waited += 100) {
+    assert_true(harness_daemon_wait_url(d, 60000));
+    for (int waited = 0; harness_health(d->url, 1000) != 1; waited += 100) {
         assert_true(waited < 60000);
         harness_sleep_ms(100);
     }
@@ -86,11 +87,10 @@ static void ipc_listener_recovers_after_peers_hang_up_mid_handshake(void **state
 static void tcp_listener_survives_the_same_hang_ups(void **state)
 {
     (void)state;
-    int port = harness_free_port();
-    char url[64];
-    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
     struct harness_daemon d;
-    start_daemon_on(&d, url);
+    start_daemon_on(&d, "tcp://127.0.0.1:0");
+    const char *url = d.url;
+    int port = (int)strtol(strrchr(url, ':') + 1, NULL, 10);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (int i = 0; i < HANGUPS; i++)

@@ -51,6 +51,9 @@ static long sql_long(const char *url, const char *sql)
 
 static bool all_serving(struct harness_daemon *d, int n, long timeout_ms)
 {
+    for (int i = 0; i < n; i++)
+        if (!harness_daemon_wait_url(&d[i], (int)timeout_ms))
+            return false;
     for (long waited = 0; waited < timeout_ms; waited += 100) {
         int serving = 0;
         for (int i = 0; i < n; i++)

@@ -45,11 +45,13 @@ static int setup(void **state)
     snprintf(cmd, sizeof cmd, "cat %s/daemon.pem %s/daemon-key.pem > %s", pg.dir, pg.dir, cert_key);
     if (system(cmd) != 0)
         return -1;
-    snprintf(tls_url, sizeof tls_url, "tls+tcp://localhost:%d", harness_free_port());
-    const char *const args[] = {"--listen", tls_url, "--tls-cert-key", cert_key, NULL};
+    const char *const args[] = {"--listen", "tls+tcp://localhost:0", "--tls-cert-key", cert_key,
+                                NULL};
     setenv("CLINIC_TLS_CA", ca, 1);
-    if (!harness_daemon_start(&daemon_, pg.dir, database_url, args, false))
+    if (!harness_daemon_start(&daemon_, pg.dir, database_url, args, false) ||
+        !harness_daemon_wait_url(&daemon_, 60000))
         return -1;
+    snprintf(tls_url, sizeof tls_url, "%s", daemon_.url);
     for (int waited = 0; harness_health(tls_url, 1000) != 1; waited += 100) {
         if (waited > 60000)
             return -1;
@@ -117,9 +119,7 @@ static void plain_tcp_client_is_refused(void **state)
 static void tls_url_without_certificate_stops_startup(void **state)
 {
     (void)state;
-    char url[64];
-    snprintf(url, sizeof url, "tls+tcp://localhost:%d", harness_free_port());
-    const char *const args[] = {"--listen", url, NULL};
+    const char *const args[] = {"--listen", "tls+tcp://localhost:0", NULL};
     struct harness_daemon d;
     assert_true(harness_daemon_start(&d, pg.dir, database_url, args, false));
     assert_int_equal(harness_daemon_wait_exit(&d, 30000), 1);

@@ -1,0 +1,195 @@
+/* Events: a change made through one daemon reaches a subscriber of another, numbered in commit
+ * order with no gaps; Events/Since replays what a watcher missed; `clinic watch` prints every
+ * event exactly once across a restart of the daemon it watches. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clinic/v1/events.pb-c.h"
+#include "clinic/v1/scheduling.pb-c.h"
+#include "harness.h"
+#include "status.h"
+
+static struct harness_pg pg;
+static char url[512];
+static struct harness_daemon a, b;
+static struct harness_clinic clinic;
+static int next_hour; /* each booking takes its own hour, so none collide */
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!harness_pg_start(&pg) || !harness_pg_create_database(&pg, "events", url, sizeof url) ||
+        !harness_daemon_start(&a, pg.dir, url, NULL, true) ||
+        !harness_daemon_start(&b, pg.dir, url, NULL, true))
+        return -1;
+    return harness_seed_clinic(url, "Europe/Berlin", 2, 8, &clinic) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int sa = harness_daemon_stop(&a), sb = harness_daemon_stop(&b);
+    harness_pg_destroy(&pg);
+    return sa == 0 && sb == 0 ? 0 : -1;
+}
+
+/* Books the next free hour through daemon d; returns the appointment id. */
+static long long book_through(const struct harness_daemon *d)
+{
+    struct clinic_error err;
+    clinic_client *c = clinic_connect(d->url, 10000, &err);
+    assert_non_null(c);
+    char start[32];
+    int hour = next_hour++;
+    snprintf(start, sizeof start, "2027-06-%02d %02d:00", 1 + hour / 6, 9 + hour % 6);
+    Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
+    req.client_id = clinic.client_ids[0];
+    req.service_id = clinic.service_id;
+    req.location_id = clinic.location_id;
+    req.start_time = start;
+    ProtobufCMessage *resp = NULL;
+    int code = clinic_call(c, "/clinic.v1.Scheduling/Book", &req.base,
+                           &clinic__v1__appointment__descriptor, &resp, NULL, &err);
+    if (code != STATUS_OK)
+        fail_msg("Book %s: %s", start, err.message);
+    long long id = ((Clinic__V1__Appointment *)resp)->id;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    clinic_close(c);
+    return id;
+}
+
+static Clinic__V1__SinceResponse *since(const struct harness_daemon *d, uint64_t after)
+{
+    struct clinic_error err;
+    clinic_client *c = clinic_connect(d->url, 10000, &err);
+    assert_non_null(c);
+    Clinic__V1__SinceRequest req = CLINIC__V1__SINCE_REQUEST__INIT;
+    req.after_seq = after;
+    ProtobufCMessage *resp = NULL;
+    assert_int_equal(clinic_call(c, "/clinic.v1.Events/Since", &req.base,
+                                 &clinic__v1__since_response__descriptor, &resp, NULL, &err),
+                     STATUS_OK);
+    clinic_close(c);
+    return (Clinic__V1__SinceResponse *)resp;
+}
+
+static void booking_through_one_daemon_is_published_by_the_other(void **state)
+{
+    (void)state;
+    nng_socket sub;
+    assert_int_equal(nng_sub0_open(&sub), 0);
+    assert_int_equal(nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "appointment.", 12), 0);
+    nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 10000);
+    assert_int_equal(nng_dial(sub, b.events_url, NULL, 0), 0);
+    harness_sleep_ms(300); /* a subscription takes effect once the pipe is up */
+    long long id = book_through(&a);
+    nng_msg *msg;
+    assert_int_equal(nng_recvmsg(sub, &msg, 0), 0);
+    const char *body = nng_msg_body(msg);
+    assert_memory_equal(body, "appointment.booked ", 19);
+    Clinic__V1__Event *e = clinic__v1__event__unpack(NULL, nng_msg_len(msg) - 19,
+                                                     (const uint8_t *)body + 19);
+    assert_non_null(e);
+    assert_int_equal(e->appointment_id, id);
+    assert_string_equal(e->topic, "appointment.booked");
+    assert_true(e->seq > 0);
+    clinic__v1__event__free_unpacked(e, NULL);
+    nng_msg_free(msg);
+    nng_close(sub);
+}
+
+static void since_replays_every_event_in_order_without_gaps(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 5; i++)
+        book_through(i % 2 ? &a : &b);
+    Clinic__V1__SinceResponse *r = NULL;
+    for (int waited = 0; waited < 10000; waited += 100) { /* the relays number within moments */
+        if (r)
+            clinic__v1__since_response__free_unpacked(r, NULL);
+        r = since(&a, 0);
+        if (r->n_events >= 6)
+            break;
+        harness_sleep_ms(100);
+    }
+    assert_int_equal(r->n_events, 6);
+    for (size_t i = 0; i < r->n_events; i++)
+        assert_int_equal(r->events[i]->seq, i + 1);
+    assert_int_equal(r->last_seq, 6);
+    clinic__v1__since_response__free_unpacked(r, NULL);
+    r = since(&b, 4);
+    assert_int_equal(r->n_events, 2);
+    assert_int_equal(r->events[0]->seq, 5);
+    clinic__v1__since_response__free_unpacked(r, NULL);
+}
+
+static void watch_misses_nothing_across_a_restart_of_its_daemon(void **state)
+{
+    (void)state;
+    char out_path[] = "/tmp/clinic-watch-XXXXXX";
+    int fd = mkstemp(out_path);
+    assert_true(fd >= 0);
+    pid_t watcher = fork();
+    if (watcher == 0) {
+        dup2(fd, 1);
+        execl(CLINIC_CLI_PATH, "clinic", "--url", b.url, "--json", "watch", "--events",
+              b.events_url, "--after", "6", "--count", "6", (char *)NULL);
+        _exit(127);
+    }
+    close(fd);
+    for (int i = 0; i < 3; i++)
+        book_through(&a);
+    /* restart the watched daemon on the same ports; meanwhile bookings go on through the other */
+    char listen_arg[80], events_arg[80];
+    snprintf(listen_arg, sizeof listen_arg, "%s", b.url);
+    snprintf(events_arg, sizeof events_arg, "%s", b.events_url);
+    assert_int_equal(harness_daemon_stop(&b), 0);
+    for (int i = 0; i < 3; i++)
+        book_through(&a);
+    const char *const args[] = {"--listen", listen_arg, "--events", events_arg, NULL};
+    assert_true(harness_daemon_start(&b, pg.dir, url, args, true));
+    int status = -1;
+    for (int waited = 0; waited < 30000; waited += 100) {
+        if (waitpid(watcher, &status, WNOHANG) == watcher)
+            break;
+        harness_sleep_ms(100);
+    }
+    if (!WIFEXITED(status)) {
+        kill(watcher, SIGKILL);
+        waitpid(watcher, NULL, 0);
+    }
+    char *out = harness_read_file(out_path);
+    unlink(out_path);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (int seq = 7; seq <= 12; seq++) {
+        char needle[32];
+        snprintf(needle, sizeof needle, "{\"seq\":\"%d\"", seq);
+        const char *first = strstr(out, needle);
+        if (!first || strstr(first + 1, needle))
+            fail_msg("event %d should appear exactly once in:\n%s", seq, out);
+    }
+    free(out);
+}
+
+int main(void)
+{
+    unsetenv("CLINIC_URL");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(booking_through_one_daemon_is_published_by_the_other),
+        cmocka_unit_test(since_replays_every_event_in_order_without_gaps),
+        cmocka_unit_test(watch_misses_nothing_across_a_restart_of_its_daemon),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
