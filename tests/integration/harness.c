@@ -445,3 +445,50 @@ bool harness_seed_clinic(const char *url, const char *zone, int therapists, int 
         ok = ok && out->client_ids[i] > 0;
     return ok;
 }
+
+int harness_call(clinic_client *c, const char *method, const void *request,
+                 const ProtobufCMessageDescriptor *type, void *out, bool mutating, const char *key,
+                 struct clinic_error *err)
+{
+    char full[128];
+    snprintf(full, sizeof full, "/clinic.v1.%s", method);
+    struct clinic_call_options opts = {.timeout_ms = 10000, .mutating = mutating,
+                                       .idempotency_key = key};
+    ProtobufCMessage *response = NULL;
+    int code = clinic_call(c, full, request, type, &response, &opts, err);
+    if (out)
+        *(ProtobufCMessage **)out = response;
+    else if (response)
+        protobuf_c_message_free_unpacked(response, NULL);
+    return code;
+}
+
+bool harness_has_violation(const struct clinic_error *err, const char *field)
+{
+    if (err->code != STATUS_INVALID_ARGUMENT)
+        return false;
+    for (size_t i = 0; i < err->n_violations; i++)
+        if (strcmp(err->violations[i].field, field) == 0)
+            return true;
+    return false;
+}
+
+bool harness_same_bytes(const void *a, const void *b)
+{
+    size_t la = protobuf_c_message_get_packed_size(a), lb = protobuf_c_message_get_packed_size(b);
+    if (la != lb)
+        return false;
+    uint8_t *pa = malloc(la + 1), *pb = malloc(lb + 1);
+    protobuf_c_message_pack(a, pa);
+    protobuf_c_message_pack(b, pb);
+    bool same = memcmp(pa, pb, la) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
+void harness_free_message(void *m)
+{
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+}

@@ -75,6 +75,19 @@ char *harness_daemon_log(const struct harness_daemon *d);
 /* Health/Check through libclinic: 1 SERVING, 2 NOT_SERVING, 0 UNKNOWN, -status on failure. */
 int harness_health(const char *url, unsigned timeout_ms);
 
+/* Calls "/clinic.v1.<method>" (e.g. "Rooms/CreateRoom") through c with a 10 s timeout. On OK
+ * *out (when out is not NULL) holds the reply, else NULL. Mutating calls carry an idempotency
+ * key: `key`, or a fresh one when key is NULL. Returns the status. */
+int harness_call(clinic_client *c, const char *method, const void *request,
+                 const ProtobufCMessageDescriptor *type, void *out, bool mutating, const char *key,
+                 struct clinic_error *err);
+/* True when err is INVALID_ARGUMENT and one of its violations names field. */
+bool harness_has_violation(const struct clinic_error *err, const char *field);
+/* True when both messages pack to the same bytes. */
+bool harness_same_bytes(const void *a, const void *b);
+/* Frees a reply from harness_call (NULL is fine). */
+void harness_free_message(void *m);
+
 /* Runs the clinic tool with argv (NULL-terminated, without the program name) and env overrides
  * ("NAME=value", NULL-terminated, may be NULL); captures stdout and stderr (malloc'd, may be NULL
  * to discard). Returns the exit status, -1 if it did not exit within 60 s. */

@@ -49,54 +49,11 @@ static int teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
-/* Calls "/clinic.v1.<method>"; on OK *out (when out is not NULL) holds the reply, else NULL.
- * Mutating calls carry an idempotency key: `key`, or a fresh one when key is NULL. */
+/* harness_call on this file's client. */
 static int call(const char *method, const void *request, const ProtobufCMessageDescriptor *type,
                 void *out, bool mutating, const char *key, struct clinic_error *err)
 {
-    char full[128];
-    snprintf(full, sizeof full, "/clinic.v1.%s", method);
-    struct clinic_call_options opts = {
-        .timeout_ms = CALL_TIMEOUT_MS, .mutating = mutating, .idempotency_key = key};
-    ProtobufCMessage *response = NULL;
-    int code = clinic_call(client, full, request, type, &response, &opts, err);
-    if (out)
-        *(ProtobufCMessage **)out = response;
-    else if (response)
-        protobuf_c_message_free_unpacked(response, NULL);
-    return code;
-}
-
-static void free_message(void *m)
-{
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-}
-
-/* True when err is INVALID_ARGUMENT and one of its violations names field. */
-static bool has_violation(const struct clinic_error *err, const char *field)
-{
-    if (err->code != STATUS_INVALID_ARGUMENT)
-        return false;
-    for (size_t i = 0; i < err->n_violations; i++)
-        if (strcmp(err->violations[i].field, field) == 0)
-            return true;
-    return false;
-}
-
-/* True when both messages pack to the same bytes. */
-static bool same_bytes(const void *a, const void *b)
-{
-    size_t la = protobuf_c_message_get_packed_size(a), lb = protobuf_c_message_get_packed_size(b);
-    if (la != lb)
-        return false;
-    uint8_t *pa = malloc(la + 1), *pb = malloc(lb + 1);
-    protobuf_c_message_pack(a, pa);
-    protobuf_c_message_pack(b, pb);
-    bool same = memcmp(pa, pb, la) == 0;
-    free(pa);
-    free(pb);
-    return same;
+    return harness_call(client, method, request, type, out, mutating, key, err);
 }
 
 /* Every name, email and phone number below carries one of these marks, so that the log check
@@ -124,7 +81,7 @@ static int64_t create_client(const char *name, const char *email)
     if (create_client_call(name, email, "", "", NULL, &c, &err) != STATUS_OK)
         fail_msg("CreateClient failed: %s", err.message);
     int64_t id = c->id;
-    free_message(c);
+    harness_free_message(c);
     return id;
 }
 
@@ -159,7 +116,7 @@ static void search(const char *query, bool archived, char *out, size_t len)
     for (size_t i = 0; i < resp->n_clients && used < len; i++)
         used += (size_t)snprintf(out + used, len - used, "%s%lld", i ? "," : "",
                                  (long long)resp->clients[i]->id);
-    free_message(resp);
+    harness_free_message(resp);
 }
 
 static int update_client(Clinic__V1__UpdateClientRequest *req, Clinic__V1__Client **out,
@@ -215,9 +172,9 @@ static void create_client_returns_the_stored_client(void **state)
     assert_string_equal(c->date_of_birth, "1980-05-17");
     assert_false(c->archived);
     assert_int_equal(get_client(c->id, &again, &err), STATUS_OK);
-    assert_true(same_bytes(c, again));
-    free_message(c);
-    free_message(again);
+    assert_true(harness_same_bytes(c, again));
+    harness_free_message(c);
+    harness_free_message(again);
 }
 
 static void absent_contact_details_are_stored_as_null_and_shown_empty(void **state)
@@ -230,7 +187,7 @@ static void absent_contact_details_are_stored_as_null_and_shown_empty(void **sta
     assert_string_equal(c->phone, "");
     assert_string_equal(c->date_of_birth, "");
     assert_true(contact_details_are_null(c->id));
-    free_message(c);
+    harness_free_message(c);
     /* NULL emails never collide with each other */
     assert_true(create_client("Cy " NAME_MARK, "") > 0);
 }
@@ -242,7 +199,7 @@ static void get_client_of_an_unknown_id_is_not_found(void **state)
     assert_int_equal(get_client(333333, NULL, &err), STATUS_NOT_FOUND);
     assert_string_equal(err.message, "client 333333 does not exist");
     assert_int_equal(get_client(-5, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "id"));
+    assert_true(harness_has_violation(&err, "id"));
 }
 
 static void client_emails_are_unique_whatever_their_case(void **state)
@@ -264,10 +221,10 @@ static void create_client_names_every_bad_field(void **state)
         create_client_call("", "no-at-sign", "call me", "17.05.1980", NULL, NULL, &err),
         STATUS_INVALID_ARGUMENT);
     assert_int_equal(err.n_violations, 4);
-    assert_true(has_violation(&err, "name"));
-    assert_true(has_violation(&err, "email"));
-    assert_true(has_violation(&err, "phone"));
-    assert_true(has_violation(&err, "date_of_birth"));
+    assert_true(harness_has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "email"));
+    assert_true(harness_has_violation(&err, "phone"));
+    assert_true(harness_has_violation(&err, "date_of_birth"));
 }
 
 static void create_client_refuses_malformed_contact_details(void **state)
@@ -292,7 +249,7 @@ static void create_client_refuses_malformed_contact_details(void **state)
                                             "", NULL, NULL, &err),
                          STATUS_INVALID_ARGUMENT);
         assert_int_equal(err.n_violations, 1);
-        assert_true(has_violation(&err, cases[i].field));
+        assert_true(harness_has_violation(&err, cases[i].field));
     }
     char long_name[202];
     memset(long_name, 'n', 201);
@@ -300,7 +257,7 @@ static void create_client_refuses_malformed_contact_details(void **state)
     struct clinic_error err;
     assert_int_equal(create_client_call(long_name, "", "", "", NULL, NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "name"));
     char *none = harness_sql(db_url, "SELECT count(*) FROM clients WHERE name LIKE 'Malformed%'");
     assert_string_equal(none, "0");
     free(none);
@@ -320,7 +277,7 @@ static void date_of_birth_must_be_a_real_day_from_1900_until_today(void **state)
             create_client_call("Born " NAME_MARK, "", "", refused[i], NULL, NULL, &err),
             STATUS_INVALID_ARGUMENT);
         assert_int_equal(err.n_violations, 1);
-        assert_true(has_violation(&err, "date_of_birth"));
+        assert_true(harness_has_violation(&err, "date_of_birth"));
     }
     const char *accepted[] = {"1900-01-01", "2000-02-29", "1996-02-29", today};
     for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
@@ -329,7 +286,7 @@ static void date_of_birth_must_be_a_real_day_from_1900_until_today(void **state)
         assert_int_equal(create_client_call("Born " NAME_MARK, "", "", accepted[i], NULL, &c, &err),
                          STATUS_OK);
         assert_string_equal(c->date_of_birth, accepted[i]);
-        free_message(c);
+        harness_free_message(c);
     }
 }
 
@@ -353,7 +310,7 @@ static void list_clients_pages_two_at_a_time_through_five(void **state)
         for (size_t i = 0; i < resp->n_clients; i++)
             assert_int_equal(resp->clients[i]->id, ids[seen++]);
         snprintf(token, sizeof token, "%s", resp->next_page_token);
-        free_message(resp);
+        harness_free_message(resp);
         if (page < 2)
             assert_true(token[0] != '\0');
     }
@@ -410,7 +367,7 @@ static void list_clients_hides_archived_clients_unless_asked(void **state)
     Clinic__V1__Client *c;
     assert_int_equal(archive_client(leaves, &c, &err), STATUS_OK);
     assert_true(c->archived);
-    free_message(c);
+    harness_free_message(c);
     char found[256], expected[64];
     search("hidalgo", false, found, sizeof found);
     snprintf(expected, sizeof expected, "%lld", (long long)stays);
@@ -421,7 +378,7 @@ static void list_clients_hides_archived_clients_unless_asked(void **state)
     /* the clinical record stays reachable */
     assert_int_equal(get_client(leaves, &c, &err), STATUS_OK);
     assert_true(c->archived);
-    free_message(c);
+    harness_free_message(c);
     assert_int_equal(archive_client(222222, NULL, &err), STATUS_NOT_FOUND);
     assert_string_equal(err.message, "client 222222 does not exist");
 }
@@ -434,13 +391,13 @@ static void list_clients_refuses_bad_queries_and_paging(void **state)
     long_query[255] = '\0';
     struct clinic_error err;
     assert_int_equal(list_clients(long_query, 0, "", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "query"));
+    assert_true(harness_has_violation(&err, "query"));
     assert_int_equal(list_clients("a\nb", 0, "", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "query"));
+    assert_true(harness_has_violation(&err, "query"));
     assert_int_equal(list_clients("", 501, "x", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "page_token"));
+    assert_true(harness_has_violation(&err, "page_token"));
     assert_int_equal(list_clients("", 501, "", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "page_size"));
+    assert_true(harness_has_violation(&err, "page_size"));
 }
 
 static void update_client_changes_only_the_fields_in_the_mask(void **state)
@@ -452,7 +409,7 @@ static void update_client_changes_only_the_fields_in_the_mask(void **state)
                                         "1975-01-31", NULL, &c, &err),
                      STATUS_OK);
     int64_t id = c->id;
-    free_message(c);
+    harness_free_message(c);
 
     Clinic__V1__UpdateClientRequest req = CLINIC__V1__UPDATE_CLIENT_REQUEST__INIT;
     char *phone_only[] = {"phone"};
@@ -468,7 +425,7 @@ static void update_client_changes_only_the_fields_in_the_mask(void **state)
     assert_string_equal(c->email, "eve" EMAIL_MARK);
     assert_string_equal(c->phone, "+44 20 " PHONE_MARK "00");
     assert_string_equal(c->date_of_birth, "1975-01-31");
-    free_message(c);
+    harness_free_message(c);
 
     char *name_dob[] = {"name", "date_of_birth"};
     req.name = "Eve Renamed " NAME_MARK;
@@ -479,7 +436,7 @@ static void update_client_changes_only_the_fields_in_the_mask(void **state)
     assert_string_equal(c->name, "Eve Renamed " NAME_MARK);
     assert_string_equal(c->date_of_birth, "1976-02-29");
     assert_string_equal(c->phone, "+44 20 " PHONE_MARK "00");
-    free_message(c);
+    harness_free_message(c);
 }
 
 static void update_client_with_empty_values_clears_contact_details(void **state)
@@ -491,7 +448,7 @@ static void update_client_with_empty_values_clears_contact_details(void **state)
                                         "1990-10-10", NULL, &c, &err),
                      STATUS_OK);
     int64_t id = c->id;
-    free_message(c);
+    harness_free_message(c);
     Clinic__V1__UpdateClientRequest req = CLINIC__V1__UPDATE_CLIENT_REQUEST__INIT;
     char *mask[] = {"email", "phone", "date_of_birth"};
     req.id = id;
@@ -502,7 +459,7 @@ static void update_client_with_empty_values_clears_contact_details(void **state)
     assert_string_equal(c->email, "");
     assert_string_equal(c->phone, "");
     assert_string_equal(c->date_of_birth, "");
-    free_message(c);
+    harness_free_message(c);
     assert_true(contact_details_are_null(id));
     /* the freed email can be taken by someone else */
     assert_true(create_client("Fay Two " NAME_MARK, "fay" EMAIL_MARK) > 0);
@@ -524,10 +481,10 @@ static void update_client_checks_the_masked_fields(void **state)
     struct clinic_error err;
     assert_int_equal(update_client(&req, NULL, &err), STATUS_INVALID_ARGUMENT);
     assert_int_equal(err.n_violations, 4);
-    assert_true(has_violation(&err, "name"));
-    assert_true(has_violation(&err, "email"));
-    assert_true(has_violation(&err, "phone"));
-    assert_true(has_violation(&err, "date_of_birth"));
+    assert_true(harness_has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "email"));
+    assert_true(harness_has_violation(&err, "phone"));
+    assert_true(harness_has_violation(&err, "date_of_birth"));
 }
 
 static void update_client_with_an_empty_or_unknown_mask_is_invalid(void **state)
@@ -539,12 +496,12 @@ static void update_client_with_an_empty_or_unknown_mask_is_invalid(void **state)
     req.name = "Hal Again " NAME_MARK;
     struct clinic_error err;
     assert_int_equal(update_client(&req, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "update_mask"));
+    assert_true(harness_has_violation(&err, "update_mask"));
     char *unknown[] = {"archived"};
     req.update_mask = unknown;
     req.n_update_mask = 1;
     assert_int_equal(update_client(&req, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "update_mask"));
+    assert_true(harness_has_violation(&err, "update_mask"));
 }
 
 static void update_client_to_a_taken_email_already_exists(void **state)
@@ -588,12 +545,12 @@ static void create_client_twice_with_one_idempotency_key_creates_one_client(void
     assert_int_equal(create_client_call("Kim Retry " NAME_MARK, "kim" EMAIL_MARK, "", "1985-03-03",
                                         "clients-key-1", &second, &err),
                      STATUS_OK);
-    assert_true(same_bytes(first, second));
+    assert_true(harness_same_bytes(first, second));
     char *count = harness_sql(db_url, "SELECT count(*) FROM clients WHERE name LIKE 'Kim Retry%'");
     assert_string_equal(count, "1");
     free(count);
-    free_message(first);
-    free_message(second);
+    harness_free_message(first);
+    harness_free_message(second);
 }
 
 static void idempotency_key_reused_for_another_client_is_invalid(void **state)
@@ -606,7 +563,7 @@ static void idempotency_key_reused_for_another_client_is_invalid(void **state)
     assert_int_equal(
         create_client_call("Lou Other " NAME_MARK, "", "", "", "clients-key-2", NULL, &err),
         STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "idempotency_key"));
+    assert_true(harness_has_violation(&err, "idempotency_key"));
     char *count = harness_sql(db_url, "SELECT count(*) FROM clients WHERE name LIKE 'Lou Other%'");
     assert_string_equal(count, "0");
     free(count);

@@ -44,54 +44,11 @@ static int teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
-/* Calls "/clinic.v1.<method>"; on OK *out (when out is not NULL) holds the reply, else NULL.
- * Mutating calls carry an idempotency key: `key`, or a fresh one when key is NULL. */
+/* harness_call on this file's client. */
 static int call(const char *method, const void *request, const ProtobufCMessageDescriptor *type,
                 void *out, bool mutating, const char *key, struct clinic_error *err)
 {
-    char full[128];
-    snprintf(full, sizeof full, "/clinic.v1.%s", method);
-    struct clinic_call_options opts = {
-        .timeout_ms = CALL_TIMEOUT_MS, .mutating = mutating, .idempotency_key = key};
-    ProtobufCMessage *response = NULL;
-    int code = clinic_call(client, full, request, type, &response, &opts, err);
-    if (out)
-        *(ProtobufCMessage **)out = response;
-    else if (response)
-        protobuf_c_message_free_unpacked(response, NULL);
-    return code;
-}
-
-static void free_message(void *m)
-{
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-}
-
-/* True when err is INVALID_ARGUMENT and one of its violations names field. */
-static bool has_violation(const struct clinic_error *err, const char *field)
-{
-    if (err->code != STATUS_INVALID_ARGUMENT)
-        return false;
-    for (size_t i = 0; i < err->n_violations; i++)
-        if (strcmp(err->violations[i].field, field) == 0)
-            return true;
-    return false;
-}
-
-/* True when both messages pack to the same bytes. */
-static bool same_bytes(const void *a, const void *b)
-{
-    size_t la = protobuf_c_message_get_packed_size(a), lb = protobuf_c_message_get_packed_size(b);
-    if (la != lb)
-        return false;
-    uint8_t *pa = malloc(la + 1), *pb = malloc(lb + 1);
-    protobuf_c_message_pack(a, pa);
-    protobuf_c_message_pack(b, pb);
-    bool same = memcmp(pa, pb, la) == 0;
-    free(pa);
-    free(pb);
-    return same;
+    return harness_call(client, method, request, type, out, mutating, key, err);
 }
 
 static int64_t create_location(const char *name)
@@ -105,7 +62,7 @@ static int64_t create_location(const char *name)
                           true, NULL, &err),
                      STATUS_OK);
     int64_t id = loc->id;
-    free_message(loc);
+    harness_free_message(loc);
     return id;
 }
 
@@ -127,7 +84,7 @@ static int64_t create_room(int64_t location, const char *name)
     struct clinic_error err;
     assert_int_equal(create_room_call(location, name, NULL, 0, NULL, &room, &err), STATUS_OK);
     int64_t id = room->id;
-    free_message(room);
+    harness_free_message(room);
     return id;
 }
 
@@ -201,9 +158,9 @@ static void create_room_returns_the_stored_room_with_its_features(void **state)
     assert_false(room->archived);
 
     assert_int_equal(get_room(room->id, &again, &err), STATUS_OK);
-    assert_true(same_bytes(room, again));
-    free_message(room);
-    free_message(again);
+    assert_true(harness_same_bytes(room, again));
+    harness_free_message(room);
+    harness_free_message(again);
 }
 
 static void create_room_without_features_has_none(void **state)
@@ -214,7 +171,7 @@ static void create_room_without_features_has_none(void **state)
     struct clinic_error err;
     assert_int_equal(create_room_call(location, "Bare", NULL, 0, NULL, &room, &err), STATUS_OK);
     assert_int_equal(room->n_features, 0);
-    free_message(room);
+    harness_free_message(room);
 }
 
 static void get_room_of_an_unknown_id_is_not_found(void **state)
@@ -224,7 +181,7 @@ static void get_room_of_an_unknown_id_is_not_found(void **state)
     assert_int_equal(get_room(987654, NULL, &err), STATUS_NOT_FOUND);
     assert_string_equal(err.message, "room 987654 does not exist");
     assert_int_equal(get_room(0, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "id"));
+    assert_true(harness_has_violation(&err, "id"));
 }
 
 static void create_room_at_an_unknown_location_is_not_found(void **state)
@@ -260,9 +217,9 @@ static void create_room_names_every_bad_field(void **state)
     assert_int_equal(create_room_call(-1, "", features, 1, NULL, NULL, &err),
                      STATUS_INVALID_ARGUMENT);
     assert_int_equal(err.n_violations, 3);
-    assert_true(has_violation(&err, "location_id"));
-    assert_true(has_violation(&err, "name"));
-    assert_true(has_violation(&err, "features"));
+    assert_true(harness_has_violation(&err, "location_id"));
+    assert_true(harness_has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "features"));
 }
 
 static void create_room_refuses_long_names_control_characters_and_odd_features(void **state)
@@ -275,23 +232,23 @@ static void create_room_refuses_long_names_control_characters_and_odd_features(v
     long_name[201] = '\0';
     assert_int_equal(create_room_call(location, long_name, NULL, 0, NULL, NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "name"));
     long_name[200] = '\0'; /* 200 characters are fine */
     assert_true(create_room(location, long_name) > 0);
 
     assert_int_equal(create_room_call(location, "Tab\there", NULL, 0, NULL, NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "name"));
 
     char *twice[] = {"table", "table"};
     assert_int_equal(create_room_call(location, "Twice", twice, 2, NULL, NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "features"));
+    assert_true(harness_has_violation(&err, "features"));
 
     char *bad[] = {"9lives"};
     assert_int_equal(create_room_call(location, "Digits", bad, 1, NULL, NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "features"));
+    assert_true(harness_has_violation(&err, "features"));
 
     char names[33][8], *many[33];
     for (int i = 0; i < 33; i++) {
@@ -300,7 +257,7 @@ static void create_room_refuses_long_names_control_characters_and_odd_features(v
     }
     assert_int_equal(create_room_call(location, "Many", many, 33, NULL, NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "features"));
+    assert_true(harness_has_violation(&err, "features"));
     assert_int_equal(count_rooms_named("Many"), 0);
 }
 
@@ -325,7 +282,7 @@ static void list_rooms_pages_two_at_a_time_through_five(void **state)
         for (size_t i = 0; i < resp->n_rooms; i++)
             assert_int_equal(resp->rooms[i]->id, ids[seen++]);
         snprintf(token, sizeof token, "%s", resp->next_page_token);
-        free_message(resp);
+        harness_free_message(resp);
         if (page < 2)
             assert_true(token[0] != '\0');
     }
@@ -349,7 +306,7 @@ static void list_rooms_of_every_location_includes_each_location(void **state)
             west_seen = west_seen || resp->rooms[i]->id == in_west;
         }
         snprintf(token, sizeof token, "%s", resp->next_page_token);
-        free_message(resp);
+        harness_free_message(resp);
         if (!token[0])
             break;
     }
@@ -361,7 +318,7 @@ static void list_rooms_of_every_location_includes_each_location(void **state)
     assert_int_equal(resp->n_rooms, 1);
     assert_int_equal(resp->rooms[0]->id, in_west);
     assert_string_equal(resp->next_page_token, "");
-    free_message(resp);
+    harness_free_message(resp);
 }
 
 static void list_rooms_hides_archived_rooms_unless_asked(void **state)
@@ -376,13 +333,13 @@ static void list_rooms_hides_archived_rooms_unless_asked(void **state)
     assert_int_equal(list_rooms(location, 0, "", false, &resp, &err), STATUS_OK);
     assert_int_equal(resp->n_rooms, 1);
     assert_int_equal(resp->rooms[0]->id, kept);
-    free_message(resp);
+    harness_free_message(resp);
 
     assert_int_equal(list_rooms(location, 0, "", true, &resp, &err), STATUS_OK);
     assert_int_equal(resp->n_rooms, 2);
     assert_int_equal(resp->rooms[1]->id, gone);
     assert_true(resp->rooms[1]->archived);
-    free_message(resp);
+    harness_free_message(resp);
 }
 
 static void list_rooms_refuses_bad_paging_and_location(void **state)
@@ -390,11 +347,11 @@ static void list_rooms_refuses_bad_paging_and_location(void **state)
     (void)state;
     struct clinic_error err;
     assert_int_equal(list_rooms(0, 501, "", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "page_size"));
+    assert_true(harness_has_violation(&err, "page_size"));
     assert_int_equal(list_rooms(0, 0, "not-a-token", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "page_token"));
+    assert_true(harness_has_violation(&err, "page_token"));
     assert_int_equal(list_rooms(-3, 0, "", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "location_id"));
+    assert_true(harness_has_violation(&err, "location_id"));
 }
 
 static void update_room_changes_only_the_fields_in_the_mask(void **state)
@@ -407,7 +364,7 @@ static void update_room_changes_only_the_fields_in_the_mask(void **state)
     assert_int_equal(create_room_call(location, "Before", features, 1, NULL, &room, &err),
                      STATUS_OK);
     int64_t id = room->id;
-    free_message(room);
+    harness_free_message(room);
 
     /* features sent but not in the mask: ignored */
     char *other[] = {"shower"};
@@ -416,7 +373,7 @@ static void update_room_changes_only_the_fields_in_the_mask(void **state)
     assert_string_equal(room->name, "After");
     assert_int_equal(room->n_features, 1);
     assert_string_equal(room->features[0], "table");
-    free_message(room);
+    harness_free_message(room);
 
     /* features in the mask with none given: cleared; the name stays */
     char *features_only[] = {"features"};
@@ -424,7 +381,7 @@ static void update_room_changes_only_the_fields_in_the_mask(void **state)
     assert_string_equal(room->name, "After");
     assert_int_equal(room->n_features, 0);
     assert_int_equal(room->location_id, location);
-    free_message(room);
+    harness_free_message(room);
 
     char *both[] = {"name", "features"};
     char *two[] = {"heated_table", "table"};
@@ -432,7 +389,7 @@ static void update_room_changes_only_the_fields_in_the_mask(void **state)
     assert_string_equal(room->name, "Final");
     assert_int_equal(room->n_features, 2);
     assert_string_equal(room->features[0], "heated_table");
-    free_message(room);
+    harness_free_message(room);
 }
 
 static void update_room_with_an_empty_or_unknown_mask_is_invalid(void **state)
@@ -441,11 +398,11 @@ static void update_room_with_an_empty_or_unknown_mask_is_invalid(void **state)
     int64_t id = create_room(create_location("Mask Street"), "Masked");
     struct clinic_error err;
     assert_int_equal(update_room(id, "X", NULL, 0, NULL, 0, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "update_mask"));
+    assert_true(harness_has_violation(&err, "update_mask"));
     char *unknown[] = {"location_id"};
     assert_int_equal(update_room(id, "X", NULL, 0, unknown, 1, NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "update_mask"));
+    assert_true(harness_has_violation(&err, "update_mask"));
     assert_non_null(strstr(err.violations[0].description, "location_id"));
 }
 
@@ -458,8 +415,8 @@ static void update_room_checks_the_masked_fields(void **state)
     struct clinic_error err;
     assert_int_equal(update_room(id, "", bad, 1, mask, 2, NULL, &err), STATUS_INVALID_ARGUMENT);
     assert_int_equal(err.n_violations, 2);
-    assert_true(has_violation(&err, "name"));
-    assert_true(has_violation(&err, "features"));
+    assert_true(harness_has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "features"));
 }
 
 static void update_room_of_an_unknown_id_is_not_found(void **state)
@@ -491,11 +448,11 @@ static void archive_room_keeps_it_readable_as_archived(void **state)
     struct clinic_error err;
     assert_int_equal(archive_room(id, &room, &err), STATUS_OK);
     assert_true(room->archived);
-    free_message(room);
+    harness_free_message(room);
     assert_int_equal(get_room(id, &room, &err), STATUS_OK);
     assert_true(room->archived);
     assert_string_equal(room->name, "Old");
-    free_message(room);
+    harness_free_message(room);
     assert_int_equal(archive_room(888888, NULL, &err), STATUS_NOT_FOUND);
     assert_string_equal(err.message, "room 888888 does not exist");
 }
@@ -512,10 +469,10 @@ static void create_room_twice_with_one_idempotency_key_creates_it_once(void **st
     assert_int_equal(
         create_room_call(location, "Retried", features, 1, "rooms-key-1", &second, &err),
         STATUS_OK);
-    assert_true(same_bytes(first, second));
+    assert_true(harness_same_bytes(first, second));
     assert_int_equal(count_rooms_named("Retried"), 1);
-    free_message(first);
-    free_message(second);
+    harness_free_message(first);
+    harness_free_message(second);
 }
 
 static void idempotency_key_reused_for_another_room_is_invalid(void **state)
@@ -527,7 +484,7 @@ static void idempotency_key_reused_for_another_room_is_invalid(void **state)
                      STATUS_OK);
     assert_int_equal(create_room_call(location, "Second", NULL, 0, "rooms-key-2", NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "idempotency_key"));
+    assert_true(harness_has_violation(&err, "idempotency_key"));
     assert_int_equal(count_rooms_named("Second"), 0);
 }
 

@@ -44,54 +44,11 @@ static int teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
-/* Calls "/clinic.v1.<method>"; on OK *out (when out is not NULL) holds the reply, else NULL.
- * Mutating calls carry an idempotency key: `key`, or a fresh one when key is NULL. */
+/* harness_call on this file's client. */
 static int call(const char *method, const void *request, const ProtobufCMessageDescriptor *type,
                 void *out, bool mutating, const char *key, struct clinic_error *err)
 {
-    char full[128];
-    snprintf(full, sizeof full, "/clinic.v1.%s", method);
-    struct clinic_call_options opts = {
-        .timeout_ms = CALL_TIMEOUT_MS, .mutating = mutating, .idempotency_key = key};
-    ProtobufCMessage *response = NULL;
-    int code = clinic_call(client, full, request, type, &response, &opts, err);
-    if (out)
-        *(ProtobufCMessage **)out = response;
-    else if (response)
-        protobuf_c_message_free_unpacked(response, NULL);
-    return code;
-}
-
-static void free_message(void *m)
-{
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-}
-
-/* True when err is INVALID_ARGUMENT and one of its violations names field. */
-static bool has_violation(const struct clinic_error *err, const char *field)
-{
-    if (err->code != STATUS_INVALID_ARGUMENT)
-        return false;
-    for (size_t i = 0; i < err->n_violations; i++)
-        if (strcmp(err->violations[i].field, field) == 0)
-            return true;
-    return false;
-}
-
-/* True when both messages pack to the same bytes. */
-static bool same_bytes(const void *a, const void *b)
-{
-    size_t la = protobuf_c_message_get_packed_size(a), lb = protobuf_c_message_get_packed_size(b);
-    if (la != lb)
-        return false;
-    uint8_t *pa = malloc(la + 1), *pb = malloc(lb + 1);
-    protobuf_c_message_pack(a, pa);
-    protobuf_c_message_pack(b, pb);
-    bool same = memcmp(pa, pb, la) == 0;
-    free(pa);
-    free(pb);
-    return same;
+    return harness_call(client, method, request, type, out, mutating, key, err);
 }
 
 /* A CreateServiceRequest that is accepted: 60 minutes, 10 after, 80.00. */
@@ -119,7 +76,7 @@ static int64_t create_service(const char *name)
     struct clinic_error err;
     assert_int_equal(create_service_call(&req, NULL, &s, &err), STATUS_OK);
     int64_t id = s->id;
-    free_message(s);
+    harness_free_message(s);
     return id;
 }
 
@@ -188,7 +145,7 @@ static size_t list_all_services(uint32_t page_size, bool inactive, int64_t **ids
             (*ids)[n++] = resp->services[i]->id;
         }
         snprintf(token, sizeof token, "%s", resp->next_page_token);
-        free_message(resp);
+        harness_free_message(resp);
         if (!token[0])
             return n;
     }
@@ -227,9 +184,9 @@ static void create_service_returns_the_stored_service(void **state)
     assert_true(s->active);
 
     assert_int_equal(get_service(s->id, &again, &err), STATUS_OK);
-    assert_true(same_bytes(s, again));
-    free_message(s);
-    free_message(again);
+    assert_true(harness_same_bytes(s, again));
+    harness_free_message(s);
+    harness_free_message(again);
 }
 
 static void get_service_of_an_unknown_id_is_not_found(void **state)
@@ -239,7 +196,7 @@ static void get_service_of_an_unknown_id_is_not_found(void **state)
     assert_int_equal(get_service(777777, NULL, &err), STATUS_NOT_FOUND);
     assert_string_equal(err.message, "service 777777 does not exist");
     assert_int_equal(get_service(-1, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "id"));
+    assert_true(harness_has_violation(&err, "id"));
 }
 
 static void service_names_are_unique_whatever_their_case(void **state)
@@ -267,12 +224,12 @@ static void create_service_names_every_bad_field(void **state)
     struct clinic_error err;
     assert_int_equal(create_service_call(&req, NULL, NULL, &err), STATUS_INVALID_ARGUMENT);
     assert_int_equal(err.n_violations, 6);
-    assert_true(has_violation(&err, "name"));
-    assert_true(has_violation(&err, "duration_minutes"));
-    assert_true(has_violation(&err, "buffer_before_minutes"));
-    assert_true(has_violation(&err, "buffer_after_minutes"));
-    assert_true(has_violation(&err, "price_cents"));
-    assert_true(has_violation(&err, "required_features"));
+    assert_true(harness_has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "duration_minutes"));
+    assert_true(harness_has_violation(&err, "buffer_before_minutes"));
+    assert_true(harness_has_violation(&err, "buffer_after_minutes"));
+    assert_true(harness_has_violation(&err, "price_cents"));
+    assert_true(harness_has_violation(&err, "required_features"));
 }
 
 static void create_service_holds_each_number_to_its_range(void **state)
@@ -311,7 +268,7 @@ static void create_service_holds_each_number_to_its_range(void **state)
         req.price_cents = cases[i].price;
         assert_int_equal(create_service_call(&req, NULL, NULL, &err), STATUS_INVALID_ARGUMENT);
         assert_int_equal(err.n_violations, 1);
-        assert_true(has_violation(&err, cases[i].field));
+        assert_true(harness_has_violation(&err, cases[i].field));
     }
     assert_int_equal(count_services_named("Out Of Range"), 0);
 }
@@ -325,7 +282,7 @@ static void create_service_refuses_a_feature_listed_twice(void **state)
     req.n_required_features = 3;
     struct clinic_error err;
     assert_int_equal(create_service_call(&req, NULL, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "required_features"));
+    assert_true(harness_has_violation(&err, "required_features"));
 }
 
 static void list_services_pages_two_at_a_time(void **state)
@@ -358,8 +315,8 @@ static void list_services_pages_two_at_a_time(void **state)
     assert_int_equal(list_services(1, first->next_page_token, false, &second, &err), STATUS_OK);
     assert_int_equal(second->n_services, 1);
     assert_true(second->services[0]->id > first->services[1]->id);
-    free_message(first);
-    free_message(second);
+    harness_free_message(first);
+    harness_free_message(second);
 }
 
 static void list_services_hides_archived_ones_unless_asked(void **state)
@@ -370,7 +327,7 @@ static void list_services_hides_archived_ones_unless_asked(void **state)
     Clinic__V1__Service *s;
     assert_int_equal(archive_service(retired, &s, &err), STATUS_OK);
     assert_false(s->active);
-    free_message(s);
+    harness_free_message(s);
 
     int64_t *ids;
     size_t n = list_all_services(50, false, &ids);
@@ -385,7 +342,7 @@ static void list_services_hides_archived_ones_unless_asked(void **state)
     /* still readable by id, as past appointments refer to it */
     assert_int_equal(get_service(retired, &s, &err), STATUS_OK);
     assert_false(s->active);
-    free_message(s);
+    harness_free_message(s);
 }
 
 static void list_services_refuses_bad_paging(void **state)
@@ -393,9 +350,9 @@ static void list_services_refuses_bad_paging(void **state)
     (void)state;
     struct clinic_error err;
     assert_int_equal(list_services(501, "", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "page_size"));
+    assert_true(harness_has_violation(&err, "page_size"));
     assert_int_equal(list_services(0, "p-1", false, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "page_token"));
+    assert_true(harness_has_violation(&err, "page_token"));
 }
 
 static void update_service_changes_only_the_fields_in_the_mask(void **state)
@@ -418,7 +375,7 @@ static void update_service_changes_only_the_fields_in_the_mask(void **state)
     assert_int_equal(s->buffer_after_minutes, 15);
     assert_int_equal(s->duration_minutes, 60);
     assert_string_equal(s->name, "Update Me");
-    free_message(s);
+    harness_free_message(s);
 
     char *all[] = {
         "name",        "duration_minutes", "buffer_before_minutes", "buffer_after_minutes",
@@ -441,7 +398,7 @@ static void update_service_changes_only_the_fields_in_the_mask(void **state)
     assert_int_equal(s->price_cents, 12000);
     assert_int_equal(s->n_required_features, 1);
     assert_string_equal(s->required_features[0], "shower");
-    free_message(s);
+    harness_free_message(s);
 }
 
 static void update_service_checks_the_masked_fields(void **state)
@@ -459,9 +416,9 @@ static void update_service_checks_the_masked_fields(void **state)
     struct clinic_error err;
     assert_int_equal(update_service(&req, NULL, &err), STATUS_INVALID_ARGUMENT);
     assert_int_equal(err.n_violations, 3);
-    assert_true(has_violation(&err, "duration_minutes"));
-    assert_true(has_violation(&err, "price_cents"));
-    assert_true(has_violation(&err, "name"));
+    assert_true(harness_has_violation(&err, "duration_minutes"));
+    assert_true(harness_has_violation(&err, "price_cents"));
+    assert_true(harness_has_violation(&err, "name"));
 }
 
 static void update_service_with_an_empty_or_unknown_mask_is_invalid(void **state)
@@ -473,12 +430,12 @@ static void update_service_with_an_empty_or_unknown_mask_is_invalid(void **state
     req.name = "Whatever";
     struct clinic_error err;
     assert_int_equal(update_service(&req, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "update_mask"));
+    assert_true(harness_has_violation(&err, "update_mask"));
     char *unknown[] = {"active"};
     req.update_mask = unknown;
     req.n_update_mask = 1;
     assert_int_equal(update_service(&req, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "update_mask"));
+    assert_true(harness_has_violation(&err, "update_mask"));
 }
 
 static void update_service_of_an_unknown_id_is_not_found(void **state)
@@ -518,7 +475,7 @@ static void archive_service_of_an_unknown_id_is_not_found(void **state)
     assert_int_equal(archive_service(555555, NULL, &err), STATUS_NOT_FOUND);
     assert_string_equal(err.message, "service 555555 does not exist");
     assert_int_equal(archive_service(0, NULL, &err), STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "id"));
+    assert_true(harness_has_violation(&err, "id"));
 }
 
 static void create_service_twice_with_one_idempotency_key_creates_it_once(void **state)
@@ -529,10 +486,10 @@ static void create_service_twice_with_one_idempotency_key_creates_it_once(void *
     struct clinic_error err;
     assert_int_equal(create_service_call(&req, "services-key-1", &first, &err), STATUS_OK);
     assert_int_equal(create_service_call(&req, "services-key-1", &second, &err), STATUS_OK);
-    assert_true(same_bytes(first, second));
+    assert_true(harness_same_bytes(first, second));
     assert_int_equal(count_services_named("Retried Service"), 1);
-    free_message(first);
-    free_message(second);
+    harness_free_message(first);
+    harness_free_message(second);
 }
 
 static void idempotency_key_reused_for_another_service_is_invalid(void **state)
@@ -544,13 +501,13 @@ static void idempotency_key_reused_for_another_service_is_invalid(void **state)
     req.price_cents = 9000;
     assert_int_equal(create_service_call(&req, "services-key-2", NULL, &err),
                      STATUS_INVALID_ARGUMENT);
-    assert_true(has_violation(&err, "idempotency_key"));
+    assert_true(harness_has_violation(&err, "idempotency_key"));
     Clinic__V1__Service *s;
     char *id_text = harness_sql(db_url, "SELECT id FROM services WHERE name = 'Keyed Once'");
     assert_non_null(id_text);
     assert_int_equal(get_service(strtoll(id_text, NULL, 10), &s, &err), STATUS_OK);
     assert_int_equal(s->price_cents, 8000); /* the first request's, untouched */
-    free_message(s);
+    harness_free_message(s);
     free(id_text);
 }
 
