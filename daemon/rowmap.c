@@ -186,6 +186,14 @@ bool rowmap_fill(struct call *call, ProtobufCMessage *msg, const struct db_resul
     return true;
 }
 
+void rowmap_reply_row(struct call *call, const struct db_result *r, int row,
+                      const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *m = rowmap_new(call, desc);
+    if (m && rowmap_fill(call, m, r, row))
+        call_reply(m, call);
+}
+
 void rowmap_reply_one(struct call *call, const struct db_stmt *stmt, const char *const *params,
                       const ProtobufCMessageDescriptor *desc, const char *not_found, ...)
 {
@@ -202,9 +210,7 @@ void rowmap_reply_one(struct call *call, const struct db_stmt *stmt, const char 
         va_end(ap);
         call_fail(call, STATUS_NOT_FOUND, "%s", sentence);
     } else {
-        ProtobufCMessage *m = rowmap_new(call, desc);
-        if (m && rowmap_fill(call, m, r, 0))
-            call_reply(m, call);
+        rowmap_reply_row(call, r, 0, desc);
     }
     db_result_free(r);
 }

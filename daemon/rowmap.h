@@ -23,6 +23,10 @@ ProtobufCMessage *rowmap_new(struct call *call, const ProtobufCMessageDescriptor
 __attribute__((warn_unused_result)) bool rowmap_fill(struct call *call, ProtobufCMessage *msg,
                                                      const struct db_result *r, int row);
 
+/* Answers the call with row `row` of r as a `desc` message. */
+void rowmap_reply_row(struct call *call, const struct db_result *r, int row,
+                      const ProtobufCMessageDescriptor *desc);
+
 /* Runs stmt and answers with its single row as a `desc` message, or NOT_FOUND with the sentence
  * (printf-style) when there is no row. Database failures fail the call as usual. */
 void rowmap_reply_one(struct call *call, const struct db_stmt *stmt, const char *const *params,

@@ -136,9 +136,7 @@ static void fail_write(struct call *call, const char *email)
 /* Answers with the single row of r as a Client. */
 static void reply_client(struct call *call, const struct db_result *r)
 {
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__client__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__client__descriptor);
 }
 
 static void svc_clients_create_client(Clinic__V1__Clients_Service *service,

@@ -25,9 +25,7 @@ static void svc_demo_load(Clinic__V1__Demo_Service *service, const Clinic__V1__L
             call_fail_db(call);
         return;
     }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__load_demo_response__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__load_demo_response__descriptor);
     db_result_free(r);
 }
 

@@ -98,9 +98,7 @@ static void svc_locations_create_location(Clinic__V1__Locations_Service *service
         fail_write(call, in->name);
         return;
     }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__location__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__location__descriptor);
     db_result_free(r);
 }
 
@@ -188,9 +186,7 @@ static void svc_locations_update_location(Clinic__V1__Locations_Service *service
     if (db_rows(r) == 0) {
         call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist", (long long)in->id);
     } else {
-        ProtobufCMessage *out = rowmap_new(call, &clinic__v1__location__descriptor);
-        if (out && rowmap_fill(call, out, r, 0))
-            call_reply(out, call);
+        rowmap_reply_row(call, r, 0, &clinic__v1__location__descriptor);
     }
     db_result_free(r);
 }
@@ -259,9 +255,7 @@ static void svc_locations_add_closure(Clinic__V1__Locations_Service *service,
             call_fail_db(call);
         return;
     }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__closure__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__closure__descriptor);
     db_result_free(r);
 }
 

@@ -58,9 +58,7 @@ static void fail_write(struct call *call, const char *name, int64_t location_id)
 /* Answers with the single row of r as a Room. */
 static void reply_room(struct call *call, const struct db_result *r)
 {
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__room__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__room__descriptor);
 }
 
 static void svc_rooms_create_room(Clinic__V1__Rooms_Service *service,

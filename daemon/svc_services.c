@@ -81,9 +81,7 @@ static void fail_write(struct call *call, const char *name)
 /* Answers with the single row of r as a Service. */
 static void reply_service(struct call *call, const struct db_result *r)
 {
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__service__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__service__descriptor);
 }
 
 static void svc_services_create_service(Clinic__V1__Services_Service *service,

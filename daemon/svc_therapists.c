@@ -217,9 +217,7 @@ static void svc_therapists_create_therapist(Clinic__V1__Therapists_Service *serv
         fail_write(call, in->email);
         return;
     }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__therapist__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__therapist__descriptor);
     db_result_free(r);
 }
 
@@ -371,9 +369,7 @@ static void svc_therapists_add_working_hours(Clinic__V1__Therapists_Service *ser
                       (long long)in->therapist_id);
         return;
     }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__working_hours__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__working_hours__descriptor);
     db_result_free(r);
 }
 
@@ -486,9 +482,7 @@ static void svc_therapists_add_time_off(Clinic__V1__Therapists_Service *service,
         call_fail_db(call);
         return;
     }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__time_off__descriptor);
-    if (out && rowmap_fill(call, out, r, 0))
-        call_reply(out, call);
+    rowmap_reply_row(call, r, 0, &clinic__v1__time_off__descriptor);
     db_result_free(r);
 }
 
