@@ -23,7 +23,8 @@
 #define HOURS_COLUMNS                                                                              \
     "id, therapist_id, location_id, weekday, to_char(start_local, 'HH24:MI') AS start_local,"      \
     " to_char(end_local, 'HH24:MI') AS end_local,"                                                 \
-    " to_char(valid_from, 'YYYY-MM-DD') AS valid_from,"                                            \
+    " CASE WHEN valid_from = DATE '" RULES_START_DAY "' THEN ''"                                   \
+    " ELSE to_char(valid_from, 'YYYY-MM-DD') END AS valid_from,"                                   \
     " coalesce(to_char(valid_until, 'YYYY-MM-DD'), '') AS valid_until"
 
 static const struct db_stmt missing_services_stmt = {
