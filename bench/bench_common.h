@@ -126,6 +126,42 @@ static inline bool bench_take_option(int argc, char **argv, int *i, const char *
     return true;
 }
 
+#define BENCH_OPTION_NOT_MINE -1 /* not a shared option: the program's own parser goes on */
+#define BENCH_OPTION_TAKEN    -2 /* a shared option, stored */
+
+/* The options every benchmark shares, at argv[*i]: --help, --url, --seconds and, when database
+ * is not NULL, --database. Returns BENCH_OPTION_TAKEN, BENCH_OPTION_NOT_MINE, or the exit status
+ * to end with (0 after --help, BENCH_EXIT_USAGE after a bad value). */
+static inline int bench_take_common(int argc, char **argv, int *i, const char **url,
+                                    const char **database, long *seconds,
+                                    void (*print_usage)(FILE *))
+{
+    const char *v;
+    if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (bench_take_option(argc, argv, i, "--url", &v)) {
+        if (!v || !*v)
+            return bench_usage_error(print_usage, "--url needs a value");
+        *url = v;
+        return BENCH_OPTION_TAKEN;
+    }
+    if (database && bench_take_option(argc, argv, i, "--database", &v)) {
+        if (!v || !*v)
+            return bench_usage_error(print_usage, "--database needs a value");
+        *database = v;
+        return BENCH_OPTION_TAKEN;
+    }
+    if (bench_take_option(argc, argv, i, "--seconds", &v)) {
+        if (!v || !bench_parse_long(v, 1, BENCH_MAX_SECONDS, seconds))
+            return bench_usage_error(print_usage, "--seconds must be a whole number from 1 to %d",
+                                     BENCH_MAX_SECONDS);
+        return BENCH_OPTION_TAKEN;
+    }
+    return BENCH_OPTION_NOT_MINE;
+}
+
 /* ------------------------------------------------------------------ the machine, for the header */
 
 static inline long bench_cpus_available(void)

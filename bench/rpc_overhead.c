@@ -117,18 +117,10 @@ static int parse_args(int argc, char **argv, struct options *opt)
         abort();
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_usage(stdout);
-            return 0;
-        } else if (bench_take_option(argc, argv, &i, "--url", &v)) {
-            if (!v || !*v)
-                return bench_usage_error(print_usage, "--url needs a value");
-            opt->url = v;
-        } else if (bench_take_option(argc, argv, &i, "--seconds", &v)) {
-            if (!v || !bench_parse_long(v, 1, BENCH_MAX_SECONDS, &opt->seconds))
-                return bench_usage_error(print_usage,
-                                         "--seconds must be a whole number from 1 to %d",
-                                         BENCH_MAX_SECONDS);
+        int taken = bench_take_common(argc, argv, &i, &opt->url, NULL, &opt->seconds, print_usage);
+        if (taken != BENCH_OPTION_NOT_MINE) {
+            if (taken != BENCH_OPTION_TAKEN)
+                return taken;
         } else if (bench_take_option(argc, argv, &i, "--callers", &v)) {
             if (!v || !bench_parse_list(v, 1, MAX_CALLERS, opt->callers, &opt->n_callers))
                 return bench_usage_error(print_usage,
