@@ -225,20 +225,29 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Books (p_moving NULL) or moves (p_moving = the appointment) a session of p_service for
--- p_client at p_start. Checks every rule in the order a person would explain them, picks a free
--- therapist (p_therapist, or any who performs the service; when moving, the current one first)
--- and a free suitable room, locks therapist, room and client in that fixed order so concurrent
--- bookings queue instead of deadlocking, checks again with a fresh view, then writes. Returns
--- the appointment id. The exclusion constraints remain the final guarantee.
+-- p_client at p_start. Checks every rule in the order a person would explain them, finds who
+-- could do it (p_therapist, or any who performs the service; when moving, the current one first)
+-- and the first free suitable room, locks therapist, room and client in that fixed order so
+-- concurrent bookings queue instead of deadlocking, then checks each of them once, after its
+-- lock: each statement here reads a fresh snapshot, so a booking committed while we waited is
+-- seen. Returns the appointment id. The exclusion constraints remain the final guarantee.
+--
+-- What a booking costs is mostly this function (issue 4), so its usual path is seven statements:
+-- the service, location, client and any closure in one; who works then; the room; the locks;
+-- the checks after them; the insert (and, with several therapists to choose from, picking one).
+-- Only a refusal runs the statements that find which rule or which resource to name. Every plan
+-- is generic (plan_cache_mode): with custom plans PostgreSQL planned the range checks again on
+-- every call, because its estimate for each actual range always beat the generic plan's; that
+-- was a third of the function's time. The checks are written out, not calls of SQL helper
+-- functions, which PostgreSQL would parse and plan again on every call.
 CREATE FUNCTION clinic_book(p_client bigint, p_service bigint, p_location bigint,
                             p_start timestamptz, p_therapist bigint, p_booked_by text,
                             p_moving bigint)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    svc services;
-    loc locations;
-    cl clients;
+    b record;
     session tstzrange;
     v_blocked tstzrange;
     local_start timestamp;
@@ -249,101 +258,139 @@ DECLARE
     working bigint[];
     chosen_t bigint;
     chosen_r bigint;
-    closure closures;
+    taken boolean;
     away time_off;
     result bigint;
 BEGIN
-    SELECT * INTO svc FROM services WHERE id = p_service;
-    IF NOT FOUND THEN
+    -- The service, the location, the client and the first closure that touches the booked
+    -- time (buffers included), in one statement; what is missing is told in this order.
+    SELECT s.id AS service_id, s.name AS service_name, s.active, s.duration_minutes,
+           s.buffer_before_minutes, s.buffer_after_minutes, s.required_features,
+           l.id AS location_id, l.name AS location_name, l.archived AS location_archived,
+           l.time_zone, l.min_notice_minutes, l.max_advance_days, l.slot_step_minutes,
+           c.id AS client_id, c.archived AS client_archived,
+           z.first_day AS closed_from, z.last_day AS closed_to, z.reason AS closed_why
+    INTO b
+    FROM (SELECT) AS one
+    LEFT JOIN services s ON s.id = p_service
+    LEFT JOIN locations l ON l.id = p_location
+    LEFT JOIN clients c ON c.id = p_client
+    LEFT JOIN LATERAL (
+        SELECT cz.first_day, cz.last_day, cz.reason FROM closures cz
+        WHERE cz.location_id = l.id
+          AND cz.first_day <= ((p_start + make_interval(mins => s.duration_minutes
+                                                        + s.buffer_after_minutes))
+                               AT TIME ZONE l.time_zone)::date
+          AND cz.last_day >= ((p_start - make_interval(mins => s.buffer_before_minutes))
+                              AT TIME ZONE l.time_zone)::date
+        LIMIT 1) AS z ON true;
+    IF b.service_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('service %s does not exist', p_service);
     END IF;
-    SELECT * INTO loc FROM locations WHERE id = p_location;
-    IF NOT FOUND THEN
+    IF b.location_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('location %s does not exist', p_location);
     END IF;
-    SELECT * INTO cl FROM clients WHERE id = p_client;
-    IF NOT FOUND THEN
+    IF b.client_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('client %s does not exist', p_client);
     END IF;
-    IF NOT svc.active THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('the service "%s" is no longer offered', svc.name);
+    IF NOT b.active THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('the service "%s" is no longer offered', b.service_name);
     END IF;
-    IF loc.archived THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('the location "%s" is archived', loc.name);
+    IF b.location_archived THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('the location "%s" is archived', b.location_name);
     END IF;
-    IF cl.archived THEN
+    IF b.client_archived THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('client %s is archived; restore them before booking', p_client);
     END IF;
 
-    session := tstzrange(p_start, p_start + make_interval(mins => svc.duration_minutes));
-    v_blocked := tstzrange(p_start - make_interval(mins => svc.buffer_before_minutes),
-                         upper(session) + make_interval(mins => svc.buffer_after_minutes));
-    local_start := p_start AT TIME ZONE loc.time_zone;
+    session := tstzrange(p_start, p_start + make_interval(mins => b.duration_minutes));
+    v_blocked := tstzrange(p_start - make_interval(mins => b.buffer_before_minutes),
+                           upper(session) + make_interval(mins => b.buffer_after_minutes));
+    local_start := p_start AT TIME ZONE b.time_zone;
 
     -- the location's booking rules
-    IF p_start < now() + make_interval(mins => loc.min_notice_minutes) THEN
+    IF p_start < now() + make_interval(mins => b.min_notice_minutes) THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
             'minimum notice: bookings at %s start at least %s minutes from now (earliest %s)',
-            loc.name, loc.min_notice_minutes,
-            to_char((now() + make_interval(mins => loc.min_notice_minutes)) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'));
+            b.location_name, b.min_notice_minutes,
+            to_char((now() + make_interval(mins => b.min_notice_minutes)) AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'));
     END IF;
-    IF p_start > now() + make_interval(days => loc.max_advance_days) THEN
+    IF p_start > now() + make_interval(days => b.max_advance_days) THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-            'booking horizon: %s takes bookings at most %s days ahead', loc.name, loc.max_advance_days);
+            'booking horizon: %s takes bookings at most %s days ahead', b.location_name, b.max_advance_days);
     END IF;
     IF (extract(epoch FROM local_start - date_trunc('day', local_start))::bigint
-        % (loc.slot_step_minutes * 60)) <> 0 THEN
+        % (b.slot_step_minutes * 60)) <> 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
             'slot step: appointments at %s start on a %s-minute grid (e.g. 09:00, 09:%s)',
-            loc.name, loc.slot_step_minutes, lpad((loc.slot_step_minutes % 60)::text, 2, '0'));
+            b.location_name, b.slot_step_minutes, lpad((b.slot_step_minutes % 60)::text, 2, '0'));
     END IF;
-    from_day := (lower(v_blocked) AT TIME ZONE loc.time_zone)::date;
-    to_day := (upper(v_blocked) AT TIME ZONE loc.time_zone)::date;
-    SELECT * INTO closure FROM closures c
-    WHERE c.location_id = p_location AND c.first_day <= to_day AND c.last_day >= from_day
-    LIMIT 1;
-    IF FOUND THEN
+    from_day := (lower(v_blocked) AT TIME ZONE b.time_zone)::date;
+    to_day := (upper(v_blocked) AT TIME ZONE b.time_zone)::date;
+    IF b.closed_from IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-            'closed: %s is closed from %s to %s%s', loc.name, closure.first_day, closure.last_day,
-            CASE WHEN closure.reason <> '' THEN ' (' || closure.reason || ')' ELSE '' END);
+            'closed: %s is closed from %s to %s%s', b.location_name, b.closed_from, b.closed_to,
+            CASE WHEN b.closed_why <> '' THEN ' (' || b.closed_why || ')' ELSE '' END);
     END IF;
 
-    -- who could do it
+    -- Who could do it and is available then, in order of preference: the usual case, one
+    -- weekly rule covering the whole span and no time off, is two index lookups; spans covered
+    -- only by adjacent rules take the full multirange. A named therapist and "anyone" are two
+    -- statements so that each has a plan that fits (the first one looks up one therapist).
     IF p_moving IS NOT NULL THEN
         SELECT a.therapist_id INTO keep_therapist FROM appointments a WHERE a.id = p_moving;
     END IF;
-    staff := ARRAY(
-        SELECT th.id FROM therapists th JOIN therapist_services ts ON ts.therapist_id = th.id
-        WHERE ts.service_id = p_service AND NOT th.archived
-          AND (p_therapist IS NULL OR th.id = p_therapist)
-        ORDER BY th.id IS DISTINCT FROM keep_therapist, th.id);
-    IF cardinality(staff) = 0 THEN
-        IF p_therapist IS NOT NULL THEN
-            IF NOT EXISTS (SELECT 1 FROM therapists WHERE id = p_therapist) THEN
-                RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('therapist %s does not exist', p_therapist);
-            END IF;
-            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-                'therapist %s does not perform "%s"', p_therapist, svc.name);
-        END IF;
-        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('no therapist performs "%s"', svc.name);
+    IF p_therapist IS NOT NULL THEN
+        working := ARRAY(
+            SELECT th.id FROM therapists th
+            JOIN therapist_services ts ON ts.therapist_id = th.id AND ts.service_id = p_service
+            WHERE th.id = p_therapist AND NOT th.archived
+              AND ((EXISTS (SELECT 1 FROM working_hours w
+                            WHERE w.therapist_id = th.id AND w.location_id = p_location
+                              AND w.weekday = extract(isodow FROM from_day)
+                              AND from_day = to_day AND from_day >= w.valid_from
+                              AND (w.valid_until IS NULL OR from_day <= w.valid_until)
+                              AND tstzrange((from_day + w.start_local) AT TIME ZONE b.time_zone,
+                                            (from_day + w.end_local) AT TIME ZONE b.time_zone)
+                                  @> v_blocked)
+                    AND NOT EXISTS (SELECT 1 FROM time_off o
+                                    WHERE o.therapist_id = th.id AND o.during && v_blocked))
+                   OR clinic_working(th.id, p_location, from_day, to_day) @> v_blocked));
+    ELSE
+        working := ARRAY(
+            SELECT th.id FROM therapists th
+            JOIN therapist_services ts ON ts.therapist_id = th.id AND ts.service_id = p_service
+            WHERE NOT th.archived
+              AND ((EXISTS (SELECT 1 FROM working_hours w
+                            WHERE w.therapist_id = th.id AND w.location_id = p_location
+                              AND w.weekday = extract(isodow FROM from_day)
+                              AND from_day = to_day AND from_day >= w.valid_from
+                              AND (w.valid_until IS NULL OR from_day <= w.valid_until)
+                              AND tstzrange((from_day + w.start_local) AT TIME ZONE b.time_zone,
+                                            (from_day + w.end_local) AT TIME ZONE b.time_zone)
+                                  @> v_blocked)
+                    AND NOT EXISTS (SELECT 1 FROM time_off o
+                                    WHERE o.therapist_id = th.id AND o.during && v_blocked))
+                   OR clinic_working(th.id, p_location, from_day, to_day) @> v_blocked)
+            ORDER BY th.id IS DISTINCT FROM keep_therapist, th.id);
     END IF;
-    -- Who is available: the usual case, one weekly rule covering the whole span and no time
-    -- off, is two index lookups; spans covered only by adjacent rules take the full multirange.
-    working := ARRAY(
-        SELECT s FROM unnest(staff) WITH ORDINALITY AS u(s, ord)
-        WHERE (EXISTS (SELECT 1 FROM working_hours w
-                       WHERE w.therapist_id = s AND w.location_id = p_location
-                         AND w.weekday = extract(isodow FROM from_day)
-                         AND from_day = to_day AND from_day >= w.valid_from
-                         AND (w.valid_until IS NULL OR from_day <= w.valid_until)
-                         AND tstzrange((from_day + w.start_local) AT TIME ZONE loc.time_zone,
-                                       (from_day + w.end_local) AT TIME ZONE loc.time_zone)
-                             @> v_blocked)
-               AND NOT EXISTS (SELECT 1 FROM time_off o
-                               WHERE o.therapist_id = s AND o.during && v_blocked))
-           OR clinic_working(s, p_location, from_day, to_day) @> v_blocked
-        ORDER BY ord);
     IF cardinality(working) = 0 THEN
+        -- Nobody: say why, in the order a person would explain it.
+        staff := ARRAY(
+            SELECT th.id FROM therapists th JOIN therapist_services ts ON ts.therapist_id = th.id
+            WHERE ts.service_id = p_service AND NOT th.archived
+              AND (p_therapist IS NULL OR th.id = p_therapist)
+            ORDER BY th.id);
+        IF cardinality(staff) = 0 THEN
+            IF p_therapist IS NOT NULL THEN
+                IF NOT EXISTS (SELECT 1 FROM therapists WHERE id = p_therapist) THEN
+                    RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('therapist %s does not exist', p_therapist);
+                END IF;
+                RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                    'therapist %s does not perform "%s"', p_therapist, b.service_name);
+            END IF;
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('no therapist performs "%s"', b.service_name);
+        END IF;
         -- weekly hours cover the time but time off does not let anyone work it: say so
         SELECT o.* INTO away FROM time_off o
         WHERE o.therapist_id = ANY (staff) AND o.during && v_blocked
@@ -354,77 +401,98 @@ BEGIN
                 'time off: %s is away from %s to %s%s',
                 CASE WHEN p_therapist IS NOT NULL THEN 'therapist ' || p_therapist
                      ELSE 'the only therapist who works then' END,
-                to_char(lower(away.during) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
-                to_char(upper(away.during) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(lower(away.during) AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(upper(away.during) AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'),
                 CASE WHEN away.reason <> '' THEN ' (' || away.reason || ')' ELSE '' END);
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = CASE
             WHEN p_therapist IS NOT NULL THEN format(
                 'working hours: therapist %s does not work at %s from %s to %s (buffers included)',
-                p_therapist, loc.name, to_char(lower(v_blocked) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
-                to_char(upper(v_blocked) AT TIME ZONE loc.time_zone, 'HH24:MI'))
+                p_therapist, b.location_name, to_char(lower(v_blocked) AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(upper(v_blocked) AT TIME ZONE b.time_zone, 'HH24:MI'))
             ELSE format('working hours: nobody who performs "%s" works at %s from %s to %s (buffers included)',
-                svc.name, loc.name, to_char(lower(v_blocked) AT TIME ZONE loc.time_zone, 'YYYY-MM-DD HH24:MI'),
-                to_char(upper(v_blocked) AT TIME ZONE loc.time_zone, 'HH24:MI')) END;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM rooms rm WHERE rm.location_id = p_location AND NOT rm.archived
-                   AND rm.features @> svc.required_features) THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-            'rooms: no room at %s has what "%s" needs (%s)', loc.name, svc.name,
-            array_to_string(svc.required_features, ', '));
+                b.service_name, b.location_name, to_char(lower(v_blocked) AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'),
+                to_char(upper(v_blocked) AT TIME ZONE b.time_zone, 'HH24:MI')) END;
     END IF;
 
-    -- pick a free therapist and a free room
-    -- The checks below are written out (not helper functions) so PL/pgSQL caches their plans.
-    IF EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
-               AND tstzrange(a.start_at, a.end_at) && session
-               AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving) THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
-            'client %s already has an appointment at that time', p_client);
+    -- The therapist: the only candidate is checked once, after its lock; of several, the first
+    -- free one is chosen now and checked again after its lock.
+    IF cardinality(working) = 1 THEN
+        chosen_t := working[1];
+    ELSE
+        SELECT s INTO chosen_t FROM unnest(working) WITH ORDINALITY AS u(s, ord)
+        WHERE NOT EXISTS (SELECT 1 FROM appointments a
+                          WHERE a.therapist_id = s AND a.blocked && v_blocked
+                            AND a.status NOT IN ('cancelled', 'no_show')
+                            AND a.id IS DISTINCT FROM p_moving)
+        ORDER BY ord LIMIT 1;
     END IF;
-    SELECT s INTO chosen_t FROM unnest(working) WITH ORDINALITY AS u(s, ord)
-    WHERE NOT EXISTS (SELECT 1 FROM appointments a
-                      WHERE a.therapist_id = s AND a.blocked && v_blocked
-                        AND a.status NOT IN ('cancelled', 'no_show')
-                        AND a.id IS DISTINCT FROM p_moving)
-    ORDER BY ord LIMIT 1;
+    -- the room: the first free suitable one, checked again after its lock
     SELECT rm.id INTO chosen_r FROM rooms rm
-    WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> svc.required_features
+    WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> b.required_features
       AND NOT EXISTS (SELECT 1 FROM appointments a
                       WHERE a.room_id = rm.id AND a.blocked && v_blocked
                         AND a.status NOT IN ('cancelled', 'no_show')
                         AND a.id IS DISTINCT FROM p_moving)
     ORDER BY rm.id LIMIT 1;
-    IF chosen_t IS NULL OR chosen_r IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = CASE
-            WHEN chosen_t IS NULL AND p_therapist IS NOT NULL
-                THEN 'that time was just taken: the therapist is busy then; search again'
-            WHEN chosen_t IS NULL THEN 'that time was just taken: every therapist is busy then; search again'
-            ELSE 'that time was just taken: every suitable room is in use then; search again' END;
-    END IF;
 
-    -- Lock therapist, room and client, always in this order, so concurrent bookings of the same
-    -- resources queue instead of deadlocking; then look again: each statement here reads a fresh
-    -- snapshot, so a booking committed while we waited is seen.
-    PERFORM pg_advisory_xact_lock(clinic_lock_key(1, chosen_t));
-    PERFORM pg_advisory_xact_lock(clinic_lock_key(2, chosen_r));
-    PERFORM pg_advisory_xact_lock(clinic_lock_key(3, p_client));
-    IF EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
-               AND tstzrange(a.start_at, a.end_at) && session
-               AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving) THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
-            'client %s already has an appointment at that time', p_client);
+    taken := chosen_t IS NULL OR chosen_r IS NULL;
+    IF NOT taken THEN
+        -- Lock therapist, room and client, always in this order (a target list is evaluated
+        -- left to right), so concurrent bookings of the same resources queue instead of
+        -- deadlocking; then look at each with a fresh snapshot. Time off added for the
+        -- therapist meanwhile takes the same lock, and shows here.
+        PERFORM pg_advisory_xact_lock(clinic_lock_key(1, chosen_t)),
+                pg_advisory_xact_lock(clinic_lock_key(2, chosen_r)),
+                pg_advisory_xact_lock(clinic_lock_key(3, p_client));
+        taken := EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
+                         AND tstzrange(a.start_at, a.end_at) && session
+                         AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
+            OR EXISTS (SELECT 1 FROM appointments a
+                       WHERE a.therapist_id = chosen_t AND a.blocked && v_blocked
+                         AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
+            OR EXISTS (SELECT 1 FROM appointments a
+                       WHERE a.room_id = chosen_r AND a.blocked && v_blocked
+                         AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
+            OR EXISTS (SELECT 1 FROM time_off o
+                       WHERE o.therapist_id = chosen_t AND o.during && v_blocked);
     END IF;
-    IF EXISTS (SELECT 1 FROM appointments a
-               WHERE a.therapist_id = chosen_t AND a.blocked && v_blocked
-                 AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
-       OR EXISTS (SELECT 1 FROM appointments a
-                  WHERE a.room_id = chosen_r AND a.blocked && v_blocked
-                    AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
-       OR EXISTS (SELECT 1 FROM time_off o
-                  WHERE o.therapist_id = chosen_t AND o.during && v_blocked) THEN
-        -- (time off added for the therapist meanwhile takes the same lock, and shows here)
-        -- taken while we waited; locking another one now could deadlock, so run the call again
+    IF taken THEN
+        -- Something is in the way: name it as a person would, first what no retry can change.
+        IF NOT EXISTS (SELECT 1 FROM rooms rm WHERE rm.location_id = p_location AND NOT rm.archived
+                       AND rm.features @> b.required_features) THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'rooms: no room at %s has what "%s" needs (%s)', b.location_name, b.service_name,
+                array_to_string(b.required_features, ', '));
+        END IF;
+        IF EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
+                   AND tstzrange(a.start_at, a.end_at) && session
+                   AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving) THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
+                'client %s already has an appointment at that time', p_client);
+        END IF;
+        SELECT s INTO chosen_t FROM unnest(working) WITH ORDINALITY AS u(s, ord)
+        WHERE NOT EXISTS (SELECT 1 FROM appointments a
+                          WHERE a.therapist_id = s AND a.blocked && v_blocked
+                            AND a.status NOT IN ('cancelled', 'no_show')
+                            AND a.id IS DISTINCT FROM p_moving)
+        ORDER BY ord LIMIT 1;
+        SELECT rm.id INTO chosen_r FROM rooms rm
+        WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> b.required_features
+          AND NOT EXISTS (SELECT 1 FROM appointments a
+                          WHERE a.room_id = rm.id AND a.blocked && v_blocked
+                            AND a.status NOT IN ('cancelled', 'no_show')
+                            AND a.id IS DISTINCT FROM p_moving)
+        ORDER BY rm.id LIMIT 1;
+        IF chosen_t IS NULL OR chosen_r IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = CASE
+                WHEN chosen_t IS NULL AND p_therapist IS NOT NULL
+                    THEN 'that time was just taken: the therapist is busy then; search again'
+                WHEN chosen_t IS NULL THEN 'that time was just taken: every therapist is busy then; search again'
+                ELSE 'that time was just taken: every suitable room is in use then; search again' END;
+        END IF;
+        -- free again now: what we chose was taken, or the therapist's time off added, while we
+        -- waited; locking another one now could deadlock, so run the call again
         RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'the chosen therapist or room was just taken';
     END IF;
 
