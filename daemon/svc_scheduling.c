@@ -28,29 +28,33 @@
 static const struct db_stmt zone_stmt = {
     "SELECT time_zone FROM locations WHERE id = $1", 1};
 static const struct db_stmt therapist_exists_stmt = {"SELECT 1 FROM therapists WHERE id = $1", 1};
-static const struct db_stmt service_stmt = {"SELECT active, name FROM services WHERE id = $1", 1};
 static const struct db_stmt details_stmt = {
     "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE id = $1", 1};
 static const struct db_stmt details_many_stmt = {
     "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE id = ANY($1::bigint[])"
     " ORDER BY start_at, id",
     1};
+/* One page (clinic_find_slots cuts it: it stops looking for rooms once the page is full). */
 static const struct db_stmt slots_stmt = {
-    "SELECT clinic_format_instant(s.start_at, $6) AS start_time,"
-    " clinic_format_instant(s.end_at, $6) AS end_time, s.therapist_id, t.name AS therapist_name,"
-    " s.room_id, r.name AS room_name,"
-    " 'k' || extract(epoch FROM s.start_at)::bigint || '.' || s.therapist_id AS page_key"
-    " FROM clinic_free_slots($1, $2, clinic_parse_instant($3, $6, 'from'),"
-    "                        clinic_parse_instant($4, $6, 'to'), $5, now()) AS s"
-    " JOIN therapists t ON t.id = s.therapist_id JOIN rooms r ON r.id = s.room_id"
-    " WHERE (s.start_at, s.therapist_id) > (to_timestamp($7), $8)"
-    " ORDER BY s.start_at, s.therapist_id LIMIT $9",
+    "SELECT start_time, end_time, therapist_id, therapist_name, room_id, room_name, page_key"
+    " FROM clinic_find_slots($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     9};
-static const struct db_stmt span_stmt = {
-    "SELECT clinic_parse_instant($2, $1, 'to') - clinic_parse_instant($3, $1, 'from')"
-    " > make_interval(days => $4), clinic_parse_instant($2, $1, 'to')"
-    " <= clinic_parse_instant($3, $1, 'from')",
-    4};
+/* Everything FindSlots checks before it searches, in one round trip: the location's zone, the
+ * service, the therapist, and whether to <= from or the span is too long. The span is computed
+ * (and from/to parsed, which may refuse them) only when all the rest is there, so the answers
+ * come in the same order as when these were separate statements. */
+static const struct db_stmt slots_check_stmt = {
+    "SELECT l.time_zone, s.id IS NOT NULL, s.active, s.name, x.therapist_ok,"
+    " CASE WHEN l.id IS NOT NULL AND s.active AND x.therapist_ok"
+    "      THEN clinic_parse_instant($5, l.time_zone, 'to')"
+    "           <= clinic_parse_instant($4, l.time_zone, 'from') END,"
+    " CASE WHEN l.id IS NOT NULL AND s.active AND x.therapist_ok"
+    "      THEN clinic_parse_instant($5, l.time_zone, 'to')"
+    "           - clinic_parse_instant($4, l.time_zone, 'from') > make_interval(days => $6) END"
+    " FROM (SELECT) AS one LEFT JOIN locations l ON l.id = $1 LEFT JOIN services s ON s.id = $2,"
+    " LATERAL (SELECT $3::bigint IS NULL"
+    "          OR EXISTS (SELECT 1 FROM therapists WHERE id = $3) AS therapist_ok) AS x",
+    6};
 /* The zone is read in the same statement (one round trip less per booking); for a location that
  * does not exist the start parses to NULL and clinic_book answers NOT_FOUND. */
 static const struct db_stmt book_stmt = {
@@ -142,44 +146,41 @@ static uint32_t page_size_of(struct call *call, uint32_t requested)
 
 /* ------------------------------------------------------------------ search and booking */
 
-/* The slot search answers for an existing, offered service and an existing therapist only: an
- * empty list must mean "fully booked", never "no such thing". */
-static bool check_searchable(struct call *call, int64_t service, int64_t therapist)
+/* The slot search answers for an existing location, an existing, offered service and an
+ * existing therapist only (an empty list must mean "fully booked", never "no such thing"), over
+ * a span that is not empty and at most MAX_SEARCH_DAYS long (the search stays bounded). One
+ * statement checks it all; stores the location's zone in zone and returns true when the search
+ * may run, otherwise fails the call with the first problem. */
+static bool check_search(struct call *call, const Clinic__V1__FindSlotsRequest *in, char *zone,
+                         size_t len)
 {
-    struct db_result *r;
-    if (db_query(call->db, &service_stmt, (const char *[]){param_i64(call, service)}, &r) !=
-        STATUS_OK) {
-        call_fail_db(call);
-        return false;
-    }
-    if (db_rows(r) == 0)
-        call_fail(call, STATUS_NOT_FOUND, "service %lld does not exist", (long long)service);
-    else if (strcmp(db_value(r, 0, 0), "t") != 0)
-        call_fail(call, STATUS_FAILED_PRECONDITION, "the service \"%s\" is no longer offered",
-                  db_value(r, 0, 1));
-    db_result_free(r);
-    char found[4], sentence[64];
-    snprintf(sentence, sizeof sentence, "therapist %lld does not exist", (long long)therapist);
-    if (call->code == STATUS_OK && therapist)
-        query_text(call, &therapist_exists_stmt, (const char *[]){param_i64(call, therapist)},
-                   found, sizeof found, sentence);
-    return call->code == STATUS_OK;
-}
-
-/* Refuses spans that are empty or longer than MAX_SEARCH_DAYS: the search stays bounded. */
-static bool check_span(struct call *call, const char *zone, const char *from, const char *to)
-{
-    struct db_result *r;
     char days[8];
     snprintf(days, sizeof days, "%d", MAX_SEARCH_DAYS);
-    if (db_query(call->db, &span_stmt, (const char *[]){zone, to, from, days}, &r) != STATUS_OK) {
+    const char *params[] = {param_i64(call, in->location_id), param_i64(call, in->service_id),
+                            param_id_or_null(call, in->therapist_id), in->from, in->to, days};
+    struct db_result *r;
+    if (db_query(call->db, &slots_check_stmt, params, &r) != STATUS_OK) {
         call_fail_db(call);
         return false;
     }
-    if (strcmp(db_value(r, 0, 1), "t") == 0)
+    if (db_is_null(r, 0, 0))
+        call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist",
+                  (long long)in->location_id);
+    else if (strcmp(db_value(r, 0, 1), "t") != 0)
+        call_fail(call, STATUS_NOT_FOUND, "service %lld does not exist",
+                  (long long)in->service_id);
+    else if (strcmp(db_value(r, 0, 2), "t") != 0)
+        call_fail(call, STATUS_FAILED_PRECONDITION, "the service \"%s\" is no longer offered",
+                  db_value(r, 0, 3));
+    else if (strcmp(db_value(r, 0, 4), "t") != 0)
+        call_fail(call, STATUS_NOT_FOUND, "therapist %lld does not exist",
+                  (long long)in->therapist_id);
+    else if (strcmp(db_value(r, 0, 5), "t") == 0)
         call_violation(call, "to", "must be after from");
-    else if (strcmp(db_value(r, 0, 0), "t") == 0)
+    else if (strcmp(db_value(r, 0, 6), "t") == 0)
         call_violation(call, "to", "the search may span at most %d days", MAX_SEARCH_DAYS);
+    else
+        snprintf(zone, len, "%s", db_value(r, 0, 0));
     db_result_free(r);
     return call->code == STATUS_OK;
 }
@@ -200,9 +201,7 @@ static void svc_scheduling_find_slots(Clinic__V1__Scheduling_Service *service,
     check_instant(call, "to", in->to, false);
     uint32_t size = page_size_of(call, in->page_size);
     check_pair_token(call, in->page_token, &after_start, &after_therapist);
-    if (call->code != STATUS_OK || !location_zone(call, in->location_id, zone, sizeof zone) ||
-        !check_searchable(call, in->service_id, in->therapist_id) ||
-        !check_span(call, zone, in->from, in->to))
+    if (call->code != STATUS_OK || !check_search(call, in, zone, sizeof zone))
         return;
     char start_key[24], therapist_key[24];
     snprintf(start_key, sizeof start_key, "%lld", after_start);
