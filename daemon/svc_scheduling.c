@@ -55,11 +55,12 @@ static const struct db_stmt slots_check_stmt = {
     " LATERAL (SELECT $3::bigint IS NULL"
     "          OR EXISTS (SELECT 1 FROM therapists WHERE id = $3) AS therapist_ok) AS x",
     6};
-/* The zone is read in the same statement (one round trip less per booking); for a location that
- * does not exist the start parses to NULL and clinic_book answers NOT_FOUND. */
+/* One round trip per booking: the zone is read in the same statement (for a location that does
+ * not exist the start parses to NULL and clinic_book answers NOT_FOUND), and the booked
+ * appointment comes back as appointment_details shows it. */
 static const struct db_stmt book_stmt = {
-    "SELECT clinic_book($1, $2, $3, clinic_parse_instant($4,"
-    " (SELECT time_zone FROM locations WHERE id = $3), 'start_time'), $5, $6, NULL)",
+    "SELECT " DETAILS_COLUMNS " FROM clinic_book_details($1, $2, $3, clinic_parse_instant($4,"
+    " (SELECT time_zone FROM locations WHERE id = $3), 'start_time'), $5, $6)",
     6};
 static const struct db_stmt course_stmt = {
     "SELECT clinic_book_course($1, $2, $3, clinic_parse_instant($4, $9, 'first_start_time'),"
@@ -251,7 +252,8 @@ static void svc_scheduling_book(Clinic__V1__Scheduling_Service *service,
     const char *params[] = {param_i64(call, in->client_id), param_i64(call, in->service_id),
                             param_i64(call, in->location_id), in->start_time,
                             param_id_or_null(call, in->therapist_id), ""};
-    book_and_reply(call, &book_stmt, params);
+    rowmap_reply_one(call, &book_stmt, params, &clinic__v1__appointment__descriptor,
+                     "the appointment vanished");
 }
 
 static void svc_scheduling_book_course(Clinic__V1__Scheduling_Service *service,

@@ -273,7 +273,7 @@ $$;
 -- lock: each statement here reads a fresh snapshot, so a booking committed while we waited is
 -- seen. Returns the appointment id. The exclusion constraints remain the final guarantee.
 --
--- What a booking costs is mostly this function (issue 4), so its usual path is seven statements:
+-- What a booking costs is mostly this function (issue 4), so its usual path is six statements:
 -- the service, location, client and any closure in one; who works then; the room; the locks;
 -- the checks after them; the insert (and, with several therapists to choose from, picking one).
 -- Only a refusal runs the statements that find which rule or which resource to name. Every plan
@@ -468,14 +468,19 @@ BEGIN
                             AND a.id IS DISTINCT FROM p_moving)
         ORDER BY ord LIMIT 1;
     END IF;
-    -- the room: the first free suitable one, checked again after its lock
-    SELECT rm.id INTO chosen_r FROM rooms rm
-    WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> b.required_features
-      AND NOT EXISTS (SELECT 1 FROM appointments a
-                      WHERE a.room_id = rm.id AND a.blocked && v_blocked
+    -- The room: the first free suitable one, checked again after its lock. The rooms are
+    -- ordered before they are tested (OFFSET 0 keeps that apart), so the test stops at the
+    -- first free one instead of testing every room and sorting the free ones.
+    SELECT r.id INTO chosen_r
+    FROM (SELECT rm.id FROM rooms rm
+          WHERE rm.location_id = p_location AND NOT rm.archived
+            AND rm.features @> b.required_features
+          ORDER BY rm.id OFFSET 0) AS r
+    WHERE NOT EXISTS (SELECT 1 FROM appointments a
+                      WHERE a.room_id = r.id AND a.blocked && v_blocked
                         AND a.status NOT IN ('cancelled', 'no_show')
                         AND a.id IS DISTINCT FROM p_moving)
-    ORDER BY rm.id LIMIT 1;
+    ORDER BY r.id LIMIT 1;
 
     taken := chosen_t IS NULL OR chosen_r IS NULL;
     IF NOT taken THEN

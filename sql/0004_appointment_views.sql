@@ -17,6 +17,20 @@ JOIN therapists t ON t.id = a.therapist_id
 JOIN rooms r ON r.id = a.room_id
 JOIN services s ON s.id = a.service_id;
 
+-- Books like clinic_book and answers with the new appointment as appointment_details shows it:
+-- the Book call is one statement, not a booking and then a read (issue 4).
+CREATE FUNCTION clinic_book_details(p_client bigint, p_service bigint, p_location bigint,
+                                    p_start timestamptz, p_therapist bigint, p_booked_by text)
+RETURNS SETOF appointment_details
+LANGUAGE plpgsql AS $$
+DECLARE
+    booked bigint;
+BEGIN
+    booked := clinic_book(p_client, p_service, p_location, p_start, p_therapist, p_booked_by, NULL);
+    RETURN QUERY SELECT * FROM appointment_details WHERE id = booked;
+END
+$$;
+
 -- The zone that reads local times not tied to one location (a client's or a therapist's
 -- appointments across locations): the first location's, the clinic's home.
 CREATE FUNCTION clinic_home_zone() RETURNS text
