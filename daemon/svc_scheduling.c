@@ -168,8 +168,7 @@ static bool check_search(struct call *call, const Clinic__V1__FindSlotsRequest *
         call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist",
                   (long long)in->location_id);
     else if (strcmp(db_value(r, 0, 1), "t") != 0)
-        call_fail(call, STATUS_NOT_FOUND, "service %lld does not exist",
-                  (long long)in->service_id);
+        call_fail(call, STATUS_NOT_FOUND, "service %lld does not exist", (long long)in->service_id);
     else if (strcmp(db_value(r, 0, 2), "t") != 0)
         call_fail(call, STATUS_FAILED_PRECONDITION, "the service \"%s\" is no longer offered",
                   db_value(r, 0, 3));

@@ -273,14 +273,15 @@ $$;
 -- lock: each statement here reads a fresh snapshot, so a booking committed while we waited is
 -- seen. Returns the appointment id. The exclusion constraints remain the final guarantee.
 --
--- What a booking costs is mostly this function (issue 4), so its usual path is six statements:
--- the service, location, client and any closure in one; who works then; the room; the locks;
--- the checks after them; the insert (and, with several therapists to choose from, picking one).
--- Only a refusal runs the statements that find which rule or which resource to name. Every plan
--- is generic (plan_cache_mode): with custom plans PostgreSQL planned the range checks again on
--- every call, because its estimate for each actual range always beat the generic plan's; that
--- was a third of the function's time. The checks are written out, not calls of SQL helper
--- functions, which PostgreSQL would parse and plan again on every call.
+-- What a booking costs is mostly this function (issue 4), so its usual path is four statements:
+-- the service, location, client and any closure in one; who works then and the room in one;
+-- the locks; the insert, which checks therapist, room and client first (and, with several
+-- therapists to choose from, one more to pick one). Only a refusal runs the statements that
+-- find which rule or which resource to name. Every plan is generic (plan_cache_mode): with
+-- custom plans PostgreSQL planned the range checks again on every call, because its estimate
+-- for each actual range always beat the generic plan's; that was a third of the function's
+-- time. The checks are written out, not calls of SQL helper functions, which PostgreSQL would
+-- parse and plan again on every call.
 CREATE FUNCTION clinic_book(p_client bigint, p_service bigint, p_location bigint,
                             p_start timestamptz, p_therapist bigint, p_booked_by text,
                             p_moving bigint)
@@ -299,7 +300,6 @@ DECLARE
     working bigint[];
     chosen_t bigint;
     chosen_r bigint;
-    taken boolean;
     away time_off;
     result bigint;
 BEGIN
@@ -378,11 +378,14 @@ BEGIN
     -- weekly rule covering the whole span and no time off, is two index lookups; spans covered
     -- only by adjacent rules take the full multirange. A named therapist and "anyone" are two
     -- statements so that each has a plan that fits (the first one looks up one therapist).
+    -- The same statement picks the room: the first free suitable one, checked again after its
+    -- lock. The rooms are ordered before they are tested (OFFSET 0 keeps that apart), so the
+    -- test stops at the first free one instead of testing every room and sorting the free ones.
     IF p_moving IS NOT NULL THEN
         SELECT a.therapist_id INTO keep_therapist FROM appointments a WHERE a.id = p_moving;
     END IF;
     IF p_therapist IS NOT NULL THEN
-        working := ARRAY(
+        SELECT ARRAY(
             SELECT th.id FROM therapists th
             JOIN therapist_services ts ON ts.therapist_id = th.id AND ts.service_id = p_service
             WHERE th.id = p_therapist AND NOT th.archived
@@ -396,9 +399,20 @@ BEGIN
                                   @> v_blocked)
                     AND NOT EXISTS (SELECT 1 FROM time_off o
                                     WHERE o.therapist_id = th.id AND o.during && v_blocked))
-                   OR clinic_working(th.id, p_location, from_day, to_day) @> v_blocked));
+                   OR clinic_working(th.id, p_location, from_day, to_day) @> v_blocked)),
+           (SELECT r.id
+             FROM (SELECT rm.id FROM rooms rm
+                   WHERE rm.location_id = p_location AND NOT rm.archived
+                     AND rm.features @> b.required_features
+                   ORDER BY rm.id OFFSET 0) AS r
+             WHERE NOT EXISTS (SELECT 1 FROM appointments a
+                               WHERE a.room_id = r.id AND a.blocked && v_blocked
+                                 AND a.status NOT IN ('cancelled', 'no_show')
+                                 AND a.id IS DISTINCT FROM p_moving)
+             ORDER BY r.id LIMIT 1)
+        INTO working, chosen_r;
     ELSE
-        working := ARRAY(
+        SELECT ARRAY(
             SELECT th.id FROM therapists th
             JOIN therapist_services ts ON ts.therapist_id = th.id AND ts.service_id = p_service
             WHERE NOT th.archived
@@ -413,7 +427,18 @@ BEGIN
                     AND NOT EXISTS (SELECT 1 FROM time_off o
                                     WHERE o.therapist_id = th.id AND o.during && v_blocked))
                    OR clinic_working(th.id, p_location, from_day, to_day) @> v_blocked)
-            ORDER BY th.id IS DISTINCT FROM keep_therapist, th.id);
+            ORDER BY th.id IS DISTINCT FROM keep_therapist, th.id),
+           (SELECT r.id
+             FROM (SELECT rm.id FROM rooms rm
+                   WHERE rm.location_id = p_location AND NOT rm.archived
+                     AND rm.features @> b.required_features
+                   ORDER BY rm.id OFFSET 0) AS r
+             WHERE NOT EXISTS (SELECT 1 FROM appointments a
+                               WHERE a.room_id = r.id AND a.blocked && v_blocked
+                                 AND a.status NOT IN ('cancelled', 'no_show')
+                                 AND a.id IS DISTINCT FROM p_moving)
+             ORDER BY r.id LIMIT 1)
+        INTO working, chosen_r;
     END IF;
     IF cardinality(working) = 0 THEN
         -- Nobody: say why, in the order a person would explain it.
@@ -468,42 +493,52 @@ BEGIN
                             AND a.id IS DISTINCT FROM p_moving)
         ORDER BY ord LIMIT 1;
     END IF;
-    -- The room: the first free suitable one, checked again after its lock. The rooms are
-    -- ordered before they are tested (OFFSET 0 keeps that apart), so the test stops at the
-    -- first free one instead of testing every room and sorting the free ones.
-    SELECT r.id INTO chosen_r
-    FROM (SELECT rm.id FROM rooms rm
-          WHERE rm.location_id = p_location AND NOT rm.archived
-            AND rm.features @> b.required_features
-          ORDER BY rm.id OFFSET 0) AS r
-    WHERE NOT EXISTS (SELECT 1 FROM appointments a
-                      WHERE a.room_id = r.id AND a.blocked && v_blocked
-                        AND a.status NOT IN ('cancelled', 'no_show')
-                        AND a.id IS DISTINCT FROM p_moving)
-    ORDER BY r.id LIMIT 1;
-
-    taken := chosen_t IS NULL OR chosen_r IS NULL;
-    IF NOT taken THEN
+    IF chosen_t IS NOT NULL AND chosen_r IS NOT NULL THEN
         -- Lock therapist, room and client, always in this order (a target list is evaluated
         -- left to right), so concurrent bookings of the same resources queue instead of
-        -- deadlocking; then look at each with a fresh snapshot. Time off added for the
-        -- therapist meanwhile takes the same lock, and shows here.
+        -- deadlocking; then write if each is still free. The write is a statement of its own,
+        -- so its snapshot is taken after the locks: a booking committed while we waited is
+        -- seen, and so is time off added for the therapist meanwhile (it takes the same lock).
         PERFORM pg_advisory_xact_lock(clinic_lock_key(1, chosen_t)),
                 pg_advisory_xact_lock(clinic_lock_key(2, chosen_r)),
                 pg_advisory_xact_lock(clinic_lock_key(3, p_client));
-        taken := EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
-                         AND tstzrange(a.start_at, a.end_at) && session
-                         AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
-            OR EXISTS (SELECT 1 FROM appointments a
-                       WHERE a.therapist_id = chosen_t AND a.blocked && v_blocked
-                         AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
-            OR EXISTS (SELECT 1 FROM appointments a
-                       WHERE a.room_id = chosen_r AND a.blocked && v_blocked
-                         AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving)
-            OR EXISTS (SELECT 1 FROM time_off o
-                       WHERE o.therapist_id = chosen_t AND o.during && v_blocked);
+        IF p_moving IS NULL THEN
+            INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,
+                                      start_at, end_at, blocked, booked_by)
+            SELECT p_client, chosen_t, chosen_r, p_service, p_location, p_start, upper(session),
+                   v_blocked, coalesce(p_booked_by, '')
+            WHERE NOT EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
+                              AND tstzrange(a.start_at, a.end_at) && session
+                              AND a.status NOT IN ('cancelled', 'no_show'))
+              AND NOT EXISTS (SELECT 1 FROM appointments a
+                              WHERE a.therapist_id = chosen_t AND a.blocked && v_blocked
+                                AND a.status NOT IN ('cancelled', 'no_show'))
+              AND NOT EXISTS (SELECT 1 FROM appointments a
+                              WHERE a.room_id = chosen_r AND a.blocked && v_blocked
+                                AND a.status NOT IN ('cancelled', 'no_show'))
+              AND NOT EXISTS (SELECT 1 FROM time_off o
+                              WHERE o.therapist_id = chosen_t AND o.during && v_blocked)
+            RETURNING id INTO result;
+        ELSE
+            UPDATE appointments
+            SET therapist_id = chosen_t, room_id = chosen_r, start_at = p_start,
+                end_at = upper(session), blocked = v_blocked
+            WHERE id = p_moving
+              AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
+                              AND tstzrange(a.start_at, a.end_at) && session
+                              AND a.status NOT IN ('cancelled', 'no_show') AND a.id <> p_moving)
+              AND NOT EXISTS (SELECT 1 FROM appointments a
+                              WHERE a.therapist_id = chosen_t AND a.blocked && v_blocked
+                                AND a.status NOT IN ('cancelled', 'no_show') AND a.id <> p_moving)
+              AND NOT EXISTS (SELECT 1 FROM appointments a
+                              WHERE a.room_id = chosen_r AND a.blocked && v_blocked
+                                AND a.status NOT IN ('cancelled', 'no_show') AND a.id <> p_moving)
+              AND NOT EXISTS (SELECT 1 FROM time_off o
+                              WHERE o.therapist_id = chosen_t AND o.during && v_blocked)
+            RETURNING id INTO result;
+        END IF;
     END IF;
-    IF taken THEN
+    IF result IS NULL THEN
         -- Something is in the way: name it as a person would, first what no retry can change.
         IF NOT EXISTS (SELECT 1 FROM rooms rm WHERE rm.location_id = p_location AND NOT rm.archived
                        AND rm.features @> b.required_features) THEN
@@ -540,20 +575,6 @@ BEGIN
         -- free again now: what we chose was taken, or the therapist's time off added, while we
         -- waited; locking another one now could deadlock, so run the call again
         RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'the chosen therapist or room was just taken';
-    END IF;
-
-    IF p_moving IS NULL THEN
-        INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,
-                                  start_at, end_at, blocked, booked_by)
-        VALUES (p_client, chosen_t, chosen_r, p_service, p_location, p_start, upper(session),
-                v_blocked, coalesce(p_booked_by, ''))
-        RETURNING id INTO result;
-    ELSE
-        UPDATE appointments
-        SET therapist_id = chosen_t, room_id = chosen_r, start_at = p_start,
-            end_at = upper(session), blocked = v_blocked
-        WHERE id = p_moving
-        RETURNING id INTO result;
     END IF;
     RETURN result;
 END
