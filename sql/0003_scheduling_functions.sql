@@ -367,7 +367,10 @@ BEGIN
             b.location_name, b.slot_step_minutes, lpad((b.slot_step_minutes % 60)::text, 2, '0'));
     END IF;
     from_day := (lower(v_blocked) AT TIME ZONE b.time_zone)::date;
-    to_day := (upper(v_blocked) AT TIME ZONE b.time_zone)::date;
+    -- The last local day the blocked time touches: it ends just before upper(v_blocked), so a
+    -- session that ends at midnight stays on its day and takes the quick check below instead
+    -- of clinic_working, which PostgreSQL parses and plans on every call.
+    to_day := ((upper(v_blocked) - interval '1 microsecond') AT TIME ZONE b.time_zone)::date;
     IF b.closed_from IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
             'closed: %s is closed from %s to %s%s', b.location_name, b.closed_from, b.closed_to,
