@@ -166,3 +166,19 @@ void call_release(struct call *call)
     free_arena(call);
     call_release_reply(call);
 }
+
+void call_set_target(struct call *call, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->audit_target, sizeof call->audit_target, fmt, ap);
+    va_end(ap);
+}
+
+const char *caller_role_name(enum caller_role role)
+{
+    static const char *const names[ROLE_COUNT] = {
+        [ROLE_NONE] = "", [ROLE_ADMIN] = "admin", [ROLE_FRONT_DESK] = "front_desk",
+        [ROLE_THERAPIST] = "therapist", [ROLE_CLIENT] = "client"};
+    return (unsigned)role < ROLE_COUNT ? names[role] : "";
+}
