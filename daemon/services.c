@@ -13,6 +13,8 @@ extern const struct service_def svc_therapists_def;
 extern const struct service_def svc_scheduling_def;
 extern const struct service_def svc_events_def;
 extern const struct service_def svc_demo_def;
+extern const struct service_def svc_notes_def;
+extern const struct service_def svc_progress_def;
 
 const struct service_entry service_table[] = {
     {&svc_health_def, false},
@@ -26,5 +28,7 @@ const struct service_entry service_table[] = {
     {&svc_scheduling_def, false},
     {&svc_events_def, false},
     {&svc_demo_def, false},
+    {&svc_notes_def, false},
+    {&svc_progress_def, false},
     {NULL, false},
 };
