@@ -22,15 +22,15 @@
 #include "validate.h"
 
 /* The database's bound on each SOAP text and amendment (sql/0006), in characters. */
-#define NOTE_TEXT_MAX 20000
-#define REASON_MAX 500
-#define PAIN_MAX 10
-#define ODI_SECTIONS 10
+#define NOTE_TEXT_MAX   20000
+#define REASON_MAX      500
+#define PAIN_MAX        10
+#define ODI_SECTIONS    10
 #define ODI_SECTION_MAX 5
 
 #define NOTE_COLUMNS                                                                               \
-    "id, appointment_id, client_id, author_therapist_id, author_name, status, pain_before,"       \
-    " pain_after, areas, techniques, pressure, subjective, objective, assessment, plan, odi,"     \
+    "id, appointment_id, client_id, author_therapist_id, author_name, status, pain_before,"        \
+    " pain_after, areas, techniques, pressure, subjective, objective, assessment, plan, odi,"      \
     " odi_score, has_odi_score, session_start, signed_at, created_at, updated_at"
 
 static const struct db_stmt draft_stmt = {
@@ -43,16 +43,17 @@ static const struct db_stmt edit_stmt = {
     12};
 static const struct db_stmt sign_stmt = {"SELECT clinic_note_sign($1)", 1};
 static const struct db_stmt amend_stmt = {"SELECT clinic_note_amend($1, $2, $3, $4)", 4};
-static const struct db_stmt note_stmt = {
-    "SELECT " NOTE_COLUMNS " FROM note_details WHERE id = $1", 1};
+static const struct db_stmt note_stmt = {"SELECT " NOTE_COLUMNS " FROM note_details WHERE id = $1",
+                                         1};
 /* Keyset pages in session order: after the note whose id the token holds. A token naming a note
  * the caller cannot see ends the list (the row comparison with no row is NULL). */
-static const struct db_stmt list_stmt = {
-    "SELECT " NOTE_COLUMNS ", 'p' || id AS page_key FROM note_details"
-    " WHERE client_id = $1"
-    " AND ($2::bigint = 0 OR (start_at, id) > (SELECT start_at, id FROM note_details WHERE id = $2))"
-    " ORDER BY start_at, id LIMIT $3",
-    3};
+static const struct db_stmt list_stmt = {"SELECT " NOTE_COLUMNS
+                                         ", 'p' || id AS page_key FROM note_details"
+                                         " WHERE client_id = $1"
+                                         " AND ($2::bigint = 0 OR (start_at, id) > (SELECT "
+                                         "start_at, id FROM note_details WHERE id = $2))"
+                                         " ORDER BY start_at, id LIMIT $3",
+                                         3};
 static const struct db_stmt amendments_stmt = {
     "SELECT id, note_id, author_therapist_id, author_name, reason, text, created_at"
     " FROM note_amendment_details WHERE note_id = ANY ($1::bigint[])"
@@ -71,8 +72,9 @@ static bool check_note_text(struct call *call, const char *field, const char *s,
     bool blank = true;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7F) {
-            call_violation(call, field, "must not contain control characters other than tabs "
-                                        "and line breaks");
+            call_violation(call, field,
+                           "must not contain control characters other than tabs "
+                           "and line breaks");
             return false;
         }
         chars += (*p & 0xC0) != 0x80;
@@ -94,8 +96,7 @@ static bool check_pain(struct call *call, const char *field, int32_t pain)
 {
     if (pain >= -1 && pain <= PAIN_MAX)
         return true;
-    call_violation(call, field, "must be a rating from 0 to %d, or -1 when not recorded",
-                   PAIN_MAX);
+    call_violation(call, field, "must be a rating from 0 to %d, or -1 when not recorded", PAIN_MAX);
     return false;
 }
 
@@ -134,8 +135,9 @@ static bool check_enum_list(struct call *call, const char *field, const Protobuf
 static bool check_odi(struct call *call, const char *field, const int32_t *odi, size_t n)
 {
     if (n != 0 && n != ODI_SECTIONS) {
-        call_violation(call, field, "must hold all %d sections (-1 for one not answered), or "
-                                    "none when no ODI was taken; it has %zu",
+        call_violation(call, field,
+                       "must hold all %d sections (-1 for one not answered), or "
+                       "none when no ODI was taken; it has %zu",
                        ODI_SECTIONS, n);
         return false;
     }
@@ -277,13 +279,12 @@ static const char *param_pressure(struct call *call, Clinic__V1__Pressure p)
 
 /* Fills params[0..9] with c's values in the order of clinic_note_draft/edit's content
  * parameters. False (the call failed) when out of memory. */
-static bool content_params(struct call *call, const Clinic__V1__NoteContent *c,
-                           const char **params)
+static bool content_params(struct call *call, const Clinic__V1__NoteContent *c, const char **params)
 {
     params[0] = param_pain(call, c->pain_before);
     params[1] = param_pain(call, c->pain_after);
-    params[2] = param_enum_array(call, &clinic__v1__body_region__descriptor,
-                                 (const int *)c->areas, c->n_areas);
+    params[2] = param_enum_array(call, &clinic__v1__body_region__descriptor, (const int *)c->areas,
+                                 c->n_areas);
     params[3] = param_enum_array(call, &clinic__v1__technique__descriptor,
                                  (const int *)c->techniques, c->n_techniques);
     params[4] = param_pressure(call, c->pressure);
@@ -292,8 +293,8 @@ static bool content_params(struct call *call, const Clinic__V1__NoteContent *c,
     params[7] = c->assessment;
     params[8] = c->plan;
     params[9] = param_odi(call, c->odi, c->n_odi);
-    bool ok = (params[0] || c->pain_before < 0) && (params[1] || c->pain_after < 0) &&
-              params[2] && params[3] && (params[9] || c->n_odi == 0);
+    bool ok = (params[0] || c->pain_before < 0) && (params[1] || c->pain_after < 0) && params[2] &&
+              params[3] && (params[9] || c->n_odi == 0);
     if (!ok)
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
     return ok;
@@ -447,8 +448,9 @@ static void svc_notes_edit_note(Clinic__V1__Notes_Service *service,
     if (n > 0)
         check_update_mask(call, mask, n, content_fields);
     if (!in->content)
-        call_violation(call, "content", "is required: send the fields to change (and name them "
-                                        "in update_mask)");
+        call_violation(call, "content",
+                       "is required: send the fields to change (and name them "
+                       "in update_mask)");
     if (call->code != STATUS_OK)
         return;
     check_content(call, in->content, mask, n);
