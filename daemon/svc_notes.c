@@ -278,23 +278,37 @@ static const char *param_pressure(struct call *call, Clinic__V1__Pressure p)
 }
 
 /* Fills params[0..9] with c's values in the order of clinic_note_draft/edit's content
- * parameters. False (the call failed) when out of memory. */
-static bool content_params(struct call *call, const Clinic__V1__NoteContent *c, const char **params)
+ * parameters: the fields the mask names (all when n is 0; only those were checked), NULL for
+ * the others, which clinic_note_edit leaves as they are. False (the call failed) when out of
+ * memory. */
+static bool content_params(struct call *call, const Clinic__V1__NoteContent *c, char *const *mask,
+                           size_t n, const char **params)
 {
-    params[0] = param_pain(call, c->pain_before);
-    params[1] = param_pain(call, c->pain_after);
-    params[2] = param_enum_array(call, &clinic__v1__body_region__descriptor, (const int *)c->areas,
-                                 c->n_areas);
-    params[3] = param_enum_array(call, &clinic__v1__technique__descriptor,
-                                 (const int *)c->techniques, c->n_techniques);
-    params[4] = param_pressure(call, c->pressure);
-    params[5] = c->subjective;
-    params[6] = c->objective;
-    params[7] = c->assessment;
-    params[8] = c->plan;
-    params[9] = param_odi(call, c->odi, c->n_odi);
-    bool ok = (params[0] || c->pain_before < 0) && (params[1] || c->pain_after < 0) && params[2] &&
-              params[3] && (params[9] || c->n_odi == 0);
+    bool ok = true;
+#define WANTED(name) (n == 0 || mask_has(mask, n, name))
+#define SET(i, name, value, needed)                                                                \
+    do {                                                                                           \
+        params[i] = WANTED(name) ? (value) : NULL;                                                 \
+        ok = ok && (params[i] || !WANTED(name) || !(needed));                                      \
+    } while (0)
+    SET(0, "pain_before", param_pain(call, c->pain_before), c->pain_before >= 0);
+    SET(1, "pain_after", param_pain(call, c->pain_after), c->pain_after >= 0);
+    SET(2, "areas",
+        param_enum_array(call, &clinic__v1__body_region__descriptor, (const int *)c->areas,
+                         c->n_areas),
+        true);
+    SET(3, "techniques",
+        param_enum_array(call, &clinic__v1__technique__descriptor, (const int *)c->techniques,
+                         c->n_techniques),
+        true);
+    SET(4, "pressure", param_pressure(call, c->pressure), false);
+    SET(5, "subjective", c->subjective, true);
+    SET(6, "objective", c->objective, true);
+    SET(7, "assessment", c->assessment, true);
+    SET(8, "plan", c->plan, true);
+    SET(9, "odi", param_odi(call, c->odi, c->n_odi), c->n_odi > 0);
+#undef SET
+#undef WANTED
     if (!ok)
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
     return ok;
@@ -429,7 +443,7 @@ static void svc_notes_draft_note(Clinic__V1__Notes_Service *service,
     const char *params[12];
     params[0] = param_i64(call, in->appointment_id);
     params[1] = param_i64(call, call->caller.therapist_id);
-    if (!content_params(call, c, params + 2))
+    if (!content_params(call, c, NULL, 0, params + 2))
         return;
     change_and_reply(call, &draft_stmt, params, in->appointment_id);
 }
@@ -464,7 +478,7 @@ static void svc_notes_edit_note(Clinic__V1__Notes_Service *service,
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return;
     }
-    if (!content_params(call, in->content, params + 2))
+    if (!content_params(call, in->content, mask, n, params + 2))
         return;
     change_and_reply(call, &edit_stmt, params, 0);
 }
