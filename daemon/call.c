@@ -182,3 +182,11 @@ const char *caller_role_name(enum caller_role role)
         [ROLE_THERAPIST] = "therapist", [ROLE_CLIENT] = "client"};
     return (unsigned)role < ROLE_COUNT ? names[role] : "";
 }
+
+enum caller_role caller_role_from_name(const char *name)
+{
+    for (int r = ROLE_ADMIN; r < ROLE_COUNT; r++)
+        if (strcmp(name, caller_role_name((enum caller_role)r)) == 0)
+            return (enum caller_role)r;
+    return ROLE_NONE;
+}

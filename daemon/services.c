@@ -15,6 +15,9 @@ extern const struct service_def svc_events_def;
 extern const struct service_def svc_demo_def;
 extern const struct service_def svc_notes_def;
 extern const struct service_def svc_progress_def;
+extern const struct service_def svc_auth_def;
+extern const struct service_def svc_users_def;
+extern const struct service_def svc_audit_def;
 
 const struct service_entry service_table[] = {
     {&svc_health_def, false},
@@ -30,5 +33,8 @@ const struct service_entry service_table[] = {
     {&svc_demo_def, false},
     {&svc_notes_def, false},
     {&svc_progress_def, false},
+    {&svc_auth_def, false},
+    {&svc_users_def, false},
+    {&svc_audit_def, false},
     {NULL, false},
 };

@@ -171,7 +171,10 @@ clinic_client *clinic_connect(const char *urls, uint32_t default_timeout_ms,
 {
     struct clinic_connect_options opts = {.default_timeout_ms = default_timeout_ms,
                                           .tls_ca_file = getenv("CLINIC_TLS_CA")};
-    return clinic_connect_with(urls, &opts, err);
+    clinic_client *c = clinic_connect_with(urls, &opts, err);
+    if (c)
+        clinic_set_token(c, getenv("CLINIC_TOKEN"));
+    return c;
 }
 
 clinic_client *clinic_connect_with(const char *urls, const struct clinic_connect_options *opts,

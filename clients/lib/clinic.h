@@ -48,7 +48,8 @@ struct clinic_call_options {
  * spread over those that are up, and a call whose daemon goes away is resent to another. NULL
  * (with err filled, code UNAVAILABLE or INVALID_ARGUMENT) when no URL can be dialled.
  * For tls+tcp:// URLs the daemon's certificate is verified against the CA certificate(s) in the
- * PEM file named by CLINIC_TLS_CA, and must name the URL's host. */
+ * PEM file named by CLINIC_TLS_CA, and must name the URL's host. The bearer token sent with
+ * every call is CLINIC_TOKEN's, when set (clinic_set_token changes it). */
 clinic_client *clinic_connect(const char *urls, uint32_t default_timeout_ms,
                               struct clinic_error *err);
 
