@@ -25,6 +25,7 @@
 
 #define ZONE       "Europe/Berlin"
 #define NO_SUCH_ID 987654321
+#define PAGE_ALL   500
 /* a phrase written into notes; the daemon's log must never contain it */
 #define SECRET_PHRASE "sciatica flares after the divorce"
 
@@ -712,6 +713,67 @@ static void notes_are_listed_in_session_order_page_by_page(void **state)
     assert_violation_on(list_notes(ADMIN, client, 0, "bogus", &l, &err), &err, "page_token");
 }
 
+/* Therapist 2 now treats client 2 too (the listing test): they read therapist 1's signed notes
+ * of client 2, never therapist 1's draft. */
+static void a_therapist_reads_signed_notes_of_clients_in_their_care_not_others_drafts(void **state)
+{
+    (void)state;
+    struct clinic_error err;
+    Clinic__V1__Note *n = NULL;
+    int64_t client = clinic.client_ids[1];
+    int64_t by_t1 = signed_note(THERAPIST1, client, clinic.therapist_ids[0]);
+    Clinic__V1__Note *d = draft_ok(
+        THERAPIST1, session(client, clinic.therapist_ids[0], "completed", NULL, 0), full_content());
+    int64_t t1_draft = d->id;
+    harness_free_message(d);
+    harness_free_message(draft_ok(
+        THERAPIST2, session(client, clinic.therapist_ids[1], "booked", NULL, 0), empty_content()));
+
+    assert_int_equal(on_note(THERAPIST2, "Notes/GetNote", by_t1, &n, &err), STATUS_OK);
+    assert_string_equal(n->author_name, "Therapist 1");
+    harness_free_message(n);
+    assert_code(on_note(THERAPIST2, "Notes/GetNote", t1_draft, &n, &err), &err, STATUS_NOT_FOUND,
+                NULL);
+    Clinic__V1__ListNotesResponse *l = NULL;
+    assert_int_equal(list_notes(THERAPIST2, client, PAGE_ALL, NULL, &l, &err), STATUS_OK);
+    bool saw_signed = false;
+    for (size_t i = 0; i < l->n_notes; i++) {
+        assert_true(l->notes[i]->id != t1_draft);
+        saw_signed = saw_signed || l->notes[i]->id == by_t1;
+        assert_true(l->notes[i]->status == CLINIC__V1__NOTE_STATUS__NOTE_STATUS_SIGNED ||
+                    l->notes[i]->author_therapist_id == clinic.therapist_ids[1]);
+    }
+    assert_true(saw_signed);
+    harness_free_message(l);
+}
+
+/* A DraftNote whose reply was lost and is sent again with the same key gets the first answer,
+ * not ALREADY_EXISTS: one draft, as the first call made it. */
+static void a_retried_draft_returns_the_first_answer(void **state)
+{
+    (void)state;
+    struct clinic_error err;
+    Clinic__V1__Note *first = NULL, *again = NULL;
+    Clinic__V1__DraftNoteRequest req = CLINIC__V1__DRAFT_NOTE_REQUEST__INIT;
+    Clinic__V1__NoteContent c = full_content();
+    req.appointment_id =
+        session(clinic.client_ids[0], clinic.therapist_ids[0], "completed", NULL, 0);
+    req.content = &c;
+    assert_int_equal(harness_call(as[THERAPIST1], "Notes/DraftNote", &req,
+                                  &clinic__v1__note__descriptor, &first, true, "draft-retry-1",
+                                  &err),
+                     STATUS_OK);
+    assert_int_equal(harness_call(as[THERAPIST1], "Notes/DraftNote", &req,
+                                  &clinic__v1__note__descriptor, &again, true, "draft-retry-1",
+                                  &err),
+                     STATUS_OK);
+    assert_int_equal(again->id, first->id);
+    harness_free_message(first);
+    harness_free_message(again);
+    assert_code(draft(THERAPIST1, req.appointment_id, &c, &again, &err), &err,
+                STATUS_ALREADY_EXISTS, NULL);
+}
+
 /* ------------------------------------------------------------------ accountability */
 
 static void every_note_read_and_change_is_audited(void **state)
@@ -798,6 +860,8 @@ int main(void)
         cmocka_unit_test(a_client_reads_own_signed_notes_only),
         cmocka_unit_test(the_front_desk_reads_and_writes_no_note),
         cmocka_unit_test(notes_are_listed_in_session_order_page_by_page),
+        cmocka_unit_test(a_therapist_reads_signed_notes_of_clients_in_their_care_not_others_drafts),
+        cmocka_unit_test(a_retried_draft_returns_the_first_answer),
         cmocka_unit_test(every_note_read_and_change_is_audited),
         cmocka_unit_test(no_note_text_reaches_the_log),
     };
