@@ -106,6 +106,20 @@ enum auth_verdict auth_verify_password(const char *hash, const char *password, i
     return match && hash ? AUTH_MATCH : AUTH_MISMATCH;
 }
 
+char *auth_hash_for_call(struct call *call, const char *password)
+{
+    char *out = call_alloc(call, AUTH_HASH_BYTES);
+    int code = out ? auth_hash_password(password, out, call->deadline_us) : STATUS_RESOURCE_EXHAUSTED;
+    if (code == STATUS_OK)
+        return out;
+    call_fail(call, code,
+              code == STATUS_RESOURCE_EXHAUSTED
+                  ? "too many password hashes at once (or the daemon is out of memory); try again in a moment"
+                  : "the password could not be hashed; report request id %s",
+              call->request_id);
+    return NULL;
+}
+
 bool auth_needs_rehash(const char *hash)
 {
     return crypto_pwhash_str_needs_rehash(hash, crypto_pwhash_OPSLIMIT_INTERACTIVE,

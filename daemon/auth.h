@@ -45,6 +45,17 @@ enum auth_verdict auth_verify_password(const char *hash, const char *password, i
 /* True when hash was made with older limits and should be replaced at the next login. */
 bool auth_needs_rehash(const char *hash);
 
+/* A fresh Argon2id hash of password in the call's arena, or NULL with the call failed (no hash
+ * slot before the call's deadline: RESOURCE_EXHAUSTED). */
+char *auth_hash_for_call(struct call *call, const char *password);
+
+/* The columns of `users u` that fill a clinic.v1.User (rowmap), for every statement that
+ * answers with a user. */
+#define AUTH_USER_COLUMNS                                                                          \
+    "u.id, u.email, u.name, u.role::text AS role, coalesce(u.therapist_id, 0) AS therapist_id,"   \
+    " coalesce(u.client_id, 0) AS client_id, u.active,"                                            \
+    " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
+
 /* Records a violation on field unless password is 10..1024 bytes long. */
 bool check_password(struct call *call, const char *field, const char *password);
 

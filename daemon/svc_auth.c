@@ -29,11 +29,6 @@
 #define LOGIN_DELAY_STEP_MS 250
 #define LOGIN_DELAY_MAX_MS 1000
 
-#define USER_COLUMNS                                                                               \
-    "u.id, u.email, u.name, u.role::text AS role, coalesce(u.therapist_id, 0) AS therapist_id,"   \
-    " coalesce(u.client_id, 0) AS client_id, u.active,"                                            \
-    " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
-
 static const struct db_stmt find_stmt = {
     "SELECT u.id, u.password_hash, u.active, u.role::text,"
     " coalesce(u.locked_until > now(), false),"
@@ -56,13 +51,13 @@ static const struct db_stmt success_stmt = {
     " t AS (INSERT INTO auth_tokens (lookup, sha256, user_id, expires_at)"
     "  SELECT $2, decode($3, 'hex'), id, now() + make_interval(hours => $5) FROM u"
     "  RETURNING expires_at)"
-    " SELECT " USER_COLUMNS ","
+    " SELECT " AUTH_USER_COLUMNS ","
     " to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at"
     " FROM u, t",
     5};
 static const struct db_stmt revoke_stmt = {
     "UPDATE auth_tokens SET revoked_at = now() WHERE lookup = $1 AND revoked_at IS NULL", 1};
-static const struct db_stmt whoami_stmt = {"SELECT " USER_COLUMNS " FROM users u WHERE u.id = $1",
+static const struct db_stmt whoami_stmt = {"SELECT " AUTH_USER_COLUMNS " FROM users u WHERE u.id = $1",
                                            1};
 static const struct db_stmt hash_stmt = {"SELECT password_hash FROM users WHERE id = $1", 1};
 /* A new password ends every other session of the user, keeping the one that asked. */
@@ -136,24 +131,6 @@ static void open_session(struct call *call, int64_t user_id, const char *rehash)
     sodium_memzero(token, sizeof token);
 }
 
-/* A fresh hash of password in the arena, or NULL (the call failed). */
-static char *rehashed(struct call *call, const char *password)
-{
-    char *out = call_alloc(call, AUTH_HASH_BYTES);
-    if (!out) {
-        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
-        return NULL;
-    }
-    int code = auth_hash_password(password, out, call->deadline_us);
-    if (code == STATUS_OK)
-        return out;
-    call_fail(call, code,
-              code == STATUS_RESOURCE_EXHAUSTED ? "too many password changes at once; try again"
-                                                : "the password could not be hashed; report request id %s",
-              call->request_id);
-    return NULL;
-}
-
 /* The account's row: id, hash, active, locked, minutes left. NULL result when unknown. */
 static bool find_account(struct call *call, const char *email, struct db_result **r)
 {
@@ -172,7 +149,7 @@ static bool find_account(struct call *call, const char *email, struct db_result 
 /* The password matched: store a fresh hash if the limits changed since, and open a session. */
 static void welcome(struct call *call, const char *hash, const char *password)
 {
-    const char *fresh = auth_needs_rehash(hash) ? rehashed(call, password) : NULL;
+    const char *fresh = auth_needs_rehash(hash) ? auth_hash_for_call(call, password) : NULL;
     if (call->code == STATUS_OK)
         open_session(call, call->caller.user_id, fresh);
 }
@@ -300,7 +277,7 @@ static void svc_auth_change_password(Clinic__V1__Auth_Service *service,
         return;
     }
     uint8_t digest[AUTH_DIGEST_BYTES];
-    const char *hash = rehashed(call, in->new_password);
+    const char *hash = auth_hash_for_call(call, in->new_password);
     if (!hash || !auth_token_digest(call->auth_token, digest))
         return;
     const char *params[] = {id, hash, param_i64(call, auth_token_lookup(digest))};

@@ -16,20 +16,16 @@
 #include "status.h"
 #include "validate.h"
 
-#define USER_COLUMNS                                                                               \
-    "id, email, name, role::text AS role, coalesce(therapist_id, 0) AS therapist_id,"             \
-    " coalesce(client_id, 0) AS client_id, active,"                                                \
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
-
 static const struct db_stmt create_stmt = {
-    "INSERT INTO users (email, name, role, therapist_id, client_id, password_hash)"
-    " VALUES ($1, $2, $3::user_role, $4, $5, $6) RETURNING " USER_COLUMNS,
+    "INSERT INTO users AS u (email, name, role, therapist_id, client_id, password_hash)"
+    " VALUES ($1, $2, $3::user_role, $4, $5, $6) RETURNING " AUTH_USER_COLUMNS,
     6};
-static const struct db_stmt get_stmt = {"SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1};
+static const struct db_stmt get_stmt = {"SELECT " AUTH_USER_COLUMNS " FROM users u WHERE u.id = $1",
+                                        1};
 static const struct db_stmt list_stmt = {
-    "SELECT " USER_COLUMNS ", 'p' || id AS page_key FROM users"
-    " WHERE id > $1 AND ($2 OR active) AND ($3::text = '' OR role = $3::text::user_role)"
-    " ORDER BY id LIMIT $4",
+    "SELECT " AUTH_USER_COLUMNS ", 'p' || u.id AS page_key FROM users u"
+    " WHERE u.id > $1 AND ($2 OR u.active) AND ($3::text = '' OR u.role = $3::text::user_role)"
+    " ORDER BY u.id LIMIT $4",
     4};
 /* NULL keeps a field; $7 says whether the links are masked (then NULL clears them). */
 static const struct db_stmt update_stmt = {
@@ -43,7 +39,7 @@ static const struct db_stmt update_stmt = {
     "  WHERE t.user_id = u.id AND t.revoked_at IS NULL"
     "  AND (u.role, u.therapist_id, u.client_id, u.active)"
     "   IS DISTINCT FROM (old.role, old.therapist_id, old.client_id, old.active))"
-    " SELECT " USER_COLUMNS " FROM u",
+    " SELECT " AUTH_USER_COLUMNS " FROM u",
     8};
 static const struct db_stmt set_password_stmt = {
     "WITH u AS (UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL,"
@@ -94,18 +90,6 @@ static void fail_write(struct call *call)
         call_fail_db(call);
 }
 
-static char *hash_for(struct call *call, const char *password)
-{
-    char *out = call_alloc(call, AUTH_HASH_BYTES);
-    int code = out ? auth_hash_password(password, out, call->deadline_us) : STATUS_RESOURCE_EXHAUSTED;
-    if (code == STATUS_OK)
-        return out;
-    call_fail(call, code, code == STATUS_RESOURCE_EXHAUSTED
-                              ? "too many password hashes at once; try again in a moment"
-                              : "the password could not be hashed");
-    return NULL;
-}
-
 static void reply_user(struct call *call, struct db_result *r, long long id)
 {
     if (db_rows(r) == 0)
@@ -128,7 +112,7 @@ static void svc_users_create_user(Clinic__V1__Users_Service *service,
     check_password(call, "password", in->password);
     if (call->code != STATUS_OK)
         return;
-    const char *hash = hash_for(call, in->password);
+    const char *hash = auth_hash_for_call(call, in->password);
     if (!hash)
         return;
     const char *params[] = {in->email,
@@ -271,7 +255,7 @@ static void svc_users_set_password(Clinic__V1__Users_Service *service,
         call_fail(call, STATUS_NOT_FOUND, "user %lld does not exist", (long long)in->id);
         return;
     }
-    const char *hash = hash_for(call, in->password);
+    const char *hash = auth_hash_for_call(call, in->password);
     if (!hash)
         return;
     if (db_query(call->db, &set_password_stmt, (const char *[]){id, hash}, NULL) != STATUS_OK) {

@@ -403,6 +403,9 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
     char request_id[65], key[65] = "";
     if (!opts)
         opts = &defaults;
+    ProtobufCMessage *ignored = NULL;
+    if (!response)
+        response = &ignored; /* the caller wants the status only */
     *response = NULL;
     uint32_t timeout_ms = opts->timeout_ms ? opts->timeout_ms : c->default_timeout_ms;
     if (opts->request_id)
@@ -446,5 +449,7 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
         pause_ms = pause_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : pause_ms * 2;
     }
     free(envelope);
+    if (ignored)
+        protobuf_c_message_free_unpacked(ignored, NULL);
     return code;
 }

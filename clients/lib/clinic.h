@@ -67,7 +67,8 @@ void clinic_close(clinic_client *client);
 void clinic_set_token(clinic_client *client, const char *token);
 
 /* Calls `method` ("/clinic.v1.Health/Check") with `request`. On STATUS_OK, *response holds the
- * unpacked reply of type response_type: free it with protobuf_c_message_free_unpacked(r, NULL).
+ * unpacked reply of type response_type: free it with protobuf_c_message_free_unpacked(r, NULL)
+ * (response may be NULL when only the status matters).
  * Otherwise *response is NULL and err says why. Returns the status code. When the daemon is
  * unreachable or answers UNAVAILABLE the call is retried with the same envelope (so the same
  * idempotency key) until the timeout. */
