@@ -18,6 +18,9 @@ int cmd_appointment(struct cli *cli, int argc, char **argv);
 int cmd_day(struct cli *cli, int argc, char **argv);
 int cmd_agenda(struct cli *cli, int argc, char **argv);
 int cmd_client_appointments(struct cli *cli, int argc, char **argv);
+int cmd_login(struct cli *cli, int argc, char **argv);
+int cmd_logout(struct cli *cli, int argc, char **argv);
+int cmd_whoami(struct cli *cli, int argc, char **argv);
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
 
@@ -27,6 +30,22 @@ extern const struct command demo_commands[];
     }
 
 const struct command cli_commands[] = {
+    {.name = "login",
+     .run = cmd_login,
+     .summary = "log in: asks for the password and keeps the token in the token file",
+     .details = "The token file is $XDG_CONFIG_HOME/clinic/token, or ~/.config/clinic/token "
+                "(mode 0600, folder 0700).\nWhen stdin is not a terminal, give --email and pass "
+                "the password as one line on stdin:\n  clinic login --email anna@example.org "
+                "< password.txt\nEvery later command sends --token, else CLINIC_TOKEN, else the "
+                "token file's token.\nA token file that others may read is ignored with a "
+                "warning (as ssh ignores such keys)."},
+    {.name = "logout",
+     .run = cmd_logout,
+     .summary = "revoke the token and remove the token file",
+     .details = "The token file is removed only when the token came from it, and kept when the "
+                "daemon could not be reached (so that the token can still be revoked).\nA token "
+                "that had expired or was revoked already counts as logged out (exit 0)."},
+    COMMAND("whoami", cmd_whoami, "who the token belongs to, and until when it is valid"),
     COMMAND("slots", cmd_slots, "free times for a service at a location"),
     {.name = "book",
      .run = cmd_book,
