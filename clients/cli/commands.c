@@ -21,6 +21,7 @@ int cmd_client_appointments(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_logout(struct cli *cli, int argc, char **argv);
 int cmd_whoami(struct cli *cli, int argc, char **argv);
+extern const struct command note_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
 
@@ -69,6 +70,11 @@ const struct command cli_commands[] = {
      .details = "Times are the location's. --json prints the day sheet as the daemon sends it."},
     COMMAND("agenda", cmd_agenda, "a therapist's appointments over some days"),
     COMMAND("client-appointments", cmd_client_appointments, "a client's appointments"),
+    {.name = "note",
+     .summary = "treatment notes: draft, edit, sign, amend, show, list",
+     .subcommands = note_commands,
+     .details = "A draft is editable by its author; sign freezes it for ever, and corrections "
+                "are then amendments."},
     {.name = "admin",
      .summary = "set up the clinic",
      .subcommands = admin_entities,
