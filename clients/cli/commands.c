@@ -21,6 +21,7 @@ int cmd_client_appointments(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_logout(struct cli *cli, int argc, char **argv);
 int cmd_whoami(struct cli *cli, int argc, char **argv);
+int cmd_progress(struct cli *cli, int argc, char **argv);
 extern const struct command note_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
@@ -75,6 +76,12 @@ const struct command cli_commands[] = {
      .subcommands = note_commands,
      .details = "A draft is editable by its author; sign freezes it for ever, and corrections "
                 "are then amendments."},
+    {.name = "progress",
+     .run = cmd_progress,
+     .summary = "a client's course of care: pain and ODI per session, in a table or an SVG chart",
+     .details = "MCID marks a change from the first session that reaches the minimal clinically "
+                "important difference\n(pain: a drop of 2 points or 30 %; ODI: 10 points).\n"
+                "Example: clinic progress 7 --svg course.svg"},
     {.name = "admin",
      .summary = "set up the clinic",
      .subcommands = admin_entities,
