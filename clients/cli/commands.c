@@ -22,6 +22,7 @@ int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_logout(struct cli *cli, int argc, char **argv);
 int cmd_whoami(struct cli *cli, int argc, char **argv);
 int cmd_progress(struct cli *cli, int argc, char **argv);
+int cmd_audit(struct cli *cli, int argc, char **argv);
 extern const struct command note_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
@@ -82,6 +83,11 @@ const struct command cli_commands[] = {
      .details = "MCID marks a change from the first session that reaches the minimal clinically "
                 "important difference\n(pain: a drop of 2 points or 30 %; ODI: 10 points).\n"
                 "Example: clinic progress 7 --svg course.svg"},
+    {.name = "audit",
+     .run = cmd_audit,
+     .summary = "the audit trail: who did what, newest first (admins)",
+     .details = "Times without an offset are UTC. Example:\n  clinic audit --method Notes/ "
+                "--since 2026-11-01 --all"},
     {.name = "admin",
      .summary = "set up the clinic",
      .subcommands = admin_entities,
