@@ -209,17 +209,26 @@ static int note_content(const struct cli *cli, struct note_args *a, Clinic__V1__
 
 /* ------------------------------------------------------------------ showing a note */
 
-/* Writes text under a heading, each of its lines indented; nothing when text is empty. */
+/* Writes each line of text indented by `indent` spaces. Control characters other than tabs
+ * show as '?': a note is someone else's text, and must not drive the reader's terminal. */
+static void write_indented(FILE *out, int indent, const char *text)
+{
+    while (*text) {
+        fprintf(out, "%*s", indent, "");
+        for (; *text && *text != '\n'; text++)
+            fputc((unsigned char)*text < 0x20 && *text != '\t' ? '?' : *text, out);
+        fputc('\n', out);
+        text += *text == '\n';
+    }
+}
+
+/* Writes text under a heading, indented; nothing when text is empty. */
 static void write_section(FILE *out, const char *heading, const char *text)
 {
     if (!*text)
         return;
     fprintf(out, "\n%s\n", heading);
-    while (*text) {
-        size_t len = strcspn(text, "\n");
-        fprintf(out, "  %.*s\n", (int)len, text);
-        text += len + (text[len] == '\n');
-    }
+    write_indented(out, 2, text);
 }
 
 const char *notes_pain_text(int32_t pain, char *out, size_t len)
@@ -300,12 +309,7 @@ void notes_write(FILE *out, const Clinic__V1__Note *n, const char *done)
         const Clinic__V1__Amendment *m = n->amendments[i];
         fprintf(out, "  %s by %s: %s\n", times_readable(m->created_at, when, sizeof when),
                 m->author_name[0] ? m->author_name : "?", m->reason);
-        const char *text = m->text;
-        while (*text) {
-            size_t len = strcspn(text, "\n");
-            fprintf(out, "    %.*s\n", (int)len, text);
-            text += len + (text[len] == '\n');
-        }
+        write_indented(out, 4, m->text);
     }
 }
 
