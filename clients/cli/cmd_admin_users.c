@@ -1,6 +1,11 @@
 /* cmd_admin_users.c: `clinic admin user`: accounts, their roles and passwords. Passwords are read
  * at a prompt (asked twice), from stdin or from --password-file, never from argv. The shared
- * machinery is in cmd_admin.c. */
+ * machinery is in cmd_admin.c.
+ *
+ * Calls that carry a password go without an idempotency key: the daemon would keep a plain
+ * SHA-256 of the request, password included, for a day, and a fast hash of a password is one an
+ * attacker can search. A retried create then answers ALREADY_EXISTS instead of the first reply;
+ * setting a password twice does no harm. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +96,7 @@ static int user_create(struct cli *cli, int argc, char **argv)
     req.role = (Clinic__V1__Role)(role + 1);
     req.password = password;
     code = admin_call(cli, opts, "/clinic.v1.Users/CreateUser", &req.base,
-                      &clinic__v1__user__descriptor, true, admin_print_user, "Created");
+                      &clinic__v1__user__descriptor, false, admin_print_user, "Created");
     explicit_bzero(password, sizeof password);
     return code;
 }
@@ -162,7 +167,7 @@ static int user_set_password(struct cli *cli, int argc, char **argv)
     req.password = password;
     ProtobufCMessage *resp;
     code = cli_call(cli, "/clinic.v1.Users/SetPassword", &req.base,
-                    &clinic__v1__set_password_response__descriptor, &resp, true);
+                    &clinic__v1__set_password_response__descriptor, &resp, false);
     explicit_bzero(password, sizeof password);
     if (code != 0)
         return code;

@@ -1,6 +1,6 @@
-/* cmd_auth.c: `clinic login`, `logout` and `whoami`: getting a token, keeping it in the token
- * file (token_store.h), giving it back. Passwords come from a prompt with echo off, from stdin
- * or from --password-file, never from argv. The token itself is never printed. */
+/* cmd_auth.c: `clinic login`, `logout`, `whoami` and `change-password`: getting a token, keeping it
+ * in the token file (token_store.h), giving it back. Passwords come from a prompt with echo off,
+ * from stdin or from --password-file, never from argv. The token itself is never printed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +159,42 @@ int cmd_whoami(struct cli *cli, int argc, char **argv)
     code = who->user ? 0 : STATUS_INTERNAL;
     protobuf_c_message_free_unpacked(resp, NULL);
     return code;
+}
+
+/* The current password, then the new one (asked twice at a terminal). Without a terminal both
+ * come from stdin, one line each. */
+int cmd_change_password(struct cli *cli, int argc, char **argv)
+{
+    struct option opts[] = {OPTIONS_END};
+    int code;
+    if (!options_parse(cli, opts, argc, argv, &code))
+        return code;
+    char current[PROMPT_MAX], fresh[PROMPT_MAX];
+    if (prompt_interactive())
+        fputs("Current password\n", stderr);
+    if ((code = prompt_password(cli->command_path, NULL, false, current, sizeof current)) != 0)
+        return code;
+    if (prompt_interactive())
+        fputs("New password (at least 10 characters)\n", stderr);
+    if ((code = prompt_password(cli->command_path, NULL, true, fresh, sizeof fresh)) != 0) {
+        explicit_bzero(current, sizeof current);
+        return code;
+    }
+    Clinic__V1__ChangePasswordRequest req = CLINIC__V1__CHANGE_PASSWORD_REQUEST__INIT;
+    req.current_password = current;
+    req.new_password = fresh;
+    ProtobufCMessage *resp;
+    /* no idempotency key: the daemon would keep a SHA-256 of the passwords (cmd_admin_users.c) */
+    code = cli_call(cli, "/clinic.v1.Auth/ChangePassword", &req.base,
+                    &clinic__v1__change_password_response__descriptor, &resp, false);
+    explicit_bzero(current, sizeof current);
+    explicit_bzero(fresh, sizeof fresh);
+    if (code != 0)
+        return code;
+    if (cli->json)
+        cli_print_json(resp);
+    else
+        printf("Password changed; your other sessions are logged out.\n");
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return 0;
 }

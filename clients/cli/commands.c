@@ -21,6 +21,7 @@ int cmd_client_appointments(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_logout(struct cli *cli, int argc, char **argv);
 int cmd_whoami(struct cli *cli, int argc, char **argv);
+int cmd_change_password(struct cli *cli, int argc, char **argv);
 int cmd_progress(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 extern const struct command note_commands[];
@@ -49,6 +50,11 @@ const struct command cli_commands[] = {
                 "daemon could not be reached (so that the token can still be revoked).\nA token "
                 "that had expired or was revoked already counts as logged out (exit 0)."},
     COMMAND("whoami", cmd_whoami, "who the token belongs to, and until when it is valid"),
+    {.name = "change-password",
+     .run = cmd_change_password,
+     .summary = "change your password (your other tokens are revoked)",
+     .details = "Asks for the current password, then twice for the new one. Without a terminal, "
+                "reads both from stdin,\none line each."},
     COMMAND("slots", cmd_slots, "free times for a service at a location"),
     {.name = "book",
      .run = cmd_book,
