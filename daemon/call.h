@@ -80,6 +80,8 @@ void call_set_target(struct call *call, const char *fmt, ...) __attribute__((for
 
 /* The caller's role as the database and the audit trail spell it ("front_desk"), "" for none. */
 const char *caller_role_name(enum caller_role role);
+/* The role called name ("front_desk"), ROLE_NONE when there is none. */
+enum caller_role caller_role_from_name(const char *name);
 
 /* Fails the call with code and a sentence (printf-style). The first failure wins. */
 void call_fail(struct call *call, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

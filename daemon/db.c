@@ -402,32 +402,27 @@ bool db_ping(struct db *db)
 
 int db_begin(struct db *db, int64_t deadline_us)
 {
-    static const struct db_stmt set_timeout = {
-        "SELECT set_config('statement_timeout', $1, true)", 1};
     db->deadline_us = 0;
     int code = db_ensure(db);
     if (code != STATUS_OK)
         return code;
-    code = run_simple(db, "BEGIN");
+    /* One round trip opens the transaction, bounds its statements by what is left of the
+     * deadline and drops to the daemon's role (the number is ours, so it can be spelt out). */
+    char sql[160];
+    int64_t left_ms = (deadline_us - now_us()) / 1000;
+    if (left_ms < 1)
+        return past_deadline(db);
+    snprintf(sql, sizeof sql, "BEGIN; SET LOCAL statement_timeout = %lld; SET LOCAL ROLE %s",
+             (long long)left_ms, DB_APP_ROLE);
+    code = run_simple(db, sql);
     if (code == STATUS_UNAVAILABLE && PQstatus(db->conn) == CONNECTION_BAD) {
         /* The session died while idle (server restart): nothing was done, so reconnect once now. */
         disconnect(db);
         db->next_attempt_us = 0;
         if ((code = db_ensure(db)) != STATUS_OK)
             return code;
-        code = run_simple(db, "BEGIN");
+        code = run_simple(db, sql);
     }
-    if (code != STATUS_OK)
-        return code;
-    int64_t left_ms = (deadline_us - now_us()) / 1000;
-    if (left_ms < 1) {
-        db_rollback(db);
-        return past_deadline(db);
-    }
-    char ms[24];
-    snprintf(ms, sizeof ms, "%lld", (long long)left_ms);
-    const char *params[] = {ms};
-    code = db_query(db, &set_timeout, params, NULL);
     if (code != STATUS_OK) {
         db_rollback(db);
         return code;

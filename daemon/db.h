@@ -29,8 +29,13 @@ __attribute__((warn_unused_result)) int db_ensure(struct db *db);
 /* True when the last round trip found the server there (a cheap "SELECT 1" when asked). */
 __attribute__((warn_unused_result)) bool db_ping(struct db *db);
 
-/* Opens a transaction whose statements must end by deadline_us (clock.h's now_us):
- * sets the transaction's statement_timeout to what is left. Reconnects first if needed. */
+/* The role every call's transaction runs as (sql/0006): row-level security applies to it, and
+ * it holds no UPDATE, DELETE or TRUNCATE on the audit trail. */
+#define DB_APP_ROLE "clinic_app"
+
+/* Opens a transaction whose statements must end by deadline_us (clock.h's now_us), running as
+ * DB_APP_ROLE: sets the transaction's statement_timeout to what is left and the role, in the
+ * same round trip. Reconnects first if needed. */
 __attribute__((warn_unused_result)) int db_begin(struct db *db, int64_t deadline_us);
 __attribute__((warn_unused_result)) int db_commit(struct db *db);
 void db_rollback(struct db *db);

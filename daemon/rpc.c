@@ -3,8 +3,11 @@
  *
  * DESIGN: a request is refused as early as possible, cheapest check first: size, then the
  * envelope's bytes (wire_check, protobuf-c unpack), then the method, then the payload. Only a
- * request that passes all of them reaches a handler, inside a transaction whose statements are
- * bounded by the call's deadline. Serialization failures and deadlocks re-run the transaction a
+ * request that passes all of them is authenticated (its token, in the call's transaction) and
+ * authorised (authz.c's table, against the target the request names); only then does it reach
+ * its handler, inside that transaction, whose statements are bounded by the call's deadline and
+ * run as the database role clinic_app. Mutating calls and reads of clinical data leave an
+ * audit row in the same transaction. Serialization failures and deadlocks re-run the transaction a
  * bounded number of times: the handler is a function of its input and the database. */
 #include "rpc.h"
 
@@ -13,6 +16,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "audit.h"
+#include "auth.h"
+#include "authz.h"
 #include "call.h"
 #include "clinic/v1/rpc.pb-c.h"
 #include "clock.h"
@@ -72,6 +78,17 @@ static bool add_service(struct rpc_table *table, const struct service_def *def, 
         }
         struct rpc_method *m = &table->methods[table->n++];
         snprintf(m->name, sizeof m->name, "/%s/%s", sd->name, md->name);
+        m->rule = authz_rule_for(m->name);
+        if (!m->rule) {
+            snprintf(err, errlen, "method %s has no rule in the authorisation table (authz.c)",
+                     m->name);
+            return false;
+        }
+        if (!m->rule->public && (policy->flags & METHOD_NO_TX)) {
+            snprintf(err, errlen, "method %s needs a token but runs outside a transaction",
+                     m->name);
+            return false;
+        }
         m->service = def->service;
         m->index = i;
         m->desc = md;
@@ -167,10 +184,19 @@ static void invoke(const struct rpc_method *m, const ProtobufCMessage *input, st
     }
 }
 
+static bool audited(const struct rpc_method *m)
+{
+    return (m->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)) != 0;
+}
+
 /* Runs the handler (or replays a stored answer) inside the open transaction; for a mutating
  * call with an idempotency key, the key and the answer are stored in the same transaction. */
 static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call)
 {
+    if (!m->rule->public && !auth_authenticate(call))
+        return;
+    if (!authz_check(call, m->rule, input))
+        return;
     bool keyed = (m->flags & METHOD_MUTATES) && call->idempotency_key[0];
     if (keyed) {
         switch (idem_claim(call, call->idempotency_key, m->name, call->payload)) {
@@ -188,6 +214,21 @@ static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, 
     if (keyed && call->code == STATUS_OK && !idem_store(call, call->idempotency_key))
         log_msg(LOG_LEVEL_WARN, "request_id=%s could not store its idempotency key",
                 call->request_id);
+    if (audited(m) && call->code == STATUS_OK && !audit_record(call)) {
+        call_release_reply(call);
+        call_fail_db(call);
+    }
+}
+
+/* A failed call by a known caller leaves its audit row on its own, the call's work being rolled
+ * back. Calls whose token did not prove itself leave none: anyone could fill the table. */
+static void audit_failure(const struct rpc_method *m, struct call *call)
+{
+    if (!audited(m) || call->caller.user_id == 0)
+        return;
+    if (!audit_record(call))
+        log_msg(LOG_LEVEL_ERROR, "request_id=%s could not write its audit row (%s)",
+                call->request_id, db_error_sqlstate(call->db));
 }
 
 /* Runs the handler in a transaction, again after a serialization failure or deadlock. */
@@ -196,6 +237,8 @@ static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMes
 {
     for (int attempt = 1;; attempt++) {
         call_reset_outcome(call);
+        call->caller = (struct caller){0};
+        call->audit_target[0] = '\0';
         if (db_begin(call->db, call->deadline_us) != STATUS_OK) {
             call_fail_db(call);
             return;
@@ -209,8 +252,10 @@ static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMes
         } else {
             db_rollback(call->db);
         }
-        if (attempt == MAX_TX_ATTEMPTS || !db_error_retryable(call->db))
+        if (attempt == MAX_TX_ATTEMPTS || !db_error_retryable(call->db)) {
+            audit_failure(m, call);
             return;
+        }
         log_msg(LOG_LEVEL_DEBUG, "request_id=%s retrying after %s (attempt %d)", call->request_id,
                 db_error_sqlstate(call->db), attempt);
     }
@@ -322,6 +367,11 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
     input = decode_payload(m, env, &call);
     if (!input)
         goto done;
+    if (!m->rule->public && !call.auth_token[0]) {
+        call_fail(&call, STATUS_UNAUTHENTICATED,
+                  "%s needs a token; log in with `clinic login` (or send auth_token)", m->name);
+        goto done;
+    }
     if (m->flags & METHOD_NO_TX)
         invoke(m, input, &call);
     else

@@ -9,7 +9,6 @@
 
 enum method_flag {
     METHOD_MUTATES = 1 << 0, /* changes data: honours idempotency_key, listed as mutating */
-    METHOD_PUBLIC = 1 << 1,  /* needs no token */
     METHOD_NO_TX = 1 << 2,   /* runs outside a transaction (touches the database itself, or not) */
     METHOD_AUDIT_READ = 1 << 3, /* a read of clinical data: audited like a mutation */
 };

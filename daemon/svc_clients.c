@@ -58,7 +58,7 @@ static const struct db_stmt update_stmt = {
 static const struct db_stmt archive_stmt = {
     "UPDATE clients SET archived = true WHERE id = $1 RETURNING " CLIENT_COLUMNS, 1};
 static const struct db_stmt erase_stmt = {
-    "SELECT " CLIENT_COLUMNS " FROM clients WHERE id = clinic_erase_client($1)", 1};
+    "SELECT " CLIENT_COLUMNS " FROM clinic_erase_client($1)", 1};
 
 static bool leap_year(int y)
 {

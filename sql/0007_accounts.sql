@@ -80,18 +80,34 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION clinic_note_parties(bigint) FROM PUBLIC;
 
+-- Who booked an appointment: the calling user, as the daemon recorded them in the transaction
+-- ("user:12"), unless the booking names someone itself.
+CREATE FUNCTION clinic_appointment_booked_by() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.booked_by = '' AND clinic_caller_user() IS NOT NULL THEN
+        NEW.booked_by := 'user:' || clinic_caller_user();
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER appointments_booked_by BEFORE INSERT ON appointments
+    FOR EACH ROW EXECUTE FUNCTION clinic_appointment_booked_by();
+
 -- ------------------------------------------------------------------ erasure
 
 -- Redacts a client's contact details (email, phone) and archives them; their appointments,
 -- notes and audit rows stay. Stored idempotent replies that quote the old email or phone are
 -- deleted too, as is the email of their login (which is deactivated and its tokens revoked).
--- Returns the client's id, or raises CLNOF.
-CREATE FUNCTION clinic_erase_client(p_client bigint) RETURNS bigint
+-- Returns the client's row as it now is, or raises CLNOF.
+CREATE FUNCTION clinic_erase_client(p_client bigint) RETURNS clients
 LANGUAGE plpgsql AS $$
 DECLARE
     v_email text;
     v_phone text;
     v_user bigint;
+    v_row clients;
 BEGIN
     SELECT c.email, c.phone INTO v_email, v_phone FROM clients c WHERE c.id = p_client FOR UPDATE;
     IF NOT FOUND THEN
@@ -102,7 +118,7 @@ BEGIN
        OR (v_phone IS NOT NULL AND position(convert_to(v_phone, 'UTF8') IN k.response) > 0);
     UPDATE clients SET email = NULL, phone = NULL, archived = true,
                        erased_at = coalesce(erased_at, now()), updated_at = now()
-    WHERE id = p_client;
+    WHERE id = p_client RETURNING * INTO v_row;
     SELECT u.id INTO v_user FROM users u WHERE u.client_id = p_client;
     IF FOUND THEN
         UPDATE users SET email = format('erased-user-%s@erased.invalid', v_user), active = false,
@@ -110,7 +126,7 @@ BEGIN
         WHERE id = v_user;
         UPDATE auth_tokens SET revoked_at = now() WHERE user_id = v_user AND revoked_at IS NULL;
     END IF;
-    RETURN p_client;
+    RETURN v_row;
 END
 $$;
 
