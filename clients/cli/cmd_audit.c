@@ -13,6 +13,11 @@ static void audit_row(struct table *t, const ProtobufCMessage *m)
     const Clinic__V1__AuditEntry *e = (const Clinic__V1__AuditEntry *)m;
     char id[24], at[40], user[24];
     snprintf(id, sizeof id, "%lld", (long long)e->id);
+    /* "2026-11-26T11:24:08.123Z" as "2026-11-26 11:24:08": seconds matter in an audit trail */
+    if (strlen(e->at) >= 19 && e->at[10] == 'T')
+        snprintf(at, sizeof at, "%.10s %.8s", e->at, e->at + 11);
+    else
+        snprintf(at, sizeof at, "%s", e->at);
     if (e->user_id)
         snprintf(user, sizeof user, "%lld", (long long)e->user_id);
     else
@@ -20,9 +25,10 @@ static void audit_row(struct table *t, const ProtobufCMessage *m)
     const char *method = e->method;
     if (strncmp(method, "/clinic.v1.", 11) == 0)
         method += 11; /* "Notes/GetNote": the package is always the same */
-    const char *row[] = {
-        id,     times_readable(e->at, at, sizeof at), user,       e->role[0] ? e->role : "-",
-        method, e->target[0] ? e->target : "-",       e->outcome, e->request_id};
+    const char *row[] = {id,         at,
+                         user,       e->role[0] ? e->role : "-",
+                         method,     e->target[0] ? e->target : "-",
+                         e->outcome, e->request_id};
     table_add_row(t, row);
 }
 
@@ -44,8 +50,8 @@ static void utc_bound(const char *typed, bool end, char *out, size_t len)
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {
-    static const char *const headers[] = {"ID",     "AT",     "USER",    "ROLE",
-                                          "METHOD", "TARGET", "OUTCOME", "REQUEST ID"};
+    static const char *const headers[] = {"ID",     "AT (UTC)", "USER",    "ROLE",
+                                          "METHOD", "TARGET",   "OUTCOME", "REQUEST ID"};
     Clinic__V1__ListAuditRequest req = CLINIC__V1__LIST_AUDIT_REQUEST__INIT;
     char *since = NULL, *until = NULL, *method = NULL;
     bool all = false;

@@ -26,8 +26,11 @@ static int print_session(const struct cli *cli, Clinic__V1__User *user, char *ex
         return cli_print_json(&who.base);
     }
     char until[40];
-    printf("%s %s <%s>, %s (user %lld", verb, user->name, user->email,
-           admin_role_name((int)user->role), (long long)user->id);
+    if (user->name[0])
+        printf("%s %s <%s>", verb, user->name, user->email);
+    else
+        printf("%s %s", verb, user->email);
+    printf(", %s (user %lld", admin_role_name((int)user->role), (long long)user->id);
     if (user->therapist_id)
         printf(", therapist %lld", (long long)user->therapist_id);
     if (user->client_id)
