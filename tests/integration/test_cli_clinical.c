@@ -2,8 +2,9 @@
  * writes the token to a 0600 file in a 0700 folder under a private XDG_CONFIG_HOME and prints who
  * logged in and until when; whoami; which token wins (--token, then CLINIC_TOKEN, then the file);
  * a token file others may read is ignored with a warning; admin user create with the password
- * on stdin, never argv; the audit trail; client erasure; and logout, after which the old token
- * is refused with UNAUTHENTICATED (exit 16).
+ * on stdin, never argv; the audit trail; client erasure; the therapist's note commands and the
+ * course of care in the terminal and as SVG (skipped while the daemon serves no Notes); and
+ * logout, after which the old token is refused with UNAUTHENTICATED (exit 16).
  *
  * The tests run in order and build on each other, as one admin's session would. */
 #include <setjmp.h>
@@ -353,6 +354,172 @@ static void audit_lists_the_calls_newest_first(void **state)
     run_free(&r);
 }
 
+/* ------------------------------------------------------------------ notes and progress */
+
+/* Whether the daemon serves the Notes service (it arrives on its own branch); the note tests
+ * skip without it. */
+static bool notes_served(void)
+{
+    struct run r = CLINIC("--token", old_token, "methods");
+    bool served = r.status == 0 && strstr(r.out, "/clinic.v1.Notes/DraftNote") &&
+                  strstr(r.out, "/clinic.v1.Progress/ClientProgress");
+    run_free(&r);
+    return served;
+}
+
+static char note_ids[3][24];
+
+/* Anna's token file, for the therapist's own commands. */
+static const char *const *as_anna(void)
+{
+    static char anna_xdg[128];
+    static const char *env[2];
+    snprintf(anna_xdg, sizeof anna_xdg, "XDG_CONFIG_HOME=%s/anna", home);
+    env[0] = anna_xdg;
+    env[1] = NULL;
+    return env;
+}
+
+/* Copies the first "id":"N" of a JSON reply into out. */
+static void json_id(const char *json, char *out, size_t len)
+{
+    const char *p = strstr(json, "\"id\":\"");
+    assert_non_null(p);
+    p += 6;
+    size_t n = strspn(p, "0123456789");
+    assert_true(n > 0 && n < len);
+    snprintf(out, len, "%.*s", (int)n, p);
+}
+
+static void note_commands_draft_edit_sign_amend_and_show(void **state)
+{
+    (void)state;
+    if (!notes_served())
+        skip();
+    char client[24], service[24], therapist[24], appointment[3][24];
+    snprintf(client, sizeof client, "%lld", clinic.client_ids[0]);
+    snprintf(service, sizeof service, "%lld", clinic.service_id);
+    snprintf(therapist, sizeof therapist, "%lld", clinic.therapist_ids[0]);
+    for (int i = 0; i < 3; i++) { /* three weekly sessions, booked by the admin */
+        char start[32];
+        snprintf(start, sizeof start, "2030-01-%02d 09:00", 7 + 7 * i);
+        struct run r = CLINIC("--json", "book", "--client", client, "--service", service,
+                              "--therapist", therapist, "--start", start);
+        expect(&r, 0);
+        json_id(r.out, appointment[i], sizeof appointment[i]);
+        run_free(&r);
+    }
+    const char *const *anna = as_anna();
+    struct run r = CLINIC_ENV(anna, "note", "draft", appointment[0], "--areas", "lower_back,elbow");
+    expect(&r, EXIT_USAGE);
+    assert_contains(r.err, "unknown \"elbow\"; choose from head_face, neck");
+    run_free(&r);
+    r = CLINIC_ENV(anna, "--json", "note", "draft", appointment[0], "--pain-before", "7",
+                   "--pain-after", "4", "--areas", "lower_back,glutes", "--techniques",
+                   "deep_tissue", "--pressure", "firm", "--subjective", "Stiff after gardening",
+                   "--odi", "3,2,-,1,0,4,2,-,1,3");
+    expect(&r, 0);
+    json_id(r.out, note_ids[0], sizeof note_ids[0]);
+    run_free(&r);
+    r = CLINIC_ENV(anna, "note", "edit", note_ids[0]);
+    expect(&r, EXIT_USAGE);
+    assert_contains(r.err, "name at least one field to change");
+    run_free(&r);
+    r = CLINIC_ENV(anna, "note", "edit", note_ids[0], "--pain-after", "3", "--objective",
+                   "Hypertonic erectors", "--assessment", "Improving", "--plan", "Weekly");
+    expect(&r, 0);
+    assert_contains(r.out, "Edited note");
+    assert_contains(r.out, "7 -> 3 (before -> after, 0-10)");
+    assert_contains(r.out, "areas        lower back, glutes"); /* kept: not in the mask */
+    run_free(&r);
+    r = CLINIC_ENV(anna, "note", "sign", note_ids[0]);
+    expect(&r, 0);
+    assert_contains(r.out, "Signed note");
+    run_free(&r);
+    r = CLINIC_ENV(anna, "note", "edit", note_ids[0], "--pain-after", "2");
+    expect(&r, STATUS_FAILED_PRECONDITION);
+    run_free(&r);
+    r = CLINIC_ENV(anna, "note", "amend", note_ids[0], "--reason", "wrong side", "--text",
+                   "Left glute, not right.");
+    expect(&r, 0);
+    run_free(&r);
+    r = CLINIC_ENV(anna, "note", "show", note_ids[0]);
+    expect(&r, 0);
+    assert_contains(r.out, "signed");
+    assert_contains(r.out, "by Therapist 1 (therapist ");
+    assert_contains(r.out, "techniques   deep tissue\n");
+    assert_contains(r.out, "pressure     firm\n");
+    assert_contains(r.out, "\nSubjective\n  Stiff after gardening\n");
+    assert_contains(r.out, "\nPlan\n  Weekly\n");
+    assert_contains(r.out, "Oswestry Disability Index: 40 % (8 of 10 sections answered)");
+    assert_contains(r.out, "\nAmendments\n");
+    assert_contains(r.out, "by Therapist 1: wrong side\n    Left glute, not right.\n");
+    run_free(&r);
+    /* two more sessions, signed, for the course of care */
+    static const char *const pains[2][3] = {{"5", "3", "2,2,1,1,0,3,2,-,1,2"},
+                                            {"4", "2", "1,1,1,0,0,2,1,-,0,1"}};
+    for (int i = 1; i < 3; i++) {
+        r = CLINIC_ENV(anna, "--json", "note", "draft", appointment[i], "--pain-before",
+                       pains[i - 1][0], "--pain-after", pains[i - 1][1], "--odi", pains[i - 1][2],
+                       "--areas", "lower_back", "--techniques", "swedish", "--pressure", "moderate",
+                       "--subjective", "s", "--objective", "o", "--assessment", "a", "--plan", "p");
+        expect(&r, 0);
+        json_id(r.out, note_ids[i], sizeof note_ids[i]);
+        run_free(&r);
+        r = CLINIC_ENV(anna, "note", "sign", note_ids[i]);
+        expect(&r, 0);
+        run_free(&r);
+    }
+    r = CLINIC_ENV(anna, "note", "list", client);
+    expect(&r, 0);
+    assert_contains(r.out, "NOTE");
+    assert_contains(r.out, "2030-01-07 09:00");
+    assert_contains(r.out, "4 -> 2");
+    run_free(&r);
+}
+
+static void progress_draws_the_course_in_the_terminal_and_as_svg(void **state)
+{
+    (void)state;
+    if (!notes_served() || !note_ids[2][0])
+        skip();
+    char client[24], svg_path[160], utf8[] = "LANG=C.UTF-8", ascii[] = "LANG=C";
+    snprintf(client, sizeof client, "%lld", clinic.client_ids[0]);
+    snprintf(svg_path, sizeof svg_path, "%s/course.svg", home);
+    const char *const env_utf8[] = {as_anna()[0], utf8, "LC_ALL=", "LC_CTYPE=", NULL};
+    struct run r = CLINIC_ENV(env_utf8, "progress", client, "--svg", svg_path);
+    expect(&r, 0);
+    assert_contains(r.out, "Course of care of Client 1");
+    assert_contains(r.out, "3 sessions");
+    assert_contains(r.out, "SESSION");
+    assert_contains(r.out, "pain, ODI"); /* session 3: pain 7 -> 4 and ODI 40 -> 16 */
+    assert_contains(r.out, "pain before  ");
+    assert_contains(r.out, "▆");
+    assert_contains(r.out, "Chart written to");
+    run_free(&r);
+    char *svg = harness_read_file(svg_path);
+    assert_non_null(svg);
+    assert_int_equal(strncmp(svg, "<?xml", 5), 0);
+    assert_contains(svg, "<title>Course of care: Client 1</title>");
+    assert_contains(svg, ">2030-01-21</text>");
+    assert_contains(svg, "</svg>\n");
+    free(svg);
+    const char *const env_ascii[] = {as_anna()[0], ascii, "LC_ALL=", "LC_CTYPE=", NULL};
+    r = CLINIC_ENV(env_ascii, "progress", client);
+    expect(&r, 0);
+    assert_null(strstr(r.out, "▆"));
+    run_free(&r);
+    r = CLINIC_ENV(as_anna(), "--json", "progress", client);
+    expect(&r, 0);
+    assert_contains(r.out, "\"sessions\":[");
+    assert_contains(r.out, "\"pain_mcid\":true");
+    run_free(&r);
+    r = CLINIC_ENV(as_anna(), "progress", client, "--svg", "/nonexistent-dir/x.svg");
+    expect(&r, EXIT_USAGE);
+    assert_contains(r.err, "cannot write /nonexistent-dir/x.svg");
+    run_free(&r);
+}
+
 static void logout_revokes_the_token_and_removes_the_file(void **state)
 {
     (void)state;
@@ -391,6 +558,8 @@ int main(void)
         cmocka_unit_test(the_new_user_logs_in_in_another_home),
         cmocka_unit_test(admin_client_erase_redacts_the_contact_details),
         cmocka_unit_test(audit_lists_the_calls_newest_first),
+        cmocka_unit_test(note_commands_draft_edit_sign_amend_and_show),
+        cmocka_unit_test(progress_draws_the_course_in_the_terminal_and_as_svg),
         cmocka_unit_test(logout_revokes_the_token_and_removes_the_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
