@@ -37,12 +37,14 @@ const struct command cli_commands[] = {
     {.name = "login",
      .run = cmd_login,
      .summary = "log in: asks for the password and keeps the token in the token file",
-     .details = "The token file is $XDG_CONFIG_HOME/clinic/token, or ~/.config/clinic/token "
-                "(mode 0600, folder 0700).\nWhen stdin is not a terminal, give --email and pass "
-                "the password as one line on stdin:\n  clinic login --email anna@example.org "
-                "< password.txt\nEvery later command sends --token, else CLINIC_TOKEN, else the "
-                "token file's token.\nA token file that others may read is ignored with a "
-                "warning (as ssh ignores such keys)."},
+     .details =
+         "The token file is $XDG_CONFIG_HOME/clinic/token, or ~/.config/clinic/token\n"
+         "(mode 0600, folder 0700). When stdin is not a terminal, give --email and pass the\n"
+         "password as one line on stdin:\n"
+         "  clinic login --email anna@example.org < password.txt\n"
+         "Every later command sends --token, else CLINIC_TOKEN, else the token file's "
+         "token.\nA token file that others may read is ignored with a "
+         "warning (as ssh ignores such keys)."},
     {.name = "logout",
      .run = cmd_logout,
      .summary = "revoke the token and remove the token file",
@@ -86,8 +88,8 @@ const struct command cli_commands[] = {
     {.name = "progress",
      .run = cmd_progress,
      .summary = "a client's course of care: pain and ODI per session, in a table or an SVG chart",
-     .details = "MCID marks a change from the first session that reaches the minimal clinically "
-                "important difference\n(pain: a drop of 2 points or 30 %; ODI: 10 points).\n"
+     .details = "MCID marks a change from the first session that reaches the minimal clinically\n"
+                "important difference (pain: a drop of 2 points or 30 %; ODI: 10 points).\n"
                 "Example: clinic progress 7 --svg course.svg"},
     {.name = "audit",
      .run = cmd_audit,
