@@ -206,6 +206,26 @@ static void every_role_gets_what_the_table_says(void **state)
     assert_true(checked >= 4 * 60);
 }
 
+/* The walk above called every mutating method and every audited read as every role: each of
+ * them left audit rows, admitted or refused, with the caller's role. */
+static void every_mutation_and_audited_read_left_audit_rows(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < table.n; i++) {
+        const struct rpc_method *m = &table.methods[i];
+        if (!walked(m) || !(m->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)))
+            continue;
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(DISTINCT role) FROM audit WHERE method = '%s' AND user_id IS NOT NULL",
+                 m->name);
+        char *roles = harness_sql(db_url, sql);
+        if (!roles || strcmp(roles, "4") != 0)
+            fail_msg("%s: audit rows from %s role(s), expected all 4", m->name, roles ? roles : "?");
+        free(roles);
+    }
+}
+
 static void no_token_is_unauthenticated_except_for_public_methods(void **state)
 {
     (void)state;
@@ -276,6 +296,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_role_gets_what_the_table_says),
+        cmocka_unit_test(every_mutation_and_audited_read_left_audit_rows),
         cmocka_unit_test(no_token_is_unauthenticated_except_for_public_methods),
         cmocka_unit_test(expired_token_is_unauthenticated_everywhere),
         cmocka_unit_test(revoked_token_is_unauthenticated_everywhere),
