@@ -197,7 +197,8 @@ static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, 
         return;
     if (!authz_check(call, m->rule, input))
         return;
-    bool keyed = (m->flags & METHOD_MUTATES) && call->idempotency_key[0];
+    bool keyed = (m->flags & METHOD_MUTATES) && !(m->flags & METHOD_SECRET_INPUT) &&
+                 call->idempotency_key[0];
     if (keyed) {
         switch (idem_claim(call, call->idempotency_key, m->name, call->payload)) {
         case IDEM_FRESH:

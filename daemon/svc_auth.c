@@ -298,7 +298,7 @@ const struct service_def svc_auth_def = {
             {"Login", METHOD_NO_TX},
             {"Logout", METHOD_MUTATES},
             {"WhoAmI", 0},
-            {"ChangePassword", METHOD_MUTATES},
+            {"ChangePassword", METHOD_MUTATES | METHOD_SECRET_INPUT},
             {NULL, 0},
         },
 };

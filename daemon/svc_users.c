@@ -272,11 +272,11 @@ const struct service_def svc_users_def = {
     .service = &users_service.base,
     .policies =
         (const struct method_policy[]){
-            {"CreateUser", METHOD_MUTATES},
+            {"CreateUser", METHOD_MUTATES | METHOD_SECRET_INPUT},
             {"GetUser", 0},
             {"ListUsers", 0},
             {"UpdateUser", METHOD_MUTATES},
-            {"SetPassword", METHOD_MUTATES},
+            {"SetPassword", METHOD_MUTATES | METHOD_SECRET_INPUT},
             {NULL, 0},
         },
 };
