@@ -231,24 +231,34 @@ static bool accept_caller(struct call *call, const struct db_result *r)
     return true;
 }
 
-bool auth_authenticate(struct call *call)
+bool auth_step(struct call *call, struct db_step *step, struct db_result **rows)
 {
     uint8_t digest[AUTH_DIGEST_BYTES];
-    char hex[2 * AUTH_DIGEST_BYTES + 1];
     if (!call->auth_token || !call->auth_token[0])
         return unauthenticated(call, "this method needs a token (auth_token)");
     if (!auth_token_digest(call->auth_token, digest))
         return unauthenticated(call, "the token is not one this daemon issued");
-    const char *params[] = {param_i64(call, auth_token_lookup(digest))};
-    struct db_result *r;
-    if (!params[0] || db_query(call->db, &authenticate_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
+    const char **params = call_alloc(call, sizeof *params);
+    if (!params || !(params[0] = param_i64(call, auth_token_lookup(digest)))) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return false;
     }
+    *step = (struct db_step){&authenticate_stmt, params, rows};
+    return true;
+}
+
+bool auth_accept(struct call *call, struct db_result *rows)
+{
+    uint8_t digest[AUTH_DIGEST_BYTES];
+    char hex[2 * AUTH_DIGEST_BYTES + 1];
+    if (!auth_token_digest(call->auth_token, digest)) {
+        db_result_free(rows);
+        return unauthenticated(call, "the token is not one this daemon issued");
+    }
     auth_digest_hex(digest, hex);
-    bool known = db_rows(r) == 1 && strlen(db_value(r, 0, 0)) == sizeof hex - 1 &&
-                 sodium_memcmp(db_value(r, 0, 0), hex, sizeof hex - 1) == 0;
-    bool ok = known ? accept_caller(call, r) : unauthenticated(call, "the token is unknown");
-    db_result_free(r);
+    bool known = rows && db_rows(rows) == 1 && strlen(db_value(rows, 0, 0)) == sizeof hex - 1 &&
+                 sodium_memcmp(db_value(rows, 0, 0), hex, sizeof hex - 1) == 0;
+    bool ok = known ? accept_caller(call, rows) : unauthenticated(call, "the token is unknown");
+    db_result_free(rows);
     return ok;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "call.h"
+#include "db.h"
 
 #define AUTH_HASH_BYTES crypto_pwhash_STRBYTES
 #define AUTH_TOKEN_RANDOM_BYTES 32
@@ -71,10 +72,15 @@ int64_t auth_token_lookup(const uint8_t digest[AUTH_DIGEST_BYTES]);
 /* Hex of a digest (for SQL parameters): 64 digits and a NUL. */
 void auth_digest_hex(const uint8_t digest[AUTH_DIGEST_BYTES], char hex[2 * AUTH_DIGEST_BYTES + 1]);
 
-/* Authenticates call->auth_token inside the call's open transaction: fills call->caller and
- * records the caller in the transaction (clinic.role, clinic.user_id, ...) for row-level
- * security. False with the call failed: UNAUTHENTICATED with a sentence saying what to do
- * (missing, unknown, expired or revoked token, deactivated user), or the database's status. */
-__attribute__((warn_unused_result)) bool auth_authenticate(struct call *call);
+/* Authenticating a call takes one statement, run as the first of its transaction (see
+ * db_begin_with) so that it shares the round trip of BEGIN: auth_step fills in that statement,
+ * whose rows land in *rows, and auth_accept judges them. The statement also records the caller in
+ * the transaction (clinic.role, clinic.user_id, ...) for row-level security when the token is in
+ * force. Both return false with the call failed: UNAUTHENTICATED with a sentence saying what to
+ * do (missing, malformed, unknown, expired or revoked token, deactivated user). auth_accept
+ * frees rows and fills call->caller. */
+__attribute__((warn_unused_result)) bool auth_step(struct call *call, struct db_step *step,
+                                                   struct db_result **rows);
+__attribute__((warn_unused_result)) bool auth_accept(struct call *call, struct db_result *rows);
 
 #endif

@@ -87,13 +87,19 @@ enum idem_claim idem_claim(struct call *call, const char *key, const char *metho
     return outcome;
 }
 
-bool idem_store(struct call *call, const char *key)
+bool idem_store_step(struct call *call, const char *key, struct db_step *step)
 {
-    const char *hex = to_hex(call, call->reply.data, call->reply.len);
-    const char *params[] = {key, hex, param_i64(call, call->caller.user_id)};
-    if (hex && params[2] && db_query(call->db, &store_stmt, params, NULL) == STATUS_OK)
-        return true;
-    call_release_reply(call);
-    call_fail_db(call);
-    return false;
+    const char **params = call_alloc(call, 3 * sizeof *params);
+    if (params) {
+        params[0] = key;
+        params[1] = to_hex(call, call->reply.data, call->reply.len);
+        params[2] = param_i64(call, call->caller.user_id);
+    }
+    if (!params || !params[1] || !params[2]) {
+        call_release_reply(call);
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return false;
+    }
+    *step = (struct db_step){&store_stmt, params, NULL};
+    return true;
 }

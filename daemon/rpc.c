@@ -189,12 +189,19 @@ static bool audited(const struct rpc_method *m)
     return (m->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)) != 0;
 }
 
-/* Runs the handler (or replays a stored answer) inside the open transaction; for a mutating
- * call with an idempotency key, the key and the answer are stored in the same transaction. */
-static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call)
+/* What a call writes besides its work, in the round trip of its COMMIT. */
+struct closing {
+    struct db_step steps[2]; /* the idempotent reply, the audit row */
+    int n;
+};
+
+/* Runs the handler (or replays a stored answer) inside the open transaction, once the caller is
+ * known and allowed; for a mutating call with an idempotency key, the key and the answer are
+ * stored in the same transaction, and so is the audit row (both queued in `closing`). */
+static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call,
+                     struct closing *closing)
 {
-    if (!m->rule->public && !auth_authenticate(call))
-        return;
+    closing->n = 0;
     if (!authz_check(call, m->rule, input))
         return;
     bool keyed = (m->flags & METHOD_MUTATES) && !(m->flags & METHOD_SECRET_INPUT) &&
@@ -212,13 +219,31 @@ static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, 
         }
     }
     invoke(m, input, call);
-    if (keyed && call->code == STATUS_OK && !idem_store(call, call->idempotency_key))
-        log_msg(LOG_LEVEL_WARN, "request_id=%s could not store its idempotency key",
-                call->request_id);
-    if (audited(m) && call->code == STATUS_OK && !audit_record(call)) {
-        call_release_reply(call);
+    if (keyed && call->code == STATUS_OK &&
+        idem_store_step(call, call->idempotency_key, &closing->steps[closing->n]))
+        closing->n++;
+    if (audited(m) && call->code == STATUS_OK && audit_step(call, &closing->steps[closing->n]))
+        closing->n++;
+}
+
+/* Opens the call's transaction; for a method that needs a token, its authentication shares the
+ * round trip. False with the call failed. */
+static bool open_call(const struct rpc_method *m, struct call *call)
+{
+    struct db_step first;
+    struct db_result *rows = NULL;
+    bool authenticating = !m->rule->public;
+    if (authenticating && !auth_step(call, &first, &rows))
+        return false;
+    if (db_begin_with(call->db, call->deadline_us, &first, authenticating ? 1 : 0) != STATUS_OK) {
         call_fail_db(call);
+        return false;
     }
+    if (authenticating && !auth_accept(call, rows)) {
+        db_rollback(call->db);
+        return false;
+    }
+    return true;
 }
 
 /* A failed call by a known caller leaves its audit row on its own, the call's work being rolled
@@ -237,16 +262,15 @@ static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMes
                                   struct call *call)
 {
     for (int attempt = 1;; attempt++) {
+        struct closing closing;
         call_reset_outcome(call);
         call->caller = (struct caller){0};
         call->audit_target[0] = '\0';
-        if (db_begin(call->db, call->deadline_us) != STATUS_OK) {
-            call_fail_db(call);
+        if (!open_call(m, call))
             return;
-        }
-        run_once(m, input, call);
+        run_once(m, input, call, &closing);
         if (call->code == STATUS_OK) {
-            if (db_commit(call->db) == STATUS_OK)
+            if (db_commit_with(call->db, closing.steps, closing.n) == STATUS_OK)
                 return;
             call_release_reply(call);
             call_fail_db(call);
