@@ -1,6 +1,12 @@
 /* harness.c: private clusters, daemons on free ports, and the CLI, for integration tests. */
 #include "harness.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -591,4 +597,29 @@ void harness_free_message(void *m)
 {
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
+}
+
+void harness_run_free(struct harness_run *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+void harness_assert_contains(const char *text, const char *part)
+{
+    if (!strstr(text, part))
+        fail_msg("expected \"%s\" in:\n%s", part, text);
+}
+
+void harness_json_id(const char *json, char *out, size_t len)
+{
+    const char *p = strstr(json, "\"id\":\"");
+    if (!p)
+        fail_msg("no \"id\" in:\n%s", json);
+    p += 6;
+    size_t n = strspn(p, "0123456789");
+    if (n == 0 || n >= len)
+        fail_msg("no usable \"id\" in:\n%s", json);
+    snprintf(out, len, "%.*s", (int)n, p);
 }

@@ -123,6 +123,20 @@ int harness_run_cli_input(const char *const *argv, const char *const *env, const
                           char **out, char **err);
 int harness_run_clinicd_input(const char *const *argv, const char *input, char **out, char **err);
 
+/* What a run of the clinic tool left: its exit status, stdout and stderr (malloc'd). */
+struct harness_run {
+    int status;
+    char *out;
+    char *err;
+};
+void harness_run_free(struct harness_run *r);
+
+/* Fails the test, quoting text, unless text contains part. */
+void harness_assert_contains(const char *text, const char *part);
+
+/* Copies the first "id":"N" of a JSON reply into out (fails the test when there is none). */
+void harness_json_id(const char *json, char *out, size_t len);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int harness_free_port(void);
 

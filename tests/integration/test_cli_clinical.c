@@ -38,16 +38,10 @@ static char old_token[128]; /* the admin's token, kept to try it after logout */
 #define ADMIN_EMAIL    "admin@clinic.example"
 #define ADMIN_PASSWORD "correct horse battery"
 
-struct run {
-    int status;
-    char *out;
-    char *err;
-};
-
 /* Runs `clinic --url <daemon> args...` in the private home with `input` on stdin (NULL: none),
  * without the harness admin's CLINIC_TOKEN (empty counts as unset), plus env overrides (may be
  * NULL; later ones win). */
-static struct run run_input(const char *input, const char *const *extra_env,
+static struct harness_run run_input(const char *input, const char *const *extra_env,
                             const char *const *args)
 {
     const char *argv[48] = {"--url", daemon_.url};
@@ -60,7 +54,7 @@ static struct run run_input(const char *input, const char *const *extra_env,
     for (int i = 0; extra_env && extra_env[i] && e < 15; i++)
         env[e++] = extra_env[i];
     env[e] = NULL;
-    struct run r = {0};
+    struct harness_run r = {0};
     r.status = input ? harness_run_cli_input(argv, env, input, &r.out, &r.err)
                      : harness_run_cli(argv, env, &r.out, &r.err);
     assert_non_null(r.out);
@@ -72,19 +66,7 @@ static struct run run_input(const char *input, const char *const *extra_env,
 #define CLINIC_ENV(env, ...)     run_input(NULL, (env), (const char *const[]){__VA_ARGS__, NULL})
 #define CLINIC_INPUT(input, ...) run_input((input), NULL, (const char *const[]){__VA_ARGS__, NULL})
 
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void assert_contains(const char *text, const char *part)
-{
-    if (!strstr(text, part))
-        fail_msg("expected \"%s\" in:\n%s", part, text);
-}
-
-static void expect(struct run *r, int status)
+static void expect(struct harness_run *r, int status)
 {
     if (r->status != status)
         fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", r->status, status, r->out,
@@ -145,13 +127,13 @@ static int teardown(void **state)
 static void login_writes_a_0600_token_file_in_a_0700_folder(void **state)
 {
     (void)state;
-    struct run r = CLINIC("login", "--email", ADMIN_EMAIL, "--password-file", admin_password_file);
+    struct harness_run r = CLINIC("login", "--email", ADMIN_EMAIL, "--password-file", admin_password_file);
     expect(&r, 0);
-    assert_contains(r.out, "Logged in as");
-    assert_contains(r.out, ADMIN_EMAIL);
-    assert_contains(r.out, "admin");
-    assert_contains(r.out, "Token valid until 20");
-    assert_contains(r.out, token_path);
+    harness_assert_contains(r.out, "Logged in as");
+    harness_assert_contains(r.out, ADMIN_EMAIL);
+    harness_assert_contains(r.out, "admin");
+    harness_assert_contains(r.out, "Token valid until 20");
+    harness_assert_contains(r.out, token_path);
     char dir[128];
     snprintf(dir, sizeof dir, "%s/clinic", xdg);
     assert_int_equal(mode_of(dir), 0700);
@@ -163,7 +145,7 @@ static void login_writes_a_0600_token_file_in_a_0700_folder(void **state)
     snprintf(old_token, sizeof old_token, "%.*s", (int)len, token);
     assert_null(strstr(r.out, old_token)); /* the token itself is never printed */
     free(token);
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void login_with_a_wrong_password_is_refused_and_writes_nothing(void **state)
@@ -172,73 +154,73 @@ static void login_with_a_wrong_password_is_refused_and_writes_nothing(void **sta
     char other_xdg[128];
     snprintf(other_xdg, sizeof other_xdg, "XDG_CONFIG_HOME=%s/elsewhere", home);
     const char *env[] = {other_xdg, NULL};
-    struct run r =
+    struct harness_run r =
         CLINIC_ENV(env, "login", "--email", ADMIN_EMAIL, "--password-file", new_password_file);
     expect(&r, STATUS_UNAUTHENTICATED);
     char path[160];
     snprintf(path, sizeof path, "%s/elsewhere/clinic/token", home);
     assert_int_equal(access(path, F_OK), -1);
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void login_without_a_terminal_needs_email_and_a_password_line(void **state)
 {
     (void)state;
-    struct run r = CLINIC("login");
+    struct harness_run r = CLINIC("login");
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "--email is required when stdin is not a terminal");
-    run_free(&r);
+    harness_assert_contains(r.err, "--email is required when stdin is not a terminal");
+    harness_run_free(&r);
     r = CLINIC("login", "--email", ADMIN_EMAIL); /* stdin is /dev/null: no password */
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "no password was given");
-    run_free(&r);
+    harness_assert_contains(r.err, "no password was given");
+    harness_run_free(&r);
 }
 
 static void whoami_names_the_user_of_the_token_file(void **state)
 {
     (void)state;
-    struct run r = CLINIC("whoami");
+    struct harness_run r = CLINIC("whoami");
     expect(&r, 0);
-    assert_contains(r.out, "You are");
-    assert_contains(r.out, ADMIN_EMAIL);
-    assert_contains(r.out, ", admin (user ");
-    run_free(&r);
+    harness_assert_contains(r.out, "You are");
+    harness_assert_contains(r.out, ADMIN_EMAIL);
+    harness_assert_contains(r.out, ", admin (user ");
+    harness_run_free(&r);
     r = CLINIC("--json", "whoami");
     expect(&r, 0);
-    assert_contains(r.out, "\"email\":\"" ADMIN_EMAIL "\"");
-    assert_contains(r.out, "\"role\":\"ROLE_ADMIN\"");
-    assert_contains(r.out, "\"token_expires_at\":\"20");
-    run_free(&r);
+    harness_assert_contains(r.out, "\"email\":\"" ADMIN_EMAIL "\"");
+    harness_assert_contains(r.out, "\"role\":\"ROLE_ADMIN\"");
+    harness_assert_contains(r.out, "\"token_expires_at\":\"20");
+    harness_run_free(&r);
 }
 
 static void token_flag_beats_variable_beats_file(void **state)
 {
     (void)state;
     const char *bad_env[] = {"CLINIC_TOKEN=not-a-token", NULL};
-    struct run r = CLINIC_ENV(bad_env, "whoami"); /* the variable beats the good file */
+    struct harness_run r = CLINIC_ENV(bad_env, "whoami"); /* the variable beats the good file */
     expect(&r, STATUS_UNAUTHENTICATED);
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC_ENV(bad_env, "--token", old_token, "whoami"); /* the flag beats the variable */
     expect(&r, 0);
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC("--token", "not-a-token", "whoami"); /* the flag beats the file */
     expect(&r, STATUS_UNAUTHENTICATED);
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void a_token_file_others_may_read_is_ignored_with_a_warning(void **state)
 {
     (void)state;
     assert_int_equal(chmod(token_path, 0644), 0);
-    struct run r = CLINIC("whoami");
+    struct harness_run r = CLINIC("whoami");
     expect(&r, STATUS_UNAUTHENTICATED);
-    assert_contains(r.err, "clinic: warning: the token file");
-    assert_contains(r.err, "chmod 600");
-    run_free(&r);
+    harness_assert_contains(r.err, "clinic: warning: the token file");
+    harness_assert_contains(r.err, "chmod 600");
+    harness_run_free(&r);
     assert_int_equal(chmod(token_path, 0600), 0);
     r = CLINIC("whoami");
     expect(&r, 0);
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void admin_user_create_reads_the_password_from_stdin_or_a_file(void **state)
@@ -246,50 +228,50 @@ static void admin_user_create_reads_the_password_from_stdin_or_a_file(void **sta
     (void)state;
     char therapist[24];
     snprintf(therapist, sizeof therapist, "%lld", clinic.therapist_ids[0]);
-    struct run r = CLINIC_INPUT("a therapist's password\n", "admin", "user", "create", "--email",
+    struct harness_run r = CLINIC_INPUT("a therapist's password\n", "admin", "user", "create", "--email",
                                 "anna@clinic.example", "--name", "Anna Berg", "--role", "therapist",
                                 "--therapist", therapist);
     expect(&r, 0);
-    assert_contains(r.out, "Created user");
-    assert_contains(r.out, "Anna Berg");
-    assert_contains(r.out, "therapist");
-    run_free(&r);
+    harness_assert_contains(r.out, "Created user");
+    harness_assert_contains(r.out, "Anna Berg");
+    harness_assert_contains(r.out, "therapist");
+    harness_run_free(&r);
     r = CLINIC("admin", "user", "create", "--email", "desk@clinic.example", "--name", "Desk",
                "--role", "front_desk", "--password-file", new_password_file);
     expect(&r, 0);
-    assert_contains(r.out, "front_desk");
-    run_free(&r);
+    harness_assert_contains(r.out, "front_desk");
+    harness_run_free(&r);
     /* no password on the command line, ever */
     r = CLINIC("admin", "user", "create", "--email", "x@clinic.example", "--name", "X", "--role",
                "admin", "--password", "secret12345");
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "unknown option \"--password\"");
-    run_free(&r);
+    harness_assert_contains(r.err, "unknown option \"--password\"");
+    harness_run_free(&r);
     r = CLINIC("admin", "user", "create", "--email", "x@clinic.example", "--name", "X", "--role",
                "boss");
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "--role must be one of admin, front_desk, therapist, client");
-    run_free(&r);
+    harness_assert_contains(r.err, "--role must be one of admin, front_desk, therapist, client");
+    harness_run_free(&r);
 }
 
 static void admin_user_list_and_get_show_the_accounts(void **state)
 {
     (void)state;
-    struct run r = CLINIC("admin", "user", "list");
+    struct harness_run r = CLINIC("admin", "user", "list");
     expect(&r, 0);
-    assert_contains(r.out, "ID");
-    assert_contains(r.out, ADMIN_EMAIL);
-    assert_contains(r.out, "anna@clinic.example");
-    assert_contains(r.out, "therapist ");
-    run_free(&r);
+    harness_assert_contains(r.out, "ID");
+    harness_assert_contains(r.out, ADMIN_EMAIL);
+    harness_assert_contains(r.out, "anna@clinic.example");
+    harness_assert_contains(r.out, "therapist ");
+    harness_run_free(&r);
     r = CLINIC("admin", "user", "list", "--role", "therapist");
     expect(&r, 0);
-    assert_contains(r.out, "anna@clinic.example");
+    harness_assert_contains(r.out, "anna@clinic.example");
     assert_null(strstr(r.out, ADMIN_EMAIL));
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC("admin", "user", "get", "999999");
     expect(&r, STATUS_NOT_FOUND);
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void the_new_user_logs_in_in_another_home(void **state)
@@ -298,15 +280,15 @@ static void the_new_user_logs_in_in_another_home(void **state)
     char other_xdg[128];
     snprintf(other_xdg, sizeof other_xdg, "XDG_CONFIG_HOME=%s/anna", home);
     const char *env[] = {other_xdg, NULL};
-    struct run r =
+    struct harness_run r =
         run_input("a therapist's password\n", env,
                   (const char *const[]){"login", "--email", "anna@clinic.example", NULL});
     expect(&r, 0);
-    assert_contains(r.out, "Anna Berg");
-    run_free(&r);
+    harness_assert_contains(r.out, "Anna Berg");
+    harness_run_free(&r);
     r = CLINIC_ENV(env, "audit"); /* admins only */
     expect(&r, STATUS_PERMISSION_DENIED);
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void admin_client_erase_redacts_the_contact_details(void **state)
@@ -314,44 +296,44 @@ static void admin_client_erase_redacts_the_contact_details(void **state)
     (void)state;
     char id[24];
     snprintf(id, sizeof id, "%lld", clinic.client_ids[1]);
-    struct run r = CLINIC("admin", "client", "erase", id);
+    struct harness_run r = CLINIC("admin", "client", "erase", id);
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "--reason is required");
-    run_free(&r);
+    harness_assert_contains(r.err, "--reason is required");
+    harness_run_free(&r);
     r = CLINIC("admin", "client", "erase", id, "--reason", "written request of 2026-11-20");
     expect(&r, 0);
-    assert_contains(r.out, "Erased client");
-    run_free(&r);
+    harness_assert_contains(r.out, "Erased client");
+    harness_run_free(&r);
     r = CLINIC("admin", "client", "get", id);
     expect(&r, 0);
-    assert_contains(r.out, "email              -");
-    assert_contains(r.out, "archived           yes");
-    run_free(&r);
+    harness_assert_contains(r.out, "email              -");
+    harness_assert_contains(r.out, "archived           yes");
+    harness_run_free(&r);
 }
 
 static void audit_lists_the_calls_newest_first(void **state)
 {
     (void)state;
-    struct run r = CLINIC("audit", "--method", "Users/");
+    struct harness_run r = CLINIC("audit", "--method", "Users/");
     expect(&r, 0);
-    assert_contains(r.out, "METHOD");
-    assert_contains(r.out, "Users/CreateUser");
-    assert_contains(r.out, "OK");
+    harness_assert_contains(r.out, "METHOD");
+    harness_assert_contains(r.out, "Users/CreateUser");
+    harness_assert_contains(r.out, "OK");
     assert_null(strstr(r.out, "Clients/EraseClient"));
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC("--json", "audit", "--method", "/clinic.v1.Clients/EraseClient", "--since",
                "2020-01-01");
     expect(&r, 0);
-    assert_contains(r.out, "\"method\":\"/clinic.v1.Clients/EraseClient\"");
-    run_free(&r);
+    harness_assert_contains(r.out, "\"method\":\"/clinic.v1.Clients/EraseClient\"");
+    harness_run_free(&r);
     r = CLINIC("audit", "--until", "2020-01-01");
     expect(&r, 0);
-    assert_contains(r.out, "(none)");
-    run_free(&r);
+    harness_assert_contains(r.out, "(none)");
+    harness_run_free(&r);
     r = CLINIC("audit", "--since", "yesterday");
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "--since must be a time like");
-    run_free(&r);
+    harness_assert_contains(r.err, "--since must be a time like");
+    harness_run_free(&r);
 }
 
 /* ------------------------------------------------------------------ notes and progress */
@@ -360,10 +342,10 @@ static void audit_lists_the_calls_newest_first(void **state)
  * skip without it. */
 static bool notes_served(void)
 {
-    struct run r = CLINIC("--token", old_token, "methods");
+    struct harness_run r = CLINIC("--token", old_token, "methods");
     bool served = r.status == 0 && strstr(r.out, "/clinic.v1.Notes/DraftNote") &&
                   strstr(r.out, "/clinic.v1.Progress/ClientProgress");
-    run_free(&r);
+    harness_run_free(&r);
     return served;
 }
 
@@ -380,17 +362,6 @@ static const char *const *as_anna(void)
     return env;
 }
 
-/* Copies the first "id":"N" of a JSON reply into out. */
-static void json_id(const char *json, char *out, size_t len)
-{
-    const char *p = strstr(json, "\"id\":\"");
-    assert_non_null(p);
-    p += 6;
-    size_t n = strspn(p, "0123456789");
-    assert_true(n > 0 && n < len);
-    snprintf(out, len, "%.*s", (int)n, p);
-}
-
 static void note_commands_draft_edit_sign_amend_and_show(void **state)
 {
     (void)state;
@@ -403,58 +374,58 @@ static void note_commands_draft_edit_sign_amend_and_show(void **state)
     for (int i = 0; i < 3; i++) { /* three weekly sessions, booked by the admin */
         char start[32];
         snprintf(start, sizeof start, "2030-01-%02d 09:00", 7 + 7 * i);
-        struct run r = CLINIC("--json", "book", "--client", client, "--service", service,
+        struct harness_run r = CLINIC("--json", "book", "--client", client, "--service", service,
                               "--therapist", therapist, "--start", start);
         expect(&r, 0);
-        json_id(r.out, appointment[i], sizeof appointment[i]);
-        run_free(&r);
+        harness_json_id(r.out, appointment[i], sizeof appointment[i]);
+        harness_run_free(&r);
     }
     const char *const *anna = as_anna();
-    struct run r = CLINIC_ENV(anna, "note", "draft", appointment[0], "--areas", "lower_back,elbow");
+    struct harness_run r = CLINIC_ENV(anna, "note", "draft", appointment[0], "--areas", "lower_back,elbow");
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "unknown \"elbow\"; choose from head_face, neck");
-    run_free(&r);
+    harness_assert_contains(r.err, "unknown \"elbow\"; choose from head_face, neck");
+    harness_run_free(&r);
     r = CLINIC_ENV(anna, "--json", "note", "draft", appointment[0], "--pain-before", "7",
                    "--pain-after", "4", "--areas", "lower_back,glutes", "--techniques",
                    "deep_tissue", "--pressure", "firm", "--subjective", "Stiff after gardening",
                    "--odi", "3,2,-,1,0,4,2,-,1,3");
     expect(&r, 0);
-    json_id(r.out, note_ids[0], sizeof note_ids[0]);
-    run_free(&r);
+    harness_json_id(r.out, note_ids[0], sizeof note_ids[0]);
+    harness_run_free(&r);
     r = CLINIC_ENV(anna, "note", "edit", note_ids[0]);
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "name at least one field to change");
-    run_free(&r);
+    harness_assert_contains(r.err, "name at least one field to change");
+    harness_run_free(&r);
     r = CLINIC_ENV(anna, "note", "edit", note_ids[0], "--pain-after", "3", "--objective",
                    "Hypertonic erectors", "--assessment", "Improving", "--plan", "Weekly");
     expect(&r, 0);
-    assert_contains(r.out, "Edited note");
-    assert_contains(r.out, "7 -> 3 (before -> after, 0-10)");
-    assert_contains(r.out, "areas        lower back, glutes"); /* kept: not in the mask */
-    run_free(&r);
+    harness_assert_contains(r.out, "Edited note");
+    harness_assert_contains(r.out, "7 -> 3 (before -> after, 0-10)");
+    harness_assert_contains(r.out, "areas        lower back, glutes"); /* kept: not in the mask */
+    harness_run_free(&r);
     r = CLINIC_ENV(anna, "note", "sign", note_ids[0]);
     expect(&r, 0);
-    assert_contains(r.out, "Signed note");
-    run_free(&r);
+    harness_assert_contains(r.out, "Signed note");
+    harness_run_free(&r);
     r = CLINIC_ENV(anna, "note", "edit", note_ids[0], "--pain-after", "2");
     expect(&r, STATUS_FAILED_PRECONDITION);
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC_ENV(anna, "note", "amend", note_ids[0], "--reason", "wrong side", "--text",
                    "Left glute, not right.");
     expect(&r, 0);
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC_ENV(anna, "note", "show", note_ids[0]);
     expect(&r, 0);
-    assert_contains(r.out, "signed");
-    assert_contains(r.out, "by Therapist 1 (therapist ");
-    assert_contains(r.out, "techniques   deep tissue\n");
-    assert_contains(r.out, "pressure     firm\n");
-    assert_contains(r.out, "\nSubjective\n  Stiff after gardening\n");
-    assert_contains(r.out, "\nPlan\n  Weekly\n");
-    assert_contains(r.out, "Oswestry Disability Index: 40 % (8 of 10 sections answered)");
-    assert_contains(r.out, "\nAmendments\n");
-    assert_contains(r.out, "by Therapist 1: wrong side\n    Left glute, not right.\n");
-    run_free(&r);
+    harness_assert_contains(r.out, "signed");
+    harness_assert_contains(r.out, "by Therapist 1 (therapist ");
+    harness_assert_contains(r.out, "techniques   deep tissue\n");
+    harness_assert_contains(r.out, "pressure     firm\n");
+    harness_assert_contains(r.out, "\nSubjective\n  Stiff after gardening\n");
+    harness_assert_contains(r.out, "\nPlan\n  Weekly\n");
+    harness_assert_contains(r.out, "Oswestry Disability Index: 40 % (8 of 10 sections answered)");
+    harness_assert_contains(r.out, "\nAmendments\n");
+    harness_assert_contains(r.out, "by Therapist 1: wrong side\n    Left glute, not right.\n");
+    harness_run_free(&r);
     /* two more sessions, signed, for the course of care */
     static const char *const pains[2][3] = {{"5", "3", "2,2,1,1,0,3,2,-,1,2"},
                                             {"4", "2", "1,1,1,0,0,2,1,-,0,1"}};
@@ -464,18 +435,18 @@ static void note_commands_draft_edit_sign_amend_and_show(void **state)
                        "--areas", "lower_back", "--techniques", "swedish", "--pressure", "moderate",
                        "--subjective", "s", "--objective", "o", "--assessment", "a", "--plan", "p");
         expect(&r, 0);
-        json_id(r.out, note_ids[i], sizeof note_ids[i]);
-        run_free(&r);
+        harness_json_id(r.out, note_ids[i], sizeof note_ids[i]);
+        harness_run_free(&r);
         r = CLINIC_ENV(anna, "note", "sign", note_ids[i]);
         expect(&r, 0);
-        run_free(&r);
+        harness_run_free(&r);
     }
     r = CLINIC_ENV(anna, "note", "list", client);
     expect(&r, 0);
-    assert_contains(r.out, "NOTE");
-    assert_contains(r.out, "2030-01-07 09:00");
-    assert_contains(r.out, "4 -> 2");
-    run_free(&r);
+    harness_assert_contains(r.out, "NOTE");
+    harness_assert_contains(r.out, "2030-01-07 09:00");
+    harness_assert_contains(r.out, "4 -> 2");
+    harness_run_free(&r);
 }
 
 static void progress_draws_the_course_in_the_terminal_and_as_svg(void **state)
@@ -487,58 +458,58 @@ static void progress_draws_the_course_in_the_terminal_and_as_svg(void **state)
     snprintf(client, sizeof client, "%lld", clinic.client_ids[0]);
     snprintf(svg_path, sizeof svg_path, "%s/course.svg", home);
     const char *const env_utf8[] = {as_anna()[0], utf8, "LC_ALL=", "LC_CTYPE=", NULL};
-    struct run r = CLINIC_ENV(env_utf8, "progress", client, "--svg", svg_path);
+    struct harness_run r = CLINIC_ENV(env_utf8, "progress", client, "--svg", svg_path);
     expect(&r, 0);
-    assert_contains(r.out, "Course of care of Client 1");
-    assert_contains(r.out, "3 sessions");
-    assert_contains(r.out, "SESSION");
-    assert_contains(r.out, "pain, ODI"); /* session 3: pain 7 -> 4 and ODI 40 -> 16 */
-    assert_contains(r.out, "pain before  ");
-    assert_contains(r.out, "▆");
-    assert_contains(r.out, "Chart written to");
-    run_free(&r);
+    harness_assert_contains(r.out, "Course of care of Client 1");
+    harness_assert_contains(r.out, "3 sessions");
+    harness_assert_contains(r.out, "SESSION");
+    harness_assert_contains(r.out, "pain, ODI"); /* session 3: pain 7 -> 4 and ODI 40 -> 16 */
+    harness_assert_contains(r.out, "pain before  ");
+    harness_assert_contains(r.out, "▆");
+    harness_assert_contains(r.out, "Chart written to");
+    harness_run_free(&r);
     char *svg = harness_read_file(svg_path);
     assert_non_null(svg);
     assert_int_equal(strncmp(svg, "<?xml", 5), 0);
-    assert_contains(svg, "<title>Course of care: Client 1</title>");
-    assert_contains(svg, ">2030-01-21</text>");
-    assert_contains(svg, "</svg>\n");
+    harness_assert_contains(svg, "<title>Course of care: Client 1</title>");
+    harness_assert_contains(svg, ">2030-01-21</text>");
+    harness_assert_contains(svg, "</svg>\n");
     free(svg);
     const char *const env_ascii[] = {as_anna()[0], ascii, "LC_ALL=", "LC_CTYPE=", NULL};
     r = CLINIC_ENV(env_ascii, "progress", client);
     expect(&r, 0);
     assert_null(strstr(r.out, "▆"));
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC_ENV(as_anna(), "--json", "progress", client);
     expect(&r, 0);
-    assert_contains(r.out, "\"sessions\":[");
-    assert_contains(r.out, "\"pain_mcid\":true");
-    run_free(&r);
+    harness_assert_contains(r.out, "\"sessions\":[");
+    harness_assert_contains(r.out, "\"pain_mcid\":true");
+    harness_run_free(&r);
     r = CLINIC_ENV(as_anna(), "progress", client, "--svg", "/nonexistent-dir/x.svg");
     expect(&r, EXIT_USAGE);
-    assert_contains(r.err, "cannot write /nonexistent-dir/x.svg");
-    run_free(&r);
+    harness_assert_contains(r.err, "cannot write /nonexistent-dir/x.svg");
+    harness_run_free(&r);
 }
 
 static void logout_revokes_the_token_and_removes_the_file(void **state)
 {
     (void)state;
-    struct run r = CLINIC("logout");
+    struct harness_run r = CLINIC("logout");
     expect(&r, 0);
-    assert_contains(r.out, "Logged out");
+    harness_assert_contains(r.out, "Logged out");
     assert_int_equal(access(token_path, F_OK), -1);
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC("--token", old_token, "whoami");
     expect(&r, STATUS_UNAUTHENTICATED);
-    assert_contains(r.err, "UNAUTHENTICATED");
-    run_free(&r);
+    harness_assert_contains(r.err, "UNAUTHENTICATED");
+    harness_run_free(&r);
     r = CLINIC("whoami"); /* no token at all */
     expect(&r, STATUS_UNAUTHENTICATED);
-    run_free(&r);
+    harness_run_free(&r);
     r = CLINIC("logout");
     expect(&r, EXIT_NEGATIVE);
-    assert_contains(r.err, "not logged in");
-    run_free(&r);
+    harness_assert_contains(r.err, "not logged in");
+    harness_run_free(&r);
 }
 
 int main(void)
