@@ -91,11 +91,38 @@ void call_fail_db(struct call *call)
         call_fail(call, code, "%s", db_error_public(call->db));
 }
 
+/* A reply that is one record ("Client", "WorkingHours") with an int64 id names the call's audit
+ * target when the request did not ("client:12", "working_hours:3"): what a create created. */
+static void target_from_reply(struct call *call, const ProtobufCMessage *response)
+{
+    const ProtobufCMessageDescriptor *d = response->descriptor;
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, "id");
+    if (call->audit_target[0] || !f || f->type != PROTOBUF_C_TYPE_INT64 ||
+        f->label == PROTOBUF_C_LABEL_REPEATED)
+        return;
+    int64_t id = *(const int64_t *)((const char *)response + f->offset);
+    char kind[48];
+    size_t n = 0;
+    for (const char *c = d->short_name; *c && n + 2 < sizeof kind; c++) {
+        if (*c >= 'A' && *c <= 'Z') {
+            if (n > 0)
+                kind[n++] = '_';
+            kind[n++] = (char)(*c - 'A' + 'a');
+        } else {
+            kind[n++] = *c;
+        }
+    }
+    kind[n] = '\0';
+    if (id != 0)
+        call_set_target(call, "%s:%lld", kind, (long long)id);
+}
+
 void call_reply(const ProtobufCMessage *response, void *closure_data)
 {
     struct call *call = closure_data;
     if (call->code != STATUS_OK || call->replied)
         return;
+    target_from_reply(call, response);
     size_t size = protobuf_c_message_get_packed_size(response);
     call->reply.data = malloc(size ? size : 1);
     if (!call->reply.data) {
@@ -165,4 +192,28 @@ void call_release(struct call *call)
 {
     free_arena(call);
     call_release_reply(call);
+}
+
+void call_set_target(struct call *call, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->audit_target, sizeof call->audit_target, fmt, ap);
+    va_end(ap);
+}
+
+const char *caller_role_name(enum caller_role role)
+{
+    static const char *const names[ROLE_COUNT] = {
+        [ROLE_NONE] = "", [ROLE_ADMIN] = "admin", [ROLE_FRONT_DESK] = "front_desk",
+        [ROLE_THERAPIST] = "therapist", [ROLE_CLIENT] = "client"};
+    return (unsigned)role < ROLE_COUNT ? names[role] : "";
+}
+
+enum caller_role caller_role_from_name(const char *name)
+{
+    for (int r = ROLE_ADMIN; r < ROLE_COUNT; r++)
+        if (strcmp(name, caller_role_name((enum caller_role)r)) == 0)
+            return (enum caller_role)r;
+    return ROLE_NONE;
 }

@@ -14,6 +14,27 @@ struct rpc_table;
 
 #define CALL_MAX_VIOLATIONS 16
 
+/* The caller's role; the numbers are clinic.v1.Role's. */
+enum caller_role {
+    ROLE_NONE = 0, /* no token (public methods only) */
+    ROLE_ADMIN = 1,
+    ROLE_FRONT_DESK = 2,
+    ROLE_THERAPIST = 3,
+    ROLE_CLIENT = 4,
+};
+#define ROLE_COUNT 5
+
+/* Who is calling, from their token (auth.c). The same identity is set in the transaction as
+ * clinic.role / clinic.user_id / clinic.user_therapist_id / clinic.user_client_id, with the
+ * database role clinic_app, so row-level security and the audit privileges apply. */
+struct caller {
+    int64_t user_id;      /* 0: nobody (public method) */
+    enum caller_role role;
+    int64_t therapist_id; /* ROLE_THERAPIST: the therapist they act as */
+    int64_t client_id;    /* ROLE_CLIENT: the client they act as */
+    char token_expires_at[40];
+};
+
 struct call_violation {
     char field[64];
     char description[192];
@@ -30,6 +51,11 @@ struct call {
     const ProtobufCBinaryData *payload; /* the request's serialized input */
     int64_t deadline_us;         /* monotonic, see clock.h */
     const struct rpc_table *served; /* every method this daemon serves (for reflection) */
+    struct caller caller;        /* set before the handler runs (authorisation passed) */
+
+    /* what the call acted on ("appointment:42"), for its audit row: set from the request by the
+     * authorisation table, or by the handler with call_set_target (e.g. the id it created) */
+    char audit_target[96];
 
     /* outcome */
     int code;                    /* STATUS_OK until a handler fails */
@@ -48,6 +74,14 @@ struct call {
  * strings and arrays, so handlers free nothing. NULL when out of memory. */
 void *call_alloc(struct call *call, size_t size);
 char *call_strdup(struct call *call, const char *s);
+
+/* Names what the call acted on, for the audit trail (printf-style, e.g. "note:%lld"). */
+void call_set_target(struct call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The caller's role as the database and the audit trail spell it ("front_desk"), "" for none. */
+const char *caller_role_name(enum caller_role role);
+/* The role called name ("front_desk"), ROLE_NONE when there is none. */
+enum caller_role caller_role_from_name(const char *name);
 
 /* Fails the call with code and a sentence (printf-style). The first failure wins. */
 void call_fail(struct call *call, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

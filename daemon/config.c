@@ -47,6 +47,11 @@ static const struct setting settings[] = {
      0, 600000, "how long SIGTERM waits for calls in flight"},
     {"--janitor-period-ms", "CLINIC_JANITOR_PERIOD_MS", "60000", KIND_COUNT, AT(janitor_period_ms),
      100, 86400000, "how often idempotency keys older than a day are deleted"},
+    {"--session-hours", "CLINIC_SESSION_HOURS", "12", KIND_COUNT, AT(session_hours), 1, 24 * 90,
+     "how long a login's token works"},
+    {"--password-hash-slots", "CLINIC_PASSWORD_HASH_SLOTS", "2", KIND_COUNT,
+     AT(password_hash_slots), 1, 64,
+     "password hashes run at once (each takes 64 MiB); more logins wait"},
     {"--enable-diagnostics", "CLINIC_ENABLE_DIAGNOSTICS", "0", KIND_SWITCH,
      AT(enable_diagnostics), 0, 0, "serve clinic.v1.Diagnostics (for tests and benchmarks)"},
 };

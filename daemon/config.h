@@ -21,6 +21,8 @@ struct config {
     long default_deadline_ms;  /* deadline for calls that send deadline_ms = 0 */
     long shutdown_grace_ms;    /* how long SIGTERM waits for in-flight calls */
     long janitor_period_ms;    /* how often expired idempotency keys are deleted */
+    long session_hours;        /* lifetime of a login's token */
+    long password_hash_slots;  /* Argon2id hashes running at once (64 MiB each) */
     bool enable_diagnostics;   /* serve clinic.v1.Diagnostics (tests, benchmarks) */
 };
 

@@ -366,6 +366,67 @@ int db_query(struct db *db, const struct db_stmt *stmt, const char *const *param
     return STATUS_OK;
 }
 
+/* Reads a pipeline's results up to its sync: step i's result goes to steps[i].out, the first
+ * failure is recorded. Two NULLs in a row (no result where one was due) mean the connection
+ * gave up. */
+static int read_pipeline(struct db *db, const struct db_step *steps, int n)
+{
+    int code = STATUS_OK, i = 0, nulls = 0;
+    for (;;) {
+        PGresult *res = PQgetResult(db->conn);
+        ExecStatusType st = PQresultStatus(res);
+        if (!res) {
+            if (++nulls >= 2 || PQstatus(db->conn) == CONNECTION_BAD)
+                return code == STATUS_OK ? record_failure(db, NULL) : code;
+            continue;
+        }
+        nulls = 0;
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            return code;
+        }
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && code == STATUS_OK)
+            code = record_failure(db, res);
+        else if (code == STATUS_OK && i < n && steps[i].out)
+            *steps[i].out = (struct db_result *)res, res = NULL;
+        PQclear(res);
+        i++;
+    }
+}
+
+int db_pipeline(struct db *db, const struct db_step *steps, int n)
+{
+    const char *names[DB_PIPELINE_MAX];
+    for (int i = 0; i < n; i++)
+        if (steps[i].out)
+            *steps[i].out = NULL;
+    if (n < 1 || n > DB_PIPELINE_MAX)
+        return STATUS_INTERNAL;
+    if (db->deadline_us && now_us() >= db->deadline_us)
+        return past_deadline(db);
+    int code = db_ensure(db);
+    for (int i = 0; i < n && code == STATUS_OK; i++)
+        names[i] = prepared_name(db, steps[i].stmt, &code); /* before: PQprepare is synchronous */
+    if (code != STATUS_OK)
+        return code;
+    bool sent = PQenterPipelineMode(db->conn) == 1;
+    for (int i = 0; i < n && sent; i++)
+        sent = PQsendQueryPrepared(db->conn, names[i], steps[i].stmt->nparams, steps[i].params,
+                                   NULL, NULL, 0) == 1;
+    code = sent && PQpipelineSync(db->conn) == 1 ? read_pipeline(db, steps, n)
+                                                 : record_failure(db, NULL);
+    if (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF && PQexitPipelineMode(db->conn) != 1)
+        disconnect(db); /* results left unread: this session cannot be trusted any more */
+    if (code == STATUS_OK)
+        clear_error(db);
+    for (int i = 0; i < n && code != STATUS_OK; i++)
+        if (steps[i].out) {
+            db_result_free(*steps[i].out);
+            *steps[i].out = NULL;
+        }
+    return code;
+}
+
 /* Runs a parameterless command with the simple protocol. */
 static int run_simple(struct db *db, const char *sql)
 {
@@ -400,34 +461,41 @@ bool db_ping(struct db *db)
     return false;
 }
 
-int db_begin(struct db *db, int64_t deadline_us)
+/* The opening and the end of every call's transaction, as prepared statements so they can
+ * share a round trip with the call's first and last statements. */
+static const struct db_stmt begin_stmt = {"BEGIN", 0};
+static const struct db_stmt timeout_stmt = {"SELECT set_config('statement_timeout', $1, true)", 1};
+static const struct db_stmt role_stmt = {"SET LOCAL ROLE " DB_APP_ROLE, 0};
+static const struct db_stmt commit_stmt = {"COMMIT", 0};
+
+static int open_transaction(struct db *db, const char *timeout_ms, const struct db_step *then,
+                            int n)
 {
-    static const struct db_stmt set_timeout = {
-        "SELECT set_config('statement_timeout', $1, true)", 1};
+    const char *params[] = {timeout_ms};
+    struct db_step steps[DB_PIPELINE_MAX] = {
+        {&begin_stmt, NULL, NULL}, {&timeout_stmt, params, NULL}, {&role_stmt, NULL, NULL}};
+    for (int i = 0; i < n; i++)
+        steps[3 + i] = then[i];
+    return db_pipeline(db, steps, 3 + n);
+}
+
+int db_begin_with(struct db *db, int64_t deadline_us, const struct db_step *then, int n)
+{
     db->deadline_us = 0;
-    int code = db_ensure(db);
-    if (code != STATUS_OK)
-        return code;
-    code = run_simple(db, "BEGIN");
-    if (code == STATUS_UNAVAILABLE && PQstatus(db->conn) == CONNECTION_BAD) {
+    if (n < 0 || n > DB_PIPELINE_MAX - 3)
+        return STATUS_INTERNAL;
+    char ms[24];
+    int64_t left_ms = (deadline_us - now_us()) / 1000;
+    if (left_ms < 1)
+        return past_deadline(db);
+    snprintf(ms, sizeof ms, "%lld", (long long)left_ms);
+    int code = open_transaction(db, ms, then, n);
+    if (code == STATUS_UNAVAILABLE && (!db->conn || PQstatus(db->conn) == CONNECTION_BAD)) {
         /* The session died while idle (server restart): nothing was done, so reconnect once now. */
         disconnect(db);
         db->next_attempt_us = 0;
-        if ((code = db_ensure(db)) != STATUS_OK)
-            return code;
-        code = run_simple(db, "BEGIN");
+        code = open_transaction(db, ms, then, n);
     }
-    if (code != STATUS_OK)
-        return code;
-    int64_t left_ms = (deadline_us - now_us()) / 1000;
-    if (left_ms < 1) {
-        db_rollback(db);
-        return past_deadline(db);
-    }
-    char ms[24];
-    snprintf(ms, sizeof ms, "%lld", (long long)left_ms);
-    const char *params[] = {ms};
-    code = db_query(db, &set_timeout, params, NULL);
     if (code != STATUS_OK) {
         db_rollback(db);
         return code;
@@ -436,19 +504,37 @@ int db_begin(struct db *db, int64_t deadline_us)
     return STATUS_OK;
 }
 
-int db_commit(struct db *db)
+int db_begin(struct db *db, int64_t deadline_us)
+{
+    return db_begin_with(db, deadline_us, NULL, 0);
+}
+
+int db_commit_with(struct db *db, const struct db_step *before, int n)
 {
     if (now_us() >= db->deadline_us) {
         db_rollback(db);
         return past_deadline(db);
     }
+    if (n < 0 || n > DB_PIPELINE_MAX - 1)
+        return STATUS_INTERNAL;
+    struct db_step steps[DB_PIPELINE_MAX];
+    for (int i = 0; i < n; i++)
+        steps[i] = before[i];
+    steps[n] = (struct db_step){&commit_stmt, NULL, NULL};
+    int code = db_pipeline(db, steps, n + 1);
     db->deadline_us = 0;
-    int code = run_simple(db, "COMMIT");
     if (code == STATUS_UNAVAILABLE)
         copy_field(db->public_msg, sizeof db->public_msg,
                    "the database connection was lost while committing, so the outcome is unknown; "
                    "retry with the same idempotency key");
+    else if (code != STATUS_OK)
+        db_rollback(db);
     return code;
+}
+
+int db_commit(struct db *db)
+{
+    return db_commit_with(db, NULL, 0);
 }
 
 void db_rollback(struct db *db)

@@ -29,10 +29,39 @@ __attribute__((warn_unused_result)) int db_ensure(struct db *db);
 /* True when the last round trip found the server there (a cheap "SELECT 1" when asked). */
 __attribute__((warn_unused_result)) bool db_ping(struct db *db);
 
-/* Opens a transaction whose statements must end by deadline_us (clock.h's now_us):
- * sets the transaction's statement_timeout to what is left. Reconnects first if needed. */
+/* One statement of a pipeline: its parameters, and where its rows go (NULL: not wanted). */
+struct db_step {
+    const struct db_stmt *stmt;
+    const char *const *params;
+    struct db_result **out;
+};
+#define DB_PIPELINE_MAX 8
+
+/* Runs up to DB_PIPELINE_MAX statements in one round trip (libpq's pipeline mode), in order. A
+ * failing statement skips the ones after it; its status is returned and its error kept as
+ * db_query keeps it. On STATUS_OK each wanted *out holds its rows (free them); on failure all
+ * are NULL. Inside a transaction, a failure leaves it aborted, as with db_query. */
+__attribute__((warn_unused_result)) int db_pipeline(struct db *db, const struct db_step *steps,
+                                                    int n);
+
+/* The role every call's transaction runs as (sql/0006): row-level security applies to it, and
+ * it holds no UPDATE, DELETE or TRUNCATE on the audit trail. */
+#define DB_APP_ROLE "clinic_app"
+
+/* Opens a transaction whose statements must end by deadline_us (clock.h's now_us), running as
+ * DB_APP_ROLE: sets the transaction's statement_timeout to what is left and the role, in the
+ * same round trip. Reconnects first if needed. */
 __attribute__((warn_unused_result)) int db_begin(struct db *db, int64_t deadline_us);
 __attribute__((warn_unused_result)) int db_commit(struct db *db);
+
+/* db_begin, then the n statements `then` (at most DB_PIPELINE_MAX - 3), in the same round trip:
+ * a call's first statements need not wait for the transaction's opening. */
+__attribute__((warn_unused_result)) int db_begin_with(struct db *db, int64_t deadline_us,
+                                                      const struct db_step *then, int n);
+/* The n statements `before` (at most DB_PIPELINE_MAX - 1), then COMMIT, in one round trip. On a
+ * failure the transaction is rolled back (a lost connection leaves the outcome unknown). */
+__attribute__((warn_unused_result)) int db_commit_with(struct db *db, const struct db_step *before,
+                                                       int n);
 void db_rollback(struct db *db);
 
 /* Runs stmt with params (NULL entries are SQL NULL). On STATUS_OK, *out (when out is not NULL)

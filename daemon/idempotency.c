@@ -1,4 +1,6 @@
-/* idempotency.c: idempotency keys stored with the response, in the call's transaction. */
+/* idempotency.c: idempotency keys stored with the response, in the call's transaction. A key
+ * belongs to the user who sent it (user 0: calls without a token), so one user can never
+ * replay another's answer. */
 #include "idempotency.h"
 
 #include <stdio.h>
@@ -7,18 +9,19 @@
 
 #include "db.h"
 #include "status.h"
+#include "validate.h"
 
 static const struct db_stmt claim_stmt = {
-    "INSERT INTO idempotency_keys (key, method, request_sha256)"
-    " VALUES ($1, $2, sha256(decode($3, 'hex')))"
-    " ON CONFLICT (key) DO NOTHING RETURNING 1",
-    3};
+    "INSERT INTO idempotency_keys (key, method, request_sha256, user_id)"
+    " VALUES ($1, $2, sha256(decode($3, 'hex')), $4)"
+    " ON CONFLICT (user_id, key) DO NOTHING RETURNING 1",
+    4};
 static const struct db_stmt lookup_stmt = {
     "SELECT method = $2 AND request_sha256 = sha256(decode($3, 'hex')), encode(response, 'hex')"
-    " FROM idempotency_keys WHERE key = $1",
-    3};
+    " FROM idempotency_keys WHERE key = $1 AND user_id = $4",
+    4};
 static const struct db_stmt store_stmt = {
-    "UPDATE idempotency_keys SET response = decode($2, 'hex') WHERE key = $1", 2};
+    "UPDATE idempotency_keys SET response = decode($2, 'hex') WHERE key = $1 AND user_id = $3", 3};
 
 static char *to_hex(struct call *call, const uint8_t *data, size_t len)
 {
@@ -60,9 +63,9 @@ enum idem_claim idem_claim(struct call *call, const char *key, const char *metho
         return IDEM_FAILED;
     }
     const char *hex = to_hex(call, payload->data, payload->len);
-    const char *params[] = {key, method, hex};
+    const char *params[] = {key, method, hex, param_i64(call, call->caller.user_id)};
     struct db_result *r;
-    if (!hex || db_query(call->db, &claim_stmt, params, &r) != STATUS_OK) {
+    if (!hex || !params[3] || db_query(call->db, &claim_stmt, params, &r) != STATUS_OK) {
         call_fail_db(call);
         return IDEM_FAILED;
     }
@@ -84,13 +87,19 @@ enum idem_claim idem_claim(struct call *call, const char *key, const char *metho
     return outcome;
 }
 
-bool idem_store(struct call *call, const char *key)
+bool idem_store_step(struct call *call, const char *key, struct db_step *step)
 {
-    const char *hex = to_hex(call, call->reply.data, call->reply.len);
-    const char *params[] = {key, hex};
-    if (hex && db_query(call->db, &store_stmt, params, NULL) == STATUS_OK)
-        return true;
-    call_release_reply(call);
-    call_fail_db(call);
-    return false;
+    const char **params = call_alloc(call, 3 * sizeof *params);
+    if (params) {
+        params[0] = key;
+        params[1] = to_hex(call, call->reply.data, call->reply.len);
+        params[2] = param_i64(call, call->caller.user_id);
+    }
+    if (!params || !params[1] || !params[2]) {
+        call_release_reply(call);
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return false;
+    }
+    *step = (struct db_step){&store_stmt, params, NULL};
+    return true;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "call.h"
+#include "db.h"
 
 enum idem_claim {
     IDEM_FRESH,    /* first use of the key: run the handler, then idem_store */
@@ -20,7 +21,9 @@ enum idem_claim {
 __attribute__((warn_unused_result)) enum idem_claim
 idem_claim(struct call *call, const char *key, const char *method, const ProtobufCBinaryData *payload);
 
-/* Stores the call's packed reply under key; false (call failed) on a database error. */
-__attribute__((warn_unused_result)) bool idem_store(struct call *call, const char *key);
+/* The statement that stores the call's packed reply under key, for the call's last round trip
+ * (db_commit_with). False (the call failed) when out of memory. */
+__attribute__((warn_unused_result)) bool idem_store_step(struct call *call, const char *key,
+                                                         struct db_step *step);
 
 #endif

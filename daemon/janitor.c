@@ -1,4 +1,4 @@
-/* janitor.c: periodic maintenance: expired idempotency keys. */
+/* janitor.c: periodic maintenance: expired idempotency keys and long-dead tokens. */
 #include "janitor.h"
 
 #include <pthread.h>
@@ -12,8 +12,13 @@
 
 /* Batches keep each DELETE short, so it never holds locks a booking waits on for long. */
 static const struct db_stmt expire_stmt = {
-    "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys"
-    " WHERE created_at < now() - interval '24 hours' LIMIT 1000)",
+    "DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key"
+    " FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT 1000)",
+    0};
+/* Tokens that stopped working a week ago serve no one; the audit trail keeps the logins. */
+static const struct db_stmt expire_tokens_stmt = {
+    "DELETE FROM auth_tokens WHERE id IN (SELECT id FROM auth_tokens"
+    " WHERE coalesce(revoked_at, expires_at) < now() - interval '7 days' LIMIT 1000)",
     0};
 
 struct janitor {
@@ -38,7 +43,8 @@ static void *janitor_main(void *arg)
             sleep_ms(50);
         if (atomic_load(&j->stopping))
             break;
-        if (db_query(j->db, &expire_stmt, NULL, NULL) != STATUS_OK)
+        if (db_query(j->db, &expire_stmt, NULL, NULL) != STATUS_OK ||
+            db_query(j->db, &expire_tokens_stmt, NULL, NULL) != STATUS_OK)
             log_msg(LOG_LEVEL_DEBUG, "janitor: %s", db_error_detail(j->db));
     }
     return NULL;

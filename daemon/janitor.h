@@ -1,5 +1,6 @@
 /* janitor.h: periodic clean-up on its own thread and connection: idempotency keys are kept for a
- * day (long enough for any client's retries), then deleted in small batches. */
+ * day (long enough for any client's retries), tokens for a week after they stopped working, then
+ * deleted in small batches. */
 #ifndef CLINICD_JANITOR_H
 #define CLINICD_JANITOR_H
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
+#include "bootstrap.h"
 #include "clock.h"
 #include "config.h"
 #include "db.h"
@@ -30,24 +32,6 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* Applies the migrations, waiting up to 30 s for a database that is still starting. */
-static bool migrate_database(const char *url, char *err, size_t errlen)
-{
-    struct db *db = db_new(url);
-    if (!db) {
-        snprintf(err, errlen, "out of memory");
-        return false;
-    }
-    int64_t give_up = now_us() + STARTUP_DB_WAIT_US;
-    while (db_ensure(db) != STATUS_OK && now_us() < give_up) {
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    bool ok = migrate_run(db, migration_files, err, errlen);
-    db_free(db);
-    return ok;
-}
-
 struct daemon {
     struct config cfg;
     struct embedded_pg pg;
@@ -68,8 +52,12 @@ static bool start(struct daemon *d, char *err, size_t errlen)
             return false;
         url = d->pg.url;
     }
-    if (!migrate_database(url, err, errlen))
+    if (!migrate_database(url, STARTUP_DB_WAIT_US, err, errlen))
         return false;
+    if (!auth_init((int)d->cfg.password_hash_slots, (int)d->cfg.session_hours)) {
+        snprintf(err, errlen, "libsodium cannot start");
+        return false;
+    }
     if (!rpc_table_build(&d->server.table, service_table, d->cfg.enable_diagnostics, err, errlen))
         return false;
     d->server.max_request_bytes = (size_t)d->cfg.max_request_bytes;
@@ -98,6 +86,7 @@ static void stop(struct daemon *d)
     janitor_stop(d->janitor);
     d->janitor = NULL;
     rpc_table_free(&d->server.table);
+    auth_shutdown();
     if (d->embedded)
         embedded_pg_stop(&d->pg);
 }
@@ -106,6 +95,8 @@ int main(int argc, char **argv)
 {
     static struct daemon d; /* large (paths): keep it off the stack */
     char err[1024];
+    if (argc > 1 && strcmp(argv[1], "bootstrap-admin") == 0)
+        return bootstrap_admin_main(argc - 1, argv + 1);
     switch (config_load(&d.cfg, argc, argv, err, sizeof err)) {
     case CONFIG_RUN:
         break;

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "status.h"
@@ -109,5 +111,22 @@ bool migrate_run(struct db *db, const struct migration_file *files, char *err, s
     }
     if (db_query(db, &unlock_stmt, key, NULL) != STATUS_OK && ok)
         return fail_db(db, "unlocking", "schema_migrations", err, errlen);
+    return ok;
+}
+
+bool migrate_database(const char *url, int64_t wait_us, char *err, size_t errlen)
+{
+    struct db *db = db_new(url);
+    if (!db) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    int64_t give_up = now_us() + wait_us;
+    while (db_ensure(db) != STATUS_OK && now_us() < give_up) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    bool ok = migrate_run(db, migration_files, err, errlen);
+    db_free(db);
     return ok;
 }

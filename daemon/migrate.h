@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct db;
 
@@ -23,5 +24,10 @@ extern const struct migration_file migration_files[];
 __attribute__((warn_unused_result)) bool migrate_run(struct db *db,
                                                      const struct migration_file *files,
                                                      char *err, size_t errlen);
+
+/* Connects to url (waiting up to wait_us for a database that is still starting) and applies the
+ * embedded migrations: what start-up and `clinicd bootstrap-admin` both do first. */
+__attribute__((warn_unused_result)) bool migrate_database(const char *url, int64_t wait_us,
+                                                          char *err, size_t errlen);
 
 #endif

@@ -3,8 +3,11 @@
  *
  * DESIGN: a request is refused as early as possible, cheapest check first: size, then the
  * envelope's bytes (wire_check, protobuf-c unpack), then the method, then the payload. Only a
- * request that passes all of them reaches a handler, inside a transaction whose statements are
- * bounded by the call's deadline. Serialization failures and deadlocks re-run the transaction a
+ * request that passes all of them is authenticated (its token, in the call's transaction) and
+ * authorised (authz.c's table, against the target the request names); only then does it reach
+ * its handler, inside that transaction, whose statements are bounded by the call's deadline and
+ * run as the database role clinic_app. Mutating calls and reads of clinical data leave an
+ * audit row in the same transaction. Serialization failures and deadlocks re-run the transaction a
  * bounded number of times: the handler is a function of its input and the database. */
 #include "rpc.h"
 
@@ -13,6 +16,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "audit.h"
+#include "auth.h"
+#include "authz.h"
 #include "call.h"
 #include "clinic/v1/rpc.pb-c.h"
 #include "clock.h"
@@ -72,6 +78,17 @@ static bool add_service(struct rpc_table *table, const struct service_def *def, 
         }
         struct rpc_method *m = &table->methods[table->n++];
         snprintf(m->name, sizeof m->name, "/%s/%s", sd->name, md->name);
+        m->rule = authz_rule_for(m->name);
+        if (!m->rule) {
+            snprintf(err, errlen, "method %s has no rule in the authorisation table (authz.c)",
+                     m->name);
+            return false;
+        }
+        if (!m->rule->public && (policy->flags & METHOD_NO_TX)) {
+            snprintf(err, errlen, "method %s needs a token but runs outside a transaction",
+                     m->name);
+            return false;
+        }
         m->service = def->service;
         m->index = i;
         m->desc = md;
@@ -167,11 +184,28 @@ static void invoke(const struct rpc_method *m, const ProtobufCMessage *input, st
     }
 }
 
-/* Runs the handler (or replays a stored answer) inside the open transaction; for a mutating
- * call with an idempotency key, the key and the answer are stored in the same transaction. */
-static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call)
+static bool audited(const struct rpc_method *m)
 {
-    bool keyed = (m->flags & METHOD_MUTATES) && call->idempotency_key[0];
+    return (m->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)) != 0;
+}
+
+/* What a call writes besides its work, in the round trip of its COMMIT. */
+struct closing {
+    struct db_step steps[2]; /* the idempotent reply, the audit row */
+    int n;
+};
+
+/* Runs the handler (or replays a stored answer) inside the open transaction, once the caller is
+ * known and allowed; for a mutating call with an idempotency key, the key and the answer are
+ * stored in the same transaction, and so is the audit row (both queued in `closing`). */
+static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call,
+                     struct closing *closing)
+{
+    closing->n = 0;
+    if (!authz_check(call, m->rule, input))
+        return;
+    bool keyed = (m->flags & METHOD_MUTATES) && !(m->flags & METHOD_SECRET_INPUT) &&
+                 call->idempotency_key[0];
     if (keyed) {
         switch (idem_claim(call, call->idempotency_key, m->name, call->payload)) {
         case IDEM_FRESH:
@@ -185,9 +219,42 @@ static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, 
         }
     }
     invoke(m, input, call);
-    if (keyed && call->code == STATUS_OK && !idem_store(call, call->idempotency_key))
-        log_msg(LOG_LEVEL_WARN, "request_id=%s could not store its idempotency key",
-                call->request_id);
+    if (keyed && call->code == STATUS_OK &&
+        idem_store_step(call, call->idempotency_key, &closing->steps[closing->n]))
+        closing->n++;
+    if (audited(m) && call->code == STATUS_OK && audit_step(call, &closing->steps[closing->n]))
+        closing->n++;
+}
+
+/* Opens the call's transaction; for a method that needs a token, its authentication shares the
+ * round trip. False with the call failed. */
+static bool open_call(const struct rpc_method *m, struct call *call)
+{
+    struct db_step first;
+    struct db_result *rows = NULL;
+    bool authenticating = !m->rule->public;
+    if (authenticating && !auth_step(call, &first, &rows))
+        return false;
+    if (db_begin_with(call->db, call->deadline_us, &first, authenticating ? 1 : 0) != STATUS_OK) {
+        call_fail_db(call);
+        return false;
+    }
+    if (authenticating && !auth_accept(call, rows)) {
+        db_rollback(call->db);
+        return false;
+    }
+    return true;
+}
+
+/* A failed call by a known caller leaves its audit row on its own, the call's work being rolled
+ * back. Calls whose token did not prove itself leave none: anyone could fill the table. */
+static void audit_failure(const struct rpc_method *m, struct call *call)
+{
+    if (!audited(m) || call->caller.user_id == 0)
+        return;
+    if (!audit_record(call))
+        log_msg(LOG_LEVEL_ERROR, "request_id=%s could not write its audit row (%s)",
+                call->request_id, db_error_sqlstate(call->db));
 }
 
 /* Runs the handler in a transaction, again after a serialization failure or deadlock. */
@@ -195,22 +262,25 @@ static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMes
                                   struct call *call)
 {
     for (int attempt = 1;; attempt++) {
+        struct closing closing;
         call_reset_outcome(call);
-        if (db_begin(call->db, call->deadline_us) != STATUS_OK) {
-            call_fail_db(call);
+        call->caller = (struct caller){0};
+        call->audit_target[0] = '\0';
+        if (!open_call(m, call))
             return;
-        }
-        run_once(m, input, call);
+        run_once(m, input, call, &closing);
         if (call->code == STATUS_OK) {
-            if (db_commit(call->db) == STATUS_OK)
+            if (db_commit_with(call->db, closing.steps, closing.n) == STATUS_OK)
                 return;
             call_release_reply(call);
             call_fail_db(call);
         } else {
             db_rollback(call->db);
         }
-        if (attempt == MAX_TX_ATTEMPTS || !db_error_retryable(call->db))
+        if (attempt == MAX_TX_ATTEMPTS || !db_error_retryable(call->db)) {
+            audit_failure(m, call);
             return;
+        }
         log_msg(LOG_LEVEL_DEBUG, "request_id=%s retrying after %s (attempt %d)", call->request_id,
                 db_error_sqlstate(call->db), attempt);
     }
@@ -322,6 +392,11 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
     input = decode_payload(m, env, &call);
     if (!input)
         goto done;
+    if (!m->rule->public && !call.auth_token[0]) {
+        call_fail(&call, STATUS_UNAUTHENTICATED,
+                  "%s needs a token; log in with `clinic login` (or send auth_token)", m->name);
+        goto done;
+    }
     if (m->flags & METHOD_NO_TX)
         invoke(m, input, &call);
     else

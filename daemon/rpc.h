@@ -12,6 +12,7 @@
 #include "service.h"
 
 struct db;
+struct authz_rule;
 
 struct rpc_method {
     char name[128]; /* "/clinic.v1.Health/Check" */
@@ -19,6 +20,7 @@ struct rpc_method {
     unsigned index; /* in the service descriptor */
     const ProtobufCMethodDescriptor *desc;
     unsigned flags; /* enum method_flag */
+    const struct authz_rule *rule; /* who may call it (authz.c) */
 };
 
 struct rpc_table {
@@ -27,8 +29,9 @@ struct rpc_table {
 };
 
 /* Builds the method table from the service entries (diagnostics ones only when asked). Fails,
- * with a sentence in err, when a method has no handler or no policy, or a policy names a method
- * the descriptor lacks: a start-up error rather than a surprise at call time. */
+ * with a sentence in err, when a method has no handler, no policy or no authorisation rule, a
+ * policy names a method the descriptor lacks, or a method that needs a token would run outside
+ * a transaction: a start-up error rather than a surprise at call time. */
 __attribute__((warn_unused_result)) bool rpc_table_build(struct rpc_table *table,
                                                          const struct service_entry *entries,
                                                          bool with_diagnostics, char *err,

@@ -13,6 +13,11 @@ extern const struct service_def svc_therapists_def;
 extern const struct service_def svc_scheduling_def;
 extern const struct service_def svc_events_def;
 extern const struct service_def svc_demo_def;
+extern const struct service_def svc_notes_def;
+extern const struct service_def svc_progress_def;
+extern const struct service_def svc_auth_def;
+extern const struct service_def svc_users_def;
+extern const struct service_def svc_audit_def;
 
 const struct service_entry service_table[] = {
     {&svc_health_def, false},
@@ -26,5 +31,10 @@ const struct service_entry service_table[] = {
     {&svc_scheduling_def, false},
     {&svc_events_def, false},
     {&svc_demo_def, false},
+    {&svc_notes_def, false},
+    {&svc_progress_def, false},
+    {&svc_auth_def, false},
+    {&svc_users_def, false},
+    {&svc_audit_def, false},
     {NULL, false},
 };

@@ -57,6 +57,8 @@ static const struct db_stmt update_stmt = {
     8};
 static const struct db_stmt archive_stmt = {
     "UPDATE clients SET archived = true WHERE id = $1 RETURNING " CLIENT_COLUMNS, 1};
+static const struct db_stmt erase_stmt = {
+    "SELECT " CLIENT_COLUMNS " FROM clinic_erase_client($1)", 1};
 
 static bool leap_year(int y)
 {
@@ -246,6 +248,24 @@ static void svc_clients_archive_client(Clinic__V1__Clients_Service *service,
                      (long long)in->id);
 }
 
+/* Erasure keeps the clinical record (appointments, notes, audit) and redacts contact details;
+ * clinic_erase_client (sql/0007) says exactly what goes. */
+static void svc_clients_erase_client(Clinic__V1__Clients_Service *service,
+                                     const Clinic__V1__EraseClientRequest *in,
+                                     Clinic__V1__Client_Closure closure, void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    check_id(call, "id", in->id);
+    check_text(call, "reason", in->reason, 1, 200);
+    if (call->code != STATUS_OK)
+        return;
+    rowmap_reply_one(call, &erase_stmt, (const char *[]){param_i64(call, in->id)},
+                     &clinic__v1__client__descriptor, "client %lld does not exist",
+                     (long long)in->id);
+}
+
 static Clinic__V1__Clients_Service clients = CLINIC__V1__CLIENTS__INIT(svc_clients_);
 
 const struct service_def svc_clients_def = {
@@ -257,6 +277,7 @@ const struct service_def svc_clients_def = {
             {"ListClients", 0},
             {"UpdateClient", METHOD_MUTATES},
             {"ArchiveClient", METHOD_MUTATES},
+            {"EraseClient", METHOD_MUTATES},
             {NULL, 0},
         },
 };

@@ -47,7 +47,7 @@ static Clinic__V1__Reflection_Service reflection =
 const struct service_def svc_reflection_def = {
     .service = &reflection.base,
     .policies = (const struct method_policy[]){
-        {"ListMethods", METHOD_PUBLIC | METHOD_NO_TX},
+        {"ListMethods", METHOD_NO_TX},
         {NULL, 0},
     },
 };

@@ -18,4 +18,7 @@ listen="${CLINIC_LISTEN:-tcp://127.0.0.1:7450}"
 echo "clinicd will listen on $listen (events on ${CLINIC_EVENTS:-tcp://127.0.0.1:7451})," \
      "data in ${CLINIC_DATA_DIR:-./var/clinicd}"
 echo "in another terminal, try:  build/bin/clinic --url $listen health   (then: build/bin/clinic methods)"
+echo "first time? create the first admin (asks for a password), then log in:"
+echo "  build/bin/clinicd bootstrap-admin --email you@example.org${CLINIC_DATA_DIR:+ --data-dir $CLINIC_DATA_DIR}"
+echo "  build/bin/clinic --url $listen login --email you@example.org"
 exec build/bin/clinicd "$@"

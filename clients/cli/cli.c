@@ -8,14 +8,44 @@
 #include <string.h>
 
 #include "status.h"
+#include "token_store.h"
+
+const char *cli_token(struct cli *cli)
+{
+    if (!cli->token_chosen) {
+        cli->token_source =
+            (int)token_store_choose(cli->token_flag, getenv("CLINIC_TOKEN"), &cli->token, stderr);
+        cli->token_chosen = true;
+    }
+    return cli->token;
+}
+
+void cli_drop_token(struct cli *cli)
+{
+    free(cli->token);
+    cli->token = NULL;
+    cli->token_source = TOKEN_FROM_NONE;
+    cli->token_chosen = true;
+    if (cli->client)
+        clinic_set_token(cli->client, NULL);
+}
+
+void cli_finish(struct cli *cli)
+{
+    clinic_close(cli->client);
+    cli->client = NULL;
+    free(cli->token);
+    cli->token = NULL;
+}
 
 bool cli_connect(struct cli *cli, struct clinic_error *err)
 {
     if (cli->client)
         return true;
+    const char *token = cli_token(cli);
     cli->client = clinic_connect(cli->url, cli->timeout_ms, err);
     if (cli->client)
-        clinic_set_token(cli->client, cli->token);
+        clinic_set_token(cli->client, token);
     return cli->client != NULL;
 }
 

@@ -18,7 +18,12 @@ struct command;
 
 struct cli {
     const char *url;
-    const char *token;
+    const char *token_flag; /* --token as given; NULL when not */
+    /* The token sent: --token, else CLINIC_TOKEN, else the token file (token_store.h); chosen
+     * by cli_token on first need. token_source is an enum token_source. */
+    char *token;
+    int token_source;
+    bool token_chosen;
     uint32_t timeout_ms;
     bool json;
     clinic_client *client;         /* connected on first use */
@@ -45,8 +50,20 @@ struct command {
         .name = NULL                                                                               \
     }
 
-/* Connects on first use; false (with the error printed) when no daemon can be reached. */
+/* Connects on first use, sending the token cli_token chooses; false (with the error printed)
+ * when no daemon can be reached. */
 bool cli_connect(struct cli *cli, struct clinic_error *err);
+
+/* The token this command sends (NULL: none), chosen once: --token, CLINIC_TOKEN, the token
+ * file. A token file refused as unsafe is warned about on stderr and skipped. */
+const char *cli_token(struct cli *cli);
+
+/* Sends no token from now on (`clinic login` needs none, and a stale one must not get in the
+ * way). */
+void cli_drop_token(struct cli *cli);
+
+/* Frees what the command line and the connection hold. */
+void cli_finish(struct cli *cli);
 
 /* Calls method and returns the status; on failure prints the error (JSON with --json). */
 int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *request,

@@ -1,7 +1,8 @@
 /* cmd_admin.c: `clinic admin ENTITY VERB`: setting up the clinic. This file holds the entity
  * table and what every entity shares: running a verb, printing a record, printing a list. The
  * entities are in cmd_admin_places.c (locations with their closures, rooms, services) and
- * cmd_admin_people.c (therapists with their hours and time off, clients).
+ * cmd_admin_people.c (therapists with their hours and time off, clients) and cmd_admin_users.c
+ * (accounts).
  *
  * Create and update share one option table per entity, filled into the Update request: create
  * copies it into its Create request, update sends it with update_mask = the fields whose options
@@ -191,5 +192,6 @@ const struct command admin_entities[] = {
     ENTITY("hours", admin_hours_verbs, "therapists' weekly working hours"),
     ENTITY("time-off", admin_time_off_verbs, "therapists' holidays and sick days"),
     ENTITY("client", admin_client_verbs, "the clinic's clients"),
+    ENTITY("user", admin_user_verbs, "accounts: who may log in, and with which role"),
     COMMANDS_END,
 };

@@ -1,5 +1,5 @@
 /* cmd_admin.h: what the `clinic admin` files (cmd_admin.c, cmd_admin_places.c,
- * cmd_admin_people.c) share:
+ * cmd_admin_people.c, cmd_admin_users.c) share:
  * one way to run a verb, print a record, and print a list. */
 #ifndef CLINIC_CLI_CMD_ADMIN_H
 #define CLINIC_CLI_CMD_ADMIN_H
@@ -68,5 +68,11 @@ extern const struct command admin_therapist_verbs[];
 extern const struct command admin_hours_verbs[];
 extern const struct command admin_time_off_verbs[];
 extern const struct command admin_client_verbs[];
+extern const struct command admin_user_verbs[];
+
+/* "admin", "front_desk", "therapist", "client" for a clinic.v1.Role ("none" for 0). */
+const char *admin_role_name(int role);
+/* Prints a clinic.v1.User as a block (whoami and login print the same user their own way). */
+void admin_print_user(const ProtobufCMessage *user, const char *done);
 
 #endif

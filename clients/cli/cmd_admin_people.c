@@ -409,11 +409,34 @@ static int client_archive(struct cli *cli, int argc, char **argv)
                        print_client, "Archived", "the client");
 }
 
+/* Erasure on request: the daemon redacts the contact details and archives the client; the
+ * clinical record (appointments, notes, audit) stays, as health-record law requires. */
+static int client_erase(struct cli *cli, int argc, char **argv)
+{
+    Clinic__V1__EraseClientRequest req = CLINIC__V1__ERASE_CLIENT_REQUEST__INIT;
+    struct option opts[] = {
+        ID_ARG(&req.id, "the client"),
+        OPT("reason", OPTION_STRING, &req.reason,
+            "why, e.g. \"written request of 2026-11-20\" (kept in the audit trail)",
+            .flags = OPTION_REQUIRED),
+        OPTIONS_END,
+    };
+    int code;
+    if (!admin_parse(cli, opts, argc, argv, &code))
+        return code;
+    if (!req.reason[0])
+        return cli_usage_error(cli->command_path, "--reason must not be empty");
+    return admin_call(cli, opts, "/clinic.v1.Clients/EraseClient", &req.base,
+                      &clinic__v1__client__descriptor, true, print_client, "Erased");
+}
+
 const struct command admin_client_verbs[] = {
     VERB("create", client_create, "add a client"),
     VERB("get", client_get, "show a client"),
     VERB("list", client_list, "list or search clients"),
     VERB("update", client_update, "change the fields given, and only those"),
     VERB("archive", client_archive, "archive a client (their clinical record stays)"),
+    VERB("erase", client_erase,
+         "redact a client's contact details on request (appointments, notes and audit stay)"),
     COMMANDS_END,
 };

@@ -18,6 +18,13 @@ int cmd_appointment(struct cli *cli, int argc, char **argv);
 int cmd_day(struct cli *cli, int argc, char **argv);
 int cmd_agenda(struct cli *cli, int argc, char **argv);
 int cmd_client_appointments(struct cli *cli, int argc, char **argv);
+int cmd_login(struct cli *cli, int argc, char **argv);
+int cmd_logout(struct cli *cli, int argc, char **argv);
+int cmd_whoami(struct cli *cli, int argc, char **argv);
+int cmd_change_password(struct cli *cli, int argc, char **argv);
+int cmd_progress(struct cli *cli, int argc, char **argv);
+int cmd_audit(struct cli *cli, int argc, char **argv);
+extern const struct command note_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
 
@@ -27,6 +34,29 @@ extern const struct command demo_commands[];
     }
 
 const struct command cli_commands[] = {
+    {.name = "login",
+     .run = cmd_login,
+     .summary = "log in: asks for the password and keeps the token in the token file",
+     .details =
+         "The token file is $XDG_CONFIG_HOME/clinic/token, or ~/.config/clinic/token\n"
+         "(mode 0600, folder 0700). When stdin is not a terminal, give --email and pass the\n"
+         "password as one line on stdin:\n"
+         "  clinic login --email anna@example.org < password.txt\n"
+         "Every later command sends --token, else CLINIC_TOKEN, else the token file's "
+         "token.\nA token file that others may read is ignored with a "
+         "warning (as ssh ignores such keys)."},
+    {.name = "logout",
+     .run = cmd_logout,
+     .summary = "revoke the token and remove the token file",
+     .details = "The token file is removed only when the token came from it, and kept when the "
+                "daemon could not be reached (so that the token can still be revoked).\nA token "
+                "that had expired or was revoked already counts as logged out (exit 0)."},
+    COMMAND("whoami", cmd_whoami, "who the token belongs to, and until when it is valid"),
+    {.name = "change-password",
+     .run = cmd_change_password,
+     .summary = "change your password (your other tokens are revoked)",
+     .details = "Asks for the current password, then twice for the new one. Without a terminal, "
+                "reads both from stdin,\none line each."},
     COMMAND("slots", cmd_slots, "free times for a service at a location"),
     {.name = "book",
      .run = cmd_book,
@@ -50,6 +80,22 @@ const struct command cli_commands[] = {
      .details = "Times are the location's. --json prints the day sheet as the daemon sends it."},
     COMMAND("agenda", cmd_agenda, "a therapist's appointments over some days"),
     COMMAND("client-appointments", cmd_client_appointments, "a client's appointments"),
+    {.name = "note",
+     .summary = "treatment notes: draft, edit, sign, amend, show, list",
+     .subcommands = note_commands,
+     .details = "A draft is editable by its author; sign freezes it for ever, and corrections "
+                "are then amendments."},
+    {.name = "progress",
+     .run = cmd_progress,
+     .summary = "a client's course of care: pain and ODI per session, in a table or an SVG chart",
+     .details = "MCID marks a change from the first session that reaches the minimal clinically\n"
+                "important difference (pain: a drop of 2 points or 30 %; ODI: 10 points).\n"
+                "Example: clinic progress 7 --svg course.svg"},
+    {.name = "audit",
+     .run = cmd_audit,
+     .summary = "the audit trail: who did what, newest first (admins)",
+     .details = "Times without an offset are UTC. Example:\n  clinic audit --method Notes/ "
+                "--since 2026-11-01 --all"},
     {.name = "admin",
      .summary = "set up the clinic",
      .subcommands = admin_entities,

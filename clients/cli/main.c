@@ -38,7 +38,8 @@ static void print_help(FILE *out)
             "Talks to clinicd, the clinic's scheduling daemon.\n\n"
             "Global options:\n"
             "  --url URL      daemon URL(s), comma-separated (env CLINIC_URL, default %s)\n"
-            "  --token T      bearer token (env CLINIC_TOKEN)\n"
+            "  --token T      bearer token (env CLINIC_TOKEN; default: the token file that\n"
+            "                 `clinic login` writes)\n"
             "  --json         print replies as JSON, for scripts\n"
             "  --timeout MS   time budget of each call (default %d)\n"
             "  --help         this help; `clinic COMMAND --help` for a command's\n"
@@ -87,7 +88,7 @@ static bool parse_timeout(const char *text, uint32_t *out)
 
 int main(int argc, char **argv)
 {
-    struct cli cli = {.url = getenv("CLINIC_URL"), .token = getenv("CLINIC_TOKEN")};
+    struct cli cli = {.url = getenv("CLINIC_URL")};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *v;
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
             if (!(cli.url = v) || !*v)
                 return cli_usage_error(NULL, "--url needs a value");
         } else if (take_option(argc, argv, &i, "--token", &v)) {
-            if (!(cli.token = v) || !*v)
+            if (!(cli.token_flag = v) || !*v)
                 return cli_usage_error(NULL, "--token needs a value");
         } else if (take_option(argc, argv, &i, "--timeout", &v)) {
             if (!parse_timeout(v, &cli.timeout_ms))
@@ -120,6 +121,6 @@ int main(int argc, char **argv)
     if (!cmd)
         return cli_usage_error(NULL, "unknown command \"%s\"", argv[i]);
     int rc = cli_run_command(&cli, cmd, argc - i, argv + i);
-    clinic_close(cli.client);
+    cli_finish(&cli);
     return rc;
 }

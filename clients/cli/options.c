@@ -43,6 +43,8 @@ static const char *metavar(const struct option *o)
         return o->choices;
     case OPTION_WEEKDAYS:
         return "DAYS";
+    case OPTION_INT:
+        return "N";
     case OPTION_STRING:
         break;
     }
@@ -90,6 +92,10 @@ static void expected(const struct option *o, char *out, size_t len)
     }
     case OPTION_WEEKDAYS:
         snprintf(out, len, "weekdays like mon, mon-fri or sat,sun (or 1-7, 1 = Monday)");
+        break;
+    case OPTION_INT:
+        snprintf(out, len, "a whole number from %d to %d%s", o->min, o->max,
+                 o->flags & OPTION_DASH_NONE ? ", or - for none" : "");
         break;
     case OPTION_STRING:
     case OPTION_LIST:
@@ -170,6 +176,24 @@ static bool parse_uint(const char *s, uint32_t *out)
     if (!isdigit((unsigned char)*s) || errno || *end || v > UINT32_MAX)
         return false;
     *out = (uint32_t)v;
+    return true;
+}
+
+/* A whole number in [min, max]; "-" as -1 when dash_none. */
+static bool parse_int(const char *s, int min, int max, bool dash_none, int32_t *out)
+{
+    if (dash_none && strcmp(s, "-") == 0) {
+        *out = -1;
+        return true;
+    }
+    if (!isdigit((unsigned char)s[*s == '-']))
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v < min || v > max)
+        return false;
+    *out = (int32_t)v;
     return true;
 }
 
@@ -331,6 +355,8 @@ static bool set_value(struct option *o, char *value, bool *oom)
     }
     case OPTION_WEEKDAYS:
         return parse_weekdays(value, o->dest);
+    case OPTION_INT:
+        return parse_int(value, o->min, o->max, o->flags & OPTION_DASH_NONE, o->dest);
     }
     *(char **)o->dest = value;
     return true;

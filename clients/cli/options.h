@@ -25,11 +25,13 @@ enum option_kind {
     OPTION_CHOICE,   /* int *: the index of the value in `choices` ("days|weeks") */
     OPTION_WEEKDAYS, /* uint32_t *: bit d (1 = Monday ... 7 = Sunday) for "mon-fri", "sat,sun", "1"
                       */
+    OPTION_INT,      /* int32_t *: a whole number from .min to .max ("--pain-before 7") */
 };
 
 #define OPTION_REQUIRED   1u /* a usage error when missing */
 #define OPTION_POSITIONAL 2u /* given by position, not by name ("cancel 42"); name is its label */
 #define OPTION_DAY_OK     4u /* OPTION_INSTANT: a bare date ("2026-03-29") is taken too */
+#define OPTION_DASH_NONE  8u /* OPTION_INT: "-" is taken too and stored as -1 ("not recorded") */
 
 struct option {
     const char *name; /* "client" for --client; for a positional, its label ("ID") */
@@ -41,6 +43,7 @@ struct option {
     size_t *count;       /* OPTION_LIST, OPTION_ID_LIST: where the number of items goes */
     const char *choices; /* OPTION_CHOICE: "days|weeks" */
     const char *arg;     /* the value's name in --help; NULL: one chosen by kind */
+    int min, max;        /* OPTION_INT: the range allowed */
     bool seen;           /* set by options_parse */
 };
 

@@ -75,6 +75,19 @@ const char *times_local(const char *instant, char *out, size_t len)
     return out;
 }
 
+const char *times_readable(const char *instant, char *out, size_t len)
+{
+    int64_t epoch;
+    if (!has_clock(instant) || !times_epoch(instant, &epoch))
+        return times_local(instant, out, len);
+    const char *zone = instant + 16 + strcspn(instant + 16, "Zz+-");
+    bool utc = *zone == 'Z' || *zone == 'z' || strcmp(zone, "+00:00") == 0 ||
+               strcmp(zone, "+0000") == 0 || strcmp(zone, "-00:00") == 0;
+    snprintf(out, len, "%.10s %.5s%s%s", instant, instant + 11, *zone ? " " : "",
+             utc ? "UTC" : zone);
+    return out;
+}
+
 const char *times_span(const char *start, const char *end, char *out, size_t len)
 {
     if (has_clock(start) && has_clock(end) && strncmp(start, end, 10) == 0)

@@ -15,6 +15,10 @@
 /* "2026-03-29T09:00:00+02:00" as "2026-03-29 09:00" in out; other text is copied. Returns out. */
 const char *times_local(const char *instant, char *out, size_t len);
 
+/* "2026-03-29T07:00:00Z" as "2026-03-29 07:00 UTC", "...+02:00" as "2026-03-29 09:00 +02:00":
+ * for instants not tied to a location (token expiry, audit). Other text is copied. */
+const char *times_readable(const char *instant, char *out, size_t len);
+
 /* "09:00-10:00" for two instants of one day; "2026-03-29 23:00-2026-03-30 01:00" otherwise. */
 const char *times_span(const char *start, const char *end, char *out, size_t len);
 

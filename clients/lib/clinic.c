@@ -171,7 +171,10 @@ clinic_client *clinic_connect(const char *urls, uint32_t default_timeout_ms,
 {
     struct clinic_connect_options opts = {.default_timeout_ms = default_timeout_ms,
                                           .tls_ca_file = getenv("CLINIC_TLS_CA")};
-    return clinic_connect_with(urls, &opts, err);
+    clinic_client *c = clinic_connect_with(urls, &opts, err);
+    if (c)
+        clinic_set_token(c, getenv("CLINIC_TOKEN"));
+    return c;
 }
 
 clinic_client *clinic_connect_with(const char *urls, const struct clinic_connect_options *opts,
@@ -400,6 +403,9 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
     char request_id[65], key[65] = "";
     if (!opts)
         opts = &defaults;
+    ProtobufCMessage *ignored = NULL;
+    if (!response)
+        response = &ignored; /* the caller wants the status only */
     *response = NULL;
     uint32_t timeout_ms = opts->timeout_ms ? opts->timeout_ms : c->default_timeout_ms;
     if (opts->request_id)
@@ -443,5 +449,7 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
         pause_ms = pause_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : pause_ms * 2;
     }
     free(envelope);
+    if (ignored)
+        protobuf_c_message_free_unpacked(ignored, NULL);
     return code;
 }

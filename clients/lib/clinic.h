@@ -48,7 +48,8 @@ struct clinic_call_options {
  * spread over those that are up, and a call whose daemon goes away is resent to another. NULL
  * (with err filled, code UNAVAILABLE or INVALID_ARGUMENT) when no URL can be dialled.
  * For tls+tcp:// URLs the daemon's certificate is verified against the CA certificate(s) in the
- * PEM file named by CLINIC_TLS_CA, and must name the URL's host. */
+ * PEM file named by CLINIC_TLS_CA, and must name the URL's host. The bearer token sent with
+ * every call is CLINIC_TOKEN's, when set (clinic_set_token changes it). */
 clinic_client *clinic_connect(const char *urls, uint32_t default_timeout_ms,
                               struct clinic_error *err);
 
@@ -66,7 +67,8 @@ void clinic_close(clinic_client *client);
 void clinic_set_token(clinic_client *client, const char *token);
 
 /* Calls `method` ("/clinic.v1.Health/Check") with `request`. On STATUS_OK, *response holds the
- * unpacked reply of type response_type: free it with protobuf_c_message_free_unpacked(r, NULL).
+ * unpacked reply of type response_type: free it with protobuf_c_message_free_unpacked(r, NULL)
+ * (response may be NULL when only the status matters).
  * Otherwise *response is NULL and err says why. Returns the status code. When the daemon is
  * unreachable or answers UNAVAILABLE the call is retried with the same envelope (so the same
  * idempotency key) until the timeout. */

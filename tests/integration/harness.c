@@ -1,6 +1,12 @@
 /* harness.c: private clusters, daemons on free ports, and the CLI, for integration tests. */
 #include "harness.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "clock.h"
+#include "clinic/v1/auth.pb-c.h"
 #include "clinic/v1/health.pb-c.h"
 #include "db.h"
 #include "status.h"
@@ -225,11 +234,13 @@ bool harness_daemon_wait_url(struct harness_daemon *d, int timeout_ms)
     return false;
 }
 
+static bool log_in_admin(struct harness_daemon *d, const char *database_url);
+
 bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char *database_url,
                           const char *const *extra_args, bool wait_serving)
 {
     static int started;
-    d->url[0] = d->events_url[0] = '\0';
+    d->url[0] = d->events_url[0] = d->admin_token[0] = '\0';
     snprintf(d->log_path, sizeof d->log_path, "%s/clinicd-%d-%d.log", dir, (int)getpid(),
              ++started);
     const char *argv[32] = {CLINICD_PATH, "--listen", "tcp://127.0.0.1:0", "--events",
@@ -261,7 +272,7 @@ bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char 
     long long give_up = monotonic_ms() + DAEMON_START_TIMEOUT_MS;
     while (monotonic_ms() < give_up) {
         if (harness_health(d->url, 1000) == 1)
-            return true;
+            return !database_url || log_in_admin(d, database_url);
         if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
             d->pid = 0;
             return false;
@@ -338,10 +349,18 @@ static char *slurp(int fd)
 /* Runs program with argv, env overrides, capturing output through temporary files (no pipe can
  * fill up and block the child). */
 static int run_program(const char *program, const char *const *argv, const char *const *env,
-                       char **out, char **err)
+                       const char *input, char **out, char **err)
 {
     char out_path[] = "/tmp/clinic-cli-out-XXXXXX", err_path[] = "/tmp/clinic-cli-err-XXXXXX";
+    char in_path[] = "/tmp/clinic-cli-in-XXXXXX";
     int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+    int in_fd = input ? mkstemp(in_path) : open("/dev/null", O_RDONLY);
+    if (input) {
+        if (write(in_fd, input, strlen(input)) != (ssize_t)strlen(input))
+            fprintf(stderr, "harness: cannot write the program's input\n");
+        lseek(in_fd, 0, SEEK_SET);
+        unlink(in_path);
+    }
     const char *full[64] = {program};
     int n = 1;
     for (int i = 0; argv && argv[i] && n < 63; i++)
@@ -349,8 +368,7 @@ static int run_program(const char *program, const char *const *argv, const char 
     full[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, 0);
+        dup2(in_fd, 0);
         dup2(out_fd, 1);
         dup2(err_fd, 2);
         for (int i = 0; env && env[i]; i++)
@@ -371,6 +389,7 @@ static int run_program(const char *program, const char *const *argv, const char 
         *err = slurp(err_fd);
     close(out_fd);
     close(err_fd);
+    close(in_fd);
     unlink(out_path);
     unlink(err_path);
     return status;
@@ -378,12 +397,99 @@ static int run_program(const char *program, const char *const *argv, const char 
 
 int harness_run_cli(const char *const *argv, const char *const *env, char **out, char **err)
 {
-    return run_program(CLINIC_CLI_PATH, argv, env, out, err);
+    return run_program(CLINIC_CLI_PATH, argv, env, NULL, out, err);
 }
 
 int harness_run_clinicd(const char *const *argv, char **out, char **err)
 {
-    return run_program(CLINICD_PATH, argv, NULL, out, err);
+    return run_program(CLINICD_PATH, argv, NULL, NULL, out, err);
+}
+
+int harness_run_cli_input(const char *const *argv, const char *const *env, const char *input,
+                          char **out, char **err)
+{
+    return run_program(CLINIC_CLI_PATH, argv, env, input, out, err);
+}
+
+int harness_run_clinicd_input(const char *const *argv, const char *input, char **out, char **err)
+{
+    return run_program(CLINICD_PATH, argv, NULL, input, out, err);
+}
+
+/* --- accounts --- */
+
+static long long insert_id(const char *url, const char *sql);
+
+long long harness_create_user(const char *db_url, const char *email, const char *role,
+                              long long therapist_id, long long client_id, const char *password)
+{
+    /* Argon2id takes a while (more under sanitizers): hash the usual password once. */
+    static char usual[AUTH_HASH_BYTES];
+    char own[AUTH_HASH_BYTES], sql[768];
+    const char *hash = usual;
+    long long far = 1000LL * 1000 * 1000 * 120;
+    if (password && strcmp(password, HARNESS_PASSWORD) != 0) {
+        if (auth_hash_password(password, own, now_us() + far) != STATUS_OK)
+            return -1;
+        hash = own;
+    } else if (!usual[0] &&
+               auth_hash_password(HARNESS_PASSWORD, usual, now_us() + far) != STATUS_OK) {
+        return -1;
+    }
+    char therapist[24] = "NULL", client[24] = "NULL";
+    if (therapist_id)
+        snprintf(therapist, sizeof therapist, "%lld", therapist_id);
+    if (client_id)
+        snprintf(client, sizeof client, "%lld", client_id);
+    snprintf(sql, sizeof sql,
+             "WITH i AS (INSERT INTO users (email, name, role, therapist_id, client_id, password_hash)"
+             " VALUES ('%s', 'Test %s', '%s', %s, %s, '%s') ON CONFLICT (lower(email)) DO NOTHING"
+             " RETURNING id) SELECT id FROM i UNION ALL"
+             " SELECT id FROM users WHERE lower(email) = lower('%s') LIMIT 1",
+             email, role, role, therapist, client, hash, email);
+    return insert_id(db_url, sql);
+}
+
+int harness_login(const char *url, const char *email, const char *password, char *token,
+                  size_t len)
+{
+    struct clinic_error err;
+    clinic_client *c = harness_connect_as(url, NULL);
+    if (!c)
+        return STATUS_UNAVAILABLE;
+    Clinic__V1__LoginRequest req = CLINIC__V1__LOGIN_REQUEST__INIT;
+    req.email = (char *)email;
+    req.password = (char *)(password ? password : HARNESS_PASSWORD);
+    Clinic__V1__LoginResponse *resp = NULL;
+    int code = harness_call(c, "Auth/Login", &req, &clinic__v1__login_response__descriptor, &resp,
+                            false, NULL, &err);
+    if (code == STATUS_OK)
+        snprintf(token, len, "%s", resp->token);
+    else
+        fprintf(stderr, "harness: login of %s failed: %s\n", email, err.message);
+    harness_free_message(resp);
+    clinic_close(c);
+    return code;
+}
+
+clinic_client *harness_connect_as(const char *url, const char *token)
+{
+    struct clinic_error err;
+    clinic_client *c = clinic_connect(url, 10000, &err);
+    if (c)
+        clinic_set_token(c, token);
+    return c;
+}
+
+/* The harness admin: created once per database, logged in once per daemon. */
+static bool log_in_admin(struct harness_daemon *d, const char *database_url)
+{
+    if (harness_create_user(database_url, HARNESS_ADMIN_EMAIL, "admin", 0, 0, NULL) < 0 ||
+        harness_login(d->url, HARNESS_ADMIN_EMAIL, NULL, d->admin_token,
+                      sizeof d->admin_token) != STATUS_OK)
+        return false;
+    setenv("CLINIC_TOKEN", d->admin_token, 1);
+    return true;
 }
 
 /* Runs one INSERT ... RETURNING id and returns the id, or -1. */
@@ -491,4 +597,29 @@ void harness_free_message(void *m)
 {
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
+}
+
+void harness_run_free(struct harness_run *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+void harness_assert_contains(const char *text, const char *part)
+{
+    if (!strstr(text, part))
+        fail_msg("expected \"%s\" in:\n%s", part, text);
+}
+
+void harness_json_id(const char *json, char *out, size_t len)
+{
+    const char *p = strstr(json, "\"id\":\"");
+    if (!p)
+        fail_msg("no \"id\" in:\n%s", json);
+    p += 6;
+    size_t n = strspn(p, "0123456789");
+    if (n == 0 || n >= len)
+        fail_msg("no usable \"id\" in:\n%s", json);
+    snprintf(out, len, "%.*s", (int)n, p);
 }

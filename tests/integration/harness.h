@@ -51,10 +51,31 @@ struct harness_daemon {
     char url[64];
     char events_url[64];
     char log_path[192];
+    char admin_token[64]; /* an admin's token, when started with a database (see below) */
 };
+
+/* The admin every harness database gets (created on the first daemon start with a database). */
+#define HARNESS_ADMIN_EMAIL "harness-admin@clinic.test"
+#define HARNESS_PASSWORD "correct horse battery staple"
+
+/* Creates a user straight in the database (role "admin", "front_desk", "therapist" or "client";
+ * therapist_id / client_id 0 for none) with password (HARNESS_PASSWORD when NULL); an existing
+ * user with that email is kept. Returns the user's id, or -1. */
+long long harness_create_user(const char *db_url, const char *email, const char *role,
+                              long long therapist_id, long long client_id, const char *password);
+
+/* Logs in through the daemon at url and writes the token into token (64 bytes); the status. */
+int harness_login(const char *url, const char *email, const char *password, char *token,
+                  size_t len);
+
+/* A client connected to url that sends token with every call (NULL: none). */
+clinic_client *harness_connect_as(const char *url, const char *token);
 
 /* Starts clinicd with --database url (NULL: no --database) and extra arguments (NULL-terminated,
  * may be NULL; a later --listen or --events overrides the harness's), logging to a file in dir.
+ * With a database and wait_serving, it also makes sure the harness admin exists, logs in as
+ * them into d->admin_token and exports it as CLINIC_TOKEN, which clinic_connect and the clinic
+ * tool read: tests that are not about accounts call as that admin without further ado.
  * Sockets listen on port 0: the system picks free ports and the harness reads the real URLs from
  * the daemon's log, so parallel tests never race for a port. When wait_serving, returns once
  * Health says SERVING (false if the process died or 60 s passed); otherwise at once, with
@@ -95,6 +116,26 @@ int harness_run_cli(const char *const *argv, const char *const *env, char **out,
 
 /* Runs clinicd itself with argv (e.g. --help) the same way. */
 int harness_run_clinicd(const char *const *argv, char **out, char **err);
+
+/* As harness_run_cli / harness_run_clinicd, with `input` on standard input (a pipe, not a
+ * terminal). */
+int harness_run_cli_input(const char *const *argv, const char *const *env, const char *input,
+                          char **out, char **err);
+int harness_run_clinicd_input(const char *const *argv, const char *input, char **out, char **err);
+
+/* What a run of the clinic tool left: its exit status, stdout and stderr (malloc'd). */
+struct harness_run {
+    int status;
+    char *out;
+    char *err;
+};
+void harness_run_free(struct harness_run *r);
+
+/* Fails the test, quoting text, unless text contains part. */
+void harness_assert_contains(const char *text, const char *part);
+
+/* Copies the first "id":"N" of a JSON reply into out (fails the test when there is none). */
+void harness_json_id(const char *json, char *out, size_t len);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int harness_free_port(void);

@@ -42,47 +42,35 @@ static int teardown(void **state)
 }
 
 /* Runs clinic with argv and env; keeps stdout and stderr for the assertions (freed by the
- * caller through run_free). */
-struct run {
-    int status;
-    char *out;
-    char *err;
-};
-
-static struct run run_cli(const char *const *argv, const char *const *env)
+ * caller through harness_run_free). */
+static struct harness_run run_cli(const char *const *argv, const char *const *env)
 {
-    struct run r = {0};
+    struct harness_run r = {0};
     r.status = harness_run_cli(argv, env, &r.out, &r.err);
     assert_non_null(r.out);
     assert_non_null(r.err);
     return r;
 }
 
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
 static void health_prints_serving_and_exits_zero(void **state)
 {
     (void)state;
     const char *const argv[] = {"--url", daemon_.url, "health", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "SERVING\n");
     assert_string_equal(r.err, "");
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void health_json_prints_the_status_object(void **state)
 {
     (void)state;
     const char *const argv[] = {"--url", daemon_.url, "--json", "health", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "{\"status\":\"SERVING\"}\n");
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void clinic_url_environment_is_used_without_url_flag(void **state)
@@ -92,17 +80,17 @@ static void clinic_url_environment_is_used_without_url_flag(void **state)
     snprintf(env_url, sizeof env_url, "CLINIC_URL=%s", daemon_.url);
     const char *const env[] = {env_url, NULL};
     const char *const argv[] = {"health", NULL};
-    struct run r = run_cli(argv, env);
+    struct harness_run r = run_cli(argv, env);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "SERVING\n");
-    run_free(&r);
+    harness_run_free(&r);
 
     /* and it is really read: pointing it nowhere makes the same command fail */
     snprintf(env_url, sizeof env_url, "CLINIC_URL=%s", unreachable_url);
     r = run_cli(argv, env);
     assert_int_equal(r.status, STATUS_UNAVAILABLE);
     assert_non_null(strstr(r.err, unreachable_url));
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void url_flag_wins_over_clinic_url_environment(void **state)
@@ -112,17 +100,17 @@ static void url_flag_wins_over_clinic_url_environment(void **state)
     snprintf(env_url, sizeof env_url, "CLINIC_URL=%s", unreachable_url);
     const char *const env[] = {env_url, NULL};
     const char *const argv[] = {"--url", daemon_.url, "health", NULL};
-    struct run r = run_cli(argv, env);
+    struct harness_run r = run_cli(argv, env);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "SERVING\n");
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void methods_lists_health_and_reflection(void **state)
 {
     (void)state;
     const char *const argv[] = {"--url", daemon_.url, "methods", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "METHOD"));
     assert_non_null(strstr(r.out, "/clinic.v1.Health/Check"));
@@ -130,14 +118,14 @@ static void methods_lists_health_and_reflection(void **state)
     assert_non_null(strstr(r.out, "clinic.v1.HealthCheckRequest"));
     /* diagnostics are served only with --enable-diagnostics, which this daemon lacks */
     assert_null(strstr(r.out, "/clinic.v1.Diagnostics/Sleep"));
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void methods_json_names_types_and_mutation(void **state)
 {
     (void)state;
     const char *const argv[] = {"--json", "--url", daemon_.url, "methods", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "\"methods\":["));
     assert_non_null(strstr(r.out, "\"name\":\"/clinic.v1.Health/Check\""));
@@ -146,7 +134,7 @@ static void methods_json_names_types_and_mutation(void **state)
     assert_non_null(strstr(r.out, "\"request_type\":\"clinic.v1.ListMethodsRequest\""));
     assert_non_null(strstr(r.out, "\"response_type\":\"clinic.v1.HealthCheckResponse\""));
     assert_non_null(strstr(r.out, "\"mutates\":false"));
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void help_and_version_need_no_daemon(void **state)
@@ -165,14 +153,14 @@ static void help_and_version_need_no_daemon(void **state)
         for (int j = 0; cases[i][j]; j++)
             argv[n++] = cases[i][j];
         argv[n] = NULL;
-        struct run r = run_cli(argv, NULL);
+        struct harness_run r = run_cli(argv, NULL);
         assert_int_equal(r.status, 0);
         assert_string_equal(r.err, "");
         if (strcmp(cases[i][0], "--version") == 0)
             assert_non_null(strstr(r.out, "clinic "));
         else
             assert_non_null(strstr(r.out, "usage: clinic"));
-        run_free(&r);
+        harness_run_free(&r);
     }
 }
 
@@ -180,83 +168,83 @@ static void top_level_help_lists_commands_and_exit_codes(void **state)
 {
     (void)state;
     const char *const argv[] = {"--help", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "health"));
     assert_non_null(strstr(r.out, "methods"));
     assert_non_null(strstr(r.out, "--json"));
     assert_non_null(strstr(r.out, "Exit status"));
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void unknown_command_is_a_usage_error(void **state)
 {
     (void)state;
     const char *const argv[] = {"--url", unreachable_url, "frobnicate", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, EXIT_USAGE);
     assert_non_null(strstr(r.err, "frobnicate"));
     assert_non_null(strstr(r.err, "--help"));
     assert_string_equal(r.out, "");
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void unknown_global_option_is_a_usage_error(void **state)
 {
     (void)state;
     const char *const argv[] = {"--url", unreachable_url, "--frobnicate", "health", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, EXIT_USAGE);
     assert_non_null(strstr(r.err, "--frobnicate"));
     assert_non_null(strstr(r.err, "--help"));
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void non_numeric_timeout_is_a_usage_error(void **state)
 {
     (void)state;
     const char *const argv[] = {"--url", unreachable_url, "--timeout", "abc", "health", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, EXIT_USAGE);
     assert_non_null(strstr(r.err, "--timeout"));
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void unreachable_daemon_exits_unavailable_with_a_sentence(void **state)
 {
     (void)state;
     const char *const argv[] = {"--url", unreachable_url, "health", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, STATUS_UNAVAILABLE);
     assert_non_null(strstr(r.err, "cannot reach clinicd"));
     assert_non_null(strstr(r.err, unreachable_url));
     assert_string_equal(r.out, "");
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void unreachable_daemon_with_json_prints_a_json_error(void **state)
 {
     (void)state;
     const char *const argv[] = {"--json", "--url", unreachable_url, "health", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, STATUS_UNAVAILABLE);
     assert_true(r.err[0] == '{');
     assert_non_null(strstr(r.err, "\"code\":14"));
     assert_non_null(strstr(r.err, "\"status\":\"UNAVAILABLE\""));
     assert_non_null(strstr(r.err, "\"message\":\"cannot reach clinicd"));
     assert_string_equal(r.out, "");
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void malformed_url_exits_invalid_argument(void **state)
 {
     (void)state;
     const char *const argv[] = {"--url", "nonsense", "health", NULL};
-    struct run r = run_cli(argv, NULL);
+    struct harness_run r = run_cli(argv, NULL);
     assert_int_equal(r.status, STATUS_INVALID_ARGUMENT);
     assert_non_null(strstr(r.err, "nonsense"));
     assert_non_null(strstr(r.err, "tcp://"));
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void clinicd_help_and_version_exit_zero(void **state)

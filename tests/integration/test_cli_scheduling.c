@@ -32,21 +32,15 @@ static char location_id[24], room_id[24], service_id[24], therapist_id[24], clie
 static char day[11];
 static char appointment_id[24]; /* booked at 09:00 by book_prints_the_appointment */
 
-struct run {
-    int status;
-    char *out;
-    char *err;
-};
-
 /* Runs `clinic --url <daemon> args...` with env overrides (may be NULL). */
-static struct run run_env(const char *const *env, const char *const *args)
+static struct harness_run run_env(const char *const *env, const char *const *args)
 {
     const char *argv[48] = {"--url", daemon_.url};
     int n = 2;
     for (int i = 0; args[i] && n < 47; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    struct run r = {0};
+    struct harness_run r = {0};
     r.status = harness_run_cli(argv, env, &r.out, &r.err);
     assert_non_null(r.out);
     assert_non_null(r.err);
@@ -54,29 +48,6 @@ static struct run run_env(const char *const *env, const char *const *args)
 }
 
 #define CLINIC(...) run_env(NULL, (const char *const[]){__VA_ARGS__, NULL})
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void assert_contains(const char *text, const char *part)
-{
-    if (!strstr(text, part))
-        fail_msg("expected \"%s\" in:\n%s", part, text);
-}
-
-/* Copies the first "id":"N" of a JSON reply into out. */
-static void json_id(const char *json, char *out, size_t len)
-{
-    const char *p = strstr(json, "\"id\":\"");
-    assert_non_null(p);
-    p += 6;
-    size_t n = strspn(p, "0123456789");
-    assert_true(n > 0 && n < len);
-    snprintf(out, len, "%.*s", (int)n, p);
-}
 
 /* "<day> <clock>" into out. */
 static const char *at(const char *clock, char *out, size_t len)
@@ -117,11 +88,11 @@ static void create(char *id, size_t len, const char *const *args)
     for (int i = 0; args[i]; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    struct run r = run_env(NULL, argv);
+    struct harness_run r = run_env(NULL, argv);
     if (r.status != 0)
         fail_msg("clinic %s %s %s failed (%d): %s", args[0], args[1], args[2], r.status, r.err);
-    json_id(r.out, id, len);
-    run_free(&r);
+    harness_json_id(r.out, id, len);
+    harness_run_free(&r);
 }
 
 #define CREATE(id, ...) create((id), sizeof(id), (const char *const[]){__VA_ARGS__, NULL})
@@ -129,17 +100,17 @@ static void create(char *id, size_t len, const char *const *args)
 static void admin_commands_set_up_a_clinic(void **state)
 {
     (void)state;
-    struct run r = CLINIC("admin", "location", "create", "--name", "Test Clinic", "--time-zone",
+    struct harness_run r = CLINIC("admin", "location", "create", "--name", "Test Clinic", "--time-zone",
                           "Europe/Berlin");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Created location");
-    assert_contains(r.out, "Test Clinic");
-    assert_contains(r.out, "Europe/Berlin");
-    run_free(&r);
+    harness_assert_contains(r.out, "Created location");
+    harness_assert_contains(r.out, "Test Clinic");
+    harness_assert_contains(r.out, "Europe/Berlin");
+    harness_run_free(&r);
     r = CLINIC("--json", "admin", "location", "list");
     assert_int_equal(r.status, 0);
-    json_id(r.out, location_id, sizeof location_id);
-    run_free(&r);
+    harness_json_id(r.out, location_id, sizeof location_id);
+    harness_run_free(&r);
 
     CREATE(room_id, "admin", "room", "create", "--location", location_id, "--name", "Room A",
            "--features", "table,shower");
@@ -153,248 +124,248 @@ static void admin_commands_set_up_a_clinic(void **state)
     r = CLINIC("admin", "hours", "add", "--therapist", therapist_id, "--location", location_id,
                "--weekday", "mon-sun", "--from", "09:00", "--to", "17:00");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Mon");
-    assert_contains(r.out, "Sun");
-    run_free(&r);
+    harness_assert_contains(r.out, "Mon");
+    harness_assert_contains(r.out, "Sun");
+    harness_run_free(&r);
     r = CLINIC("admin", "hours", "list", "--therapist", therapist_id);
     assert_int_equal(r.status, 0);
     for (const char *d = "Mon\0Tue\0Wed\0Thu\0Fri\0Sat\0Sun\0"; *d; d += 4)
-        assert_contains(r.out, d);
-    assert_contains(r.out, "09:00");
-    run_free(&r);
+        harness_assert_contains(r.out, d);
+    harness_assert_contains(r.out, "09:00");
+    harness_run_free(&r);
 
     r = CLINIC("admin", "service", "get", service_id);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "65.50");
-    assert_contains(r.out, "60 minutes");
-    run_free(&r);
+    harness_assert_contains(r.out, "65.50");
+    harness_assert_contains(r.out, "60 minutes");
+    harness_run_free(&r);
     r = CLINIC("admin", "room", "list", "--location", location_id);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "table, shower");
-    run_free(&r);
+    harness_assert_contains(r.out, "table, shower");
+    harness_run_free(&r);
 }
 
 static void location_update_changes_only_the_options_given(void **state)
 {
     (void)state;
-    struct run r = CLINIC("admin", "location", "update", location_id, "--slot-step", "30");
+    struct harness_run r = CLINIC("admin", "location", "update", location_id, "--slot-step", "30");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Updated location");
-    assert_contains(r.out, "30 minutes");
-    run_free(&r);
+    harness_assert_contains(r.out, "Updated location");
+    harness_assert_contains(r.out, "30 minutes");
+    harness_run_free(&r);
 
     /* the mask named slot_step_minutes only: the name and the zone stay */
     r = CLINIC("--json", "admin", "location", "get", location_id);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "\"slot_step_minutes\":30");
-    assert_contains(r.out, "\"name\":\"Test Clinic\"");
-    assert_contains(r.out, "\"time_zone\":\"Europe/Berlin\"");
-    run_free(&r);
+    harness_assert_contains(r.out, "\"slot_step_minutes\":30");
+    harness_assert_contains(r.out, "\"name\":\"Test Clinic\"");
+    harness_assert_contains(r.out, "\"time_zone\":\"Europe/Berlin\"");
+    harness_run_free(&r);
 
     r = CLINIC("admin", "location", "update", location_id, "--slot-step=15");
     assert_int_equal(r.status, 0);
-    run_free(&r);
+    harness_run_free(&r);
 
     /* no field at all is a usage error, before any call */
     r = CLINIC("admin", "location", "update", location_id);
     assert_int_equal(r.status, EXIT_USAGE);
-    assert_contains(r.err, "field");
-    run_free(&r);
+    harness_assert_contains(r.err, "field");
+    harness_run_free(&r);
 }
 
 static void slots_lists_free_times_of_the_day(void **state)
 {
     (void)state;
     char from[32], to[32], first[32];
-    struct run r = CLINIC("slots", "--service", service_id, "--location", location_id, "--from",
+    struct harness_run r = CLINIC("slots", "--service", service_id, "--location", location_id, "--from",
                           at("09:00", from, sizeof from), "--to", at("11:00", to, sizeof to));
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "START");
-    assert_contains(r.out, "THERAPIST");
-    assert_contains(r.out, at("09:00", first, sizeof first));
-    assert_contains(r.out, "10:00"); /* the first slot's end, on the same day */
-    assert_contains(r.out, "Tess Therapist");
-    assert_contains(r.out, "Room A");
+    harness_assert_contains(r.out, "START");
+    harness_assert_contains(r.out, "THERAPIST");
+    harness_assert_contains(r.out, at("09:00", first, sizeof first));
+    harness_assert_contains(r.out, "10:00"); /* the first slot's end, on the same day */
+    harness_assert_contains(r.out, "Tess Therapist");
+    harness_assert_contains(r.out, "Room A");
     assert_null(strstr(r.out, "T09:00:00")); /* local time, not RFC 3339 */
-    run_free(&r);
+    harness_run_free(&r);
 
     /* a bare day means the whole day; the one location is the default */
     r = CLINIC("slots", "--service", service_id, "--from", day, "--to", day, "--all");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, at("15:00", first, sizeof first));
+    harness_assert_contains(r.out, at("15:00", first, sizeof first));
     assert_string_equal(r.err, "");
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void book_prints_the_appointment(void **state)
 {
     (void)state;
     char start[32];
-    struct run r = CLINIC("book", "--client", client_id, "--service", service_id, "--location",
+    struct harness_run r = CLINIC("book", "--client", client_id, "--service", service_id, "--location",
                           location_id, "--start", at("09:00", start, sizeof start));
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Booked appointment");
-    assert_contains(r.out, day);
-    assert_contains(r.out, "09:00-10:00");
-    assert_contains(r.out, "Europe/Berlin");
-    assert_contains(r.out, "Carl Client");
-    assert_contains(r.out, "Tess Therapist");
-    assert_contains(r.out, "Room A");
-    assert_contains(r.out, "Back massage");
-    assert_contains(r.out, "booked");
+    harness_assert_contains(r.out, "Booked appointment");
+    harness_assert_contains(r.out, day);
+    harness_assert_contains(r.out, "09:00-10:00");
+    harness_assert_contains(r.out, "Europe/Berlin");
+    harness_assert_contains(r.out, "Carl Client");
+    harness_assert_contains(r.out, "Tess Therapist");
+    harness_assert_contains(r.out, "Room A");
+    harness_assert_contains(r.out, "Back massage");
+    harness_assert_contains(r.out, "booked");
     snprintf(appointment_id, sizeof appointment_id, "%lld",
              strtoll(r.out + strlen("Booked appointment "), NULL, 10));
     assert_true(strtoll(appointment_id, NULL, 10) > 0);
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void json_book_prints_one_document_with_the_id(void **state)
 {
     (void)state;
     char start[32], id[24];
-    struct run r = CLINIC("--json", "book", "--client", client_id, "--service", service_id,
+    struct harness_run r = CLINIC("--json", "book", "--client", client_id, "--service", service_id,
                           "--start", at("11:00", start, sizeof start));
     assert_int_equal(r.status, 0);
     size_t len = strlen(r.out);
     /* one JSON object on one line */
     assert_true(len > 2 && r.out[0] == '{' && r.out[len - 2] == '}');
     assert_int_equal(strcspn(r.out, "\n"), len - 1);
-    json_id(r.out, id, sizeof id);
-    assert_contains(r.out, "\"start_time\":\"");
-    assert_contains(r.out, "T11:00:00+0"); /* RFC 3339 with Berlin's offset */
-    assert_contains(r.out, "\"status\":\"APPOINTMENT_STATUS_BOOKED\"");
-    run_free(&r);
+    harness_json_id(r.out, id, sizeof id);
+    harness_assert_contains(r.out, "\"start_time\":\"");
+    harness_assert_contains(r.out, "T11:00:00+0"); /* RFC 3339 with Berlin's offset */
+    harness_assert_contains(r.out, "\"status\":\"APPOINTMENT_STATUS_BOOKED\"");
+    harness_run_free(&r);
 
     r = CLINIC("--json", "appointment", id);
     assert_int_equal(r.status, 0);
     char expected[48];
     snprintf(expected, sizeof expected, "\"id\":\"%s\"", id);
-    assert_contains(r.out, expected);
-    run_free(&r);
+    harness_assert_contains(r.out, expected);
+    harness_run_free(&r);
 }
 
 static void day_shows_bookings_and_free_gaps_in_80_columns(void **state)
 {
     (void)state;
     const char *const env[] = {"COLUMNS=80", NULL};
-    struct run r =
+    struct harness_run r =
         run_env(env, (const char *const[]){"day", "--location", location_id, "--date", day, NULL});
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Test Clinic");
-    assert_contains(r.out, day);
-    assert_contains(r.out, "Europe/Berlin");
-    assert_contains(r.out, "Tess Therapist");
-    assert_contains(r.out, "works 09:00-17:00");
-    assert_contains(r.out, "09:00-10:00");
-    assert_contains(r.out, "Carl Client: Back massage");
-    assert_contains(r.out, "10:15-11:00  "); /* free after the 15-minute cleanup */
-    assert_contains(r.out, "12:15-17:00");
-    assert_contains(r.out, "free");
+    harness_assert_contains(r.out, "Test Clinic");
+    harness_assert_contains(r.out, day);
+    harness_assert_contains(r.out, "Europe/Berlin");
+    harness_assert_contains(r.out, "Tess Therapist");
+    harness_assert_contains(r.out, "works 09:00-17:00");
+    harness_assert_contains(r.out, "09:00-10:00");
+    harness_assert_contains(r.out, "Carl Client: Back massage");
+    harness_assert_contains(r.out, "10:15-11:00  "); /* free after the 15-minute cleanup */
+    harness_assert_contains(r.out, "12:15-17:00");
+    harness_assert_contains(r.out, "free");
     for (const char *line = r.out; *line;) {
         size_t n = strcspn(line, "\n");
         if (n > 80)
             fail_msg("line longer than 80 columns: %.*s", (int)n, line);
         line += n + (line[n] == '\n');
     }
-    run_free(&r);
+    harness_run_free(&r);
 
     r = CLINIC("--json", "day", "--location", location_id, "--date", day);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "\"location_name\":\"Test Clinic\"");
-    assert_contains(r.out, "\"gaps\":[");
-    run_free(&r);
+    harness_assert_contains(r.out, "\"location_name\":\"Test Clinic\"");
+    harness_assert_contains(r.out, "\"gaps\":[");
+    harness_run_free(&r);
 
     /* without --date: today at the location */
     r = CLINIC("day");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Test Clinic");
-    run_free(&r);
+    harness_assert_contains(r.out, "Test Clinic");
+    harness_run_free(&r);
 }
 
 static void agenda_and_client_appointments_list_the_bookings(void **state)
 {
     (void)state;
-    struct run r = CLINIC("agenda", therapist_id, "--from", day, "--to", day);
+    struct harness_run r = CLINIC("agenda", therapist_id, "--from", day, "--to", day);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Carl Client");
-    assert_contains(r.out, "09:00-10:00");
-    assert_contains(r.out, "11:00-12:00");
-    run_free(&r);
+    harness_assert_contains(r.out, "Carl Client");
+    harness_assert_contains(r.out, "09:00-10:00");
+    harness_assert_contains(r.out, "11:00-12:00");
+    harness_run_free(&r);
 
     r = CLINIC("client-appointments", client_id);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Tess Therapist");
-    assert_contains(r.out, appointment_id);
-    run_free(&r);
+    harness_assert_contains(r.out, "Tess Therapist");
+    harness_assert_contains(r.out, appointment_id);
+    harness_run_free(&r);
 }
 
 static void life_cycle_moves_checks_in_and_completes(void **state)
 {
     (void)state;
     char start[32], id[24];
-    struct run r = CLINIC("--json", "book", "--client", client_id, "--service", service_id,
+    struct harness_run r = CLINIC("--json", "book", "--client", client_id, "--service", service_id,
                           "--start", at("13:00", start, sizeof start));
     assert_int_equal(r.status, 0);
-    json_id(r.out, id, sizeof id);
-    run_free(&r);
+    harness_json_id(r.out, id, sizeof id);
+    harness_run_free(&r);
 
     r = CLINIC("reschedule", id, "--start", at("14:30", start, sizeof start));
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Moved appointment");
-    assert_contains(r.out, "14:30-15:30");
-    run_free(&r);
+    harness_assert_contains(r.out, "Moved appointment");
+    harness_assert_contains(r.out, "14:30-15:30");
+    harness_run_free(&r);
 
     r = CLINIC("check-in", id);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "checked in");
-    run_free(&r);
+    harness_assert_contains(r.out, "checked in");
+    harness_run_free(&r);
     r = CLINIC("complete", id);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "completed");
-    run_free(&r);
+    harness_assert_contains(r.out, "completed");
+    harness_run_free(&r);
 
     /* the appointment lies a week ahead: too early to call it a no-show */
     r = CLINIC("no-show", appointment_id);
     assert_int_equal(r.status, STATUS_FAILED_PRECONDITION);
-    assert_contains(r.err, "has not started yet");
-    run_free(&r);
+    harness_assert_contains(r.err, "has not started yet");
+    harness_run_free(&r);
 }
 
 static void cancel_frees_the_time_and_a_second_cancel_is_refused(void **state)
 {
     (void)state;
-    struct run r = CLINIC("cancel", appointment_id, "--reason", "flu");
+    struct harness_run r = CLINIC("cancel", appointment_id, "--reason", "flu");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Cancelled appointment");
-    assert_contains(r.out, "cancelled");
-    assert_contains(r.out, "flu");
-    run_free(&r);
+    harness_assert_contains(r.out, "Cancelled appointment");
+    harness_assert_contains(r.out, "cancelled");
+    harness_assert_contains(r.out, "flu");
+    harness_run_free(&r);
 
     char from[32], to[32], slot[32];
     r = CLINIC("slots", "--service", service_id, "--from", at("09:00", from, sizeof from), "--to",
                at("10:00", to, sizeof to));
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, at("09:00", slot, sizeof slot));
-    run_free(&r);
+    harness_assert_contains(r.out, at("09:00", slot, sizeof slot));
+    harness_run_free(&r);
 
     /* a rule refusal: exit 9 (FAILED_PRECONDITION) with the rule's sentence */
     r = CLINIC("cancel", appointment_id);
     assert_int_equal(r.status, STATUS_FAILED_PRECONDITION);
-    assert_contains(r.err, "FAILED_PRECONDITION");
-    assert_contains(r.err, "is cancelled, so it cannot be cancelled");
+    harness_assert_contains(r.err, "FAILED_PRECONDITION");
+    harness_assert_contains(r.err, "is cancelled, so it cannot be cancelled");
     assert_string_equal(r.out, "");
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void booking_outside_working_hours_exits_9_with_the_rule(void **state)
 {
     (void)state;
     char start[32];
-    struct run r = CLINIC("book", "--client", client_id, "--service", service_id, "--start",
+    struct harness_run r = CLINIC("book", "--client", client_id, "--service", service_id, "--start",
                           at("06:00", start, sizeof start));
     assert_int_equal(r.status, STATUS_FAILED_PRECONDITION);
-    assert_contains(r.err, "working hours");
-    run_free(&r);
+    harness_assert_contains(r.err, "working hours");
+    harness_run_free(&r);
 }
 
 static void usage_errors_exit_2_and_name_the_option(void **state)
@@ -423,14 +394,14 @@ static void usage_errors_exit_2_and_name_the_option(void **state)
         for (int j = 0; cases[i][j]; j++)
             argv[n++] = cases[i][j];
         argv[n] = NULL;
-        struct run r = {0};
+        struct harness_run r = {0};
         r.status = harness_run_cli(argv, NULL, &r.out, &r.err);
         if (r.status != EXIT_USAGE)
             fail_msg("case %zu: exit %d, stderr %s", i, r.status, r.err);
-        assert_contains(r.err, named[i]);
-        assert_contains(r.err, "--help");
+        harness_assert_contains(r.err, named[i]);
+        harness_assert_contains(r.err, "--help");
         assert_string_equal(r.out, "");
-        run_free(&r);
+        harness_run_free(&r);
     }
 }
 
@@ -471,20 +442,20 @@ static void every_command_answers_help_without_a_daemon(void **state)
             argv[n++] = commands[i][j];
         argv[n++] = "--help";
         argv[n] = NULL;
-        struct run r = {0};
+        struct harness_run r = {0};
         r.status = harness_run_cli(argv, NULL, &r.out, &r.err);
         if (r.status != 0 || !strstr(r.out, "usage: clinic"))
             fail_msg("%s --help: exit %d\n%s%s", commands[i][0], r.status, r.out, r.err);
         assert_string_equal(r.err, "");
-        run_free(&r);
+        harness_run_free(&r);
     }
 
     /* generated from the option table: every option, its value and the field it changes */
-    struct run r = CLINIC("admin", "location", "update", "--help");
-    assert_contains(r.out, "admin location update ID");
-    assert_contains(r.out, "--slot-step MINUTES");
-    assert_contains(r.out, "--time-zone ZONE");
-    run_free(&r);
+    struct harness_run r = CLINIC("admin", "location", "update", "--help");
+    harness_assert_contains(r.out, "admin location update ID");
+    harness_assert_contains(r.out, "--slot-step MINUTES");
+    harness_assert_contains(r.out, "--time-zone ZONE");
+    harness_run_free(&r);
 
     r = CLINIC("--help");
     assert_int_equal(r.status, 0);
@@ -492,8 +463,8 @@ static void every_command_answers_help_without_a_daemon(void **state)
                          "no-show\0day\0agenda\0client-appointments\0appointment\0demo load\0"
                          "admin ENTITY VERB\0location\0therapist\0hours\0time-off\0closure\0";
          *c; c += strlen(c) + 1)
-        assert_contains(r.out, c);
-    run_free(&r);
+        harness_assert_contains(r.out, c);
+    harness_run_free(&r);
 }
 
 static void lists_show_one_page_or_all_of_them(void **state)
@@ -503,59 +474,59 @@ static void lists_show_one_page_or_all_of_them(void **state)
     CREATE(id, "admin", "client", "create", "--name", "Dora Second");
     CREATE(id, "admin", "client", "create", "--name", "Emil Third", "--phone", "+49 30 1");
 
-    struct run r = CLINIC("admin", "client", "list", "--page-size", "2");
+    struct harness_run r = CLINIC("admin", "client", "list", "--page-size", "2");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Carl Client");
+    harness_assert_contains(r.out, "Carl Client");
     assert_null(strstr(r.out, "Emil Third"));
-    assert_contains(r.err, "--page-token");
-    run_free(&r);
+    harness_assert_contains(r.err, "--page-token");
+    harness_run_free(&r);
 
     r = CLINIC("admin", "client", "list", "--page-size", "2", "--all");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Carl Client");
-    assert_contains(r.out, "Dora Second");
-    assert_contains(r.out, "Emil Third");
+    harness_assert_contains(r.out, "Carl Client");
+    harness_assert_contains(r.out, "Dora Second");
+    harness_assert_contains(r.out, "Emil Third");
     assert_string_equal(r.err, "");
-    run_free(&r);
+    harness_run_free(&r);
 
     /* --json --all: one reply holding every page's items */
     r = CLINIC("--json", "admin", "client", "list", "--page-size", "1", "--all");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "\"name\":\"Carl Client\"");
-    assert_contains(r.out, "\"name\":\"Emil Third\"");
-    assert_contains(r.out, "\"next_page_token\":\"\"");
+    harness_assert_contains(r.out, "\"name\":\"Carl Client\"");
+    harness_assert_contains(r.out, "\"name\":\"Emil Third\"");
+    harness_assert_contains(r.out, "\"next_page_token\":\"\"");
     assert_int_equal(strcspn(r.out, "\n"), strlen(r.out) - 1);
-    run_free(&r);
+    harness_run_free(&r);
 
     r = CLINIC("admin", "client", "list", "--query", "emil");
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Emil Third");
+    harness_assert_contains(r.out, "Emil Third");
     assert_null(strstr(r.out, "Carl Client"));
-    run_free(&r);
+    harness_run_free(&r);
 }
 
 static void demo_load_builds_a_clinic_once(void **state)
 {
     (void)state;
-    struct run r = CLINIC("demo", "load");
+    struct harness_run r = CLINIC("demo", "load");
     if (r.status == STATUS_UNIMPLEMENTED) {
-        run_free(&r);
+        harness_run_free(&r);
         skip(); /* a daemon without Demo/Load */
     }
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "Loaded the demo clinic");
-    run_free(&r);
+    harness_assert_contains(r.out, "Loaded the demo clinic");
+    harness_run_free(&r);
 
     r = CLINIC("demo", "load");
     assert_int_equal(r.status, STATUS_ALREADY_EXISTS);
-    assert_contains(r.err, "already");
-    run_free(&r);
+    harness_assert_contains(r.err, "already");
+    harness_run_free(&r);
 
     /* two locations now: the commands that default to the only one ask for --location */
     r = CLINIC("day");
     assert_int_equal(r.status, EXIT_USAGE);
-    assert_contains(r.err, "--location");
-    run_free(&r);
+    harness_assert_contains(r.err, "--location");
+    harness_run_free(&r);
 }
 
 int main(void)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "clinic/v1/health.pb-c.h"
+#include "authz.h"
 #include "rpc.h"
 #include "service.h"
 
@@ -67,10 +68,15 @@ static void entries_bind_descriptor_and_policy(void **state)
     assert_ptr_equal(check->desc->input, &clinic__v1__health_check_request__descriptor);
     assert_ptr_equal(check->service->descriptor, &clinic__v1__health__descriptor);
     assert_int_equal(check->index, 0);
-    assert_int_equal(check->flags, METHOD_PUBLIC | METHOD_NO_TX);
+    assert_int_equal(check->flags, METHOD_NO_TX);
+    assert_true(check->rule->public);
     const struct rpc_method *sleep_method = rpc_table_find(&table, "/clinic.v1.Diagnostics/Sleep");
     assert_non_null(sleep_method);
-    assert_int_equal(sleep_method->flags & (METHOD_PUBLIC | METHOD_NO_TX), 0);
+    assert_int_equal(sleep_method->flags & METHOD_NO_TX, 0);
+    const struct rpc_method *book = rpc_table_find(&table, "/clinic.v1.Scheduling/Book");
+    assert_non_null(book);
+    assert_false(book->rule->public);
+    assert_int_equal(book->rule->scope[ROLE_CLIENT], SCOPE_OWN);
     rpc_table_free(&table);
 }
 
@@ -131,7 +137,7 @@ static void fake_check(Clinic__V1__Health_Service *service,
 static Clinic__V1__Health_Service fake_health = CLINIC__V1__HEALTH__INIT(fake_);
 static Clinic__V1__Health_Service handlerless_health = {CLINIC__V1__HEALTH__BASE_INIT, NULL};
 
-static const struct method_policy check_policy[] = {{"Check", METHOD_PUBLIC}, {NULL, 0}};
+static const struct method_policy check_policy[] = {{"Check", METHOD_MUTATES}, {NULL, 0}};
 
 static void assert_build_fails_saying(const struct service_def *def, const char *words)
 {
@@ -154,7 +160,7 @@ static void well_formed_fake_service_builds(void **state)
     assert_true(rpc_table_build(&table, entries, false, err, sizeof err));
     assert_int_equal(table.n, 1);
     assert_string_equal(table.methods[0].name, "/clinic.v1.Health/Check");
-    assert_int_equal(table.methods[0].flags, METHOD_PUBLIC);
+    assert_int_equal(table.methods[0].flags, METHOD_MUTATES);
     rpc_table_free(&table);
 }
 

@@ -1,0 +1,75 @@
+/* svc_progress.c: clinic.v1.Progress: a client's course of care, session by session: pain
+ * before and after, ODI, the change from the first session and whether it is clinically
+ * important. clinic_client_progress (sql/0006) computes all of it from the signed notes the
+ * caller may see (row-level security), so a client reads their own course and a therapist the
+ * course of a client in their care. No value of it is logged. */
+#include "call.h"
+#include "clinic/v1/notes.pb-c.h"
+#include "db.h"
+#include "rowmap.h"
+#include "service.h"
+#include "status.h"
+#include "validate.h"
+
+static const struct db_stmt client_stmt = {"SELECT name FROM clients WHERE id = $1", 1};
+/* -1 where the wire has no NULL; has_* say whether a score or change exists at all. */
+static const struct db_stmt progress_stmt = {
+    "SELECT session, note_id, appointment_id, session_start,"
+    " coalesce(pain_before, -1) AS pain_before, coalesce(pain_after, -1) AS pain_after,"
+    " odi_score, odi_score IS NOT NULL AS has_odi_score, coalesce(pain_change, 0) AS pain_change,"
+    " odi_change, odi_change IS NOT NULL AS has_odi_change, pain_mcid, odi_mcid"
+    " FROM clinic_client_progress($1) ORDER BY session",
+    1};
+
+static void svc_progress_client_progress(Clinic__V1__Progress_Service *service,
+                                         const Clinic__V1__ClientProgressRequest *in,
+                                         Clinic__V1__ClientProgressResponse_Closure closure,
+                                         void *data)
+{
+    (void)service;
+    (void)closure;
+    struct call *call = data;
+    call_set_target(call, "client:%lld", (long long)in->client_id);
+    if (!check_id(call, "client_id", in->client_id))
+        return;
+    const char *client = param_i64(call, in->client_id);
+    struct db_result *r;
+    if (db_query(call->db, &client_stmt, (const char *[]){client}, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    Clinic__V1__ClientProgressResponse *out = NULL;
+    if (db_rows(r) == 0) {
+        call_fail(call, STATUS_NOT_FOUND, "client %lld does not exist", (long long)in->client_id);
+    } else {
+        out = (Clinic__V1__ClientProgressResponse *)rowmap_new(
+            call, &clinic__v1__client_progress_response__descriptor);
+        if (out) {
+            out->client_id = in->client_id;
+            out->client_name = call_strdup(call, db_value(r, 0, 0));
+        }
+    }
+    db_result_free(r);
+    if (out && !out->client_name)
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+    if (!out || !out->client_name)
+        return;
+    if (db_query(call->db, &progress_stmt, (const char *[]){client}, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    if (rowmap_fill_list(call, &out->base, "sessions", r, db_rows(r)))
+        call_reply(&out->base, call);
+    db_result_free(r);
+}
+
+static Clinic__V1__Progress_Service progress = CLINIC__V1__PROGRESS__INIT(svc_progress_);
+
+const struct service_def svc_progress_def = {
+    .service = &progress.base,
+    .policies =
+        (const struct method_policy[]){
+            {"ClientProgress", METHOD_AUDIT_READ},
+            {NULL, 0},
+        },
+};
