@@ -77,6 +77,14 @@ static const struct db_stmt transition_stmt = {
 
 /* ------------------------------------------------------------------ helpers */
 
+/* Who books: the calling user, as the appointment records it ("user:12"). */
+static const char *booked_by(struct call *call)
+{
+    char text[32];
+    snprintf(text, sizeof text, "user:%lld", (long long)call->caller.user_id);
+    return call_strdup(call, text);
+}
+
 /* Reads one text value (the first column of the first row) into out; NOT_FOUND with the sentence
  * when there is no row. */
 static bool query_text(struct call *call, const struct db_stmt *stmt, const char *const *params,
@@ -250,7 +258,7 @@ static void svc_scheduling_book(Clinic__V1__Scheduling_Service *service,
         return;
     const char *params[] = {param_i64(call, in->client_id), param_i64(call, in->service_id),
                             param_i64(call, in->location_id), in->start_time,
-                            param_id_or_null(call, in->therapist_id), ""};
+                            param_id_or_null(call, in->therapist_id), booked_by(call)};
     rowmap_reply_one(call, &book_stmt, params, &clinic__v1__appointment__descriptor,
                      "the appointment vanished");
 }
@@ -282,7 +290,7 @@ static void svc_scheduling_book_course(Clinic__V1__Scheduling_Service *service,
         param_i64(call, in->location_id), in->first_start_time, param_u32(call, in->count),
         param_u32(call, in->every),
         in->unit == CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_WEEKS ? "weeks" : "days",
-        param_id_or_null(call, in->therapist_id), zone, ""};
+        param_id_or_null(call, in->therapist_id), zone, booked_by(call)};
     char ids[1024];
     if (!query_text(call, &course_stmt, params, ids, sizeof ids, "the course vanished"))
         return;

@@ -80,21 +80,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION clinic_note_parties(bigint) FROM PUBLIC;
 
--- Who booked an appointment: the calling user, as the daemon recorded them in the transaction
--- ("user:12"), unless the booking names someone itself.
-CREATE FUNCTION clinic_appointment_booked_by() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.booked_by = '' AND clinic_caller_user() IS NOT NULL THEN
-        NEW.booked_by := 'user:' || clinic_caller_user();
-    END IF;
-    RETURN NEW;
-END
-$$;
-
-CREATE TRIGGER appointments_booked_by BEFORE INSERT ON appointments
-    FOR EACH ROW EXECUTE FUNCTION clinic_appointment_booked_by();
-
 -- ------------------------------------------------------------------ erasure
 
 -- Redacts a client's contact details (email, phone) and archives them; their appointments,

@@ -375,9 +375,32 @@ static void a_client_sees_only_their_own(void **state)
     (void)state;
     char token[64];
     struct clinic_error err;
-    assert_true(harness_create_user(db_url, "client.own@clinic.test", "client", 0,
-                                    clinic.client_ids[0], NULL) > 0);
+    long long user = harness_create_user(db_url, "client.own@clinic.test", "client", 0,
+                                         clinic.client_ids[0], NULL);
+    assert_true(user > 0);
     assert_int_equal(login("client.own@clinic.test", NULL, token), STATUS_OK);
+
+    /* they book for themselves; the appointment records who booked */
+    char start[32], by[32];
+    snprintf(start, sizeof start, "%s 11:00",
+             sql("SELECT to_char(now() AT TIME ZONE 'Europe/Berlin' + interval '2 days',"
+                 " 'YYYY-MM-DD')"));
+    Clinic__V1__BookRequest book = CLINIC__V1__BOOK_REQUEST__INIT;
+    book.client_id = clinic.client_ids[0];
+    book.service_id = clinic.service_id;
+    book.location_id = clinic.location_id;
+    book.start_time = start;
+    Clinic__V1__Appointment *mine = NULL;
+    assert_int_equal(call_as(token, "Scheduling/Book", &book, &clinic__v1__appointment__descriptor,
+                             &mine, true, NULL, &err),
+                     STATUS_OK);
+    snprintf(by, sizeof by, "user:%lld", user);
+    assert_string_equal(mine->booked_by, by);
+    harness_free_message(mine);
+    book.client_id = clinic.client_ids[1]; /* not for someone else */
+    assert_int_equal(call_as(token, "Scheduling/Book", &book, &clinic__v1__appointment__descriptor,
+                             NULL, true, NULL, &err),
+                     STATUS_PERMISSION_DENIED);
     long long theirs = strtoll(
         sql("INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,"
             " start_at, end_at, blocked) SELECT %lld, %lld, %lld, %lld, %lld, s, s + interval '1h',"
