@@ -418,7 +418,6 @@ int harness_run_clinicd_input(const char *const *argv, const char *input, char *
 
 /* --- accounts --- */
 
-static long long insert_id(const char *url, const char *sql);
 
 long long harness_create_user(const char *db_url, const char *email, const char *role,
                               long long therapist_id, long long client_id, const char *password)
@@ -447,7 +446,7 @@ long long harness_create_user(const char *db_url, const char *email, const char 
              " RETURNING id) SELECT id FROM i UNION ALL"
              " SELECT id FROM users WHERE lower(email) = lower('%s') LIMIT 1",
              email, role, role, therapist, client, hash, email);
-    return insert_id(db_url, sql);
+    return harness_sql_id(db_url, "%s", sql);
 }
 
 int harness_login(const char *url, const char *email, const char *password, char *token,
@@ -492,9 +491,15 @@ static bool log_in_admin(struct harness_daemon *d, const char *database_url)
     return true;
 }
 
-/* Runs one INSERT ... RETURNING id and returns the id, or -1. */
-static long long insert_id(const char *url, const char *sql)
+long long harness_sql_id(const char *url, const char *fmt, ...)
 {
+    char sql[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof sql)
+        return -1;
     char *text = harness_sql(url, sql);
     long long id = text && *text ? strtoll(text, NULL, 10) : -1;
     free(text);
@@ -513,19 +518,19 @@ bool harness_seed_clinic(const char *url, const char *zone, int therapists, int 
              " max_advance_days, cancellation_window_hours) VALUES ('Clinic %s', '%s', 0, 15,"
              " 3650, 24) RETURNING id",
              zone, zone);
-    out->location_id = insert_id(url, sql);
+    out->location_id = harness_sql_id(url, "%s", sql);
     for (int i = 0; i < 2; i++) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO rooms (location_id, name, features) VALUES (%lld, 'Room %c',"
                  " '{table}') RETURNING id",
                  out->location_id, 'A' + i);
-        out->room_ids[i] = insert_id(url, sql);
+        out->room_ids[i] = harness_sql_id(url, "%s", sql);
     }
     snprintf(sql, sizeof sql,
              "INSERT INTO services (name, duration_minutes, buffer_after_minutes, required_features)"
              " VALUES ('Massage %lld', 60, 15, '{table}') RETURNING id",
              out->location_id);
-    out->service_id = insert_id(url, sql);
+    out->service_id = harness_sql_id(url, "%s", sql);
     for (int i = 0; i < therapists; i++) {
         snprintf(sql, sizeof sql,
                  "WITH t AS (INSERT INTO therapists (name, email) VALUES ('Therapist %d',"
@@ -535,14 +540,14 @@ bool harness_seed_clinic(const char *url, const char *zone, int therapists, int 
                  " start_local, end_local) SELECT id, %lld, d, '09:00', '17:00' FROM t,"
                  " generate_series(1, 7) AS d) SELECT id FROM t",
                  i + 1, i + 1, out->location_id, out->service_id, out->location_id);
-        out->therapist_ids[i] = insert_id(url, sql);
+        out->therapist_ids[i] = harness_sql_id(url, "%s", sql);
     }
     for (int i = 0; i < clients; i++) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO clients (name, email) VALUES ('Client %d',"
                  " 'c%d.%lld@example.org') RETURNING id",
                  i + 1, i + 1, out->location_id);
-        out->client_ids[i] = insert_id(url, sql);
+        out->client_ids[i] = harness_sql_id(url, "%s", sql);
     }
     bool ok = out->location_id > 0 && out->service_id > 0 && out->room_ids[1] > 0;
     for (int i = 0; i < therapists; i++)

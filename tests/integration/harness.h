@@ -31,6 +31,10 @@ bool harness_pg_create_database(struct harness_pg *h, const char *name, char *ur
  * no row), or NULL on error. */
 char *harness_sql(const char *url, const char *sql);
 
+/* Runs one statement built printf-style (at most 1023 bytes) and returns the first column of its
+ * first row as an integer (an INSERT ... RETURNING id), or -1 on error or no row. */
+long long harness_sql_id(const char *url, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A small clinic written straight into a database by SQL, for scheduling tests: one location
  * in `zone` (no minimum notice, 15-minute grid, bookable 10 years ahead), rooms A and B with a
  * table, a 60-minute service with 15 minutes of cleanup after, `therapists` therapists who

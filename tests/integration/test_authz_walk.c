@@ -37,24 +37,10 @@ static struct rpc_table table;
 static char tokens[ROLE_COUNT][64];
 static long long own_appointment, other_appointment, own_note, other_note;
 
-static long long sql_id(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long sql_id(const char *fmt, ...)
-{
-    char sql[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    char *v = harness_sql(db_url, sql);
-    long long id = v && *v ? strtoll(v, NULL, 10) : -1;
-    free(v);
-    return id;
-}
-
 /* An appointment straight in the table (the walk is about the door, not the booking rules). */
 static long long appointment(int client, int therapist, int day)
 {
-    return sql_id("INSERT INTO appointments (client_id, therapist_id, room_id, service_id,"
+    return harness_sql_id(db_url, "INSERT INTO appointments (client_id, therapist_id, room_id, service_id,"
                   " location_id, start_at, end_at, blocked)"
                   " SELECT %lld, %lld, %lld, %lld, %lld, s, s + interval '1 hour',"
                   " tstzrange(s, s + interval '75 minutes')"
@@ -66,7 +52,7 @@ static long long appointment(int client, int therapist, int day)
 
 static long long note(long long appointment_id, int therapist)
 {
-    return sql_id("INSERT INTO treatment_notes (appointment_id, author_therapist_id)"
+    return harness_sql_id(db_url, "INSERT INTO treatment_notes (appointment_id, author_therapist_id)"
                   " VALUES (%lld, %lld) RETURNING id",
                   appointment_id, clinic.therapist_ids[therapist]);
 }
@@ -124,9 +110,9 @@ static long long target_for(enum authz_target target, enum caller_role role, boo
     case TARGET_NOTE:
         return own ? own_note : other_note;
     case TARGET_USER:
-        return own ? sql_id("SELECT id FROM users WHERE role = '%s' LIMIT 1",
+        return own ? harness_sql_id(db_url, "SELECT id FROM users WHERE role = '%s' LIMIT 1",
                             caller_role_name(role))
-                   : sql_id("SELECT id FROM users WHERE role = 'admin' LIMIT 1");
+                   : harness_sql_id(db_url, "SELECT id FROM users WHERE role = 'admin' LIMIT 1");
     case TARGET_NONE:
         break;
     }
