@@ -464,25 +464,28 @@ bool db_ping(struct db *db)
 /* The opening and the end of every call's transaction, as prepared statements so they can
  * share a round trip with the call's first and last statements. */
 static const struct db_stmt begin_stmt = {"BEGIN", 0};
-static const struct db_stmt timeout_stmt = {"SELECT set_config('statement_timeout', $1, true)", 1};
-static const struct db_stmt role_stmt = {"SET LOCAL ROLE " DB_APP_ROLE, 0};
+/* The time budget and the role in one statement (set_config(..., true) is SET LOCAL): every
+ * call pays for each statement of its opening. */
+static const struct db_stmt open_stmt = {
+    "SELECT set_config('statement_timeout', $1, true), set_config('role', '" DB_APP_ROLE "', true)",
+    1};
 static const struct db_stmt commit_stmt = {"COMMIT", 0};
+#define OPENING_STEPS 2
 
 static int open_transaction(struct db *db, const char *timeout_ms, const struct db_step *then,
                             int n)
 {
     const char *params[] = {timeout_ms};
-    struct db_step steps[DB_PIPELINE_MAX] = {
-        {&begin_stmt, NULL, NULL}, {&timeout_stmt, params, NULL}, {&role_stmt, NULL, NULL}};
+    struct db_step steps[DB_PIPELINE_MAX] = {{&begin_stmt, NULL, NULL}, {&open_stmt, params, NULL}};
     for (int i = 0; i < n; i++)
-        steps[3 + i] = then[i];
-    return db_pipeline(db, steps, 3 + n);
+        steps[OPENING_STEPS + i] = then[i];
+    return db_pipeline(db, steps, OPENING_STEPS + n);
 }
 
 int db_begin_with(struct db *db, int64_t deadline_us, const struct db_step *then, int n)
 {
     db->deadline_us = 0;
-    if (n < 0 || n > DB_PIPELINE_MAX - 3)
+    if (n < 0 || n > DB_PIPELINE_MAX - OPENING_STEPS)
         return STATUS_INTERNAL;
     char ms[24];
     int64_t left_ms = (deadline_us - now_us()) / 1000;

@@ -54,7 +54,7 @@ __attribute__((warn_unused_result)) int db_pipeline(struct db *db, const struct 
 __attribute__((warn_unused_result)) int db_begin(struct db *db, int64_t deadline_us);
 __attribute__((warn_unused_result)) int db_commit(struct db *db);
 
-/* db_begin, then the n statements `then` (at most DB_PIPELINE_MAX - 3), in the same round trip:
+/* db_begin, then the n statements `then` (at most DB_PIPELINE_MAX - 2), in the same round trip:
  * a call's first statements need not wait for the transaction's opening. */
 __attribute__((warn_unused_result)) int db_begin_with(struct db *db, int64_t deadline_us,
                                                       const struct db_step *then, int n);
