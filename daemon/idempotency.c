@@ -7,21 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "db.h"
 #include "status.h"
 #include "validate.h"
 
-static const struct db_stmt claim_stmt = {
-    "INSERT INTO idempotency_keys (key, method, request_sha256, user_id)"
-    " VALUES ($1, $2, sha256(decode($3, 'hex')), $4)"
-    " ON CONFLICT (user_id, key) DO NOTHING RETURNING 1",
-    4};
+#define IDEM_KEY_MAX 128 /* the table's CHECK says the same */
+
+/* Two hashes of (user, key) in the two-key advisory lock space, apart from clinic_lock_key's. */
+static const struct db_stmt lock_stmt = {
+    "SELECT pg_advisory_xact_lock(hashtext($1), hashtext(coalesce(clinic_caller_user(), 0)::text))",
+    1};
 static const struct db_stmt lookup_stmt = {
-    "SELECT method = $2 AND request_sha256 = sha256(decode($3, 'hex')), encode(response, 'hex')"
-    " FROM idempotency_keys WHERE key = $1 AND user_id = $4",
-    4};
+    "SELECT method, encode(request_sha256, 'hex'), encode(response, 'hex') FROM idempotency_keys"
+    " WHERE user_id = coalesce(clinic_caller_user(), 0) AND key = $1",
+    1};
 static const struct db_stmt store_stmt = {
-    "UPDATE idempotency_keys SET response = decode($2, 'hex') WHERE key = $1 AND user_id = $3", 3};
+    "INSERT INTO idempotency_keys (key, method, request_sha256, user_id, response)"
+    " VALUES ($1, $2, decode($3, 'hex'), $4, decode($5, 'hex'))",
+    5};
 
 static char *to_hex(struct call *call, const uint8_t *data, size_t len)
 {
@@ -55,47 +60,65 @@ static bool replay(struct call *call, const char *hex)
     return true;
 }
 
-enum idem_claim idem_claim(struct call *call, const char *key, const char *method,
+/* The request's SHA-256 in hex, in the call's arena: what a reused key is compared by. */
+static char *request_digest(struct call *call, const ProtobufCBinaryData *payload)
+{
+    uint8_t digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, payload->data, payload->len);
+    return to_hex(call, digest, sizeof digest);
+}
+
+bool idem_find_steps(struct call *call, const char *key, struct db_step *steps,
+                     struct db_result **found)
+{
+    if (strlen(key) > IDEM_KEY_MAX) {
+        call_violation(call, "idempotency_key", "must be at most %d characters", IDEM_KEY_MAX);
+        return false;
+    }
+    const char **params = call_alloc(call, sizeof *params);
+    if (!params) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+        return false;
+    }
+    params[0] = key;
+    steps[0] = (struct db_step){&lock_stmt, params, NULL};
+    steps[1] = (struct db_step){&lookup_stmt, params, found};
+    return true;
+}
+
+enum idem_claim idem_check(struct call *call, struct db_result *found, const char *method,
                            const ProtobufCBinaryData *payload)
 {
-    if (strlen(key) > 128) {
-        call_violation(call, "idempotency_key", "must be at most 128 characters");
-        return IDEM_FAILED;
-    }
-    const char *hex = to_hex(call, payload->data, payload->len);
-    const char *params[] = {key, method, hex, param_i64(call, call->caller.user_id)};
-    struct db_result *r;
-    if (!hex || !params[3] || db_query(call->db, &claim_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return IDEM_FAILED;
-    }
-    bool fresh = db_rows(r) == 1;
-    db_result_free(r);
-    if (fresh)
+    if (!found || db_rows(found) == 0) {
+        db_result_free(found);
         return IDEM_FRESH;
-    if (db_query(call->db, &lookup_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return IDEM_FAILED;
     }
+    const char *digest = request_digest(call, payload);
     enum idem_claim outcome = IDEM_FAILED;
-    if (db_rows(r) != 1 || strcmp(db_value(r, 0, 0), "t") != 0)
+    if (!digest)
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+    else if (strcmp(db_value(found, 0, 0), method) != 0 ||
+             strcmp(db_value(found, 0, 1), digest) != 0)
         call_violation(call, "idempotency_key",
                        "was already used for a different request; use a new key per request");
-    else if (replay(call, db_value(r, 0, 1)))
+    else if (replay(call, db_value(found, 0, 2)))
         outcome = IDEM_REPLAYED;
-    db_result_free(r);
+    db_result_free(found);
     return outcome;
 }
 
-bool idem_store_step(struct call *call, const char *key, struct db_step *step)
+bool idem_store_step(struct call *call, const char *key, const char *method,
+                     const ProtobufCBinaryData *payload, struct db_step *step)
 {
-    const char **params = call_alloc(call, 3 * sizeof *params);
+    const char **params = call_alloc(call, 5 * sizeof *params);
     if (params) {
         params[0] = key;
-        params[1] = to_hex(call, call->reply.data, call->reply.len);
-        params[2] = param_i64(call, call->caller.user_id);
+        params[1] = method;
+        params[2] = request_digest(call, payload);
+        params[3] = param_i64(call, call->caller.user_id);
+        params[4] = to_hex(call, call->reply.data, call->reply.len);
     }
-    if (!params || !params[1] || !params[2]) {
+    if (!params || !params[2] || !params[3] || !params[4]) {
         call_release_reply(call);
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return false;

@@ -195,19 +195,28 @@ struct closing {
     int n;
 };
 
+/* Whether the call's answer is kept under its idempotency key (requests carrying a password are
+ * not: the stored request hash would allow guessing it offline). */
+static bool keyed(const struct rpc_method *m, const struct call *call)
+{
+    return (m->flags & METHOD_MUTATES) && !(m->flags & METHOD_SECRET_INPUT) &&
+           call->idempotency_key[0];
+}
+
 /* Runs the handler (or replays a stored answer) inside the open transaction, once the caller is
- * known and allowed; for a mutating call with an idempotency key, the key and the answer are
- * stored in the same transaction, and so is the audit row (both queued in `closing`). */
+ * known and allowed; stored_reply is what the opening found under the call's idempotency key.
+ * For a keyed call the answer is stored in the same transaction, and so is the audit row (both
+ * queued in `closing`). */
 static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call,
-                     struct closing *closing)
+                     struct db_result *stored_reply, struct closing *closing)
 {
     closing->n = 0;
-    if (!authz_check(call, m->rule, input))
+    if (!authz_check(call, m->rule, input)) {
+        db_result_free(stored_reply);
         return;
-    bool keyed = (m->flags & METHOD_MUTATES) && !(m->flags & METHOD_SECRET_INPUT) &&
-                 call->idempotency_key[0];
-    if (keyed) {
-        switch (idem_claim(call, call->idempotency_key, m->name, call->payload)) {
+    }
+    if (keyed(m, call)) {
+        switch (idem_check(call, stored_reply, m->name, call->payload)) {
         case IDEM_FRESH:
             break;
         case IDEM_REPLAYED:
@@ -219,27 +228,39 @@ static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, 
         }
     }
     invoke(m, input, call);
-    if (keyed && call->code == STATUS_OK &&
-        idem_store_step(call, call->idempotency_key, &closing->steps[closing->n]))
+    if (keyed(m, call) && call->code == STATUS_OK &&
+        idem_store_step(call, call->idempotency_key, m->name, call->payload,
+                        &closing->steps[closing->n]))
         closing->n++;
     if (audited(m) && call->code == STATUS_OK && audit_step(call, &closing->steps[closing->n]))
         closing->n++;
 }
 
-/* Opens the call's transaction; for a method that needs a token, its authentication shares the
- * round trip. False with the call failed. */
-static bool open_call(const struct rpc_method *m, struct call *call)
+/* Opens the call's transaction in one round trip: for a method that needs a token, its
+ * authentication; for a keyed call, the lock on its key and the answer stored under it
+ * (*stored_reply, to free). False with the call failed. */
+static bool open_call(const struct rpc_method *m, struct call *call,
+                      struct db_result **stored_reply)
 {
-    struct db_step first;
+    struct db_step steps[1 + IDEM_FIND_STEPS];
     struct db_result *rows = NULL;
+    int n = 0;
     bool authenticating = !m->rule->public;
-    if (authenticating && !auth_step(call, &first, &rows))
+    *stored_reply = NULL;
+    if (authenticating && !auth_step(call, &steps[n++], &rows))
         return false;
-    if (db_begin_with(call->db, call->deadline_us, &first, authenticating ? 1 : 0) != STATUS_OK) {
+    if (keyed(m, call)) {
+        if (!idem_find_steps(call, call->idempotency_key, &steps[n], stored_reply))
+            return false;
+        n += IDEM_FIND_STEPS;
+    }
+    if (db_begin_with(call->db, call->deadline_us, steps, n) != STATUS_OK) {
         call_fail_db(call);
         return false;
     }
     if (authenticating && !auth_accept(call, rows)) {
+        db_result_free(*stored_reply);
+        *stored_reply = NULL;
         db_rollback(call->db);
         return false;
     }
@@ -263,12 +284,13 @@ static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMes
 {
     for (int attempt = 1;; attempt++) {
         struct closing closing;
+        struct db_result *stored_reply;
         call_reset_outcome(call);
         call->caller = (struct caller){0};
         call->audit_target[0] = '\0';
-        if (!open_call(m, call))
+        if (!open_call(m, call, &stored_reply))
             return;
-        run_once(m, input, call, &closing);
+        run_once(m, input, call, stored_reply, &closing);
         if (call->code == STATUS_OK) {
             if (db_commit_with(call->db, closing.steps, closing.n) == STATUS_OK)
                 return;

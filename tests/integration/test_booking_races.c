@@ -2,7 +2,8 @@
  * connection, half of them to each daemon, book the same few overlapping times at once. The
  * database must end with no overlap for any therapist, room or client; every OK reply must be a
  * row that is really there; every refusal must be ABORTED (the slot was taken), never INTERNAL,
- * FAILED_PRECONDITION or UNAVAILABLE, and no deadlock may surface. Two rounds, on two days. */
+ * FAILED_PRECONDITION or UNAVAILABLE, and no deadlock may surface. Two rounds, on two days.
+ * Then one keyed request sent by 16 callers at once through both daemons books once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +198,87 @@ static void race_round(const char *day)
     free(workers);
 }
 
+/* --- one idempotency key, many callers at once --- */
+
+#define SAME_KEY_THREADS 16
+#define SAME_KEY         "booking-races-one-key"
+
+/* What one caller of the same-key race got back. */
+struct same_key_caller {
+    pthread_t thread;
+    const char *url;
+    pthread_barrier_t *barrier;
+    struct reply reply;
+};
+
+/* Thread body: one Book of 2027-09-08 10:00 for client 0 with therapist 1, under SAME_KEY, sent
+ * at the same moment as every other caller's identical request. Asserts nothing. */
+static void *same_key_run(void *arg)
+{
+    struct same_key_caller *w = arg;
+    struct clinic_error err;
+    clinic_client *c = clinic_connect(w->url, CALL_TIMEOUT_MS, &err);
+    pthread_barrier_wait(w->barrier);
+    w->reply.code = -1;
+    if (!c) {
+        snprintf(w->reply.message, sizeof w->reply.message, "%s", err.message);
+        return NULL;
+    }
+    Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
+    req.client_id = clinic.client_ids[0];
+    req.service_id = clinic.service_id;
+    req.location_id = clinic.location_id;
+    req.start_time = "2027-09-08 10:00";
+    req.therapist_id = clinic.therapist_ids[0];
+    struct clinic_call_options opts = {
+        .timeout_ms = CALL_TIMEOUT_MS, .mutating = true, .idempotency_key = SAME_KEY};
+    ProtobufCMessage *resp = NULL;
+    w->reply.code = clinic_call(c, "/clinic.v1.Scheduling/Book", &req.base,
+                                &clinic__v1__appointment__descriptor, &resp, &opts, &err);
+    if (w->reply.code == STATUS_OK) {
+        w->reply.id = ((const Clinic__V1__Appointment *)resp)->id;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    } else {
+        snprintf(w->reply.message, sizeof w->reply.message, "%s", err.message);
+    }
+    clinic_close(c);
+    return NULL;
+}
+
+/* nng's REQ resends a request whose connection dropped while the first may still be running:
+ * every arrival of one keyed request, even at the same moment through two daemons, must get the
+ * first call's answer (the same appointment), and the clinic must hold that one appointment. */
+static void one_key_sent_by_many_callers_at_once_books_once(void **state)
+{
+    (void)state;
+    pthread_barrier_t barrier;
+    struct same_key_caller callers[SAME_KEY_THREADS];
+    memset(callers, 0, sizeof callers);
+    assert_int_equal(pthread_barrier_init(&barrier, NULL, SAME_KEY_THREADS), 0);
+    for (int i = 0; i < SAME_KEY_THREADS; i++) {
+        callers[i].url = daemons[i % 2].url;
+        callers[i].barrier = &barrier;
+        assert_int_equal(pthread_create(&callers[i].thread, NULL, same_key_run, &callers[i]), 0);
+    }
+    for (int i = 0; i < SAME_KEY_THREADS; i++)
+        pthread_join(callers[i].thread, NULL);
+    pthread_barrier_destroy(&barrier);
+    for (int i = 0; i < SAME_KEY_THREADS; i++) {
+        if (callers[i].reply.code != STATUS_OK)
+            fail_msg("caller %d: status %d: %s", i, callers[i].reply.code,
+                     callers[i].reply.message);
+        assert_int_equal(callers[i].reply.id, callers[0].reply.id);
+    }
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM appointments WHERE client_id = %lld"
+             " AND start_at = '2027-09-08 10:00'::timestamp AT TIME ZONE '" ZONE "'",
+             (long long)clinic.client_ids[0]);
+    assert_int_equal(sql_number(sql), 1);
+    assert_int_equal(sql_number("SELECT count(*) FROM idempotency_keys WHERE key = '" SAME_KEY "'"),
+                     1);
+}
+
 /* --- set-up --- */
 
 static int setup(void **state)
@@ -274,6 +356,7 @@ int main(void)
     unsetenv("CLINIC_URL");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(concurrent_bookings_through_two_daemons_never_overlap),
+        cmocka_unit_test(one_key_sent_by_many_callers_at_once_books_once),
         cmocka_unit_test(no_daemon_logged_an_internal_error),
         cmocka_unit_test(the_database_never_detected_a_deadlock),
     };
