@@ -60,7 +60,7 @@ static const struct db_stmt slots_check_stmt = {
  * appointment comes back as appointment_details shows it. */
 static const struct db_stmt book_stmt = {
     "SELECT " DETAILS_COLUMNS " FROM clinic_book_details($1, $2, $3, clinic_parse_instant($4,"
-    " (SELECT time_zone FROM locations WHERE id = $3), 'start_time'), $5, $6)",
+    " (SELECT time_zone FROM locations WHERE id = $3), 'start_time'), $5, $6, NULL)",
     6};
 static const struct db_stmt course_stmt = {
     "SELECT clinic_book_course($1, $2, $3, clinic_parse_instant($4, $9, 'first_start_time'),"
