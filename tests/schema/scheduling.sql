@@ -1,6 +1,6 @@
 -- pgTAP: what the scheduling schema guarantees by itself, whoever writes to it.
 BEGIN;
-SELECT plan(24);
+SELECT plan(26);
 
 SELECT has_extension('btree_gist');
 SELECT has_table('appointments');
@@ -57,6 +57,16 @@ SELECT ok(clinic_valid_time_zone('America/New_York') AND NOT clinic_valid_time_z
 
 -- migrations are recorded with a SHA-256 checksum
 SELECT is((SELECT count(*)::int FROM schema_migrations WHERE length(checksum) <> 64), 0, 'every migration has a SHA-256 checksum');
+
+-- the relay's numbering scans the unnumbered events with a plain index scan (which marks the
+-- entries of numbered rows dead as it passes), and events is vacuumed every 10 000 dead rows
+SELECT ok((SELECT 'enable_bitmapscan=off' = ANY (proconfig) FROM pg_proc
+           WHERE proname = 'clinic_sequence_events'),
+          'clinic_sequence_events runs without bitmap scans');
+SELECT ok((SELECT reloptions @> ARRAY['autovacuum_vacuum_scale_factor=0',
+                                      'autovacuum_vacuum_threshold=10000']
+           FROM pg_class WHERE oid = 'events'::regclass),
+          'events is vacuumed every 10 000 dead rows, whatever its size');
 
 SELECT * FROM finish();
 ROLLBACK;
