@@ -566,15 +566,18 @@ int db_listen(struct db *db, const char *channel)
 }
 
 /* Consumes every pending notification; true when there was at least one. */
+/* Consumes every notification received; true when one of them came from another session
+ * (what this session announced itself needs no answer from it). */
 static bool drain_notifications(struct db *db)
 {
-    bool any = false;
+    bool from_others = false;
+    int self = PQbackendPID(db->conn);
     PGnotify *n;
     while ((n = PQnotifies(db->conn)) != NULL) {
-        any = true;
+        from_others = from_others || n->be_pid != self;
         PQfreemem(n);
     }
-    return any;
+    return from_others;
 }
 
 int db_wait_notify(struct db *db, int timeout_ms)
@@ -583,17 +586,22 @@ int db_wait_notify(struct db *db, int timeout_ms)
         return -1;
     if (drain_notifications(db))
         return 1;
-    struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
-    int ready = poll(&pfd, 1, timeout_ms);
-    if (ready < 0)
-        return 0; /* EINTR: the caller's loop comes back */
-    if (ready == 0)
-        return 0;
-    if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
-        record_failure(db, NULL);
-        return -1;
+    int64_t deadline_us = now_us() + (int64_t)timeout_ms * 1000;
+    for (;;) {
+        int64_t left_ms = (deadline_us - now_us()) / 1000;
+        if (left_ms <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+        int ready = poll(&pfd, 1, (int)left_ms);
+        if (ready <= 0)
+            return 0; /* timeout, or EINTR: the caller's loop comes back */
+        if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+            record_failure(db, NULL);
+            return -1;
+        }
+        if (drain_notifications(db))
+            return 1;
     }
-    return drain_notifications(db) ? 1 : 0;
 }
 
 /* --- results --- */

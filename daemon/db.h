@@ -77,7 +77,8 @@ __attribute__((warn_unused_result)) int db_exec_script(struct db *db, const char
 __attribute__((warn_unused_result)) int db_listen(struct db *db, const char *channel);
 
 /* Waits up to timeout_ms for notifications on a LISTENing connection and consumes them all.
- * Returns 1 when at least one arrived, 0 on timeout, -1 when the connection is gone. */
+ * Returns 1 when one arrived from another session (this session's own NOTIFYs are consumed and
+ * waited past), 0 on timeout, -1 when the connection is gone. */
 int db_wait_notify(struct db *db, int timeout_ms);
 
 int db_rows(const struct db_result *r);
