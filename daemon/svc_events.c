@@ -14,7 +14,7 @@
 #define SINCE_MAX 1000
 
 static const struct db_stmt since_stmt = {
-    "SELECT * FROM event_details WHERE seq > $1 ORDER BY seq LIMIT $2", 2};
+    "SELECT * FROM clinic_events_after($1, $2)", 2};
 static const struct db_stmt last_stmt = {"SELECT coalesce(max(seq), 0) FROM events", 0};
 
 static void svc_events_since(Clinic__V1__Events_Service *service,
