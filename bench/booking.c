@@ -303,6 +303,23 @@ static bool setup_pgbench(PGconn *db, const char *tag, const char *service, int 
     return ok;
 }
 
+/* A cluster whose appointments were never analyzed (a fresh one, before autoanalyze) gives
+ * figures that fall round after round: each worker plans its booking statements on its first
+ * call as if the tables were empty, until autoanalyze makes it plan again. Says so; the
+ * figures are still printed. */
+static void warn_if_never_analyzed(PGconn *db)
+{
+    long long never = 0;
+    if (bench_db_i64(db, "asking whether appointments was analyzed",
+                     "SELECT (last_analyze IS NULL AND last_autoanalyze IS NULL)::int"
+                     " FROM pg_stat_user_tables WHERE relname = 'appointments'",
+                     0, NULL, &never) &&
+        never)
+        printf("# warning: appointments has never been analyzed; the daemon's plans assume "
+               "empty tables until autoanalyze runs, so expect falling figures (run after "
+               "bench/slots, as scripts/bench.sh does, or after ANALYZE)\n");
+}
+
 /* Creates the service, one lane per caller and pgbench's set, in one transaction. */
 static bool setup_clinic(PGconn *db, const char *tag, struct run *run, int pgbench_clients,
                          struct pgbench_set *pg)
@@ -688,6 +705,7 @@ int main(int argc, char **argv)
     bench_print_machine(argc, argv);
     printf("# clinicd %s; database %s holding %lld appointments before this run\n", opt.url,
            opt.database, rows_before);
+    warn_if_never_analyzed(db);
     printf("# set-up %.1f s: per caller a lane (own UTC location, %d rooms, %d therapists, %d "
            "clients; one 60-min service); Book names the therapist, the daemon picks the room; "
            "consecutive hours from 00:00 UTC in %d days; idempotency key on every call\n",
