@@ -71,10 +71,6 @@ static char *request_digest(struct call *call, const ProtobufCBinaryData *payloa
 bool idem_find_steps(struct call *call, const char *key, struct db_step *steps,
                      struct db_result **found)
 {
-    if (strlen(key) > IDEM_KEY_MAX) {
-        call_violation(call, "idempotency_key", "must be at most %d characters", IDEM_KEY_MAX);
-        return false;
-    }
     const char **params = call_alloc(call, sizeof *params);
     if (!params) {
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
@@ -86,9 +82,15 @@ bool idem_find_steps(struct call *call, const char *key, struct db_step *steps,
     return true;
 }
 
-enum idem_claim idem_check(struct call *call, struct db_result *found, const char *method,
-                           const ProtobufCBinaryData *payload)
+enum idem_claim idem_check(struct call *call, struct db_result *found, const char *key,
+                           const char *method, const ProtobufCBinaryData *payload)
 {
+    /* checked here, once the caller is known and allowed, so that a bad token is told first */
+    if (strlen(key) > IDEM_KEY_MAX) {
+        db_result_free(found);
+        call_violation(call, "idempotency_key", "must be at most %d characters", IDEM_KEY_MAX);
+        return IDEM_FAILED;
+    }
     if (!found || db_rows(found) == 0) {
         db_result_free(found);
         return IDEM_FRESH;

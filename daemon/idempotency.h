@@ -27,17 +27,16 @@ enum idem_claim {
 /* The IDEM_FIND_STEPS statements that lock key and look it up, for the round trip that opens
  * the call's transaction after the caller's authentication (the caller is the user that
  * authentication recorded in the transaction, or user 0). *found receives the stored row, if
- * any, once the round trip has run. False (the call failed) for a key that is too long or when
- * out of memory. */
+ * any, once the round trip has run. False (the call failed) when out of memory. */
 __attribute__((warn_unused_result)) bool idem_find_steps(struct call *call, const char *key,
                                                          struct db_step *steps,
                                                          struct db_result **found);
 
 /* What the looked-up row (found, which it frees; NULL is no row) means for this call of method
- * with payload. */
+ * with payload under key; a key over 128 characters fails the call. */
 __attribute__((warn_unused_result)) enum idem_claim idem_check(struct call *call,
                                                                struct db_result *found,
-                                                               const char *method,
+                                                               const char *key, const char *method,
                                                                const ProtobufCBinaryData *payload);
 
 /* The statement that stores the call's packed reply under key, for the call's last round trip

@@ -216,7 +216,7 @@ static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, 
         return;
     }
     if (keyed(m, call)) {
-        switch (idem_check(call, stored_reply, m->name, call->payload)) {
+        switch (idem_check(call, stored_reply, call->idempotency_key, m->name, call->payload)) {
         case IDEM_FRESH:
             break;
         case IDEM_REPLAYED:
