@@ -400,7 +400,7 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
                 const struct clinic_call_options *opts, struct clinic_error *err)
 {
     static const struct clinic_call_options defaults = {0};
-    char request_id[65], key[65] = "";
+    char request_id[65], generated_key[65] = "";
     if (!opts)
         opts = &defaults;
     ProtobufCMessage *ignored = NULL;
@@ -412,10 +412,11 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
         snprintf(request_id, sizeof request_id, "%s", opts->request_id);
     else
         clinic_random_id(request_id);
-    if (opts->idempotency_key)
-        snprintf(key, sizeof key, "%s", opts->idempotency_key);
-    else if (opts->mutating)
-        clinic_random_id(key);
+    /* The caller's key goes out as it is: cut short, two keys with one beginning would be one
+     * key to the daemon (which refuses keys over 128 characters, naming the field). */
+    const char *key = opts->idempotency_key ? opts->idempotency_key : generated_key;
+    if (!opts->idempotency_key && opts->mutating)
+        clinic_random_id(generated_key);
 
     size_t len;
     uint8_t *envelope = pack_envelope(c, method, request, request_id, key, timeout_ms, &len);

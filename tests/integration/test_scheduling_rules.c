@@ -937,6 +937,42 @@ static void book_twice_with_one_key_books_once(void **state)
     assert_int_equal(sql_number(sql), 1);
 }
 
+/* A key longer than the table keeps (128 characters) is refused with the field named, and
+ * books nothing; a caller whose token is not one the daemon issued hears that first. */
+static void an_idempotency_key_over_128_characters_is_refused_after_the_token(void **state)
+{
+    (void)state;
+    char key[130];
+    memset(key, 'k', 129);
+    key[129] = '\0';
+    struct clinic_error err;
+    Clinic__V1__Appointment *a = NULL;
+    int code = book_at(clinic.location_id, clinic.service_id, clinic.client_ids[22], 0,
+                       "2027-08-04 10:00", key, &a, &err);
+    assert_violation_on(code, &err, "idempotency_key");
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM appointments WHERE client_id = %lld",
+             clinic.client_ids[22]);
+    assert_int_equal(sql_number(sql), 0);
+
+    struct clinic_error e;
+    clinic_client *stranger = clinic_connect(daemon_.url, CALL_TIMEOUT_MS, &e);
+    assert_non_null(stranger);
+    clinic_set_token(stranger, "not-a-token-this-daemon-issued");
+    Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
+    req.client_id = clinic.client_ids[22];
+    req.service_id = clinic.service_id;
+    req.location_id = clinic.location_id;
+    req.start_time = "2027-08-04 10:00";
+    struct clinic_call_options opts = {
+        .timeout_ms = CALL_TIMEOUT_MS, .mutating = true, .idempotency_key = key};
+    ProtobufCMessage *resp = NULL;
+    code = clinic_call(stranger, SVC "Book", &req.base, &clinic__v1__appointment__descriptor, &resp,
+                       &opts, &e);
+    assert_int_equal(code, STATUS_UNAUTHENTICATED);
+    clinic_close(stranger);
+}
+
 /* --- the day sheet --- */
 
 static const Clinic__V1__TherapistDay *day_of(const Clinic__V1__DaySheetResponse *r,
@@ -1056,6 +1092,7 @@ int main(void)
         cmocka_unit_test(course_hitting_a_closure_books_nothing_and_names_the_date),
         cmocka_unit_test(course_count_outside_one_to_52_is_invalid),
         cmocka_unit_test(book_twice_with_one_key_books_once),
+        cmocka_unit_test(an_idempotency_key_over_128_characters_is_refused_after_the_token),
         cmocka_unit_test(day_sheet_shows_windows_appointments_and_gaps_after_the_buffer),
         cmocka_unit_test(day_sheet_of_a_closure_day_is_closed),
     };
