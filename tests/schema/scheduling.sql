@@ -1,6 +1,6 @@
 -- pgTAP: what the scheduling schema guarantees by itself, whoever writes to it.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 
 SELECT has_extension('btree_gist');
 SELECT has_table('appointments');
@@ -67,6 +67,11 @@ SELECT ok((SELECT reloptions @> ARRAY['autovacuum_vacuum_scale_factor=0',
                                       'autovacuum_vacuum_threshold=10000']
            FROM pg_class WHERE oid = 'events'::regclass),
           'events is vacuumed every 10 000 dead rows, whatever its size');
+-- the relay's read of new events is planned once per connection, not on every pass
+SELECT ok((SELECT proconfig @> ARRAY['plan_cache_mode=force_generic_plan',
+                                     'enable_seqscan=off', 'enable_bitmapscan=off']
+           FROM pg_proc WHERE proname = 'clinic_events_after'),
+          'clinic_events_after keeps one plan, an index scan on seq');
 
 SELECT * FROM finish();
 ROLLBACK;
