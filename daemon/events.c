@@ -24,7 +24,7 @@
 #define EVENTS_RECV_MAX 4096
 /* Even without a notification (one missed while reconnecting), look this often. */
 #define RELAY_POLL_MS 1000
-#define RELAY_BATCH "500"
+#define RELAY_BATCH   "500"
 /* Passes are at least this far apart. A pass costs the database about half a millisecond and a
  * commit that NOTIFYs (which PostgreSQL serialises with every booking's commit); one pass per
  * booking at a busy desk doubled those commits. A watcher sees an event this much later at
