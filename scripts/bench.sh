@@ -15,8 +15,11 @@
 # real size; booking then books into a table of a million appointments, like a clinic with
 # years of history (it prints the table's size).
 #
-# The daemon runs with --workers ${CLINIC_BENCH_WORKERS:-16}: one worker per caller at booking's
-# 16 callers (clinicd's own default is 2 per core). Set CLINIC_BENCH_WORKERS to compare.
+# The daemon runs as shipped: --workers is clinicd's default, 2 per core, unless
+# CLINIC_BENCH_WORKERS is set (to compare). Each worker is a PostgreSQL connection, and more busy
+# connections than the machine has cores make every booking dearer: on 2 cores, 16 workers
+# booked ~800 a second at 16 callers, 4 workers ~1000, with 15 % less CPU per booking (README,
+# "Benchmarks"). Callers beyond the workers wait in the socket's queue, as they would in use.
 #
 # Works as root: clinicd then runs its cluster as the unprivileged `postgres` user, which must be
 # able to reach the data folder (hence chmod 755 on the temporary folder).
@@ -25,7 +28,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build-bench"
 bin="$build/bin"
-workers="${CLINIC_BENCH_WORKERS:-16}"
+workers="${CLINIC_BENCH_WORKERS:-}"
 startup_timeout_s=60
 stop_timeout_s=30
 all_benchmarks=(rpc_overhead slots booking)
@@ -50,7 +53,7 @@ if [ $# -gt 0 ]; then
         ;;
     esac
 fi
-if ! [[ "$workers" =~ ^[1-9][0-9]{0,3}$ ]]; then
+if [ -n "$workers" ] && ! [[ "$workers" =~ ^[1-9][0-9]{0,3}$ ]]; then
     log "CLINIC_BENCH_WORKERS must be a whole number from 1 to 9999, not \"$workers\""
     exit 2
 fi
@@ -114,8 +117,14 @@ url="tcp://127.0.0.1:$rpc_port"
 database="postgresql:///clinic?host=$workdir/data/run&user=clinicd"
 
 # --log-level warn: at info clinicd writes one line per call, which would dominate the figures.
+workers_option=()
+workers_shown="clinicd's default, 2 per core: $((2 * $(getconf _NPROCESSORS_ONLN)))"
+if [ -n "$workers" ]; then
+    workers_option=(--workers "$workers")
+    workers_shown="$workers"
+fi
 "$bin/clinicd" --data-dir "$workdir/data" --listen "$url" \
-    --events "tcp://127.0.0.1:$events_port" --workers "$workers" --log-level warn \
+    --events "tcp://127.0.0.1:$events_port" "${workers_option[@]}" --log-level warn \
     >"$workdir/clinicd.log" 2>&1 &
 daemon_pid=$!
 
@@ -134,7 +143,7 @@ until "$bin/clinic" --url "$url" --timeout 1000 health >/dev/null 2>&1; do
 done
 
 echo "# clinicd $url: a fresh embedded PostgreSQL $(pg_config --version 2>/dev/null |
-    sed 's/^PostgreSQL //'), --workers $workers, --log-level warn"
+    sed 's/^PostgreSQL //'), --workers $workers_shown, --log-level warn"
 
 # Scheduling calls need a token: an admin created for this cluster logs in once, and libclinic
 # sends CLINIC_TOKEN with every call of slots and booking. rpc_overhead's Health/Check needs
