@@ -88,8 +88,7 @@ static bool publish_new(struct events *ev)
  * reconnection the relay catches up on what it missed). */
 static bool relay_connect(struct events *ev)
 {
-    if (db_ensure(ev->db) != STATUS_OK || db_listen(ev->db, "clinic_events") != STATUS_OK ||
-        db_listen(ev->db, "clinic_events_sequenced") != STATUS_OK)
+    if (db_ensure(ev->db) != STATUS_OK || db_listen(ev->db, "clinic_events") != STATUS_OK)
         return false;
     if (ev->last_published >= 0)
         return true;
