@@ -42,8 +42,8 @@ struct events {
 
 static const struct db_stmt sequence_stmt = {"SELECT clinic_sequence_events()", 0};
 static const struct db_stmt last_seq_stmt = {"SELECT coalesce(max(seq), 0) FROM events", 0};
-static const struct db_stmt batch_stmt = {
-    "SELECT * FROM clinic_events_after($1, " RELAY_BATCH ")", 1};
+static const struct db_stmt batch_stmt = {"SELECT * FROM clinic_events_after($1, " RELAY_BATCH ")",
+                                          1};
 
 static void publish(struct events *ev, const char *topic, const ProtobufCMessage *event)
 {
