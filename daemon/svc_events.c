@@ -35,8 +35,11 @@ static void svc_events_since(Clinic__V1__Events_Service *service,
         call_violation(call, "after_seq", "is beyond any sequence number");
         return;
     }
-    if (db_query(call->db, &last_stmt, NULL, &last) != STATUS_OK ||
-        db_query(call->db, &since_stmt, params, &events) != STATUS_OK) {
+    /* Events first, the highest number after: each statement reads its own snapshot, and the
+     * relay may number more in between, so only this order keeps last_seq at or above every
+     * seq in the answer (the other way round, a watcher was told 5 beside an event numbered 6). */
+    if (db_query(call->db, &since_stmt, params, &events) != STATUS_OK ||
+        db_query(call->db, &last_stmt, NULL, &last) != STATUS_OK) {
         call_fail_db(call);
     } else {
         Clinic__V1__SinceResponse *out =

@@ -1,6 +1,7 @@
 /* Events: a change made through one daemon reaches a subscriber of another, numbered in commit
  * order with no gaps; Events/Since replays what a watcher missed; `clinic watch` prints every
- * event exactly once across a restart of the daemon it watches. */
+ * event exactly once across a restart of the daemon it watches; Since's last_seq is never below an
+ * event it returns, however the relays number meanwhile. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,9 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +102,8 @@ static void booking_through_one_daemon_is_published_by_the_other(void **state)
     assert_int_equal(nng_recvmsg(sub, &msg, 0), 0);
     const char *body = nng_msg_body(msg);
     assert_memory_equal(body, "appointment.booked ", 19);
-    Clinic__V1__Event *e = clinic__v1__event__unpack(NULL, nng_msg_len(msg) - 19,
-                                                     (const uint8_t *)body + 19);
+    Clinic__V1__Event *e =
+        clinic__v1__event__unpack(NULL, nng_msg_len(msg) - 19, (const uint8_t *)body + 19);
     assert_non_null(e);
     assert_int_equal(e->appointment_id, id);
     assert_string_equal(e->topic, "appointment.booked");
@@ -133,6 +136,75 @@ static void since_replays_every_event_in_order_without_gaps(void **state)
     assert_int_equal(r->n_events, 2);
     assert_int_equal(r->events[0]->seq, 5);
     clinic__v1__since_response__free_unpacked(r, NULL);
+}
+
+/* Books `count` hours from `first_hour` through one daemon, counting refusals; a thread of its
+ * own, so it fails nothing itself (cmocka's checks belong to the test's thread). */
+struct background_booker {
+    const struct harness_daemon *daemon;
+    int first_hour, count, failures;
+    atomic_bool done;
+    pthread_t thread;
+};
+
+static void *book_in_background(void *arg)
+{
+    struct background_booker *bk = arg;
+    struct clinic_error err;
+    clinic_client *c = clinic_connect(bk->daemon->url, 10000, &err);
+    for (int hour = bk->first_hour; c && hour < bk->first_hour + bk->count; hour++) {
+        char start[32];
+        snprintf(start, sizeof start, "2027-06-%02d %02d:00", 1 + hour / 6, 9 + hour % 6);
+        Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
+        req.client_id = clinic.client_ids[0];
+        req.service_id = clinic.service_id;
+        req.location_id = clinic.location_id;
+        req.start_time = start;
+        ProtobufCMessage *resp = NULL;
+        if (clinic_call(c, "/clinic.v1.Scheduling/Book", &req.base,
+                        &clinic__v1__appointment__descriptor, &resp, NULL, &err) == STATUS_OK)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        else
+            bk->failures++;
+    }
+    if (c)
+        clinic_close(c);
+    else
+        bk->failures = bk->count;
+    atomic_store(&bk->done, true);
+    return NULL;
+}
+
+/* Since reads the events and the highest number in two statements, each with its own snapshot;
+ * the relays number in between. While bookings flow through both daemons, every answer must
+ * still have last_seq at or above each event it carries. Runs last: it books many hours. */
+static void since_never_reports_a_last_seq_below_its_own_events(void **state)
+{
+    (void)state;
+    enum { BOOKINGS = 60, MAX_READS = 5000 };
+    struct background_booker bookers[2] = {{.daemon = &a, .count = BOOKINGS},
+                                           {.daemon = &b, .count = BOOKINGS}};
+    for (int i = 0; i < 2; i++) {
+        bookers[i].first_hour = next_hour;
+        next_hour += BOOKINGS;
+        assert_int_equal(pthread_create(&bookers[i].thread, NULL, book_in_background, &bookers[i]),
+                         0);
+    }
+    int reads = 0;
+    for (; reads < MAX_READS && !(atomic_load(&bookers[0].done) && atomic_load(&bookers[1].done));
+         reads++) {
+        Clinic__V1__SinceResponse *r = since(reads % 2 ? &a : &b, 0);
+        for (size_t i = 0; i < r->n_events; i++)
+            if (r->events[i]->seq > r->last_seq)
+                fail_msg("read %d: last_seq %llu beside event seq %llu", reads,
+                         (unsigned long long)r->last_seq, (unsigned long long)r->events[i]->seq);
+        clinic__v1__since_response__free_unpacked(r, NULL);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(bookers[i].thread, NULL);
+        assert_int_equal(bookers[i].failures, 0);
+    }
+    assert_true(reads > 0);
 }
 
 static void watch_misses_nothing_across_a_restart_of_its_daemon(void **state)
@@ -190,6 +262,7 @@ int main(void)
         cmocka_unit_test(booking_through_one_daemon_is_published_by_the_other),
         cmocka_unit_test(since_replays_every_event_in_order_without_gaps),
         cmocka_unit_test(watch_misses_nothing_across_a_restart_of_its_daemon),
+        cmocka_unit_test(since_never_reports_a_last_seq_below_its_own_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
