@@ -38,7 +38,7 @@
 #define BENCH_PROG "booking"
 
 #include <fcntl.h>
-#include <glob.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -49,6 +49,7 @@
 #include "bench_common.h"
 #include "clinic.h"
 #include "clinic/v1/scheduling.pb-c.h"
+#include "pg_programs.h"
 #include "status.h"
 
 extern char **environ;
@@ -417,8 +418,8 @@ static const struct bench_ops book_ops = {
 
 /* ------------------------------------------------------------------ pgbench */
 
-/* The pgbench program: --pgbench, else pg_config --bindir, else the highest version under
- * /usr/lib/postgresql. False after a sentence on stderr. */
+/* The pgbench program, by absolute path: --pgbench, else where pg_programs finds it. False after
+ * a sentence on stderr. */
 static bool find_pgbench(const char *given, char *out, size_t len)
 {
     if (given) {
@@ -428,30 +429,9 @@ static bool find_pgbench(const char *given, char *out, size_t len)
         fprintf(stderr, "%s: --pgbench %s is not an executable program\n", BENCH_PROG, given);
         return false;
     }
-    FILE *p = popen("pg_config --bindir 2>/dev/null", "r");
-    if (p) {
-        char dir[512];
-        bool have = fgets(dir, sizeof dir, p) != NULL;
-        pclose(p);
-        if (have) {
-            dir[strcspn(dir, "\n")] = '\0';
-            if (snprintf(out, len, "%s/pgbench", dir) < (int)len && access(out, X_OK) == 0)
-                return true;
-        }
-    }
-    glob_t g;
-    long best = -1;
-    if (glob("/usr/lib/postgresql/*/bin/pgbench", 0, NULL, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            long version = strtol(g.gl_pathv[i] + strlen("/usr/lib/postgresql/"), NULL, 10);
-            if (version > best && access(g.gl_pathv[i], X_OK) == 0) {
-                best = version;
-                snprintf(out, len, "%s", g.gl_pathv[i]);
-            }
-        }
-        globfree(&g);
-    }
-    if (best >= 0)
+    char dir[PATH_MAX];
+    if (pg_programs_find_bindir("pgbench", dir, sizeof dir) &&
+        snprintf(out, len, "%s/pgbench", dir) < (int)len)
         return true;
     fprintf(stderr,
             "%s: pgbench was not found (pg_config --bindir, /usr/lib/postgresql/*/bin); install "

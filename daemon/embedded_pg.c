@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -21,58 +20,21 @@
 
 #include "db.h"
 #include "log.h"
+#include "pg_programs.h"
 #include "status.h"
 
 /* --- helpers --- */
 
 static bool file_executable(const char *dir, const char *name)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return access(path, X_OK) == 0;
 }
 
-static bool bindir_from_pg_config(char *out, size_t len)
-{
-    FILE *p = popen("pg_config --bindir 2>/dev/null", "r");
-    if (!p)
-        return false;
-    bool ok = fgets(out, (int)len, p) != NULL;
-    pclose(p);
-    if (!ok)
-        return false;
-    out[strcspn(out, "\n")] = '\0';
-    return file_executable(out, "initdb") && file_executable(out, "pg_ctl");
-}
-
-/* The highest-numbered /usr/lib/postgresql/N/bin that holds initdb. */
-static bool bindir_from_usr_lib(char *out, size_t len)
-{
-    glob_t g;
-    long best = -1;
-    if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) != 0)
-        return false;
-    for (size_t i = 0; i < g.gl_pathc; i++) {
-        const char *version = g.gl_pathv[i] + strlen("/usr/lib/postgresql/");
-        long v = strtol(version, NULL, 10);
-        if (v > best) {
-            best = v;
-            snprintf(out, len, "%.*s", (int)(strrchr(g.gl_pathv[i], '/') - g.gl_pathv[i]),
-                     g.gl_pathv[i]);
-        }
-    }
-    globfree(&g);
-    return best >= 0 && file_executable(out, "pg_ctl");
-}
-
 bool embedded_pg_find_bindir(char *out, size_t len)
 {
-    const char *env = getenv("CLINIC_PG_BINDIR");
-    if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return file_executable(out, "initdb");
-    }
-    return bindir_from_pg_config(out, len) || bindir_from_usr_lib(out, len);
+    return pg_programs_find_bindir("initdb", out, len) && file_executable(out, "pg_ctl");
 }
 
 /* pg_ctl passes server options through a shell, and the socket path goes into a URL: keep the
@@ -134,6 +96,14 @@ static bool run_pg_program(const struct embedded_pg *pg, char *const argv[], int
 {
     char prog[PATH_MAX + 64], logpath[PATH_MAX + 16];
     snprintf(prog, sizeof prog, "%s/%s", pg->bindir, argv[0]);
+    /* initdb and pg_ctl find postgres next to their own argv[0]; a bare name would send them
+     * searching PATH, where a fresh Debian has none of PostgreSQL's programs. */
+    char *args[16];
+    size_t n = 0;
+    args[n++] = prog;
+    for (size_t i = 1; argv[i] && n + 1 < sizeof args / sizeof args[0]; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
     snprintf(logpath, sizeof logpath, "%s/setup.log", pg->log_dir);
     pid_t pid = fork();
     if (pid < 0)
@@ -147,7 +117,7 @@ static bool run_pg_program(const struct embedded_pg *pg, char *const argv[], int
         child_drop_privileges(pg);
         if (chdir(pg->root) != 0)
             _exit(126);
-        execv(prog, argv);
+        execv(prog, args);
         _exit(127);
     }
     int ws;

@@ -142,7 +142,7 @@ until "$bin/clinic" --url "$url" --timeout 1000 health >/dev/null 2>&1; do
     sleep 0.2
 done
 
-echo "# clinicd $url: a fresh embedded PostgreSQL $(pg_config --version 2>/dev/null |
+echo "# clinicd $url: a fresh embedded PostgreSQL $(/usr/bin/pg_config --version 2>/dev/null |
     sed 's/^PostgreSQL //'), --workers $workers_shown, --log-level warn"
 
 # Scheduling calls need a token: an admin created for this cluster logs in once, and libclinic
