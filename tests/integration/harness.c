@@ -29,8 +29,8 @@
 #include "status.h"
 
 #define DAEMON_START_TIMEOUT_MS 60000
-#define DAEMON_STOP_TIMEOUT_MS 30000
-#define CLI_TIMEOUT_MS 60000
+#define DAEMON_STOP_TIMEOUT_MS  30000
+#define CLI_TIMEOUT_MS          60000
 
 void harness_sleep_ms(long ms)
 {
@@ -165,6 +165,64 @@ bool harness_pg_create_database(struct harness_pg *h, const char *name, char *ur
     return true;
 }
 
+/* --- dates --- */
+
+int harness_next_year(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    return tm.tm_year + 1900 + 1;
+}
+
+void harness_date_add(const char *date, int days, char *out, size_t len)
+{
+    struct tm tm = {.tm_hour = 12};
+    if (sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        fail_msg("\"%s\" is not a date (YYYY-MM-DD)", date);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t at = timegm(&tm) + (time_t)days * 86400;
+    gmtime_r(&at, &tm);
+    snprintf(out, len, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* "+01:00" for an offset of minutes east of UTC. */
+static void format_offset(int minutes, char *out, size_t len)
+{
+    int a = minutes < 0 ? -minutes : minutes;
+    snprintf(out, len, "%c%02d:%02d", minutes < 0 ? '-' : '+', a / 60 % 100, a % 60);
+}
+
+bool harness_dst_change(const char *db_url, const char *zone, int year, bool forward,
+                        struct harness_dst_change *out)
+{
+    /* Every hour of the year with its offset; the change is the first hour whose offset differs
+     * from the hour before. The skipped or repeated local hour is that instant read at the
+     * smaller of the two offsets. */
+    char sql[1536];
+    snprintf(sql, sizeof sql,
+             "WITH h AS (SELECT t, (extract(epoch FROM (t AT TIME ZONE '%s')"
+             "  - (t AT TIME ZONE 'UTC')) / 60)::int AS off"
+             "  FROM generate_series(timestamptz '%d-01-01 00:00Z', timestamptz '%d-01-01 00:00Z',"
+             "  interval '1 hour') t),"
+             " c AS (SELECT t, lag(off) OVER (ORDER BY t) AS before, off AS after FROM h)"
+             " SELECT to_char(t AT TIME ZONE '%s', 'YYYY-MM-DD') || ' ' || before || ' ' || after"
+             " || ' ' || to_char((t AT TIME ZONE 'UTC') + make_interval(mins => least(before,"
+             " after)), 'HH24') FROM c WHERE after %c before ORDER BY t LIMIT 1",
+             zone, year, year + 1, zone, forward ? '>' : '<');
+    char *row = harness_sql(db_url, sql);
+    int before, after;
+    bool ok = row && sscanf(row, "%10s %d %d %2s", out->day, &before, &after, out->hour) == 4;
+    free(row);
+    if (!ok)
+        return false;
+    format_offset(before, out->offset_before, sizeof out->offset_before);
+    format_offset(after, out->offset_after, sizeof out->offset_after);
+    harness_date_add(out->day, 1, out->next_day, sizeof out->next_day);
+    return true;
+}
+
 /* --- processes --- */
 
 /* Waits for pid up to timeout_ms; exit status, or -1 when it is still running. */
@@ -243,8 +301,9 @@ bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char 
     d->url[0] = d->events_url[0] = d->admin_token[0] = '\0';
     snprintf(d->log_path, sizeof d->log_path, "%s/clinicd-%d-%d.log", dir, (int)getpid(),
              ++started);
-    const char *argv[32] = {CLINICD_PATH, "--listen", "tcp://127.0.0.1:0", "--events",
-                            "tcp://127.0.0.1:0", "--workers", "4"};
+    const char *argv[32] = {CLINICD_PATH, "--listen",          "tcp://127.0.0.1:0",
+                            "--events",   "tcp://127.0.0.1:0", "--workers",
+                            "4"};
     int n = 7;
     if (database_url) {
         argv[n++] = "--database";
@@ -418,7 +477,6 @@ int harness_run_clinicd_input(const char *const *argv, const char *input, char *
 
 /* --- accounts --- */
 
-
 long long harness_create_user(const char *db_url, const char *email, const char *role,
                               long long therapist_id, long long client_id, const char *password)
 {
@@ -440,17 +498,17 @@ long long harness_create_user(const char *db_url, const char *email, const char 
         snprintf(therapist, sizeof therapist, "%lld", therapist_id);
     if (client_id)
         snprintf(client, sizeof client, "%lld", client_id);
-    snprintf(sql, sizeof sql,
-             "WITH i AS (INSERT INTO users (email, name, role, therapist_id, client_id, password_hash)"
-             " VALUES ('%s', 'Test %s', '%s', %s, %s, '%s') ON CONFLICT (lower(email)) DO NOTHING"
-             " RETURNING id) SELECT id FROM i UNION ALL"
-             " SELECT id FROM users WHERE lower(email) = lower('%s') LIMIT 1",
-             email, role, role, therapist, client, hash, email);
+    snprintf(
+        sql, sizeof sql,
+        "WITH i AS (INSERT INTO users (email, name, role, therapist_id, client_id, password_hash)"
+        " VALUES ('%s', 'Test %s', '%s', %s, %s, '%s') ON CONFLICT (lower(email)) DO NOTHING"
+        " RETURNING id) SELECT id FROM i UNION ALL"
+        " SELECT id FROM users WHERE lower(email) = lower('%s') LIMIT 1",
+        email, role, role, therapist, client, hash, email);
     return harness_sql_id(db_url, "%s", sql);
 }
 
-int harness_login(const char *url, const char *email, const char *password, char *token,
-                  size_t len)
+int harness_login(const char *url, const char *email, const char *password, char *token, size_t len)
 {
     struct clinic_error err;
     clinic_client *c = harness_connect_as(url, NULL);
@@ -484,8 +542,8 @@ clinic_client *harness_connect_as(const char *url, const char *token)
 static bool log_in_admin(struct harness_daemon *d, const char *database_url)
 {
     if (harness_create_user(database_url, HARNESS_ADMIN_EMAIL, "admin", 0, 0, NULL) < 0 ||
-        harness_login(d->url, HARNESS_ADMIN_EMAIL, NULL, d->admin_token,
-                      sizeof d->admin_token) != STATUS_OK)
+        harness_login(d->url, HARNESS_ADMIN_EMAIL, NULL, d->admin_token, sizeof d->admin_token) !=
+            STATUS_OK)
         return false;
     setenv("CLINIC_TOKEN", d->admin_token, 1);
     return true;
@@ -526,10 +584,11 @@ bool harness_seed_clinic(const char *url, const char *zone, int therapists, int 
                  out->location_id, 'A' + i);
         out->room_ids[i] = harness_sql_id(url, "%s", sql);
     }
-    snprintf(sql, sizeof sql,
-             "INSERT INTO services (name, duration_minutes, buffer_after_minutes, required_features)"
-             " VALUES ('Massage %lld', 60, 15, '{table}') RETURNING id",
-             out->location_id);
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO services (name, duration_minutes, buffer_after_minutes, required_features)"
+        " VALUES ('Massage %lld', 60, 15, '{table}') RETURNING id",
+        out->location_id);
     out->service_id = harness_sql_id(url, "%s", sql);
     for (int i = 0; i < therapists; i++) {
         snprintf(sql, sizeof sql,
@@ -563,8 +622,8 @@ int harness_call(clinic_client *c, const char *method, const void *request,
 {
     char full[128];
     snprintf(full, sizeof full, "/clinic.v1.%s", method);
-    struct clinic_call_options opts = {.timeout_ms = 10000, .mutating = mutating,
-                                       .idempotency_key = key};
+    struct clinic_call_options opts = {
+        .timeout_ms = 10000, .mutating = mutating, .idempotency_key = key};
     ProtobufCMessage *response = NULL;
     int code = clinic_call(c, full, request, type, &response, &opts, err);
     if (out)

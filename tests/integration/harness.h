@@ -33,7 +33,8 @@ char *harness_sql(const char *url, const char *sql);
 
 /* Runs one statement built printf-style (at most 1023 bytes) and returns the first column of its
  * first row as an integer (an INSERT ... RETURNING id), or -1 on error or no row. */
-long long harness_sql_id(const char *url, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+long long harness_sql_id(const char *url, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* A small clinic written straight into a database by SQL, for scheduling tests: one location
  * in `zone` (no minimum notice, 15-minute grid, bookable 10 years ahead), rooms A and B with a
@@ -50,6 +51,29 @@ struct harness_clinic {
 bool harness_seed_clinic(const char *url, const char *zone, int therapists, int clients,
                          struct harness_clinic *out);
 
+/* --- dates: tests compute theirs from today, so the suite passes on any day of any year --- */
+
+/* The calendar year after the current one (UTC). Every day of it lies ahead of "now", within
+ * the seeded clinic's 10-year horizon, whatever day the suite runs: tests book there. */
+int harness_next_year(void);
+
+/* Writes the date `days` after date ("YYYY-MM-DD", days may be negative) into out (11 bytes). */
+void harness_date_add(const char *date, int days, char *out, size_t len);
+
+/* A change of a zone's clocks, as PostgreSQL's zone database (the daemon's) knows it. */
+struct harness_dst_change {
+    char day[11];          /* the local date of the change, "YYYY-MM-DD" */
+    char next_day[11];     /* the local date after it */
+    char offset_before[7]; /* the UTC offset before the change, "+01:00" */
+    char offset_after[7];  /* and after it, "+02:00" */
+    char hour[3];          /* the local hour skipped (forward) or repeated (back), "02" */
+};
+
+/* The first change of zone's clocks in `year`, forward (spring: the offset grows) or back, read
+ * through the database at db_url. False when the zone has none that year. */
+bool harness_dst_change(const char *db_url, const char *zone, int year, bool forward,
+                        struct harness_dst_change *out);
+
 struct harness_daemon {
     pid_t pid;
     char url[64];
@@ -60,7 +84,7 @@ struct harness_daemon {
 
 /* The admin every harness database gets (created on the first daemon start with a database). */
 #define HARNESS_ADMIN_EMAIL "harness-admin@clinic.test"
-#define HARNESS_PASSWORD "correct horse battery staple"
+#define HARNESS_PASSWORD    "correct horse battery staple"
 
 /* Creates a user straight in the database (role "admin", "front_desk", "therapist" or "client";
  * therapist_id / client_id 0 for none) with password (HARNESS_PASSWORD when NULL); an existing
