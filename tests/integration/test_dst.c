@@ -3,7 +3,9 @@
  * starts per therapist, with the day's offset); a round-the-clock rule offers no start inside
  * the skipped hour and never the same instant twice in the repeated one; a weekly course keeps
  * its local time while its UTC offset changes; a local time that does not exist is refused and
- * one that exists twice is read as the first. */
+ * one that exists twice is read as the first. Everything happens in the year after the current
+ * one, on the days, offsets and hours of that year's clock changes as PostgreSQL's zone database
+ * (the daemon's) knows them, so the test passes whatever day it runs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,13 +33,16 @@ static char db_url[512];
 
 /* A seeded clinic and, at its location, a service of its own performed by two therapists who
  * work 00:00-24:00 every day: slot lists are read for `owl`, bookings go to `lark`, so that no
- * test's bookings change another test's slots (two rooms: one stays free). */
+ * test's bookings change another test's slots (two rooms: one stays free). `forward` and `back`
+ * are the zone's clock changes in the year the tests book in, read once in setup. */
 struct site {
     const char *zone;
     struct harness_clinic c;
     int64_t owl;
     int64_t lark;
     int64_t owl_service;
+    struct harness_dst_change forward;
+    struct harness_dst_change back;
 };
 static struct site berlin = {.zone = BERLIN}, new_york = {.zone = NEW_YORK};
 
@@ -146,6 +151,12 @@ static void assert_distinct_quarter_hours(const Clinic__V1__FindSlotsResponse *r
     }
 }
 
+/* The hour of a change ("02") as a number. */
+static int hour_of(const struct harness_dst_change *change)
+{
+    return (int)strtol(change->hour, NULL, 10);
+}
+
 /* --- set-up --- */
 
 static bool seed_site(struct site *s)
@@ -174,12 +185,39 @@ static bool seed_site(struct site *s)
     return s->owl_service > 0 && s->owl > 0 && s->lark > s->owl;
 }
 
+/* Reads the site's two clock changes in `year`. The tests assume what holds in both zones: each
+ * change moves the clocks by one hour, and the hour it skips or repeats lies between 01:00 and
+ * 09:00 local, so that the day starts at its old offset and its working day (09:00-17:00) lies
+ * wholly at its new one. */
+static bool read_changes(struct site *s, int year)
+{
+    if (!harness_dst_change(db_url, s->zone, year, true, &s->forward) ||
+        !harness_dst_change(db_url, s->zone, year, false, &s->back)) {
+        print_error("%s: no clock change in %d\n", s->zone, year);
+        return false;
+    }
+    const struct harness_dst_change *changes[] = {&s->forward, &s->back};
+    for (size_t i = 0; i < 2; i++) {
+        const struct harness_dst_change *c = changes[i];
+        print_message("%s, %s: %s %s:00-%s:59 local, %s -> %s\n", s->zone, c->day,
+                      i == 0 ? "skips" : "repeats", c->hour, c->hour, c->offset_before,
+                      c->offset_after);
+        if (hour_of(c) < 1 || hour_of(c) > 8) {
+            print_error("%s, %s: the hour %s:00 lies outside 01:00-09:00\n", s->zone, c->day,
+                        c->hour);
+            return false;
+        }
+    }
+    return true;
+}
+
 static int setup(void **state)
 {
     (void)state;
     if (!harness_pg_start(&pg) || !harness_pg_create_database(&pg, "dst", db_url, sizeof db_url) ||
         !harness_daemon_start(&daemon_, pg.dir, db_url, NULL, true) || !seed_site(&berlin) ||
-        !seed_site(&new_york))
+        !seed_site(&new_york) || !read_changes(&berlin, harness_next_year()) ||
+        !read_changes(&new_york, harness_next_year()))
         return -1;
     struct clinic_error e;
     client = clinic_connect(daemon_.url, CALL_TIMEOUT_MS, &e);
@@ -197,14 +235,15 @@ static int teardown(void **state)
 
 /* --- 09:00-17:00 on the transition days --- */
 
-/* The seeded 60-minute service (15 minutes of cleanup) on day: 09:00..15:45 local at `offset`,
- * 28 starts for each of the two therapists, no instant twice. */
-static void check_nine_to_five(const struct site *s, const char *day, const char *next_day,
-                               const char *offset)
+/* The seeded 60-minute service (15 minutes of cleanup) on the day of `change`: 09:00..15:45
+ * local at the offset after the change (which lies before 09:00), 28 starts for each of the two
+ * therapists, no instant twice. */
+static void check_nine_to_five(const struct site *s, const struct harness_dst_change *change)
 {
+    const char *day = change->day, *offset = change->offset_after;
     char from[32], to[32];
     snprintf(from, sizeof from, "%s 00:00", day);
-    snprintf(to, sizeof to, "%s 00:00", next_day);
+    snprintf(to, sizeof to, "%s 00:00", change->next_day);
     Clinic__V1__FindSlotsResponse *r = slots(s, s->c.service_id, 0, from, to);
     for (int t = 0; t < 2; t++) {
         int n = 0;
@@ -236,25 +275,25 @@ static void check_nine_to_five(const struct site *s, const char *day, const char
 static void spring_forward_in_berlin_keeps_nine_to_five_local(void **state)
 {
     (void)state;
-    check_nine_to_five(&berlin, "2027-03-28", "2027-03-29", "+02:00");
+    check_nine_to_five(&berlin, &berlin.forward);
 }
 
 static void fall_back_in_berlin_keeps_nine_to_five_local(void **state)
 {
     (void)state;
-    check_nine_to_five(&berlin, "2027-10-31", "2027-11-01", "+01:00");
+    check_nine_to_five(&berlin, &berlin.back);
 }
 
 static void spring_forward_in_new_york_keeps_nine_to_five_local(void **state)
 {
     (void)state;
-    check_nine_to_five(&new_york, "2027-03-14", "2027-03-15", "-04:00");
+    check_nine_to_five(&new_york, &new_york.forward);
 }
 
 static void fall_back_in_new_york_keeps_nine_to_five_local(void **state)
 {
     (void)state;
-    check_nine_to_five(&new_york, "2027-11-07", "2027-11-08", "-05:00");
+    check_nine_to_five(&new_york, &new_york.back);
 }
 
 /* --- 00:00-24:00 on the transition days --- */
@@ -269,42 +308,45 @@ static size_t slot_at(const Clinic__V1__FindSlotsResponse *r, const char *start)
     return 0;
 }
 
-/* A 23-hour day: 92 starts, none at local 02:xx, 01:45 before the jump followed by 03:00. */
-static void check_spring_forward_round_the_clock(const struct site *s, const char *day,
-                                                 const char *next_day, const char *before,
-                                                 const char *after)
+/* A 23-hour day: 92 starts, none in the skipped hour (local 02:xx in both zones), the quarter
+ * before the jump (01:45) followed by the hour after it (03:00). */
+static void check_spring_forward_round_the_clock(const struct site *s,
+                                                 const struct harness_dst_change *change)
 {
-    char from[32], to[32], first[64], last[64], at_145[64], at_300[64];
+    const char *day = change->day, *before = change->offset_before, *after = change->offset_after;
+    char from[32], to[32], first[64], last[64], before_jump[64], after_jump[64];
     snprintf(from, sizeof from, "%s 00:00", day);
-    snprintf(to, sizeof to, "%s 00:00", next_day);
+    snprintf(to, sizeof to, "%s 00:00", change->next_day);
     Clinic__V1__FindSlotsResponse *r = slots(s, s->owl_service, s->owl, from, to);
     for (size_t i = 0; i < r->n_slots; i++) {
         const char *start = r->slots[i]->start_time;
         assert_int_equal(r->slots[i]->therapist_id, s->owl);
         assert_true(strncmp(start, day, 10) == 0);
-        if (strncmp(start + 11, "02", 2) == 0)
+        if (strncmp(start + 11, change->hour, 2) == 0)
             fail_msg("%s: %s lies in the hour that does not exist", s->zone, start);
     }
     assert_int_equal(r->n_slots, 23 * 4);
     assert_distinct_quarter_hours(r);
     snprintf(first, sizeof first, "%sT00:00:00%s", day, before);
     snprintf(last, sizeof last, "%sT23:45:00%s", day, after);
-    snprintf(at_145, sizeof at_145, "%sT01:45:00%s", day, before);
-    snprintf(at_300, sizeof at_300, "%sT03:00:00%s", day, after);
+    snprintf(before_jump, sizeof before_jump, "%sT%02d:45:00%s", day, hour_of(change) - 1, before);
+    snprintf(after_jump, sizeof after_jump, "%sT%02d:00:00%s", day, hour_of(change) + 1, after);
     assert_string_equal(r->slots[0]->start_time, first);
     assert_string_equal(r->slots[r->n_slots - 1]->start_time, last);
-    assert_int_equal(slot_at(r, at_300), slot_at(r, at_145) + 1);
+    assert_int_equal(slot_at(r, after_jump), slot_at(r, before_jump) + 1);
     free_msg(r);
 }
 
-/* A 25-hour day: 100 distinct instants; the repeated hour appears once with each offset. */
-static void check_fall_back_round_the_clock(const struct site *s, const char *day,
-                                            const char *next_day, const char *repeated_hour,
-                                            const char *before, const char *after)
+/* A 25-hour day: 100 distinct instants; the repeated hour (02:xx in Berlin, 01:xx in New York)
+ * appears once with each offset. */
+static void check_fall_back_round_the_clock(const struct site *s,
+                                            const struct harness_dst_change *change)
 {
+    const char *day = change->day, *repeated_hour = change->hour;
+    const char *before = change->offset_before, *after = change->offset_after;
     char from[32], to[32], first[64], last[64], summer_last[64], winter_first[64];
     snprintf(from, sizeof from, "%s 00:00", day);
-    snprintf(to, sizeof to, "%s 00:00", next_day);
+    snprintf(to, sizeof to, "%s 00:00", change->next_day);
     Clinic__V1__FindSlotsResponse *r = slots(s, s->owl_service, s->owl, from, to);
     assert_int_equal(r->n_slots, 25 * 4);
     assert_distinct_quarter_hours(r);
@@ -324,40 +366,49 @@ static void check_fall_back_round_the_clock(const struct site *s, const char *da
 static void round_the_clock_hours_skip_the_missing_hour_in_berlin(void **state)
 {
     (void)state;
-    check_spring_forward_round_the_clock(&berlin, "2027-03-28", "2027-03-29", "+01:00", "+02:00");
+    check_spring_forward_round_the_clock(&berlin, &berlin.forward);
 }
 
 static void round_the_clock_hours_skip_the_missing_hour_in_new_york(void **state)
 {
     (void)state;
-    check_spring_forward_round_the_clock(&new_york, "2027-03-14", "2027-03-15", "-05:00", "-04:00");
+    check_spring_forward_round_the_clock(&new_york, &new_york.forward);
 }
 
 static void round_the_clock_hours_never_repeat_an_instant_on_fall_back_in_berlin(void **state)
 {
     (void)state;
-    check_fall_back_round_the_clock(&berlin, "2027-10-31", "2027-11-01", "02", "+02:00", "+01:00");
+    check_fall_back_round_the_clock(&berlin, &berlin.back);
 }
 
 static void round_the_clock_hours_never_repeat_an_instant_on_fall_back_in_new_york(void **state)
 {
     (void)state;
-    check_fall_back_round_the_clock(&new_york, "2027-11-07", "2027-11-08", "01", "-04:00",
-                                    "-05:00");
+    check_fall_back_round_the_clock(&new_york, &new_york.back);
 }
 
 /* --- courses --- */
 
-/* Books three weekly 09:00 sessions from `first` and checks each start string and that the real
- * time between the first two is a week plus `shift_s` (the clock change). */
-static void check_weekly_course(const struct site *s, int64_t client_id, const char *first,
-                                const char *const want[3], int64_t shift_s)
+/* Books three weekly 09:00 sessions from 6 days before the day of `change`, so that the clocks
+ * change between the first two, and checks each start string (09:00 local, at the offset before
+ * the change, then twice at the one after) and that the real time between the first two is a
+ * week plus `shift_s` (the clock change). */
+static void check_weekly_course(const struct site *s, int64_t client_id,
+                                const struct harness_dst_change *change, int64_t shift_s)
 {
+    char days[3][11], first[32], want[3][64];
+    harness_date_add(change->day, -6, days[0], sizeof days[0]);
+    harness_date_add(days[0], 7, days[1], sizeof days[1]);
+    harness_date_add(days[1], 7, days[2], sizeof days[2]);
+    snprintf(first, sizeof first, "%s 09:00", days[0]);
+    for (size_t i = 0; i < 3; i++)
+        snprintf(want[i], sizeof want[i], "%sT09:00:00%s", days[i],
+                 i == 0 ? change->offset_before : change->offset_after);
     Clinic__V1__BookCourseRequest req = CLINIC__V1__BOOK_COURSE_REQUEST__INIT;
     req.client_id = client_id;
     req.service_id = s->c.service_id;
     req.location_id = s->c.location_id;
-    req.first_start_time = (char *)first;
+    req.first_start_time = first;
     req.count = 3;
     req.every = 1;
     req.unit = CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_WEEKS;
@@ -380,20 +431,10 @@ static void check_weekly_course(const struct site *s, int64_t client_id, const c
 static void weekly_course_keeps_nine_local_across_each_transition(void **state)
 {
     (void)state;
-    static const char *const berlin_spring[] = {
-        "2027-03-22T09:00:00+01:00", "2027-03-29T09:00:00+02:00", "2027-04-05T09:00:00+02:00"};
-    static const char *const berlin_fall[] = {
-        "2027-10-25T09:00:00+02:00", "2027-11-01T09:00:00+01:00", "2027-11-08T09:00:00+01:00"};
-    static const char *const new_york_spring[] = {
-        "2027-03-08T09:00:00-05:00", "2027-03-15T09:00:00-04:00", "2027-03-22T09:00:00-04:00"};
-    static const char *const new_york_fall[] = {
-        "2027-11-01T09:00:00-04:00", "2027-11-08T09:00:00-05:00", "2027-11-15T09:00:00-05:00"};
-    check_weekly_course(&berlin, berlin.c.client_ids[0], "2027-03-22 09:00", berlin_spring, -3600);
-    check_weekly_course(&berlin, berlin.c.client_ids[1], "2027-10-25 09:00", berlin_fall, 3600);
-    check_weekly_course(&new_york, new_york.c.client_ids[0], "2027-03-08 09:00", new_york_spring,
-                        -3600);
-    check_weekly_course(&new_york, new_york.c.client_ids[1], "2027-11-01 09:00", new_york_fall,
-                        3600);
+    check_weekly_course(&berlin, berlin.c.client_ids[0], &berlin.forward, -3600);
+    check_weekly_course(&berlin, berlin.c.client_ids[1], &berlin.back, 3600);
+    check_weekly_course(&new_york, new_york.c.client_ids[0], &new_york.forward, -3600);
+    check_weekly_course(&new_york, new_york.c.client_ids[1], &new_york.back, 3600);
 }
 
 /* --- local times that do not exist, or exist twice --- */
@@ -401,48 +442,60 @@ static void weekly_course_keeps_nine_local_across_each_transition(void **state)
 static void booking_in_the_skipped_hour_is_invalid(void **state)
 {
     (void)state;
+    const struct harness_dst_change *b = &berlin.forward, *ny = &new_york.forward;
+    char start[32], want[64], want_end[64];
     struct clinic_error err;
     Clinic__V1__Appointment *a;
-    int code = book(&berlin, berlin.owl_service, berlin.c.client_ids[2], berlin.lark,
-                    "2027-03-28 02:30", &a, &err);
+    snprintf(start, sizeof start, "%s %s:30", b->day, b->hour);
+    int code =
+        book(&berlin, berlin.owl_service, berlin.c.client_ids[2], berlin.lark, start, &a, &err);
     assert_violation_on(code, &err, "start_time");
     assert_non_null(strstr(err.message, "does not exist"));
-    code = book(&new_york, new_york.owl_service, new_york.c.client_ids[2], new_york.lark,
-                "2027-03-14 02:00", &a, &err);
+    snprintf(start, sizeof start, "%s %s:00", ny->day, ny->hour);
+    code = book(&new_york, new_york.owl_service, new_york.c.client_ids[2], new_york.lark, start, &a,
+                &err);
     assert_violation_on(code, &err, "start_time");
-    /* the minute before the gap is fine */
-    code = book(&berlin, berlin.owl_service, berlin.c.client_ids[2], berlin.lark,
-                "2027-03-28 01:00", &a, &err);
+    /* the hour before the gap is fine */
+    snprintf(start, sizeof start, "%s %02d:00", b->day, hour_of(b) - 1);
+    code = book(&berlin, berlin.owl_service, berlin.c.client_ids[2], berlin.lark, start, &a, &err);
     if (code != STATUS_OK)
-        fail_msg("01:00: %s", err.message);
-    assert_string_equal(a->start_time, "2027-03-28T01:00:00+01:00");
-    assert_string_equal(a->end_time, "2027-03-28T03:00:00+02:00"); /* 60 minutes of real time */
+        fail_msg("%s: %s", start, err.message);
+    snprintf(want, sizeof want, "%sT%02d:00:00%s", b->day, hour_of(b) - 1, b->offset_before);
+    snprintf(want_end, sizeof want_end, "%sT%02d:00:00%s", b->day, hour_of(b) + 1, b->offset_after);
+    assert_string_equal(a->start_time, want);
+    assert_string_equal(a->end_time, want_end); /* 60 minutes of real time */
     free_msg(a);
 }
 
 static void booking_in_the_repeated_hour_reads_the_first_occurrence(void **state)
 {
     (void)state;
+    const struct harness_dst_change *b = &berlin.back, *ny = &new_york.back;
+    char start[32], want[64];
     struct clinic_error err;
     Clinic__V1__Appointment *a;
-    int code = book(&berlin, berlin.owl_service, berlin.c.client_ids[3], berlin.lark,
-                    "2027-10-31 02:30", &a, &err);
+    snprintf(start, sizeof start, "%s %s:30", b->day, b->hour);
+    int code =
+        book(&berlin, berlin.owl_service, berlin.c.client_ids[3], berlin.lark, start, &a, &err);
     if (code != STATUS_OK)
-        fail_msg("02:30: %s", err.message);
-    assert_string_equal(a->start_time, "2027-10-31T02:30:00+02:00");
+        fail_msg("%s: %s", start, err.message);
+    snprintf(want, sizeof want, "%sT%s:30:00%s", b->day, b->hour, b->offset_before);
+    assert_string_equal(a->start_time, want);
     free_msg(a);
     /* the second 02:30 is reachable with an explicit offset, an hour later in real time */
-    code = book(&berlin, berlin.owl_service, berlin.c.client_ids[4], berlin.lark,
-                "2027-10-31T02:30:00+01:00", &a, &err);
+    snprintf(want, sizeof want, "%sT%s:30:00%s", b->day, b->hour, b->offset_after);
+    code = book(&berlin, berlin.owl_service, berlin.c.client_ids[4], berlin.lark, want, &a, &err);
     if (code != STATUS_OK)
-        fail_msg("02:30+01:00: %s", err.message);
-    assert_string_equal(a->start_time, "2027-10-31T02:30:00+01:00");
+        fail_msg("%s: %s", want, err.message);
+    assert_string_equal(a->start_time, want);
     free_msg(a);
-    code = book(&new_york, new_york.owl_service, new_york.c.client_ids[3], new_york.lark,
-                "2027-11-07 01:30", &a, &err);
+    snprintf(start, sizeof start, "%s %s:30", ny->day, ny->hour);
+    code = book(&new_york, new_york.owl_service, new_york.c.client_ids[3], new_york.lark, start, &a,
+                &err);
     if (code != STATUS_OK)
-        fail_msg("01:30: %s", err.message);
-    assert_string_equal(a->start_time, "2027-11-07T01:30:00-04:00");
+        fail_msg("%s: %s", start, err.message);
+    snprintf(want, sizeof want, "%sT%s:30:00%s", ny->day, ny->hour, ny->offset_before);
+    assert_string_equal(a->start_time, want);
     free_msg(a);
 }
 
@@ -451,9 +504,15 @@ static void booking_in_the_repeated_hour_reads_the_first_occurrence(void **state
 static void day_sheet_on_spring_forward_day_shows_local_windows(void **state)
 {
     (void)state;
+    const struct harness_dst_change *ny = &new_york.forward;
+    char midnight[64], next_midnight[64], nine[64], five[64];
+    snprintf(midnight, sizeof midnight, "%sT00:00:00%s", ny->day, ny->offset_before);
+    snprintf(next_midnight, sizeof next_midnight, "%sT00:00:00%s", ny->next_day, ny->offset_after);
+    snprintf(nine, sizeof nine, "%sT09:00:00%s", ny->day, ny->offset_after);
+    snprintf(five, sizeof five, "%sT17:00:00%s", ny->day, ny->offset_after);
     Clinic__V1__DaySheetRequest req = CLINIC__V1__DAY_SHEET_REQUEST__INIT;
     req.location_id = new_york.c.location_id;
-    req.date = "2027-03-14";
+    req.date = (char *)ny->day;
     struct clinic_error err;
     Clinic__V1__DaySheetResponse *r;
     int code =
@@ -466,11 +525,11 @@ static void day_sheet_on_spring_forward_day_shows_local_windows(void **state)
         const Clinic__V1__TherapistDay *d = r->therapists[i];
         assert_int_equal(d->n_working, 1);
         if (d->therapist_id == new_york.owl || d->therapist_id == new_york.lark) {
-            assert_string_equal(d->working[0]->start_time, "2027-03-14T00:00:00-05:00");
-            assert_string_equal(d->working[0]->end_time, "2027-03-15T00:00:00-04:00");
+            assert_string_equal(d->working[0]->start_time, midnight);
+            assert_string_equal(d->working[0]->end_time, next_midnight);
         } else {
-            assert_string_equal(d->working[0]->start_time, "2027-03-14T09:00:00-04:00");
-            assert_string_equal(d->working[0]->end_time, "2027-03-14T17:00:00-04:00");
+            assert_string_equal(d->working[0]->start_time, nine);
+            assert_string_equal(d->working[0]->end_time, five);
         }
     }
     free_msg(r);
