@@ -42,7 +42,7 @@ static char old_token[128]; /* the admin's token, kept to try it after logout */
  * without the harness admin's CLINIC_TOKEN (empty counts as unset), plus env overrides (may be
  * NULL; later ones win). */
 static struct harness_run run_input(const char *input, const char *const *extra_env,
-                            const char *const *args)
+                                    const char *const *args)
 {
     const char *argv[48] = {"--url", daemon_.url};
     int n = 2;
@@ -127,7 +127,8 @@ static int teardown(void **state)
 static void login_writes_a_0600_token_file_in_a_0700_folder(void **state)
 {
     (void)state;
-    struct harness_run r = CLINIC("login", "--email", ADMIN_EMAIL, "--password-file", admin_password_file);
+    struct harness_run r =
+        CLINIC("login", "--email", ADMIN_EMAIL, "--password-file", admin_password_file);
     expect(&r, 0);
     harness_assert_contains(r.out, "Logged in as");
     harness_assert_contains(r.out, ADMIN_EMAIL);
@@ -228,9 +229,9 @@ static void admin_user_create_reads_the_password_from_stdin_or_a_file(void **sta
     (void)state;
     char therapist[24];
     snprintf(therapist, sizeof therapist, "%lld", clinic.therapist_ids[0]);
-    struct harness_run r = CLINIC_INPUT("a therapist's password\n", "admin", "user", "create", "--email",
-                                "anna@clinic.example", "--name", "Anna Berg", "--role", "therapist",
-                                "--therapist", therapist);
+    struct harness_run r = CLINIC_INPUT("a therapist's password\n", "admin", "user", "create",
+                                        "--email", "anna@clinic.example", "--name", "Anna Berg",
+                                        "--role", "therapist", "--therapist", therapist);
     expect(&r, 0);
     harness_assert_contains(r.out, "Created user");
     harness_assert_contains(r.out, "Anna Berg");
@@ -339,6 +340,10 @@ static void audit_lists_the_calls_newest_first(void **state)
 /* ------------------------------------------------------------------ notes and progress */
 
 static char note_ids[3][24];
+/* The days of the three weekly sessions the notes are about: the 7th, 14th and 21st of January
+ * of the year after the current one, ahead of now and within the horizon whatever day the test
+ * runs. Set by the test that books them. */
+static char session_days[3][11];
 
 /* Anna's token file, for the therapist's own commands. */
 static const char *const *as_anna(void)
@@ -359,16 +364,19 @@ static void note_commands_draft_edit_sign_amend_and_show(void **state)
     snprintf(service, sizeof service, "%lld", clinic.service_id);
     snprintf(therapist, sizeof therapist, "%lld", clinic.therapist_ids[0]);
     for (int i = 0; i < 3; i++) { /* three weekly sessions, booked by the admin */
-        char start[32];
-        snprintf(start, sizeof start, "2030-01-%02d 09:00", 7 + 7 * i);
+        char start[48];
+        snprintf(session_days[i], sizeof session_days[i], "%04d-01-%02d", harness_next_year(),
+                 7 + 7 * i);
+        snprintf(start, sizeof start, "%s 09:00", session_days[i]);
         struct harness_run r = CLINIC("--json", "book", "--client", client, "--service", service,
-                              "--therapist", therapist, "--start", start);
+                                      "--therapist", therapist, "--start", start);
         expect(&r, 0);
         harness_json_id(r.out, appointment[i], sizeof appointment[i]);
         harness_run_free(&r);
     }
     const char *const *anna = as_anna();
-    struct harness_run r = CLINIC_ENV(anna, "note", "draft", appointment[0], "--areas", "lower_back,elbow");
+    struct harness_run r =
+        CLINIC_ENV(anna, "note", "draft", appointment[0], "--areas", "lower_back,elbow");
     expect(&r, EXIT_USAGE);
     harness_assert_contains(r.err, "unknown \"elbow\"; choose from head_face, neck");
     harness_run_free(&r);
@@ -428,10 +436,12 @@ static void note_commands_draft_edit_sign_amend_and_show(void **state)
         expect(&r, 0);
         harness_run_free(&r);
     }
+    char first_start[32];
+    snprintf(first_start, sizeof first_start, "%s 09:00", session_days[0]);
     r = CLINIC_ENV(anna, "note", "list", client);
     expect(&r, 0);
     harness_assert_contains(r.out, "NOTE");
-    harness_assert_contains(r.out, "2030-01-07 09:00");
+    harness_assert_contains(r.out, first_start);
     harness_assert_contains(r.out, "4 -> 2");
     harness_run_free(&r);
 }
@@ -440,7 +450,7 @@ static void progress_draws_the_course_in_the_terminal_and_as_svg(void **state)
 {
     (void)state;
     assert_true(note_ids[2][0] != '\0'); /* the notes of the test before */
-    char client[24], svg_path[160], utf8[] = "LANG=C.UTF-8", ascii[] = "LANG=C";
+    char client[24], svg_path[160], last_label[32], utf8[] = "LANG=C.UTF-8", ascii[] = "LANG=C";
     snprintf(client, sizeof client, "%lld", clinic.client_ids[0]);
     snprintf(svg_path, sizeof svg_path, "%s/course.svg", home);
     const char *const env_utf8[] = {as_anna()[0], utf8, "LC_ALL=", "LC_CTYPE=", NULL};
@@ -458,7 +468,8 @@ static void progress_draws_the_course_in_the_terminal_and_as_svg(void **state)
     assert_non_null(svg);
     assert_int_equal(strncmp(svg, "<?xml", 5), 0);
     harness_assert_contains(svg, "<title>Course of care: Client 1</title>");
-    harness_assert_contains(svg, ">2030-01-21</text>");
+    snprintf(last_label, sizeof last_label, ">%s</text>", session_days[2]);
+    harness_assert_contains(svg, last_label);
     harness_assert_contains(svg, "</svg>\n");
     free(svg);
     const char *const env_ascii[] = {as_anna()[0], ascii, "LC_ALL=", "LC_CTYPE=", NULL};
