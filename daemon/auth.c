@@ -100,8 +100,7 @@ enum auth_verdict auth_verify_password(const char *hash, const char *password, i
     if (!take_slot(deadline_us))
         return AUTH_BUSY;
     const char *against = hash ? hash : decoy_hash;
-    bool match = against[0] &&
-                 crypto_pwhash_str_verify(against, password, strlen(password)) == 0;
+    bool match = against[0] && crypto_pwhash_str_verify(against, password, strlen(password)) == 0;
     give_slot();
     return match && hash ? AUTH_MATCH : AUTH_MISMATCH;
 }
@@ -109,12 +108,14 @@ enum auth_verdict auth_verify_password(const char *hash, const char *password, i
 char *auth_hash_for_call(struct call *call, const char *password)
 {
     char *out = call_alloc(call, AUTH_HASH_BYTES);
-    int code = out ? auth_hash_password(password, out, call->deadline_us) : STATUS_RESOURCE_EXHAUSTED;
+    int code =
+        out ? auth_hash_password(password, out, call->deadline_us) : STATUS_RESOURCE_EXHAUSTED;
     if (code == STATUS_OK)
         return out;
     call_fail(call, code,
               code == STATUS_RESOURCE_EXHAUSTED
-                  ? "too many password hashes at once (or the daemon is out of memory); try again in a moment"
+                  ? "too many password hashes at once (or the daemon is out of memory); try again "
+                    "in a moment"
                   : "the password could not be hashed; report request id %s",
               call->request_id);
     return NULL;
@@ -131,7 +132,8 @@ bool check_password(struct call *call, const char *field, const char *password)
     size_t n = strlen(password);
     if (n >= AUTH_PASSWORD_MIN && n <= AUTH_PASSWORD_MAX)
         return true;
-    call_violation(call, field, "must be %d to %d characters long (a passphrase of a few words is best)",
+    call_violation(call, field,
+                   "must be %d to %d characters long (a passphrase of a few words is best)",
                    AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
     return false;
 }
@@ -195,7 +197,8 @@ static const struct db_stmt authenticate_stmt = {
     " set_config('clinic.user_client_id', CASE WHEN s.in_force THEN s.client_id::text"
     "  ELSE '' END, true)"
     " FROM (SELECT t.sha256, t.expires_at <= now() AS expired, t.revoked_at IS NOT NULL AS revoked,"
-    "  u.active, u.id AS user_id, u.role::text AS role, coalesce(u.therapist_id, 0) AS therapist_id,"
+    "  u.active, u.id AS user_id, u.role::text AS role, coalesce(u.therapist_id, 0) AS "
+    "therapist_id,"
     "  coalesce(u.client_id, 0) AS client_id,"
     "  to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at,"
     "  t.expires_at > now() AND t.revoked_at IS NULL AND u.active AS in_force"

@@ -15,12 +15,12 @@
 #include "call.h"
 #include "db.h"
 
-#define AUTH_HASH_BYTES crypto_pwhash_STRBYTES
+#define AUTH_HASH_BYTES         crypto_pwhash_STRBYTES
 #define AUTH_TOKEN_RANDOM_BYTES 32
-#define AUTH_TOKEN_CHARS 43 /* base64url of 32 bytes, no padding */
-#define AUTH_DIGEST_BYTES 32
-#define AUTH_PASSWORD_MIN 10
-#define AUTH_PASSWORD_MAX 1024
+#define AUTH_TOKEN_CHARS        43 /* base64url of 32 bytes, no padding */
+#define AUTH_DIGEST_BYTES       32
+#define AUTH_PASSWORD_MIN       10
+#define AUTH_PASSWORD_MAX       1024
 
 /* Initialises libsodium and the hash slots. False when libsodium cannot start. */
 __attribute__((warn_unused_result)) bool auth_init(int hash_slots, int session_hours);
@@ -53,7 +53,7 @@ char *auth_hash_for_call(struct call *call, const char *password);
 /* The columns of `users u` that fill a clinic.v1.User (rowmap), for every statement that
  * answers with a user. */
 #define AUTH_USER_COLUMNS                                                                          \
-    "u.id, u.email, u.name, u.role::text AS role, coalesce(u.therapist_id, 0) AS therapist_id,"   \
+    "u.id, u.email, u.name, u.role::text AS role, coalesce(u.therapist_id, 0) AS therapist_id,"    \
     " coalesce(u.client_id, 0) AS client_id, u.active,"                                            \
     " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
 
@@ -63,7 +63,8 @@ bool check_password(struct call *call, const char *field, const char *password);
 /* A fresh token (NUL-terminated) and its SHA-256. */
 void auth_new_token(char token[AUTH_TOKEN_CHARS + 1], uint8_t digest[AUTH_DIGEST_BYTES]);
 
-/* The SHA-256 of a token as sent; false when it cannot be one of ours (wrong length or alphabet). */
+/* The SHA-256 of a token as sent; false when it cannot be one of ours (wrong length or alphabet).
+ */
 bool auth_token_digest(const char *token, uint8_t digest[AUTH_DIGEST_BYTES]);
 
 /* The first 8 bytes of a digest as a signed integer: the index key that finds a token's row. */

@@ -17,10 +17,10 @@
 #include "status.h"
 #include "validate.h"
 
-#define _ SCOPE_NONE
-#define OWN SCOPE_OWN
+#define _    SCOPE_NONE
+#define OWN  SCOPE_OWN
 #define CARE SCOPE_CARE
-#define ALL SCOPE_ALL
+#define ALL  SCOPE_ALL
 /* scopes for: admin, front desk, therapist, client */
 #define ROLES(admin, desk, therapist, client)                                                      \
     {                                                                                              \
@@ -28,12 +28,21 @@
         [ROLE_THERAPIST] = (therapist), [ROLE_CLIENT] = (client)                                   \
     }
 #define EVERYONE ROLES(ALL, ALL, ALL, ALL)
-#define DESK ROLES(ALL, ALL, _, _)
-#define ADMIN ROLES(ALL, _, _, _)
+#define DESK     ROLES(ALL, ALL, _, _)
+#define ADMIN    ROLES(ALL, _, _, _)
 
-#define PUBLIC(m) {"/clinic.v1." m, true, TARGET_NONE, NULL, EVERYONE}
-#define RULE(m, scopes) {"/clinic.v1." m, false, TARGET_NONE, NULL, scopes}
-#define ON(m, target, field, scopes) {"/clinic.v1." m, false, target, field, scopes}
+#define PUBLIC(m)                                                                                  \
+    {                                                                                              \
+        "/clinic.v1." m, true, TARGET_NONE, NULL, EVERYONE                                         \
+    }
+#define RULE(m, scopes)                                                                            \
+    {                                                                                              \
+        "/clinic.v1." m, false, TARGET_NONE, NULL, scopes                                          \
+    }
+#define ON(m, target, field, scopes)                                                               \
+    {                                                                                              \
+        "/clinic.v1." m, false, target, field, scopes                                              \
+    }
 
 static const struct authz_rule rules[] = {
     /* the wire's own services, and logging in */
@@ -159,7 +168,7 @@ struct parties {
 };
 
 #define TREATS                                                                                     \
-    "EXISTS (SELECT 1 FROM appointments b WHERE b.client_id = x.client_id"                        \
+    "EXISTS (SELECT 1 FROM appointments b WHERE b.client_id = x.client_id"                         \
     " AND b.therapist_id = $2 AND b.status <> 'cancelled')"
 
 static const struct db_stmt appointment_parties = {
@@ -183,8 +192,8 @@ static int64_t target_id(const ProtobufCMessage *input, const char *name)
 }
 
 /* Reads the parties of the target; false with *found false when it does not exist. */
-static bool read_parties(struct call *call, enum authz_target target, int64_t id,
-                         struct parties *p, bool *found)
+static bool read_parties(struct call *call, enum authz_target target, int64_t id, struct parties *p,
+                         bool *found)
 {
     const struct db_stmt *stmt = target == TARGET_APPOINTMENT ? &appointment_parties
                                  : target == TARGET_NOTE      ? &note_parties
@@ -222,8 +231,8 @@ static bool covers(const struct caller *c, enum authz_scope scope, const struct 
 static bool deny(struct call *call, const struct authz_rule *rule, const char *why)
 {
     call_fail(call, STATUS_PERMISSION_DENIED, "as %s you may not call %s%s%s",
-              call->caller.role == ROLE_FRONT_DESK ? "front desk"
-              : call->caller.role == ROLE_ADMIN    ? "an admin"
+              call->caller.role == ROLE_FRONT_DESK  ? "front desk"
+              : call->caller.role == ROLE_ADMIN     ? "an admin"
               : call->caller.role == ROLE_THERAPIST ? "a therapist"
                                                     : "a client",
               rule->method, why[0] ? " " : "", why);
@@ -237,8 +246,7 @@ static bool check_target(struct call *call, const struct authz_rule *rule, enum 
     const struct caller *c = &call->caller;
     char why[160];
     snprintf(why, sizeof why, "for %s %lld: it is not %s", authz_target_name(rule->target),
-             (long long)id,
-             scope == SCOPE_CARE ? "yours or a client in your care" : "yours");
+             (long long)id, scope == SCOPE_CARE ? "yours or a client in your care" : "yours");
     if (id == 0) {
         snprintf(why, sizeof why, "without naming your own %s in %s",
                  authz_target_name(rule->target), rule->field);

@@ -28,10 +28,10 @@ enum authz_target {
 };
 
 struct authz_rule {
-    const char *method;       /* "/clinic.v1.Notes/GetNote" */
-    bool public;              /* needs no token */
+    const char *method; /* "/clinic.v1.Notes/GetNote" */
+    bool public;        /* needs no token */
     enum authz_target target;
-    const char *field;        /* the request's int64 field holding the target's id */
+    const char *field; /* the request's int64 field holding the target's id */
     enum authz_scope scope[ROLE_COUNT];
 };
 
@@ -49,8 +49,7 @@ const char *authz_target_name(enum authz_target target);
  * Names the target in call->audit_target. False with the call failed PERMISSION_DENIED (or the
  * database's status); a target that does not exist is refused the same way as someone else's,
  * so ids cannot be probed. */
-__attribute__((warn_unused_result)) bool authz_check(struct call *call,
-                                                     const struct authz_rule *rule,
-                                                     const ProtobufCMessage *input);
+__attribute__((warn_unused_result)) bool
+authz_check(struct call *call, const struct authz_rule *rule, const ProtobufCMessage *input);
 
 #endif

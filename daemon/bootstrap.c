@@ -18,11 +18,11 @@
 #include "migrate.h"
 #include "status.h"
 
-#define EXIT_FAILED 1
-#define EXIT_USAGE 2
-#define DB_WAIT_US (30 * 1000000LL)
+#define EXIT_FAILED         1
+#define EXIT_USAGE          2
+#define DB_WAIT_US          (30 * 1000000LL)
 #define STATEMENT_BUDGET_US (30 * 1000000LL)
-#define MAX_ARGS 64
+#define MAX_ARGS            64
 
 static const char usage[] =
     "usage: clinicd bootstrap-admin --email EMAIL [--name NAME] [--database URL | --data-dir DIR]\n"
@@ -31,7 +31,8 @@ static const char usage[] =
     "not shown) or, when standard input is not a terminal, from its first line; at least %d\n"
     "characters. Refused when an admin exists already: admins create the other accounts\n"
     "(`clinic admin user create`). Takes clinicd's settings (--database, --data-dir, ...) to find\n"
-    "the database; with none it uses the embedded cluster under --data-dir, starting it if needed.\n";
+    "the database; with none it uses the embedded cluster under --data-dir, starting it if "
+    "needed.\n";
 
 /* Only one bootstrap at a time, so that two racing ones cannot both find "no admin yet". */
 static const struct db_stmt lock_stmt = {"SELECT pg_advisory_xact_lock(7450, 1)", 0};

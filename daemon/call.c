@@ -204,9 +204,11 @@ void call_set_target(struct call *call, const char *fmt, ...)
 
 const char *caller_role_name(enum caller_role role)
 {
-    static const char *const names[ROLE_COUNT] = {
-        [ROLE_NONE] = "", [ROLE_ADMIN] = "admin", [ROLE_FRONT_DESK] = "front_desk",
-        [ROLE_THERAPIST] = "therapist", [ROLE_CLIENT] = "client"};
+    static const char *const names[ROLE_COUNT] = {[ROLE_NONE] = "",
+                                                  [ROLE_ADMIN] = "admin",
+                                                  [ROLE_FRONT_DESK] = "front_desk",
+                                                  [ROLE_THERAPIST] = "therapist",
+                                                  [ROLE_CLIENT] = "client"};
     return (unsigned)role < ROLE_COUNT ? names[role] : "";
 }
 

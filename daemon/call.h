@@ -28,7 +28,7 @@ enum caller_role {
  * clinic.role / clinic.user_id / clinic.user_therapist_id / clinic.user_client_id, with the
  * database role clinic_app, so row-level security and the audit privileges apply. */
 struct caller {
-    int64_t user_id;      /* 0: nobody (public method) */
+    int64_t user_id; /* 0: nobody (public method) */
     enum caller_role role;
     int64_t therapist_id; /* ROLE_THERAPIST: the therapist they act as */
     int64_t client_id;    /* ROLE_CLIENT: the client they act as */
@@ -44,25 +44,25 @@ struct call {
     /* inputs, valid for the duration of the handler */
     struct db *db;
     int worker;
-    const char *method;          /* "/clinic.v1.Health/Check" */
+    const char *method; /* "/clinic.v1.Health/Check" */
     const char *request_id;
     const char *auth_token;
     const char *idempotency_key;
     const ProtobufCBinaryData *payload; /* the request's serialized input */
-    int64_t deadline_us;         /* monotonic, see clock.h */
-    const struct rpc_table *served; /* every method this daemon serves (for reflection) */
-    struct caller caller;        /* set before the handler runs (authorisation passed) */
+    int64_t deadline_us;                /* monotonic, see clock.h */
+    const struct rpc_table *served;     /* every method this daemon serves (for reflection) */
+    struct caller caller;               /* set before the handler runs (authorisation passed) */
 
     /* what the call acted on ("appointment:42"), for its audit row: set from the request by the
      * authorisation table, or by the handler with call_set_target (e.g. the id it created) */
     char audit_target[96];
 
     /* outcome */
-    int code;                    /* STATUS_OK until a handler fails */
+    int code; /* STATUS_OK until a handler fails */
     char message[256];
     struct call_violation violations[CALL_MAX_VIOLATIONS];
     size_t n_violations;
-    bool replied;                /* the closure ran: reply holds the packed response */
+    bool replied; /* the closure ran: reply holds the packed response */
     ProtobufCBinaryData reply;
 
     /* memory that lives until the call ends (see call_alloc) */
@@ -84,7 +84,8 @@ const char *caller_role_name(enum caller_role role);
 enum caller_role caller_role_from_name(const char *name);
 
 /* Fails the call with code and a sentence (printf-style). The first failure wins. */
-void call_fail(struct call *call, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void call_fail(struct call *call, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Records one bad field and makes the call INVALID_ARGUMENT; the message summarises the fields. */
 void call_violation(struct call *call, const char *field, const char *fmt, ...)

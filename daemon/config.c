@@ -52,8 +52,8 @@ static const struct setting settings[] = {
     {"--password-hash-slots", "CLINIC_PASSWORD_HASH_SLOTS", "2", KIND_COUNT,
      AT(password_hash_slots), 1, 64,
      "password hashes run at once (each takes 64 MiB); more logins wait"},
-    {"--enable-diagnostics", "CLINIC_ENABLE_DIAGNOSTICS", "0", KIND_SWITCH,
-     AT(enable_diagnostics), 0, 0, "serve clinic.v1.Diagnostics (for tests and benchmarks)"},
+    {"--enable-diagnostics", "CLINIC_ENABLE_DIAGNOSTICS", "0", KIND_SWITCH, AT(enable_diagnostics),
+     0, 0, "serve clinic.v1.Diagnostics (for tests and benchmarks)"},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -113,8 +113,8 @@ static bool apply(struct config *cfg, const struct setting *s, const char *text,
     case KIND_COUNT:
         if (parse_count(text, s->min, s->max, (long *)field))
             return true;
-        snprintf(err, errlen, "%s must be a whole number from %ld to %ld, not \"%s\"", source, s->min,
-                 s->max, text);
+        snprintf(err, errlen, "%s must be a whole number from %ld to %ld, not \"%s\"", source,
+                 s->min, s->max, text);
         return false;
     case KIND_LEVEL:
         if (log_level_parse(text, (enum log_level *)field))
@@ -134,7 +134,8 @@ static void print_help(void)
 {
     printf("usage: clinicd [OPTION]...\n"
            "       clinicd bootstrap-admin --email EMAIL   (see README)\n\n"
-           "Scheduling daemon for a massage-therapy clinic: protobuf RPC over nng, data in PostgreSQL.\n"
+           "Scheduling daemon for a massage-therapy clinic: protobuf RPC over nng, data in "
+           "PostgreSQL.\n"
            "With no --database it runs a private PostgreSQL cluster under --data-dir.\n\n");
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const struct setting *s = &settings[i];
@@ -155,7 +156,8 @@ static const struct setting *find_flag(const char *arg, size_t len)
     return NULL;
 }
 
-/* Reads argv into one value per setting (the last occurrence wins). Handles --help and --version. */
+/* Reads argv into one value per setting (the last occurrence wins). Handles --help and --version.
+ */
 static enum config_outcome collect_flags(int argc, char **argv, const char **values, char *err,
                                          size_t errlen)
 {

@@ -9,21 +9,21 @@
 #include "log.h"
 
 struct config {
-    char *listen_url;          /* RPC REP socket */
-    char *events_url;          /* event PUB socket */
-    char *database_url;        /* empty: run the embedded cluster under data_dir */
-    char *data_dir;            /* embedded cluster's home */
-    char *tls_cert_key;        /* PEM certificate + key for tls+tcp:// listeners */
-    char *pg_user;             /* unprivileged user that owns the embedded cluster when run as root */
-    long workers;              /* worker threads, each with one nng context and one PostgreSQL connection */
+    char *listen_url;   /* RPC REP socket */
+    char *events_url;   /* event PUB socket */
+    char *database_url; /* empty: run the embedded cluster under data_dir */
+    char *data_dir;     /* embedded cluster's home */
+    char *tls_cert_key; /* PEM certificate + key for tls+tcp:// listeners */
+    char *pg_user;      /* unprivileged user that owns the embedded cluster when run as root */
+    long workers; /* worker threads, each with one nng context and one PostgreSQL connection */
     enum log_level log_level;
-    long max_request_bytes;    /* larger requests get RESOURCE_EXHAUSTED */
-    long default_deadline_ms;  /* deadline for calls that send deadline_ms = 0 */
-    long shutdown_grace_ms;    /* how long SIGTERM waits for in-flight calls */
-    long janitor_period_ms;    /* how often expired idempotency keys are deleted */
-    long session_hours;        /* lifetime of a login's token */
-    long password_hash_slots;  /* Argon2id hashes running at once (64 MiB each) */
-    bool enable_diagnostics;   /* serve clinic.v1.Diagnostics (tests, benchmarks) */
+    long max_request_bytes;   /* larger requests get RESOURCE_EXHAUSTED */
+    long default_deadline_ms; /* deadline for calls that send deadline_ms = 0 */
+    long shutdown_grace_ms;   /* how long SIGTERM waits for in-flight calls */
+    long janitor_period_ms;   /* how often expired idempotency keys are deleted */
+    long session_hours;       /* lifetime of a login's token */
+    long password_hash_slots; /* Argon2id hashes running at once (64 MiB each) */
+    bool enable_diagnostics;  /* serve clinic.v1.Diagnostics (tests, benchmarks) */
 };
 
 enum config_outcome {

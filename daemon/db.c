@@ -12,8 +12,8 @@
 #include "log.h"
 #include "status.h"
 
-#define BACKOFF_FIRST_US 100000   /* first retry after 0.1 s ... */
-#define BACKOFF_MAX_US   5000000  /* ... doubling up to 5 s */
+#define BACKOFF_FIRST_US 100000  /* first retry after 0.1 s ... */
+#define BACKOFF_MAX_US   5000000 /* ... doubling up to 5 s */
 
 /* One statement prepared on this connection, found by the address of its db_stmt. */
 struct prepared {
@@ -26,8 +26,8 @@ struct db {
     PGconn *conn;
     int64_t next_attempt_us; /* no reconnection before this time */
     int64_t backoff_us;
-    int64_t deadline_us; /* of the open transaction; 0 when none */
-    bool reported_down;  /* log the outage once, not once per call */
+    int64_t deadline_us;       /* of the open transaction; 0 when none */
+    bool reported_down;        /* log the outage once, not once per call */
     struct prepared *prepared; /* open-addressing table, capacity a power of two */
     size_t n_prepared, cap_prepared;
     unsigned next_name;
@@ -38,7 +38,8 @@ struct db {
     char detail[768];
 };
 
-/* --- SQLSTATE -> status: exact codes first, then classes; the first prefix that matches wins --- */
+/* --- SQLSTATE -> status: exact codes first, then classes; the first prefix that matches wins ---
+ */
 
 static const struct {
     const char *prefix;
@@ -47,7 +48,8 @@ static const struct {
 } sqlstate_table[] = {
     {"23P01", STATUS_ABORTED, "that time was just taken by another booking; search again"},
     {"23505", STATUS_ALREADY_EXISTS, "a record with that name or email already exists"},
-    {"23503", STATUS_FAILED_PRECONDITION, "a record this refers to does not exist or is still in use"},
+    {"23503", STATUS_FAILED_PRECONDITION,
+     "a record this refers to does not exist or is still in use"},
     {"23502", STATUS_INVALID_ARGUMENT, "a required value is missing"},
     {"23514", STATUS_INVALID_ARGUMENT, "a value breaks one of the data rules"},
     {"40001", STATUS_ABORTED, "the call conflicted with another one; retry it"},
@@ -82,7 +84,7 @@ int db_status_for_sqlstate(const char *sqlstate)
 {
     size_t i = sqlstate_index(sqlstate);
     return i < sizeof sqlstate_table / sizeof sqlstate_table[0] ? sqlstate_table[i].code
-                                                                 : STATUS_INTERNAL;
+                                                                : STATUS_INTERNAL;
 }
 
 /* --- errors --- */

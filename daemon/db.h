@@ -103,8 +103,9 @@ bool db_error_is(const struct db *db, const char *sqlstate);
 /* True when the last failure was a serialization failure or deadlock: run the transaction again. */
 bool db_error_retryable(const struct db *db);
 
-/* The status for a SQLSTATE: 23P01 -> ABORTED, 23505 -> ALREADY_EXISTS, class 22 -> INVALID_ARGUMENT,
- * 57014 -> DEADLINE_EXCEEDED, class 08 -> UNAVAILABLE, ... (the table in db.c). */
+/* The status for a SQLSTATE: 23P01 -> ABORTED, 23505 -> ALREADY_EXISTS, class 22 ->
+ * INVALID_ARGUMENT, 57014 -> DEADLINE_EXCEEDED, class 08 -> UNAVAILABLE, ... (the table in db.c).
+ */
 int db_status_for_sqlstate(const char *sqlstate);
 
 #endif

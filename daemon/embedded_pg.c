@@ -222,9 +222,18 @@ static bool append_settings(const struct embedded_pg *pg, char *err, size_t errl
 
 static bool run_initdb(struct embedded_pg *pg, char *err, size_t errlen)
 {
-    char *argv[] = {"initdb", "-D", pg->pgdata, "-U", EMBEDDED_PG_SUPERUSER, "-E", "UTF8",
-                    "--locale=C", "--auth-local=trust", "--auth-host=reject",
-                    pg->fast ? "--no-sync" : NULL, NULL};
+    char *argv[] = {"initdb",
+                    "-D",
+                    pg->pgdata,
+                    "-U",
+                    EMBEDDED_PG_SUPERUSER,
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--auth-local=trust",
+                    "--auth-host=reject",
+                    pg->fast ? "--no-sync" : NULL,
+                    NULL};
     int status;
     log_msg(LOG_LEVEL_INFO, "creating a PostgreSQL cluster in %s", pg->pgdata);
     if (!run_pg_program(pg, argv, &status)) {
@@ -240,8 +249,9 @@ bool embedded_pg_prepare(struct embedded_pg *pg, const char *data_dir, const cha
     memset(pg, 0, sizeof *pg);
     pg->fast = fast;
     if (!embedded_pg_find_bindir(pg->bindir, sizeof pg->bindir)) {
-        snprintf(err, errlen, "PostgreSQL's server programs were not found (pg_config --bindir, "
-                              "/usr/lib/postgresql/*/bin); install the postgresql package");
+        snprintf(err, errlen,
+                 "PostgreSQL's server programs were not found (pg_config --bindir, "
+                 "/usr/lib/postgresql/*/bin); install the postgresql package");
         return false;
     }
     if (!resolve_user(pg, pg_user, err, errlen) || !resolve_dirs(pg, data_dir, err, errlen))
@@ -301,8 +311,8 @@ bool embedded_pg_start(struct embedded_pg *pg, char *err, size_t errlen)
         char logfile[PATH_MAX + 32], opts[PATH_MAX + 16];
         snprintf(logfile, sizeof logfile, "%s/postgresql.log", pg->log_dir);
         snprintf(opts, sizeof opts, "-k %s", pg->socket_dir);
-        char *argv[] = {"pg_ctl", "-D", pg->pgdata, "-l", logfile, "-o", opts, "-w", "-t", "120",
-                        "start", NULL};
+        char *argv[] = {"pg_ctl", "-D", pg->pgdata, "-l",  logfile, "-o",
+                        opts,     "-w", "-t",       "120", "start", NULL};
         int status;
         if (!run_pg_program(pg, argv, &status)) {
             snprintf(err, errlen, "PostgreSQL did not start (pg_ctl exit %d); see %s", status,

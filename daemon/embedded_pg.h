@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define EMBEDDED_PG_DATABASE "clinic"
+#define EMBEDDED_PG_DATABASE  "clinic"
 #define EMBEDDED_PG_SUPERUSER "clinicd"
 
 struct embedded_pg {
@@ -22,9 +22,9 @@ struct embedded_pg {
     bool drop_privileges;      /* run PostgreSQL's programs as uid/gid */
     uid_t uid;
     gid_t gid;
-    bool fast;                 /* tests only: fsync and synchronous commit off */
-    bool started;              /* we started the server, so we stop it */
-    char url[PATH_MAX + 128];  /* libpq URL of the clinic database */
+    bool fast;                /* tests only: fsync and synchronous commit off */
+    bool started;             /* we started the server, so we stop it */
+    char url[PATH_MAX + 128]; /* libpq URL of the clinic database */
 };
 
 /* Resolves the folders and PostgreSQL's programs (pg_config --bindir, else the newest

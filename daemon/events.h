@@ -17,8 +17,8 @@ struct events;
  * connection to database_url. NULL with a sentence in err on failure. */
 __attribute__((warn_unused_result)) struct events *events_start(const char *url,
                                                                 const char *tls_cert_key,
-                                                                const char *database_url,
-                                                                char *err, size_t errlen);
+                                                                const char *database_url, char *err,
+                                                                size_t errlen);
 void events_stop(struct events *ev);
 
 #endif

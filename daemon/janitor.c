@@ -38,8 +38,7 @@ static void *janitor_main(void *arg)
 {
     struct janitor *j = arg;
     while (!atomic_load(&j->stopping)) {
-        for (long waited = 0; waited < j->period_ms && !atomic_load(&j->stopping);
-             waited += 50)
+        for (long waited = 0; waited < j->period_ms && !atomic_load(&j->stopping); waited += 50)
             sleep_ms(50);
         if (atomic_load(&j->stopping))
             break;

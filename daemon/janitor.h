@@ -6,8 +6,8 @@
 
 struct janitor;
 
-/* Starts the janitor on database_url, working every period_ms; NULL when the thread cannot start (the daemon runs on
- * without it: nothing is lost, the table only grows). */
+/* Starts the janitor on database_url, working every period_ms; NULL when the thread cannot start
+ * (the daemon runs on without it: nothing is lost, the table only grows). */
 struct janitor *janitor_start(const char *database_url, long period_ms);
 void janitor_stop(struct janitor *j);
 

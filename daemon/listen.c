@@ -14,8 +14,10 @@ static bool configure_tls(nng_listener l, const char *url, const char *cert_key,
                           size_t errlen)
 {
     if (!cert_key || !*cert_key) {
-        snprintf(err, errlen, "%s needs a certificate: pass --tls-cert-key FILE (a PEM file with "
-                 "the certificate and its private key)", url);
+        snprintf(err, errlen,
+                 "%s needs a certificate: pass --tls-cert-key FILE (a PEM file with "
+                 "the certificate and its private key)",
+                 url);
         return false;
     }
     nng_tls_config *cfg;
@@ -36,8 +38,10 @@ bool listen_start(nng_socket sock, const char *url, size_t recv_max, const char 
 {
     int rv = nng_listener_create(out, sock, url);
     if (rv != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s (use tcp://HOST:PORT, ipc:///PATH or "
-                 "tls+tcp://HOST:PORT)", url, nng_strerror(rv));
+        snprintf(err, errlen,
+                 "cannot listen on %s: %s (use tcp://HOST:PORT, ipc:///PATH or "
+                 "tls+tcp://HOST:PORT)",
+                 url, nng_strerror(rv));
         return false;
     }
     nng_listener_set_size(*out, NNG_OPT_RECVMAXSZ, recv_max);

@@ -13,8 +13,7 @@
  * tls+tcp:// URLs, ignored otherwise. False, with one sentence in err, on failure. */
 __attribute__((warn_unused_result)) bool listen_start(nng_socket sock, const char *url,
                                                       size_t recv_max, const char *tls_cert_key,
-                                                      nng_listener *out, char *err,
-                                                      size_t errlen);
+                                                      nng_listener *out, char *err, size_t errlen);
 
 /* The URL peers should use: url itself, or for a TCP URL with port 0 the same URL with the port
  * the system chose (so tests and tools can listen on "tcp://127.0.0.1:0" without racing). */

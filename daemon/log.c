@@ -45,7 +45,8 @@ static void format_now(char *buf, size_t len)
     snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-/* One fputs per record: stdio locks the stream, so lines from different threads never interleave. */
+/* One fputs per record: stdio locks the stream, so lines from different threads never interleave.
+ */
 static void emit(enum log_level level, const char *text)
 {
     char stamp[40];
@@ -67,13 +68,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
     emit(level, text);
 }
 
-void log_call(const char *request_id, const char *method, int code, uint64_t duration_us, int worker)
+void log_call(const char *request_id, const char *method, int code, uint64_t duration_us,
+              int worker)
 {
     enum log_level level = code == STATUS_INTERNAL ? LOG_LEVEL_ERROR : LOG_LEVEL_INFO;
     if (!log_level_enabled(level))
         return;
     char text[512];
-    snprintf(text, sizeof text, "call request_id=%s method=%s code=%d status=%s duration_us=%llu worker=%d",
-             request_id, method, code, status_code_name(code), (unsigned long long)duration_us, worker);
+    snprintf(text, sizeof text,
+             "call request_id=%s method=%s code=%d status=%s duration_us=%llu worker=%d",
+             request_id, method, code, status_code_name(code), (unsigned long long)duration_us,
+             worker);
     emit(level, text);
 }

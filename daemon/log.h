@@ -17,6 +17,7 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 
 /* The call record: time, request id, method, status, duration and worker. Callers pass only
  * identifiers: the record never holds a payload, so clinical data cannot reach the log. */
-void log_call(const char *request_id, const char *method, int code, uint64_t duration_us, int worker);
+void log_call(const char *request_id, const char *method, int code, uint64_t duration_us,
+              int worker);
 
 #endif

@@ -19,7 +19,7 @@
 #include "rpc.h"
 #include "status.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE         2
 #define STARTUP_DB_WAIT_US (30 * 1000000LL)
 
 /* Signals are taken synchronously by main (sigwait), so every thread starts with them blocked. */

@@ -17,13 +17,12 @@
 
 static const struct db_stmt lock_stmt = {"SELECT pg_advisory_lock($1::bigint)", 1};
 static const struct db_stmt unlock_stmt = {"SELECT pg_advisory_unlock($1::bigint)", 1};
-static const struct db_stmt create_table_stmt = {
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " checksum text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())",
-    0};
+static const struct db_stmt create_table_stmt = {"CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                                 " version integer PRIMARY KEY,"
+                                                 " name text NOT NULL,"
+                                                 " checksum text NOT NULL,"
+                                                 " applied_at timestamptz NOT NULL DEFAULT now())",
+                                                 0};
 static const struct db_stmt lookup_stmt = {
     "SELECT checksum, encode(sha256(convert_to($2, 'UTF8')), 'hex')"
     " FROM schema_migrations WHERE version = $1",

@@ -21,9 +21,8 @@ extern const struct migration_file migration_files[];
 /* Applies what `files` holds that the database lacks. Fails, with one sentence in err, when an
  * applied migration's file changed (checksum mismatch), a file name is malformed or a migration
  * fails (that one is rolled back; the ones before it stay). */
-__attribute__((warn_unused_result)) bool migrate_run(struct db *db,
-                                                     const struct migration_file *files,
-                                                     char *err, size_t errlen);
+__attribute__((warn_unused_result)) bool
+migrate_run(struct db *db, const struct migration_file *files, char *err, size_t errlen);
 
 /* Connects to url (waiting up to wait_us for a database that is still starting) and applies the
  * embedded migrations: what start-up and `clinicd bootstrap-admin` both do first. */

@@ -27,14 +27,14 @@
 #include "log.h"
 #include "status.h"
 
-#define RECV_POLL_MS 200
+#define RECV_POLL_MS    200
 #define SEND_TIMEOUT_MS 5000
 /* nng 1.5.2 allocates whatever a peer's frame header claims unless a limit is set. Ours sits well
  * above the application limit so that oversize requests up to it get a RESOURCE_EXHAUSTED reply
  * from rpc.c instead of a dropped connection; beyond it nng drops the peer. */
 #define TRANSPORT_LIMIT_FACTOR 4
-#define WATCHDOG_PERIOD_MS 2000
-#define WATCHDOG_PROBE_MS 2000
+#define WATCHDOG_PERIOD_MS     2000
+#define WATCHDOG_PROBE_MS      2000
 
 struct worker {
     struct pool *pool;
@@ -91,8 +91,8 @@ static void send_reply(struct worker *w, const uint8_t *reply, size_t len)
 static void serve_message(struct worker *w, nng_msg *msg)
 {
     uint8_t *reply = NULL;
-    size_t len = rpc_serve(w->pool->server, w->db, w->id, nng_msg_body(msg), nng_msg_len(msg),
-                           &reply);
+    size_t len =
+        rpc_serve(w->pool->server, w->db, w->id, nng_msg_body(msg), nng_msg_len(msg), &reply);
     nng_msg_free(msg);
     if (reply)
         send_reply(w, reply, len);
@@ -149,8 +149,7 @@ static bool start_listener(struct pool *pool, char *err, size_t errlen)
                         &pool->listener, err, errlen);
 }
 
-static bool open_socket(struct pool *pool, const struct pool_options *opt, char *err,
-                        size_t errlen)
+static bool open_socket(struct pool *pool, const struct pool_options *opt, char *err, size_t errlen)
 {
     int rv = nng_rep0_open(&pool->sock);
     if (rv != 0) {
@@ -217,8 +216,10 @@ static void *watchdog_main(void *arg)
             sleep_ms(50);
         if (atomic_load(&pool->stopping) || listener_answers(pool))
             continue;
-        log_msg(LOG_LEVEL_WARN, "the listener on %s stopped completing handshakes (nng issue "
-                "1518); re-creating it", pool->listen_url);
+        log_msg(LOG_LEVEL_WARN,
+                "the listener on %s stopped completing handshakes (nng issue "
+                "1518); re-creating it",
+                pool->listen_url);
         char err[256];
         nng_listener_close(pool->listener);
         if (!start_listener(pool, err, sizeof err))
@@ -242,7 +243,8 @@ static bool start_worker(struct pool *pool, struct worker *w, const char *databa
 {
     int rv;
     w->pool = pool;
-    if ((rv = nng_ctx_open(&w->ctx, pool->sock)) != 0 || (rv = nng_aio_alloc(&w->aio, NULL, NULL))) {
+    if ((rv = nng_ctx_open(&w->ctx, pool->sock)) != 0 ||
+        (rv = nng_aio_alloc(&w->aio, NULL, NULL))) {
         snprintf(err, errlen, "cannot set up worker %d: %s", w->id, nng_strerror(rv));
         return false;
     }

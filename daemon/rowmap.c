@@ -170,12 +170,14 @@ bool rowmap_fill(struct call *call, ProtobufCMessage *msg, const struct db_resul
     char *base = (char *)msg;
     for (int col = 0; col < db_columns(r); col++) {
         const char *name = db_column_name(r, col);
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(d, name);
         if (!f || db_is_null(r, row, col))
             continue;
         const char *text = db_value(r, row, col);
-        bool ok = f->label == PROTOBUF_C_LABEL_REPEATED ? store_array(call, f, base, text)
-                                                         : store_value(call, f, base + f->offset, text);
+        bool ok = f->label == PROTOBUF_C_LABEL_REPEATED
+                      ? store_array(call, f, base, text)
+                      : store_value(call, f, base + f->offset, text);
         if (!ok) {
             call_fail(call, STATUS_INTERNAL,
                       "an internal error occurred; report request id %s to the administrator",

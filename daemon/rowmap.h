@@ -42,8 +42,7 @@ void rowmap_reply_list(struct call *call, const struct db_stmt *stmt, const char
 
 /* Fills the repeated message field `field` of list (a message in the arena) with all rows of r
  * as messages. False when out of memory or a value does not convert (the call is failed). */
-__attribute__((warn_unused_result)) bool rowmap_fill_list(struct call *call,
-                                                          ProtobufCMessage *list,
+__attribute__((warn_unused_result)) bool rowmap_fill_list(struct call *call, ProtobufCMessage *list,
                                                           const char *field,
                                                           const struct db_result *r, int rows);
 

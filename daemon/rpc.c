@@ -343,11 +343,12 @@ static ProtobufCMessage *decode_payload(const struct rpc_method *m,
     char why[200];
     const ProtobufCMessageDescriptor *in = m->desc->input;
     if (!wire_check(in, env->payload.data, env->payload.len, why, sizeof why)) {
-        call_fail(call, STATUS_INVALID_ARGUMENT, "the payload of %s is malformed: %s", m->name, why);
+        call_fail(call, STATUS_INVALID_ARGUMENT, "the payload of %s is malformed: %s", m->name,
+                  why);
         return NULL;
     }
-    ProtobufCMessage *input = protobuf_c_message_unpack(in, NULL, env->payload.len,
-                                                        env->payload.data);
+    ProtobufCMessage *input =
+        protobuf_c_message_unpack(in, NULL, env->payload.len, env->payload.data);
     if (!input)
         call_fail(call, STATUS_INVALID_ARGUMENT, "the payload of %s is not a valid %s message",
                   m->name, in->name);
@@ -426,7 +427,8 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
 
 done:;
     /* echo the caller's id even when it was unfit for the log; otherwise the one we generated */
-    size_t len = pack_reply(&call, env && env->request_id[0] ? env->request_id : generated_id, reply);
+    size_t len =
+        pack_reply(&call, env && env->request_id[0] ? env->request_id : generated_id, reply);
     log_call(call.request_id, call.method, call.code, (uint64_t)(now_us() - started), worker);
     call_release(&call);
     if (input)
@@ -450,7 +452,8 @@ size_t rpc_refuse(const uint8_t *request, size_t request_len, int worker, int co
     if (env && log_safe(env->method, 100))
         call.method = env->method;
     call_fail(&call, code, "%s", message);
-    size_t len = pack_reply(&call, env && env->request_id[0] ? env->request_id : generated_id, reply);
+    size_t len =
+        pack_reply(&call, env && env->request_id[0] ? env->request_id : generated_id, reply);
     log_call(call.request_id, call.method, call.code, 0, worker);
     if (env)
         clinic__v1__rpc_request__free_unpacked(env, NULL);

@@ -19,7 +19,7 @@ struct rpc_method {
     ProtobufCService *service;
     unsigned index; /* in the service descriptor */
     const ProtobufCMethodDescriptor *desc;
-    unsigned flags; /* enum method_flag */
+    unsigned flags;                /* enum method_flag */
     const struct authz_rule *rule; /* who may call it (authz.c) */
 };
 

@@ -42,9 +42,12 @@ static void svc_audit_list_audit(Clinic__V1__Audit_Service *service,
     check_instant(call, "until", in->until, true);
     if (!check_page(call, in->page_size, in->page_token, &size, &before) || call->code != STATUS_OK)
         return;
-    const char *params[] = {param_i64(call, before),           param_i64(call, in->user_id),
-                            in->method,                         in->target,
-                            param_text_or_null(in->since),      param_text_or_null(in->until),
+    const char *params[] = {param_i64(call, before),
+                            param_i64(call, in->user_id),
+                            in->method,
+                            in->target,
+                            param_text_or_null(in->since),
+                            param_text_or_null(in->until),
                             param_u32(call, size + 1)};
     rowmap_reply_list(call, &list_stmt, params, &clinic__v1__list_audit_response__descriptor,
                       "entries", size);

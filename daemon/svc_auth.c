@@ -23,11 +23,11 @@
 #include "status.h"
 #include "validate.h"
 
-#define LOGIN_SLOW_AFTER 2
-#define LOGIN_LOCK_AFTER 5
-#define LOGIN_LOCK_MINUTES 15
+#define LOGIN_SLOW_AFTER    2
+#define LOGIN_LOCK_AFTER    5
+#define LOGIN_LOCK_MINUTES  15
 #define LOGIN_DELAY_STEP_MS 250
-#define LOGIN_DELAY_MAX_MS 1000
+#define LOGIN_DELAY_MAX_MS  1000
 
 static const struct db_stmt find_stmt = {
     "SELECT u.id, u.password_hash, u.active, u.role::text,"
@@ -57,8 +57,8 @@ static const struct db_stmt success_stmt = {
     5};
 static const struct db_stmt revoke_stmt = {
     "UPDATE auth_tokens SET revoked_at = now() WHERE lookup = $1 AND revoked_at IS NULL", 1};
-static const struct db_stmt whoami_stmt = {"SELECT " AUTH_USER_COLUMNS " FROM users u WHERE u.id = $1",
-                                           1};
+static const struct db_stmt whoami_stmt = {
+    "SELECT " AUTH_USER_COLUMNS " FROM users u WHERE u.id = $1", 1};
 static const struct db_stmt hash_stmt = {"SELECT password_hash FROM users WHERE id = $1", 1};
 /* A new password ends every other session of the user, keeping the one that asked. */
 static const struct db_stmt change_password_stmt = {
@@ -222,7 +222,8 @@ static void svc_auth_logout(Clinic__V1__Auth_Service *service, const Clinic__V1_
     closure(&resp, call);
 }
 
-static void svc_auth_who_am_i(Clinic__V1__Auth_Service *service, const Clinic__V1__WhoAmIRequest *in,
+static void svc_auth_who_am_i(Clinic__V1__Auth_Service *service,
+                              const Clinic__V1__WhoAmIRequest *in,
                               Clinic__V1__WhoAmIResponse_Closure closure, void *data)
 {
     (void)service;
@@ -264,10 +265,10 @@ static void svc_auth_change_password(Clinic__V1__Auth_Service *service,
         call_fail_db(call);
         return;
     }
-    enum auth_verdict v = db_rows(r) == 1 ? auth_verify_password(db_value(r, 0, 0),
-                                                                 in->current_password,
-                                                                 call->deadline_us)
-                                          : AUTH_MISMATCH;
+    enum auth_verdict v =
+        db_rows(r) == 1
+            ? auth_verify_password(db_value(r, 0, 0), in->current_password, call->deadline_us)
+            : AUTH_MISMATCH;
     db_result_free(r);
     if (v != AUTH_MATCH) {
         if (v == AUTH_BUSY)

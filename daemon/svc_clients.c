@@ -57,8 +57,8 @@ static const struct db_stmt update_stmt = {
     8};
 static const struct db_stmt archive_stmt = {
     "UPDATE clients SET archived = true WHERE id = $1 RETURNING " CLIENT_COLUMNS, 1};
-static const struct db_stmt erase_stmt = {
-    "SELECT " CLIENT_COLUMNS " FROM clinic_erase_client($1)", 1};
+static const struct db_stmt erase_stmt = {"SELECT " CLIENT_COLUMNS " FROM clinic_erase_client($1)",
+                                          1};
 
 static bool leap_year(int y)
 {

@@ -33,8 +33,9 @@ static Clinic__V1__Demo_Service demo = CLINIC__V1__DEMO__INIT(svc_demo_);
 
 const struct service_def svc_demo_def = {
     .service = &demo.base,
-    .policies = (const struct method_policy[]){
-        {"Load", METHOD_MUTATES},
-        {NULL, 0},
-    },
+    .policies =
+        (const struct method_policy[]){
+            {"Load", METHOD_MUTATES},
+            {NULL, 0},
+        },
 };

@@ -40,8 +40,9 @@ static Clinic__V1__Diagnostics_Service diagnostics =
 
 const struct service_def svc_diagnostics_def = {
     .service = &diagnostics.base,
-    .policies = (const struct method_policy[]){
-        {"Sleep", 0},
-        {NULL, 0},
-    },
+    .policies =
+        (const struct method_policy[]){
+            {"Sleep", 0},
+            {NULL, 0},
+        },
 };

@@ -11,10 +11,9 @@
 #include "validate.h"
 
 #define SINCE_DEFAULT 100
-#define SINCE_MAX 1000
+#define SINCE_MAX     1000
 
-static const struct db_stmt since_stmt = {
-    "SELECT * FROM clinic_events_after($1, $2)", 2};
+static const struct db_stmt since_stmt = {"SELECT * FROM clinic_events_after($1, $2)", 2};
 static const struct db_stmt last_stmt = {"SELECT coalesce(max(seq), 0) FROM events", 0};
 
 static void svc_events_since(Clinic__V1__Events_Service *service,
@@ -59,8 +58,9 @@ static Clinic__V1__Events_Service events = CLINIC__V1__EVENTS__INIT(svc_events_)
 
 const struct service_def svc_events_def = {
     .service = &events.base,
-    .policies = (const struct method_policy[]){
-        {"Since", 0},
-        {NULL, 0},
-    },
+    .policies =
+        (const struct method_policy[]){
+            {"Since", 0},
+            {NULL, 0},
+        },
 };

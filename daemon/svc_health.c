@@ -23,8 +23,9 @@ static Clinic__V1__Health_Service health = CLINIC__V1__HEALTH__INIT(svc_health_)
 
 const struct service_def svc_health_def = {
     .service = &health.base,
-    .policies = (const struct method_policy[]){
-        {"Check", METHOD_NO_TX},
-        {NULL, 0},
-    },
+    .policies =
+        (const struct method_policy[]){
+            {"Check", METHOD_NO_TX},
+            {NULL, 0},
+        },
 };

@@ -41,13 +41,13 @@ done:
     free(infos);
 }
 
-static Clinic__V1__Reflection_Service reflection =
-    CLINIC__V1__REFLECTION__INIT(svc_reflection_);
+static Clinic__V1__Reflection_Service reflection = CLINIC__V1__REFLECTION__INIT(svc_reflection_);
 
 const struct service_def svc_reflection_def = {
     .service = &reflection.base,
-    .policies = (const struct method_policy[]){
-        {"ListMethods", METHOD_NO_TX},
-        {NULL, 0},
-    },
+    .policies =
+        (const struct method_policy[]){
+            {"ListMethods", METHOD_NO_TX},
+            {NULL, 0},
+        },
 };

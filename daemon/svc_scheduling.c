@@ -19,14 +19,13 @@
 #include "validate.h"
 
 #define DETAILS_COLUMNS                                                                            \
-    "id, client_id, therapist_id, room_id, service_id, location_id, start_time, end_time,"        \
-    " status, late_cancel, cancel_reason, booked_by, created_at, updated_at, client_name,"        \
+    "id, client_id, therapist_id, room_id, service_id, location_id, start_time, end_time,"         \
+    " status, late_cancel, cancel_reason, booked_by, created_at, updated_at, client_name,"         \
     " therapist_name, room_name, service_name, time_zone"
 #define MAX_SEARCH_DAYS 93
-#define MAX_COURSE 52
+#define MAX_COURSE      52
 
-static const struct db_stmt zone_stmt = {
-    "SELECT time_zone FROM locations WHERE id = $1", 1};
+static const struct db_stmt zone_stmt = {"SELECT time_zone FROM locations WHERE id = $1", 1};
 static const struct db_stmt therapist_exists_stmt = {"SELECT 1 FROM therapists WHERE id = $1", 1};
 static const struct db_stmt details_stmt = {
     "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE id = $1", 1};
@@ -165,8 +164,12 @@ static bool check_search(struct call *call, const Clinic__V1__FindSlotsRequest *
 {
     char days[8];
     snprintf(days, sizeof days, "%d", MAX_SEARCH_DAYS);
-    const char *params[] = {param_i64(call, in->location_id), param_i64(call, in->service_id),
-                            param_id_or_null(call, in->therapist_id), in->from, in->to, days};
+    const char *params[] = {param_i64(call, in->location_id),
+                            param_i64(call, in->service_id),
+                            param_id_or_null(call, in->therapist_id),
+                            in->from,
+                            in->to,
+                            days};
     struct db_result *r;
     if (db_query(call->db, &slots_check_stmt, params, &r) != STATUS_OK) {
         call_fail_db(call);
@@ -214,17 +217,23 @@ static void svc_scheduling_find_slots(Clinic__V1__Scheduling_Service *service,
     char start_key[24], therapist_key[24];
     snprintf(start_key, sizeof start_key, "%lld", after_start);
     snprintf(therapist_key, sizeof therapist_key, "%lld", after_therapist);
-    const char *params[] = {param_i64(call, in->service_id), param_i64(call, in->location_id),
-                            in->from, in->to, param_id_or_null(call, in->therapist_id), zone,
-                            start_key, therapist_key, param_u32(call, size + 1)};
+    const char *params[] = {param_i64(call, in->service_id),
+                            param_i64(call, in->location_id),
+                            in->from,
+                            in->to,
+                            param_id_or_null(call, in->therapist_id),
+                            zone,
+                            start_key,
+                            therapist_key,
+                            param_u32(call, size + 1)};
     struct db_result *r;
     if (db_query(call->db, &slots_stmt, params, &r) != STATUS_OK) {
         call_fail_db(call);
         return;
     }
     int rows = db_rows(r) > (int)size ? (int)size : db_rows(r);
-    Clinic__V1__FindSlotsResponse *out =
-        (Clinic__V1__FindSlotsResponse *)rowmap_new(call, &clinic__v1__find_slots_response__descriptor);
+    Clinic__V1__FindSlotsResponse *out = (Clinic__V1__FindSlotsResponse *)rowmap_new(
+        call, &clinic__v1__find_slots_response__descriptor);
     if (out && rowmap_fill_list(call, &out->base, "slots", r, rows)) {
         out->time_zone = call_strdup(call, zone);
         if (db_rows(r) > (int)size)
@@ -256,9 +265,10 @@ static void svc_scheduling_book(Clinic__V1__Scheduling_Service *service,
     check_instant(call, "start_time", in->start_time, false);
     if (call->code != STATUS_OK)
         return;
-    const char *params[] = {param_i64(call, in->client_id), param_i64(call, in->service_id),
-                            param_i64(call, in->location_id), in->start_time,
-                            param_id_or_null(call, in->therapist_id), booked_by(call)};
+    const char *params[] = {
+        param_i64(call, in->client_id),           param_i64(call, in->service_id),
+        param_i64(call, in->location_id),         in->start_time,
+        param_id_or_null(call, in->therapist_id), booked_by(call)};
     rowmap_reply_one(call, &book_stmt, params, &clinic__v1__appointment__descriptor,
                      "the appointment vanished");
 }
@@ -285,12 +295,17 @@ static void svc_scheduling_book_course(Clinic__V1__Scheduling_Service *service,
         call_violation(call, "unit", "must be REPEAT_UNIT_DAYS or REPEAT_UNIT_WEEKS");
     if (call->code != STATUS_OK || !location_zone(call, in->location_id, zone, sizeof zone))
         return;
-    const char *params[] = {
-        param_i64(call, in->client_id), param_i64(call, in->service_id),
-        param_i64(call, in->location_id), in->first_start_time, param_u32(call, in->count),
-        param_u32(call, in->every),
-        in->unit == CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_WEEKS ? "weeks" : "days",
-        param_id_or_null(call, in->therapist_id), zone, booked_by(call)};
+    const char *params[] = {param_i64(call, in->client_id),
+                            param_i64(call, in->service_id),
+                            param_i64(call, in->location_id),
+                            in->first_start_time,
+                            param_u32(call, in->count),
+                            param_u32(call, in->every),
+                            in->unit == CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_WEEKS ? "weeks"
+                                                                                   : "days",
+                            param_id_or_null(call, in->therapist_id),
+                            zone,
+                            booked_by(call)};
     char ids[1024];
     if (!query_text(call, &course_stmt, params, ids, sizeof ids, "the course vanished"))
         return;
@@ -514,8 +529,8 @@ static void svc_scheduling_day_sheet(Clinic__V1__Scheduling_Service *service,
     if (db_query(call->db, &day_windows_stmt, params, &windows) != STATUS_OK ||
         db_query(call->db, &day_appointments_stmt, params, &appointments) != STATUS_OK)
         goto db_failed;
-    Clinic__V1__DaySheetResponse *out =
-        (Clinic__V1__DaySheetResponse *)rowmap_new(call, &clinic__v1__day_sheet_response__descriptor);
+    Clinic__V1__DaySheetResponse *out = (Clinic__V1__DaySheetResponse *)rowmap_new(
+        call, &clinic__v1__day_sheet_response__descriptor);
     if (!out || !build_days(call, out, windows, appointments)) {
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         goto done;
@@ -543,9 +558,9 @@ done:
 #define RANGE_PAGE_SQL(who)                                                                        \
     "SELECT " DETAILS_COLUMNS ", 'k' || (extract(epoch FROM start_at) * 1000000)::bigint"          \
     " || '.' || id AS page_key FROM appointment_details WHERE " who " = $1"                        \
-    " AND ($2::text IS NULL OR start_at >= clinic_parse_instant($2, clinic_home_zone(), 'from'))" \
-    " AND ($3::text IS NULL OR start_at < clinic_parse_instant($3, clinic_home_zone(), 'to'))"    \
-    " AND (start_at, id) > (to_timestamp($4::double precision / 1000000), $5)"                    \
+    " AND ($2::text IS NULL OR start_at >= clinic_parse_instant($2, clinic_home_zone(), 'from'))"  \
+    " AND ($3::text IS NULL OR start_at < clinic_parse_instant($3, clinic_home_zone(), 'to'))"     \
+    " AND (start_at, id) > (to_timestamp($4::double precision / 1000000), $5)"                     \
     " ORDER BY start_at, id LIMIT $6"
 
 static const struct db_stmt client_exists_stmt = {"SELECT 1 FROM clients WHERE id = $1", 1};
@@ -573,7 +588,7 @@ static void reply_range(struct call *call, const char *kind, int64_t who, const 
     char start_key[24], id_key[24];
     snprintf(start_key, sizeof start_key, "%lld", after_start);
     snprintf(id_key, sizeof id_key, "%lld", after_id);
-    const char *params[] = {id, param_text_or_null(from), param_text_or_null(to), start_key,
+    const char *params[] = {id,     param_text_or_null(from), param_text_or_null(to), start_key,
                             id_key, param_u32(call, size + 1)};
     rowmap_reply_list(call, range, params, &clinic__v1__appointment_list__descriptor,
                       "appointments", size);
@@ -592,8 +607,7 @@ static void svc_scheduling_client_appointments(Clinic__V1__Scheduling_Service *s
 
 static void svc_scheduling_therapist_agenda(Clinic__V1__Scheduling_Service *service,
                                             const Clinic__V1__TherapistAgendaRequest *in,
-                                            Clinic__V1__AppointmentList_Closure closure,
-                                            void *data)
+                                            Clinic__V1__AppointmentList_Closure closure, void *data)
 {
     (void)service;
     (void)closure;
@@ -605,19 +619,20 @@ static Clinic__V1__Scheduling_Service scheduling = CLINIC__V1__SCHEDULING__INIT(
 
 const struct service_def svc_scheduling_def = {
     .service = &scheduling.base,
-    .policies = (const struct method_policy[]){
-        {"FindSlots", 0},
-        {"Book", METHOD_MUTATES},
-        {"BookCourse", METHOD_MUTATES},
-        {"Reschedule", METHOD_MUTATES},
-        {"Cancel", METHOD_MUTATES},
-        {"CheckIn", METHOD_MUTATES},
-        {"Complete", METHOD_MUTATES},
-        {"MarkNoShow", METHOD_MUTATES},
-        {"GetAppointment", 0},
-        {"DaySheet", 0},
-        {"ClientAppointments", 0},
-        {"TherapistAgenda", 0},
-        {NULL, 0},
-    },
+    .policies =
+        (const struct method_policy[]){
+            {"FindSlots", 0},
+            {"Book", METHOD_MUTATES},
+            {"BookCourse", METHOD_MUTATES},
+            {"Reschedule", METHOD_MUTATES},
+            {"Cancel", METHOD_MUTATES},
+            {"CheckIn", METHOD_MUTATES},
+            {"Complete", METHOD_MUTATES},
+            {"MarkNoShow", METHOD_MUTATES},
+            {"GetAppointment", 0},
+            {"DaySheet", 0},
+            {"ClientAppointments", 0},
+            {"TherapistAgenda", 0},
+            {NULL, 0},
+        },
 };

@@ -29,7 +29,8 @@ static const struct db_stmt list_stmt = {
     4};
 /* NULL keeps a field; $7 says whether the links are masked (then NULL clears them). */
 static const struct db_stmt update_stmt = {
-    "WITH old AS (SELECT role, therapist_id, client_id, active FROM users WHERE id = $1 FOR UPDATE),"
+    "WITH old AS (SELECT role, therapist_id, client_id, active FROM users WHERE id = $1 FOR "
+    "UPDATE),"
     " u AS (UPDATE users SET email = coalesce($2, email), name = coalesce($3, name),"
     "  role = coalesce($4::user_role, role),"
     "  therapist_id = CASE WHEN $7 THEN $5::bigint ELSE therapist_id END,"
@@ -54,7 +55,8 @@ static bool check_role(struct call *call, const char *field, Clinic__V1__Role ro
     if ((role == CLINIC__V1__ROLE__ROLE_UNSPECIFIED && !required) ||
         (role >= CLINIC__V1__ROLE__ROLE_ADMIN && role <= CLINIC__V1__ROLE__ROLE_CLIENT))
         return true;
-    call_violation(call, field, "must be ROLE_ADMIN, ROLE_FRONT_DESK, ROLE_THERAPIST or ROLE_CLIENT");
+    call_violation(call, field,
+                   "must be ROLE_ADMIN, ROLE_FRONT_DESK, ROLE_THERAPIST or ROLE_CLIENT");
     return false;
 }
 
@@ -65,11 +67,13 @@ static void check_links(struct call *call, Clinic__V1__Role role, int64_t therap
     bool therapist = role == CLINIC__V1__ROLE__ROLE_THERAPIST;
     bool client = role == CLINIC__V1__ROLE__ROLE_CLIENT;
     if (therapist && therapist_id <= 0)
-        call_violation(call, "therapist_id", "is required for ROLE_THERAPIST: the therapist this user acts as");
+        call_violation(call, "therapist_id",
+                       "is required for ROLE_THERAPIST: the therapist this user acts as");
     if (!therapist && therapist_id != 0)
         call_violation(call, "therapist_id", "is only for ROLE_THERAPIST; leave it 0");
     if (client && client_id <= 0)
-        call_violation(call, "client_id", "is required for ROLE_CLIENT: the client this user acts as");
+        call_violation(call, "client_id",
+                       "is required for ROLE_CLIENT: the client this user acts as");
     if (!client && client_id != 0)
         call_violation(call, "client_id", "is only for ROLE_CLIENT; leave it 0");
 }
@@ -81,8 +85,8 @@ static void fail_write(struct call *call)
     if (db_error_is(call->db, "23505") && strstr(constraint, "email"))
         call_fail(call, STATUS_ALREADY_EXISTS, "a user with this email already exists");
     else if (db_error_is(call->db, "23505"))
-        call_fail(call, STATUS_ALREADY_EXISTS,
-                  "that %s already has a user", strstr(constraint, "therapist") ? "therapist" : "client");
+        call_fail(call, STATUS_ALREADY_EXISTS, "that %s already has a user",
+                  strstr(constraint, "therapist") ? "therapist" : "client");
     else if (db_error_is(call->db, "23503"))
         call_fail(call, STATUS_NOT_FOUND, "the %s named does not exist",
                   strstr(constraint, "therapist") ? "therapist" : "client");
@@ -167,8 +171,8 @@ static void svc_users_list_users(Clinic__V1__Users_Service *service,
 static bool check_update(struct call *call, const Clinic__V1__UpdateUserRequest *in,
                          const struct db_result *current)
 {
-    static const char *const fields[] = {"email", "name", "role", "therapist_id", "client_id",
-                                         "active", NULL};
+    static const char *const fields[] = {"email",     "name",   "role", "therapist_id",
+                                         "client_id", "active", NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
     if (!check_update_mask(call, mask, n, fields))

@@ -63,8 +63,8 @@ bool check_email(struct call *call, const char *field, const char *s, bool requi
     bool ok = at && at != s && at[1] && !strchr(at + 1, '@') && strlen(s) <= 254 &&
               !strpbrk(s, " \t\r\n");
     if (!ok)
-        call_violation(call, field, *s ? "must be an email address like anna@example.org"
-                                       : "is required");
+        call_violation(call, field,
+                       *s ? "must be an email address like anna@example.org" : "is required");
     return ok;
 }
 
@@ -296,8 +296,10 @@ bool check_time_zone(struct call *call, const char *field, const char *zone)
     }
     bool known = strcmp(db_value(r, 0, 0), "t") == 0;
     if (!known)
-        call_violation(call, field, "\"%s\" is not an IANA time zone; use a name like "
-                       "Europe/Berlin or America/New_York", zone);
+        call_violation(call, field,
+                       "\"%s\" is not an IANA time zone; use a name like "
+                       "Europe/Berlin or America/New_York",
+                       zone);
     db_result_free(r);
     return known;
 }

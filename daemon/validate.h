@@ -12,7 +12,7 @@
 #include "call.h"
 
 #define PAGE_SIZE_DEFAULT 50
-#define PAGE_SIZE_MAX 500
+#define PAGE_SIZE_MAX     500
 
 bool check_id(struct call *call, const char *field, int64_t id);
 /* Optional id: 0 means none. */

@@ -18,14 +18,14 @@
 #include "clinic/v1/events.pb-c.h"
 
 #define DEFAULT_EVENTS_URL "tcp://127.0.0.1:7451"
-#define RECV_POLL_MS 500
-#define QUIET_CATCH_UP_MS 3000
+#define RECV_POLL_MS       500
+#define QUIET_CATCH_UP_MS  3000
 
 struct watch {
     struct cli *cli;
     const char *topic;
-    unsigned long long last;  /* highest sequence number printed */
-    long long remaining;      /* events still to print; -1: no limit */
+    unsigned long long last; /* highest sequence number printed */
+    long long remaining;     /* events still to print; -1: no limit */
 };
 
 static atomic_bool interrupted;
@@ -42,10 +42,11 @@ static void print_event(struct watch *w, const Clinic__V1__Event *e)
         cli_print_json(&e->base);
     } else {
         /* "2026-03-29T09:00:00+02:00" shown as "2026-03-29 09:00" */
-        printf("%-6llu %-26s appointment %-6lld %.10s %.5s  therapist %lld  room %lld  client %lld\n",
-               (unsigned long long)e->seq, e->topic, (long long)e->appointment_id, e->start_time,
-               strlen(e->start_time) > 11 ? e->start_time + 11 : "", (long long)e->therapist_id,
-               (long long)e->room_id, (long long)e->client_id);
+        printf(
+            "%-6llu %-26s appointment %-6lld %.10s %.5s  therapist %lld  room %lld  client %lld\n",
+            (unsigned long long)e->seq, e->topic, (long long)e->appointment_id, e->start_time,
+            strlen(e->start_time) > 11 ? e->start_time + 11 : "", (long long)e->therapist_id,
+            (long long)e->room_id, (long long)e->client_id);
     }
     fflush(stdout);
     w->last = e->seq;

@@ -22,8 +22,8 @@
 /* The transport gets this much beyond the deadline sent to the daemon, so that the daemon's
  * DEADLINE_EXCEEDED (with its sentence) arrives before our own timer fires. */
 #define TRANSPORT_SLACK_MS 1000
-#define RETRY_FIRST_MS 50
-#define RETRY_MAX_MS 1000
+#define RETRY_FIRST_MS     50
+#define RETRY_MAX_MS       1000
 
 struct clinic_client {
     nng_socket sock;
@@ -87,8 +87,8 @@ static void url_host(const char *url, char *out, size_t len)
 }
 
 /* A dialer for url; for TLS, with the CA and the server name to verify. 0 or an nng error. */
-static int make_dialer(struct clinic_client *c, const char *url, const char *ca_file,
-                       nng_dialer *d, struct clinic_error *err)
+static int make_dialer(struct clinic_client *c, const char *url, const char *ca_file, nng_dialer *d,
+                       struct clinic_error *err)
 {
     int rv = nng_dialer_create(d, c->sock, url);
     if (rv != 0 || strncmp(url, "tls+tcp", 7) != 0)
@@ -96,7 +96,8 @@ static int make_dialer(struct clinic_client *c, const char *url, const char *ca_
     if (!ca_file || !*ca_file) {
         set_error(err, STATUS_INVALID_ARGUMENT, NULL,
                   "%s is a TLS URL: set CLINIC_TLS_CA to the CA certificate (PEM) that signed the "
-                  "daemon's certificate", url);
+                  "daemon's certificate",
+                  url);
         nng_dialer_close(*d);
         return NNG_EINVAL;
     }
@@ -106,8 +107,8 @@ static int make_dialer(struct clinic_client *c, const char *url, const char *ca_
     if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0)
         return rv;
     if ((rv = nng_tls_config_ca_file(cfg, ca_file)) != 0)
-        set_error(err, STATUS_INVALID_ARGUMENT, NULL,
-                  "cannot read the CA certificate %s: %s", ca_file, nng_strerror(rv));
+        set_error(err, STATUS_INVALID_ARGUMENT, NULL, "cannot read the CA certificate %s: %s",
+                  ca_file, nng_strerror(rv));
     if (rv == 0)
         rv = nng_tls_config_server_name(cfg, host);
     if (rv == 0)
@@ -143,7 +144,8 @@ static bool dial_all(struct clinic_client *c, const char *urls, const char *ca_f
         if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL) {
             set_error(err, STATUS_INVALID_ARGUMENT, NULL,
                       "\"%s\" is not a daemon URL; use tcp://HOST:PORT, ipc:///PATH or "
-                      "tls+tcp://HOST:PORT", url);
+                      "tls+tcp://HOST:PORT",
+                      url);
             return false;
         }
         if (rv == 0 && (rv = nng_dialer_start(d, 0)) == 0) {
@@ -356,8 +358,8 @@ static int decode_reply(nng_msg *msg, const ProtobufCMessageDescriptor *response
     if (code != STATUS_OK) {
         error_from_status(resp->status, request_id, err);
     } else {
-        *response = protobuf_c_message_unpack(response_type, NULL, resp->payload.len,
-                                              resp->payload.data);
+        *response =
+            protobuf_c_message_unpack(response_type, NULL, resp->payload.len, resp->payload.data);
         if (!*response) {
             set_error(err, STATUS_INTERNAL, request_id,
                       "clinicd's reply is not a valid %s; are client and daemon the same version?",
@@ -436,8 +438,8 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
     for (;;) {
         int64_t left = give_up - now_ms();
         nng_msg *msg = NULL;
-        int rv = exchange(c, envelope, len, &msg, (uint32_t)(left > 0 ? left : 1) +
-                                                      TRANSPORT_SLACK_MS);
+        int rv =
+            exchange(c, envelope, len, &msg, (uint32_t)(left > 0 ? left : 1) + TRANSPORT_SLACK_MS);
         if (rv != 0)
             code = transport_error(c, rv, timeout_ms, request_id, err);
         else

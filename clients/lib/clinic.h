@@ -12,9 +12,9 @@
 
 #include "status.h"
 
-#define CLINIC_DEFAULT_URL "tcp://127.0.0.1:7450"
+#define CLINIC_DEFAULT_URL        "tcp://127.0.0.1:7450"
 #define CLINIC_DEFAULT_TIMEOUT_MS 10000
-#define CLINIC_MAX_VIOLATIONS 16
+#define CLINIC_MAX_VIOLATIONS     16
 /* Requests above this are refused locally: clinicd's transport drops connections whose frames
  * pass 4 x its 1 MiB default limit, and nng 1.5.2 handles such a drop badly on the client side
  * (the socket re-dials and resends, and closing another socket can then hang). */

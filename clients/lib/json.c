@@ -120,8 +120,7 @@ static void put_value(struct out *o, const ProtobufCFieldDescriptor *f, const vo
         break;
     case PROTOBUF_C_TYPE_ENUM: {
         int v = *(const int *)p;
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
         if (ev)
             put_string(o, ev->name);
         else

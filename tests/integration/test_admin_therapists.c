@@ -558,7 +558,8 @@ static void working_hours_round_trip(void **state)
     assert_int_equal(h->weekday, 1);
     assert_string_equal(h->start_local, "09:00");
     assert_string_equal(h->end_local, "17:00");
-    assert_string_equal(h->valid_from, ""); /* no start given: shown as no limit, as admin.proto says */
+    assert_string_equal(h->valid_from,
+                        ""); /* no start given: shown as no limit, as admin.proto says */
     assert_string_equal(h->valid_until, "");
     int64_t monday = h->id;
     free_msg(h);

@@ -40,26 +40,30 @@ static long long own_appointment, other_appointment, own_note, other_note;
 /* An appointment straight in the table (the walk is about the door, not the booking rules). */
 static long long appointment(int client, int therapist, int day)
 {
-    return harness_sql_id(db_url, "INSERT INTO appointments (client_id, therapist_id, room_id, service_id,"
-                  " location_id, start_at, end_at, blocked)"
-                  " SELECT %lld, %lld, %lld, %lld, %lld, s, s + interval '1 hour',"
-                  " tstzrange(s, s + interval '75 minutes')"
-                  " FROM (SELECT date_trunc('day', now()) + interval '%d days 10 hours' AS s) x"
-                  " RETURNING id",
-                  clinic.client_ids[client], clinic.therapist_ids[therapist],
-                  clinic.room_ids[therapist], clinic.service_id, clinic.location_id, day);
+    return harness_sql_id(
+        db_url,
+        "INSERT INTO appointments (client_id, therapist_id, room_id, service_id,"
+        " location_id, start_at, end_at, blocked)"
+        " SELECT %lld, %lld, %lld, %lld, %lld, s, s + interval '1 hour',"
+        " tstzrange(s, s + interval '75 minutes')"
+        " FROM (SELECT date_trunc('day', now()) + interval '%d days 10 hours' AS s) x"
+        " RETURNING id",
+        clinic.client_ids[client], clinic.therapist_ids[therapist], clinic.room_ids[therapist],
+        clinic.service_id, clinic.location_id, day);
 }
 
 static long long note(long long appointment_id, int therapist)
 {
-    return harness_sql_id(db_url, "INSERT INTO treatment_notes (appointment_id, author_therapist_id)"
-                  " VALUES (%lld, %lld) RETURNING id",
-                  appointment_id, clinic.therapist_ids[therapist]);
+    return harness_sql_id(db_url,
+                          "INSERT INTO treatment_notes (appointment_id, author_therapist_id)"
+                          " VALUES (%lld, %lld) RETURNING id",
+                          appointment_id, clinic.therapist_ids[therapist]);
 }
 
 static bool log_in(enum caller_role role, const char *email, long long therapist, long long client)
 {
-    return harness_create_user(db_url, email, caller_role_name(role), therapist, client, NULL) > 0 &&
+    return harness_create_user(db_url, email, caller_role_name(role), therapist, client, NULL) >
+               0 &&
            harness_login(daemon_.url, email, NULL, tokens[role], sizeof tokens[role]) == STATUS_OK;
 }
 
@@ -111,7 +115,7 @@ static long long target_for(enum authz_target target, enum caller_role role, boo
         return own ? own_note : other_note;
     case TARGET_USER:
         return own ? harness_sql_id(db_url, "SELECT id FROM users WHERE role = '%s' LIMIT 1",
-                            caller_role_name(role))
+                                    caller_role_name(role))
                    : harness_sql_id(db_url, "SELECT id FROM users WHERE role = 'admin' LIMIT 1");
     case TARGET_NONE:
         break;
@@ -127,7 +131,8 @@ static int call_with(const struct rpc_method *m, const char *token, long long ta
     ProtobufCMessage *req = calloc(1, in->sizeof_message);
     in->message_init(req);
     if (m->rule->field && target) {
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(in, m->rule->field);
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(in, m->rule->field);
         assert_non_null(f);
         *(int64_t *)((char *)req + f->offset) = target;
     }
@@ -202,12 +207,14 @@ static void every_mutation_and_audited_read_left_audit_rows(void **state)
         if (!walked(m) || !(m->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)))
             continue;
         char sql[256];
-        snprintf(sql, sizeof sql,
-                 "SELECT count(DISTINCT role) FROM audit WHERE method = '%s' AND user_id IS NOT NULL",
-                 m->name);
+        snprintf(
+            sql, sizeof sql,
+            "SELECT count(DISTINCT role) FROM audit WHERE method = '%s' AND user_id IS NOT NULL",
+            m->name);
         char *roles = harness_sql(db_url, sql);
         if (!roles || strcmp(roles, "4") != 0)
-            fail_msg("%s: audit rows from %s role(s), expected all 4", m->name, roles ? roles : "?");
+            fail_msg("%s: audit rows from %s role(s), expected all 4", m->name,
+                     roles ? roles : "?");
         free(roles);
     }
 }

@@ -100,8 +100,8 @@ static void create(char *id, size_t len, const char *const *args)
 static void admin_commands_set_up_a_clinic(void **state)
 {
     (void)state;
-    struct harness_run r = CLINIC("admin", "location", "create", "--name", "Test Clinic", "--time-zone",
-                          "Europe/Berlin");
+    struct harness_run r = CLINIC("admin", "location", "create", "--name", "Test Clinic",
+                                  "--time-zone", "Europe/Berlin");
     assert_int_equal(r.status, 0);
     harness_assert_contains(r.out, "Created location");
     harness_assert_contains(r.out, "Test Clinic");
@@ -177,8 +177,9 @@ static void slots_lists_free_times_of_the_day(void **state)
 {
     (void)state;
     char from[32], to[32], first[32];
-    struct harness_run r = CLINIC("slots", "--service", service_id, "--location", location_id, "--from",
-                          at("09:00", from, sizeof from), "--to", at("11:00", to, sizeof to));
+    struct harness_run r =
+        CLINIC("slots", "--service", service_id, "--location", location_id, "--from",
+               at("09:00", from, sizeof from), "--to", at("11:00", to, sizeof to));
     assert_int_equal(r.status, 0);
     harness_assert_contains(r.out, "START");
     harness_assert_contains(r.out, "THERAPIST");
@@ -201,8 +202,9 @@ static void book_prints_the_appointment(void **state)
 {
     (void)state;
     char start[32];
-    struct harness_run r = CLINIC("book", "--client", client_id, "--service", service_id, "--location",
-                          location_id, "--start", at("09:00", start, sizeof start));
+    struct harness_run r =
+        CLINIC("book", "--client", client_id, "--service", service_id, "--location", location_id,
+               "--start", at("09:00", start, sizeof start));
     assert_int_equal(r.status, 0);
     harness_assert_contains(r.out, "Booked appointment");
     harness_assert_contains(r.out, day);
@@ -224,7 +226,7 @@ static void json_book_prints_one_document_with_the_id(void **state)
     (void)state;
     char start[32], id[24];
     struct harness_run r = CLINIC("--json", "book", "--client", client_id, "--service", service_id,
-                          "--start", at("11:00", start, sizeof start));
+                                  "--start", at("11:00", start, sizeof start));
     assert_int_equal(r.status, 0);
     size_t len = strlen(r.out);
     /* one JSON object on one line */
@@ -304,7 +306,7 @@ static void life_cycle_moves_checks_in_and_completes(void **state)
     (void)state;
     char start[32], id[24];
     struct harness_run r = CLINIC("--json", "book", "--client", client_id, "--service", service_id,
-                          "--start", at("13:00", start, sizeof start));
+                                  "--start", at("13:00", start, sizeof start));
     assert_int_equal(r.status, 0);
     harness_json_id(r.out, id, sizeof id);
     harness_run_free(&r);
@@ -362,7 +364,7 @@ static void booking_outside_working_hours_exits_9_with_the_rule(void **state)
     (void)state;
     char start[32];
     struct harness_run r = CLINIC("book", "--client", client_id, "--service", service_id, "--start",
-                          at("06:00", start, sizeof start));
+                                  at("06:00", start, sizeof start));
     assert_int_equal(r.status, STATUS_FAILED_PRECONDITION);
     harness_assert_contains(r.err, "working hours");
     harness_run_free(&r);

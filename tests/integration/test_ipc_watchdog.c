@@ -19,7 +19,7 @@
 
 #include "harness.h"
 
-#define HANGUPS 12
+#define HANGUPS             12
 #define RECOVERY_TIMEOUT_MS 15000
 
 static struct harness_pg pg;

@@ -34,8 +34,9 @@ static void expired_idempotency_keys_are_deleted_and_fresh_ones_kept(void **stat
     for (int waited = 0; waited < 10000; waited += 100) {
         free(left);
         free(tokens);
-        left = harness_sql(url, "SELECT string_agg(user_id || ':' || key, ',' ORDER BY user_id, key)"
-                                " FROM idempotency_keys");
+        left =
+            harness_sql(url, "SELECT string_agg(user_id || ':' || key, ',' ORDER BY user_id, key)"
+                             " FROM idempotency_keys");
         tokens = harness_sql(url, "SELECT count(*) || '/' || count(*) FILTER (WHERE lookup = 42)"
                                   " FROM auth_tokens");
         if (left && strcmp(left, "1:shared,1:young") == 0 && tokens && strcmp(tokens, "1/0") == 0)

@@ -124,7 +124,8 @@ static void truncated_envelope_gets_invalid_argument(void **state)
     memset(payload, 'x', sizeof payload);
     size_t len;
     uint8_t *env = pack_envelope("/clinic.v1.Health/Check", payload, sizeof payload, 0, &len);
-    /* every cut inside the method name or the payload bytes leaves a length pointing past the end */
+    /* every cut inside the method name or the payload bytes leaves a length pointing past the end
+     */
     for (size_t cut = 1; cut < len; cut++) {
         int code = raw_status(env, cut, NULL, 0);
         assert_true(code == STATUS_INVALID_ARGUMENT || code == STATUS_UNIMPLEMENTED ||
@@ -142,9 +143,9 @@ static void wrong_wire_types_get_invalid_argument(void **state)
     /* field 1 (method, a string) sent as a varint */
     static const uint8_t envelope_varint_method[] = {0x08, 0x96, 0x01};
     char message[256];
-    assert_int_equal(raw_status(envelope_varint_method, sizeof envelope_varint_method, message,
-                                sizeof message),
-                     STATUS_INVALID_ARGUMENT);
+    assert_int_equal(
+        raw_status(envelope_varint_method, sizeof envelope_varint_method, message, sizeof message),
+        STATUS_INVALID_ARGUMENT);
     /* a HealthCheckRequest whose field 1 (service, a string) is a varint */
     static const uint8_t payload_varint_service[] = {0x08, 0x01};
     size_t len;

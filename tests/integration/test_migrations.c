@@ -15,7 +15,7 @@
 #include "migrate.h"
 
 #define DAEMONS 3
-#define ROUNDS 3
+#define ROUNDS  3
 
 static struct harness_pg pg;
 
@@ -133,9 +133,8 @@ static void unreachable_database_stops_startup_with_a_sentence(void **state)
 {
     (void)state;
     struct harness_daemon d;
-    assert_true(harness_daemon_start(&d, pg.dir,
-                                     "postgresql:///nowhere?host=/nonexistent&connect_timeout=1",
-                                     NULL, false));
+    assert_true(harness_daemon_start(
+        &d, pg.dir, "postgresql:///nowhere?host=/nonexistent&connect_timeout=1", NULL, false));
     assert_int_equal(harness_daemon_wait_exit(&d, 60000), 1);
     char *log = harness_daemon_log(&d);
     assert_non_null(strstr(log, "cannot start"));

@@ -113,10 +113,14 @@ static void malformed_values_are_usage_errors(void **state)
 {
     (void)state;
     char **bad[] = {
-        ARGS("1", "--client", "abc"),   ARGS("1", "--client", "0"),
-        ARGS("1", "--price", "12.345"), ARGS("1", "--weekday", "someday"),
-        ARGS("1", "--unit", "months"),  ARGS("1", "--start", "tomorrow"),
-        ARGS("1", "--count", "-1"),     ARGS("1", "--nonsense", "x"),
+        ARGS("1", "--client", "abc"),
+        ARGS("1", "--client", "0"),
+        ARGS("1", "--price", "12.345"),
+        ARGS("1", "--weekday", "someday"),
+        ARGS("1", "--unit", "months"),
+        ARGS("1", "--start", "tomorrow"),
+        ARGS("1", "--count", "-1"),
+        ARGS("1", "--nonsense", "x"),
         ARGS("1", "--client", "1", "--client", "2"),
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

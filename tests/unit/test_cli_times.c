@@ -25,12 +25,12 @@ static void spans_within_a_day_show_clock_times_only(void **state)
 {
     (void)state;
     char out[64];
-    assert_string_equal(times_span("2026-03-29T09:00:00+02:00", "2026-03-29T10:15:00+02:00", out,
-                                   sizeof out),
-                        "09:00-10:15");
-    assert_string_equal(times_span("2026-03-29T23:00:00+02:00", "2026-03-30T01:00:00+02:00", out,
-                                   sizeof out),
-                        "2026-03-29 23:00-2026-03-30 01:00");
+    assert_string_equal(
+        times_span("2026-03-29T09:00:00+02:00", "2026-03-29T10:15:00+02:00", out, sizeof out),
+        "09:00-10:15");
+    assert_string_equal(
+        times_span("2026-03-29T23:00:00+02:00", "2026-03-30T01:00:00+02:00", out, sizeof out),
+        "2026-03-29 23:00-2026-03-30 01:00");
 }
 
 static void epoch_follows_the_offset(void **state)
