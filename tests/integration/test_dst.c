@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clinic/v1/scheduling.pb-c.h"
 #include "harness.h"
@@ -78,30 +79,17 @@ static void assert_violation_on(int code, const struct clinic_error *err, const 
     fail_msg("no violation on %s; message: %s", field, err->message);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* The instant of "2027-03-28T09:00:00+02:00" in seconds since the epoch (fails the test on any
- * other shape). */
+ * other shape). glibc's strptime reads the offset into tm_gmtoff, which timegm ignores and
+ * then resets, so it is read first. */
 static int64_t epoch_of(const char *s)
 {
-    int y, mo, d, h, mi, sec, oh, om;
-    char sign;
-    if (strlen(s) != 25 ||
-        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c%2d:%2d", &y, &mo, &d, &h, &mi, &sec, &sign, &oh,
-               &om) != 9 ||
-        (sign != '+' && sign != '-'))
+    struct tm tm = {0};
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    if (!end || *end)
         fail_msg("\"%s\" is not RFC 3339 with an offset", s);
-    int64_t offset = (int64_t)(oh * 3600 + om * 60) * (sign == '-' ? -1 : 1);
-    return days_from_civil(y, mo, d) * DAY_SECONDS + h * 3600 + mi * 60 + sec - offset;
+    int64_t offset = tm.tm_gmtoff;
+    return (int64_t)timegm(&tm) - offset;
 }
 
 /* Everything FindSlots offers for service (and therapist, 0: anyone) from..to, in one page. */
