@@ -11,12 +11,17 @@ set -euo pipefail
 #   libsodium-dev                      Argon2id password hashing and random tokens
 #   libcmocka-dev                      unit tests
 #   postgresql-15-pgtap                schema tests
-#   clang                              the fuzzer (libFuzzer)
+#   clang libclang-rt-14-dev           the sanitizer build of the test suite (AddressSanitizer and
+#                                      UndefinedBehaviorSanitizer runtimes)
+#   clang-format                       checks that the C files follow the committed .clang-format
+#   faketime                           runs the date-sensitive tests one and three years ahead
 #   openssl                            makes the throw-away certificates of the TLS tests
 #   procps util-linux                  ps/kill and runuser/setpriv to run PostgreSQL unprivileged
+#   ca-certificates git                clone the project (CI clones the commit into a fresh root)
 packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
-          libpq-dev postgresql libsodium-dev libcmocka-dev postgresql-15-pgtap clang openssl procps util-linux
-          ca-certificates git)
+          libpq-dev postgresql libsodium-dev libcmocka-dev postgresql-15-pgtap
+          clang libclang-rt-14-dev clang-format faketime
+          openssl procps util-linux ca-certificates git)
 
 missing=()
 for p in "${packages[@]}"; do
