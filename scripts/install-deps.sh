@@ -13,6 +13,8 @@ set -euo pipefail
 #   postgresql-15-pgtap                schema tests
 #   clang libclang-rt-14-dev           the sanitizer build of the test suite (AddressSanitizer and
 #                                      UndefinedBehaviorSanitizer runtimes)
+#   llvm                               llvm-symbolizer: sanitizer reports name functions and lines,
+#                                      and LeakSanitizer's suppressions (tests/lsan.supp) match names
 #   clang-format                       checks that the C files follow the committed .clang-format
 #   faketime                           runs the date-sensitive tests one and three years ahead
 #   openssl                            makes the throw-away certificates of the TLS tests
@@ -20,7 +22,7 @@ set -euo pipefail
 #   ca-certificates git                clone the project (CI clones the commit into a fresh root)
 packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
           libpq-dev postgresql libsodium-dev libcmocka-dev postgresql-15-pgtap
-          clang libclang-rt-14-dev clang-format faketime
+          clang libclang-rt-14-dev llvm clang-format faketime
           openssl procps util-linux ca-certificates git)
 
 missing=()

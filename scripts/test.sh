@@ -42,7 +42,7 @@ run_ahead() { # build-folder, libfaketime offset such as +365d
     # -m: the multi-threaded libfaketime (the daemon and nng use threads); the monotonic clock
     # keeps its pace so nng's timers and the tests' deadlines are undisturbed.
     /usr/bin/faketime -m --exclude-monotonic -f "$2" \
-        /bin/bash -c 'cd "$1" && ctest -j"$2" --output-on-failure --timeout 600 -R "$3"' \
+        /bin/bash -c 'echo "the clock now reads $(/usr/bin/date -u +%FT%TZ)" && cd "$1" && ctest -j"$2" --output-on-failure --timeout 600 -R "$3"' \
         run_ahead "$1" "$jobs" "$dated_tests"
 }
 
