@@ -230,7 +230,7 @@ done:
 
 /* --- the in-process echo server --- */
 
-/* One worker: receive on its context, send the same message back, until the socket closes. */
+/* One worker: receive on its context, send the same message back, until the server stops. */
 static void *echo_worker_main(void *arg)
 {
     struct echo_worker *w = arg;
@@ -254,14 +254,13 @@ static void *echo_worker_main(void *arg)
     return NULL;
 }
 
-/* Closes the socket (waking every worker with NNG_ECLOSED), joins the workers, frees all. */
+/* Joins the workers (each returns after its current receive), frees their aios and only then
+ * closes the socket: the order daemon/pool.c keeps, for the nng 1.5.2 reason given there. */
 static void echo_stop(struct echo_server *srv)
 {
     if (!srv)
         return;
     atomic_store(&srv->stopping, true);
-    if (srv->sock_open)
-        nng_close(srv->sock);
     for (int i = 0; i < srv->n_workers && srv->workers; i++) {
         struct echo_worker *w = &srv->workers[i];
         if (w->started)
@@ -269,6 +268,8 @@ static void echo_stop(struct echo_server *srv)
         if (w->aio)
             nng_aio_free(w->aio);
     }
+    if (srv->sock_open)
+        nng_close(srv->sock);
     free(srv->workers);
     free(srv);
 }

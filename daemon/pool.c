@@ -5,6 +5,10 @@
  * an aio without callback, so all blocking happens on the worker's own thread. Receives time out
  * every RECV_POLL_MS so a worker notices shutdown between calls without anyone cancelling its
  * aio mid-reply; a call in flight always gets to send its answer (bounded by the grace period).
+ * The socket closes only once every worker has returned and its aio is freed: in nng 1.5.2 a
+ * receive timeout that expires while the socket closes runs its cancel function on the freed
+ * socket (nng_close then aborts the daemon with "pthread_mutex_unlock: Invalid argument"), and
+ * freeing the aio is what waits out an expiry already under way.
  *
  * nng 1.5.2's IPC listener stops accepting after a few peers hang up in the middle of the SP
  * handshake (upstream issue 1518, fixed in 1.6.0). For ipc:// a watchdog thread dials the
@@ -59,8 +63,9 @@ struct pool {
     const struct rpc_server *server;
     struct worker *workers;
     int n_workers;
-    atomic_bool stopping;
-    atomic_int busy; /* workers serving a call they took before shutdown began */
+    atomic_bool stopping; /* calls that arrive from now on are refused */
+    atomic_bool closing;  /* workers return after their current receive */
+    atomic_int busy;      /* workers serving a call they took before shutdown began */
 };
 
 static void sleep_ms(long ms)
@@ -112,14 +117,14 @@ static void refuse_message(struct worker *w, nng_msg *msg)
     free(reply);
 }
 
-/* Serves calls until the socket closes. The busy count goes up before the stopping flag is
- * read, so pool_stop, which sets the flag and then waits for busy to drop, never closes the
- * socket under a call it let start. */
+/* Serves calls until pool_stop says the pool is closing. The busy count goes up before the
+ * stopping flag is read, so pool_stop, which sets the flag and then waits for busy to drop, never
+ * closes the socket under a call it let start. */
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct pool *pool = w->pool;
-    for (;;) {
+    while (!atomic_load(&pool->closing)) {
         nng_aio_set_timeout(w->aio, RECV_POLL_MS);
         nng_ctx_recv(w->ctx, w->aio);
         nng_aio_wait(w->aio);
@@ -311,15 +316,16 @@ void pool_stop(struct pool *pool, long grace_ms)
     if (atomic_load(&pool->busy) > 0)
         log_msg(LOG_LEVEL_WARN, "%d calls still running after the %ld ms grace period",
                 atomic_load(&pool->busy), grace_ms);
-    nng_close(pool->sock); /* wakes every receive with NNG_ECLOSED, fails pending sends */
+    atomic_store(&pool->closing, true);
     for (int i = 0; i < pool->n_workers && pool->workers; i++) {
         struct worker *w = &pool->workers[i];
         if (w->started)
-            pthread_join(w->thread, NULL);
+            pthread_join(w->thread, NULL); /* within RECV_POLL_MS, or once its call ends */
         if (w->aio)
-            nng_aio_free(w->aio);
+            nng_aio_free(w->aio); /* waits for nng to finish expiring its last receive */
         db_free(w->db);
     }
+    nng_close(pool->sock); /* no receive of ours is pending: see the DESIGN note above */
     free(pool->workers);
     free(pool->listen_url);
     free(pool);
