@@ -40,12 +40,19 @@ debian_mirror() {
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
+# What this script itself runs on the machine: debootstrap makes the root, git clones the commit
+# into it (a machine that got the sources another way may lack it).
+ensure_host_tools() {
+    local missing=()
+    [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+    [ -x /usr/bin/git ] || missing+=(git)
+    [ ${#missing[@]} -eq 0 ] && return
+    say "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
 make_base() {
-    if [ ! -x /usr/sbin/debootstrap ]; then
-        say "installing debootstrap"
-        DEBIAN_FRONTEND=noninteractive apt-get update -q
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
-    fi
     local mirror staging
     mirror="$(debian_mirror)"
     staging="$(mktemp -d "$cache/base.XXXXXX")"
@@ -87,6 +94,7 @@ cleanup() {
 }
 
 mkdir -p "$cache/apt-archives"
+ensure_host_tools
 exec 9>"$cache/lock"
 /usr/bin/flock 9 # one run at a time shares the cache
 if [ ! -f "$base" ] || [ -n "$(find "$base" -mtime +6)" ]; then
