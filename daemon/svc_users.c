@@ -1,8 +1,9 @@
 /* svc_users.c: clinic.v1.Users: admins create accounts, set roles and passwords, deactivate.
  *
  * A change that alters what a user may do (role, links, deactivation) or proves who they are
- * (a new password) revokes their tokens in the same statement: the next call with an old token
- * is UNAUTHENTICATED, and the user logs in again under the new terms. Passwords are hashed
+ * (a new password) revokes their tokens in the same transaction (for the former, the database's
+ * trigger does it): the next call with an old token is UNAUTHENTICATED, and the user logs in
+ * again under the new terms. Passwords are hashed
  * before the statement and never logged. */
 #include <stdio.h>
 #include <string.h>
@@ -27,20 +28,16 @@ static const struct db_stmt list_stmt = {
     " WHERE u.id > $1 AND ($2 OR u.active) AND ($3::text = '' OR u.role = $3::text::user_role)"
     " ORDER BY u.id LIMIT $4",
     4};
-/* NULL keeps a field; $7 says whether the links are masked (then NULL clears them). */
+/* NULL keeps a field; $7 says whether the links are masked (then NULL clears them). A change of
+ * role, links or active revokes the user's tokens through the trigger of
+ * sql/0014_tokens_follow_their_user.sql. */
 static const struct db_stmt update_stmt = {
-    "WITH old AS (SELECT role, therapist_id, client_id, active FROM users WHERE id = $1 FOR "
-    "UPDATE),"
-    " u AS (UPDATE users SET email = coalesce($2, email), name = coalesce($3, name),"
-    "  role = coalesce($4::user_role, role),"
-    "  therapist_id = CASE WHEN $7 THEN $5::bigint ELSE therapist_id END,"
-    "  client_id = CASE WHEN $7 THEN $6::bigint ELSE client_id END,"
-    "  active = coalesce($8::boolean, active), updated_at = now() WHERE id = $1 RETURNING *),"
-    " r AS (UPDATE auth_tokens t SET revoked_at = now() FROM u, old"
-    "  WHERE t.user_id = u.id AND t.revoked_at IS NULL"
-    "  AND (u.role, u.therapist_id, u.client_id, u.active)"
-    "   IS DISTINCT FROM (old.role, old.therapist_id, old.client_id, old.active))"
-    " SELECT " AUTH_USER_COLUMNS " FROM u",
+    "UPDATE users AS u SET email = coalesce($2, email), name = coalesce($3, name),"
+    " role = coalesce($4::user_role, role),"
+    " therapist_id = CASE WHEN $7 THEN $5::bigint ELSE therapist_id END,"
+    " client_id = CASE WHEN $7 THEN $6::bigint ELSE client_id END,"
+    " active = coalesce($8::boolean, active), updated_at = now() WHERE id = $1"
+    " RETURNING " AUTH_USER_COLUMNS,
     8};
 static const struct db_stmt set_password_stmt = {
     "WITH u AS (UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL,"

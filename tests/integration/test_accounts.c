@@ -251,6 +251,81 @@ static void admins_create_users_with_their_links(void **state)
     assert_int_equal(login("therapist.two@clinic.test", NULL, token), STATUS_UNAUTHENTICATED);
 }
 
+/* Users/UpdateUser as the harness admin; the status. */
+static int update_user(Clinic__V1__UpdateUserRequest *up, char **mask, size_t n_mask)
+{
+    struct clinic_error err;
+    up->update_mask = mask;
+    up->n_update_mask = n_mask;
+    return call_as(daemon_.admin_token, "Users/UpdateUser", up, &clinic__v1__user__descriptor, NULL,
+                   true, NULL, &err);
+}
+
+static const char *live_tokens(long long user_id)
+{
+    return sql("SELECT count(*) FROM auth_tokens WHERE user_id = %lld AND revoked_at IS NULL",
+               user_id);
+}
+
+static void reactivating_a_user_does_not_revive_old_tokens(void **state)
+{
+    (void)state;
+    char token[64];
+    long long id = harness_create_user(db_url, "returner@clinic.test", "front_desk", 0, 0, NULL);
+    assert_true(id > 0);
+    assert_int_equal(login("returner@clinic.test", NULL, token), STATUS_OK);
+    Clinic__V1__UpdateUserRequest up = CLINIC__V1__UPDATE_USER_REQUEST__INIT;
+    char *mask[] = {"active"};
+    up.id = id;
+    up.active = false;
+    assert_int_equal(update_user(&up, mask, 1), STATUS_OK);
+    assert_string_equal(live_tokens(id), "0");
+    up.active = true;
+    assert_int_equal(update_user(&up, mask, 1), STATUS_OK);
+    assert_int_equal(whoami(token, NULL), STATUS_UNAUTHENTICATED);
+    assert_int_equal(login("returner@clinic.test", NULL, token), STATUS_OK);
+    assert_int_equal(whoami(token, NULL), STATUS_OK);
+}
+
+static void a_new_role_or_link_ends_the_session_and_a_new_name_does_not(void **state)
+{
+    (void)state;
+    char desk[64], as_client[64];
+    long long id = harness_create_user(db_url, "mover@clinic.test", "front_desk", 0, 0, NULL);
+    assert_true(id > 0);
+    assert_int_equal(login("mover@clinic.test", NULL, desk), STATUS_OK);
+    /* a new name changes nothing the user may do: the session stays */
+    Clinic__V1__UpdateUserRequest up = CLINIC__V1__UPDATE_USER_REQUEST__INIT;
+    char *name_mask[] = {"name"};
+    up.id = id;
+    up.name = "Mover Renamed";
+    assert_int_equal(update_user(&up, name_mask, 1), STATUS_OK);
+    assert_int_equal(whoami(desk, NULL), STATUS_OK);
+
+    /* front desk -> client: the front desk's token must not act with the client's rights */
+    Clinic__V1__UpdateUserRequest to_client = CLINIC__V1__UPDATE_USER_REQUEST__INIT;
+    char *role_mask[] = {"role", "client_id"};
+    to_client.id = id;
+    to_client.role = CLINIC__V1__ROLE__ROLE_CLIENT;
+    to_client.client_id = clinic.client_ids[1];
+    assert_int_equal(update_user(&to_client, role_mask, 2), STATUS_OK);
+    assert_int_equal(whoami(desk, NULL), STATUS_UNAUTHENTICATED);
+    assert_int_equal(login("mover@clinic.test", NULL, as_client), STATUS_OK);
+    Clinic__V1__WhoAmIResponse *me = NULL;
+    assert_int_equal(whoami(as_client, &me), STATUS_OK);
+    assert_int_equal(me->user->role, CLINIC__V1__ROLE__ROLE_CLIENT);
+    harness_free_message(me);
+
+    /* and back: neither token comes back to life with the front desk's rights */
+    Clinic__V1__UpdateUserRequest back = CLINIC__V1__UPDATE_USER_REQUEST__INIT;
+    back.id = id;
+    back.role = CLINIC__V1__ROLE__ROLE_FRONT_DESK;
+    assert_int_equal(update_user(&back, role_mask, 2), STATUS_OK);
+    assert_int_equal(whoami(as_client, NULL), STATUS_UNAUTHENTICATED);
+    assert_int_equal(whoami(desk, NULL), STATUS_UNAUTHENTICATED);
+    assert_string_equal(live_tokens(id), "0");
+}
+
 static void change_password_ends_the_other_sessions(void **state)
 {
     (void)state;
@@ -525,6 +600,8 @@ int main(void)
         cmocka_unit_test(logout_revokes_the_token),
         cmocka_unit_test(failed_logins_are_slowed_then_locked_out),
         cmocka_unit_test(admins_create_users_with_their_links),
+        cmocka_unit_test(reactivating_a_user_does_not_revive_old_tokens),
+        cmocka_unit_test(a_new_role_or_link_ends_the_session_and_a_new_name_does_not),
         cmocka_unit_test(change_password_ends_the_other_sessions),
         cmocka_unit_test(idempotency_keys_belong_to_their_user),
         cmocka_unit_test(audit_rows_record_mutations_and_refusals),

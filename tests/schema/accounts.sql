@@ -3,7 +3,7 @@
 -- hashes, clinic_app unable to delete users or tokens, idempotency keys per user, erasure that
 -- redacts and keeps, and clinic_note_parties revealing ids only.
 BEGIN;
-SELECT plan(26);
+SELECT plan(29);
 
 SELECT has_table('users');
 SELECT has_table('auth_tokens');
@@ -45,6 +45,23 @@ INSERT INTO auth_tokens (lookup, sha256, user_id, expires_at)
 SELECT ok(NOT has_table_privilege('clinic_app', 'users', 'DELETE'), 'clinic_app cannot delete users');
 SELECT ok(NOT has_table_privilege('clinic_app', 'auth_tokens', 'DELETE'), 'clinic_app cannot delete tokens');
 SELECT ok(has_table_privilege('clinic_app', 'auth_tokens', 'UPDATE'), 'clinic_app can revoke tokens');
+
+-- a change of what a user may do revokes their tokens, whatever statement makes it
+INSERT INTO users (email, role, password_hash) VALUES ('desk@acc.test', 'front_desk', '$argon2id$v=19$x');
+INSERT INTO auth_tokens (lookup, sha256, user_id, expires_at)
+    SELECT 972, sha256('\x02'), id, now() + interval '1 hour' FROM users WHERE email = 'desk@acc.test';
+UPDATE users SET name = 'Desk Renamed', active = true WHERE email = 'desk@acc.test';
+SELECT is((SELECT count(*)::int FROM auth_tokens WHERE lookup = 972 AND revoked_at IS NULL), 1,
+          'a new name (and active set to what it was) keeps the token');
+UPDATE users SET active = false WHERE email = 'desk@acc.test';
+UPDATE users SET active = true WHERE email = 'desk@acc.test';
+SELECT is((SELECT count(*)::int FROM auth_tokens WHERE lookup = 972 AND revoked_at IS NULL), 0,
+          'deactivation revokes the token, and re-activation does not revive it');
+INSERT INTO auth_tokens (lookup, sha256, user_id, expires_at)
+    SELECT 973, sha256('\x03'), id, now() + interval '1 hour' FROM users WHERE email = 'desk@acc.test';
+UPDATE users SET role = 'admin' WHERE email = 'desk@acc.test';
+SELECT is((SELECT count(*)::int FROM auth_tokens WHERE lookup = 973 AND revoked_at IS NULL), 0,
+          'a new role revokes the token');
 
 -- idempotency keys are per user
 SELECT lives_ok($$INSERT INTO idempotency_keys (user_id, key, method, request_sha256, response)
