@@ -56,6 +56,7 @@ make_base() {
     local mirror staging
     mirror="$(debian_mirror)"
     staging="$(mktemp -d "$cache/base.XXXXXX")"
+    chmod 755 "$staging" # the tarball's "." becomes the root's "/": mktemp's 0700 would lock out postgres
     say "making a Debian 12 minbase root from $mirror (once a week)"
     if ! /usr/sbin/debootstrap --variant=minbase bookworm "$staging" "$mirror" >"$cache/debootstrap.log" 2>&1; then
         rm -rf "$staging"
@@ -108,8 +109,8 @@ commit="$(git rev-parse HEAD)"
 
 trap cleanup EXIT
 root="$(mktemp -d /var/tmp/clinicd-ci.XXXXXX)"
-chmod 755 "$root"
 tar -C "$root" -xf "$base"
+chmod 755 "$root" # also over a cached tarball whose "." kept mktemp's 0700: postgres must enter "/"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 git clone -q --no-checkout "$PWD" "$root$clone"
 git -C "$root$clone" checkout -q --detach "$commit"
