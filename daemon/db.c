@@ -4,6 +4,8 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,11 @@ struct db {
     char column[64]; /* the request field a CLINV error names */
     char public_msg[256];
     char detail[768];
+    /* db_abandon runs on another thread: it reads `cancel` under the lock, which the owner holds
+     * to replace or free it. */
+    pthread_mutex_t cancel_lock;
+    PGcancel *cancel;
+    atomic_bool abandoned;
 };
 
 /* --- SQLSTATE -> status: exact codes first, then classes; the first prefix that matches wins ---
@@ -55,6 +62,8 @@ static const struct {
     {"40001", STATUS_ABORTED, "the call conflicted with another one; retry it"},
     {"40P01", STATUS_ABORTED, "the call conflicted with another one; retry it"},
     {"57014", STATUS_DEADLINE_EXCEEDED, "the call ran past its deadline; nothing was changed"},
+    {DB_SHUTDOWN_SQLSTATE, STATUS_UNAVAILABLE,
+     "clinicd is shutting down; nothing was changed; retry in a moment"},
     {"57P01", STATUS_UNAVAILABLE, "the database is restarting; retry shortly"},
     {"57P02", STATUS_UNAVAILABLE, "the database is restarting; retry shortly"},
     {"57P03", STATUS_UNAVAILABLE, "the database is starting up; retry shortly"},
@@ -115,6 +124,8 @@ static void redact_values(struct db *db)
 static int record_failure(struct db *db, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state && strcmp(state, "57014") == 0 && atomic_load(&db->abandoned))
+        state = DB_SHUTDOWN_SQLSTATE; /* db_abandon's cancel, not the deadline */
     bool lost = !db->conn || PQstatus(db->conn) == CONNECTION_BAD;
     copy_field(db->sqlstate, sizeof db->sqlstate, state ? state : (lost ? "08006" : "XX000"));
     copy_field(db->constraint, sizeof db->constraint,
@@ -189,7 +200,18 @@ struct db *db_new(const char *url)
         return NULL;
     }
     db->backoff_us = BACKOFF_FIRST_US;
+    pthread_mutex_init(&db->cancel_lock, NULL);
     return db;
+}
+
+/* Makes `cancel` the connection's cancel handle (NULL: none), freeing the previous one. */
+static void swap_cancel(struct db *db, PGcancel *cancel)
+{
+    pthread_mutex_lock(&db->cancel_lock);
+    PGcancel *old = db->cancel;
+    db->cancel = cancel;
+    pthread_mutex_unlock(&db->cancel_lock);
+    PQfreeCancel(old);
 }
 
 static void forget_prepared(struct db *db)
@@ -201,6 +223,7 @@ static void forget_prepared(struct db *db)
 
 static void disconnect(struct db *db)
 {
+    swap_cancel(db, NULL);
     if (db->conn)
         PQfinish(db->conn);
     db->conn = NULL;
@@ -213,8 +236,19 @@ void db_free(struct db *db)
     if (!db)
         return;
     disconnect(db);
+    pthread_mutex_destroy(&db->cancel_lock);
     free(db->url);
     free(db);
+}
+
+void db_abandon(struct db *db)
+{
+    char why[256];
+    atomic_store(&db->abandoned, true);
+    pthread_mutex_lock(&db->cancel_lock);
+    if (db->cancel && !PQcancel(db->cancel, why, sizeof why))
+        log_msg(LOG_LEVEL_WARN, "cannot cancel a statement: %s", why);
+    pthread_mutex_unlock(&db->cancel_lock);
 }
 
 /* Server notices ("relation already exists, skipping") are routine: keep them out of stderr
@@ -237,6 +271,7 @@ static int connect_now(struct db *db)
     db->conn = PQconnectdbParams(keys, values, 1);
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) {
         PQsetNoticeProcessor(db->conn, log_notice, NULL);
+        swap_cancel(db, PQgetCancel(db->conn));
         PQsetErrorVerbosity(db->conn, PQERRORS_TERSE); /* no DETAIL: it can hold row values */
         if (db->reported_down)
             log_msg(LOG_LEVEL_INFO, "database connection restored");
@@ -340,11 +375,24 @@ static int past_deadline(struct db *db)
     return STATUS_DEADLINE_EXCEEDED;
 }
 
+/* After db_abandon no statement starts: the one it cancelled may have been between two. */
+static int refuse_abandoned(struct db *db)
+{
+    clear_error(db);
+    copy_field(db->sqlstate, sizeof db->sqlstate, DB_SHUTDOWN_SQLSTATE);
+    copy_field(db->public_msg, sizeof db->public_msg,
+               sqlstate_table[sqlstate_index(DB_SHUTDOWN_SQLSTATE)].sentence);
+    copy_field(db->detail, sizeof db->detail, "shutting down: no new statement starts");
+    return STATUS_UNAVAILABLE;
+}
+
 int db_query(struct db *db, const struct db_stmt *stmt, const char *const *params,
              struct db_result **out)
 {
     if (out)
         *out = NULL;
+    if (atomic_load(&db->abandoned))
+        return refuse_abandoned(db);
     if (db->deadline_us && now_us() >= db->deadline_us)
         return past_deadline(db);
     int code = db_ensure(db);
@@ -404,6 +452,8 @@ int db_pipeline(struct db *db, const struct db_step *steps, int n)
             *steps[i].out = NULL;
     if (n < 1 || n > DB_PIPELINE_MAX)
         return STATUS_INTERNAL;
+    if (atomic_load(&db->abandoned))
+        return refuse_abandoned(db);
     if (db->deadline_us && now_us() >= db->deadline_us)
         return past_deadline(db);
     int code = db_ensure(db);
@@ -528,7 +578,7 @@ int db_commit_with(struct db *db, const struct db_step *before, int n)
     steps[n] = (struct db_step){&commit_stmt, NULL, NULL};
     int code = db_pipeline(db, steps, n + 1);
     db->deadline_us = 0;
-    if (code == STATUS_UNAVAILABLE)
+    if (code == STATUS_UNAVAILABLE && !db_error_is(db, DB_SHUTDOWN_SQLSTATE))
         copy_field(db->public_msg, sizeof db->public_msg,
                    "the database connection was lost while committing, so the outcome is unknown; "
                    "retry with the same idempotency key");

@@ -22,6 +22,14 @@ struct db_stmt {
 struct db *db_new(const char *url);
 void db_free(struct db *db);
 
+/* Called from another thread when clinicd shuts down and this connection's call outlived the
+ * grace period: cancels the statement running now (PQcancel) and makes every later statement
+ * fail at once, so the call's transaction rolls back. Such failures carry DB_SHUTDOWN_SQLSTATE,
+ * which answers UNAVAILABLE "nothing was changed". Safe while the owner runs a statement; call
+ * it again until the call ends, since a cancel that arrives between two statements does nothing. */
+void db_abandon(struct db *db);
+#define DB_SHUTDOWN_SQLSTATE "CLSTP"
+
 /* Connects when the connection is missing or broken, honouring the back-off after failures.
  * Returns STATUS_OK or STATUS_UNAVAILABLE. */
 __attribute__((warn_unused_result)) int db_ensure(struct db *db);

@@ -4,7 +4,8 @@
  * DESIGN: each worker loops nng_ctx_recv -> nng_aio_wait -> rpc_serve -> nng_ctx_send -> wait on
  * an aio without callback, so all blocking happens on the worker's own thread. Receives time out
  * every RECV_POLL_MS so a worker notices shutdown between calls without anyone cancelling its
- * aio mid-reply; a call in flight always gets to send its answer (bounded by the grace period).
+ * aio mid-reply; a call in flight always gets to send its answer: its own, or, when it outlives
+ * the grace period, UNAVAILABLE "nothing was changed" after its statement is cancelled.
  * The socket closes only once every worker has returned and its aio is freed: in nng 1.5.2 a
  * receive timeout that expires while the socket closes runs its cancel function on the freed
  * socket (nng_close then aborts the daemon with "pthread_mutex_unlock: Invalid argument"), and
@@ -37,8 +38,13 @@
  * above the application limit so that oversize requests up to it get a RESOURCE_EXHAUSTED reply
  * from rpc.c instead of a dropped connection; beyond it nng drops the peer. */
 #define TRANSPORT_LIMIT_FACTOR 4
-#define WATCHDOG_PERIOD_MS     2000
-#define WATCHDOG_PROBE_MS      2000
+/* After the grace period, calls still running are cancelled in the database, again every
+ * CANCEL_REPEAT_MS (a cancel that lands between two statements does nothing) for at most
+ * CANCEL_WAIT_MS: shutdown takes at most the grace period and this. */
+#define CANCEL_REPEAT_MS   100
+#define CANCEL_WAIT_MS     1000
+#define WATCHDOG_PERIOD_MS 2000
+#define WATCHDOG_PROBE_MS  2000
 
 struct worker {
     struct pool *pool;
@@ -48,6 +54,7 @@ struct worker {
     nng_ctx ctx;
     nng_aio *aio;
     struct db *db;
+    atomic_bool in_call; /* serving a call it took: what pool_stop cancels after the grace */
 };
 
 struct pool {
@@ -139,10 +146,13 @@ static void *worker_main(void *arg)
         }
         nng_msg *msg = nng_aio_get_msg(w->aio);
         atomic_fetch_add(&pool->busy, 1);
-        if (atomic_load(&pool->stopping))
+        if (atomic_load(&pool->stopping)) {
             refuse_message(w, msg);
-        else
+        } else {
+            atomic_store(&w->in_call, true);
             serve_message(w, msg);
+            atomic_store(&w->in_call, false);
+        }
         atomic_fetch_sub(&pool->busy, 1);
     }
     return NULL;
@@ -301,6 +311,27 @@ const char *pool_url(const struct pool *pool)
     return pool->bound_url;
 }
 
+/* Cancels, in the database, the calls that outlived the grace period: each rolls back and is
+ * answered UNAVAILABLE "nothing was changed" (db_abandon), instead of committing after its
+ * caller was told the daemon went away. */
+static void cancel_calls_in_flight(struct pool *pool, long grace_ms)
+{
+    log_msg(LOG_LEVEL_WARN,
+            "%d calls still running after the %ld ms grace period; cancelling them, nothing they "
+            "did is kept",
+            atomic_load(&pool->busy), grace_ms);
+    for (long waited = 0; atomic_load(&pool->busy) > 0 && waited < CANCEL_WAIT_MS;
+         waited += CANCEL_REPEAT_MS) {
+        for (int i = 0; i < pool->n_workers; i++)
+            if (atomic_load(&pool->workers[i].in_call))
+                db_abandon(pool->workers[i].db);
+        sleep_ms(CANCEL_REPEAT_MS);
+    }
+    if (atomic_load(&pool->busy) > 0)
+        log_msg(LOG_LEVEL_ERROR, "%d calls still running after cancelling them",
+                atomic_load(&pool->busy));
+}
+
 void pool_stop(struct pool *pool, long grace_ms)
 {
     if (!pool)
@@ -314,8 +345,7 @@ void pool_stop(struct pool *pool, long grace_ms)
     for (long waited = 0; atomic_load(&pool->busy) > 0 && waited < grace_ms; waited += 10)
         sleep_ms(10);
     if (atomic_load(&pool->busy) > 0)
-        log_msg(LOG_LEVEL_WARN, "%d calls still running after the %ld ms grace period",
-                atomic_load(&pool->busy), grace_ms);
+        cancel_calls_in_flight(pool, grace_ms);
     atomic_store(&pool->closing, true);
     for (int i = 0; i < pool->n_workers && pool->workers; i++) {
         struct worker *w = &pool->workers[i];
