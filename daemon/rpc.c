@@ -400,10 +400,20 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
         call.request_id = env->request_id;
     m = rpc_table_find(&server->table, env->method);
     if (!m) {
-        call.method = log_safe(env->method, 100) ? env->method : "?";
-        call_fail(&call, STATUS_UNIMPLEMENTED,
-                  "unknown method \"%.*s\"; `clinic methods` lists the methods this daemon serves",
-                  (int)wire_utf8_prefix(env->method, 100), env->method);
+        /* Quoted back only when made of the characters method names have: a sentence must not
+         * carry a caller's escape sequences or line breaks to a terminal or a log. */
+        bool quotable = log_safe(env->method, 100);
+        call.method = quotable ? env->method : "?";
+        if (quotable)
+            call_fail(&call, STATUS_UNIMPLEMENTED,
+                      "unknown method \"%s\"; `clinic methods` lists the methods this daemon "
+                      "serves",
+                      env->method);
+        else
+            call_fail(&call, STATUS_UNIMPLEMENTED,
+                      "unknown method: its name has characters no method name has (they read "
+                      "/clinic.v1.Service/Method); `clinic methods` lists the methods this "
+                      "daemon serves");
         goto done;
     }
     call.method = m->name;

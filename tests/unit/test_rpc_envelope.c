@@ -213,6 +213,16 @@ static void unknown_method_message_stays_valid_utf8(void **state)
     assert_fails_with(call_method(state, method, NULL, "u"), STATUS_UNIMPLEMENTED);
 }
 
+static void unknown_method_message_echoes_no_control_characters(void **state)
+{
+    Clinic__V1__RpcResponse *resp =
+        call_method(state, "/clinic.v1.Health/\x1b[31mCheck\r\nforged line", NULL, "u");
+    for (const char *c = resp->status->message; *c; c++)
+        assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
+    assert_message_mentions(resp, "clinic methods");
+    assert_fails_with(resp, STATUS_UNIMPLEMENTED);
+}
+
 static void payload_with_wrong_wire_type_gets_invalid_argument(void **state)
 {
     struct packed payload = {.b = {0x08, 0x01}, .n = 2}; /* service = 1 as a varint */
@@ -373,6 +383,7 @@ int main(void)
         cmocka_unit_test(method_with_nul_does_not_reach_a_method),
         cmocka_unit_test(unknown_method_gets_unimplemented),
         cmocka_unit_test(unknown_method_message_stays_valid_utf8),
+        cmocka_unit_test(unknown_method_message_echoes_no_control_characters),
         cmocka_unit_test(payload_with_wrong_wire_type_gets_invalid_argument),
         cmocka_unit_test(payload_with_invalid_utf8_gets_invalid_argument),
         cmocka_unit_test(truncated_payload_gets_invalid_argument),
