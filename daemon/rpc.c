@@ -25,6 +25,7 @@
 #include "db.h"
 #include "idempotency.h"
 #include "log.h"
+#include "message_unpack.h"
 #include "status.h"
 #include "wire.h"
 
@@ -347,8 +348,7 @@ static ProtobufCMessage *decode_payload(const struct rpc_method *m,
                   why);
         return NULL;
     }
-    ProtobufCMessage *input =
-        protobuf_c_message_unpack(in, NULL, env->payload.len, env->payload.data);
+    ProtobufCMessage *input = message_unpack(in, env->payload.len, env->payload.data);
     if (!input)
         call_fail(call, STATUS_INVALID_ARGUMENT, "the payload of %s is not a valid %s message",
                   m->name, in->name);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "clinic/v1/rpc.pb-c.h"
+#include "message_unpack.h"
 
 /* Replies may reach the daemon's own limit plus the envelope; refuse absurd frames. */
 #define MAX_REPLY_BYTES (64u * 1024 * 1024)
@@ -358,8 +359,7 @@ static int decode_reply(nng_msg *msg, const ProtobufCMessageDescriptor *response
     if (code != STATUS_OK) {
         error_from_status(resp->status, request_id, err);
     } else {
-        *response =
-            protobuf_c_message_unpack(response_type, NULL, resp->payload.len, resp->payload.data);
+        *response = message_unpack(response_type, resp->payload.len, resp->payload.data);
         if (!*response) {
             set_error(err, STATUS_INTERNAL, request_id,
                       "clinicd's reply is not a valid %s; are client and daemon the same version?",

@@ -8,7 +8,9 @@
 
 #include <cmocka.h>
 
+#include "clinic/v1/auth.pb-c.h"
 #include "clinic/v1/rpc.pb-c.h"
+#include "message_unpack.h"
 #include "wire.h"
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_GROUP = 3, WT_I32 = 5, WT_BAD = 7 };
@@ -364,6 +366,39 @@ static void nesting_past_the_limit_is_refused(void **state)
     assert_non_null(strstr(why, "nested"));
 }
 
+/* A message type without fields comes out empty, bytes or none, and never reaches
+ * protobuf-c's unpack (undefined behaviour for such types in 1.4.1). */
+static void message_without_fields_unpacks_empty(void **state)
+{
+    (void)state;
+    static const uint8_t unknown_field[] = {0x08, 0x01}; /* field 1 = 1: unknown to it */
+    const ProtobufCMessageDescriptor *d = &clinic__v1__logout_request__descriptor;
+    assert_int_equal(d->n_fields, 0);
+    ProtobufCMessage *m = message_unpack(d, 0, NULL);
+    assert_non_null(m);
+    assert_ptr_equal(m->descriptor, d);
+    protobuf_c_message_free_unpacked(m, NULL);
+    m = message_unpack(d, sizeof unknown_field, unknown_field);
+    assert_non_null(m);
+    assert_int_equal(m->n_unknown_fields, 0);
+    protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* A message type with fields goes through protobuf-c: valid bytes decode, broken ones do not. */
+static void message_with_fields_unpacks_as_protobuf_c_does(void **state)
+{
+    (void)state;
+    Clinic__V1__RpcRequest env = CLINIC__V1__RPC_REQUEST__INIT;
+    env.method = "/clinic.v1.Health/Check";
+    uint8_t buf[64];
+    size_t len = clinic__v1__rpc_request__pack(&env, buf);
+    ProtobufCMessage *m = message_unpack(&clinic__v1__rpc_request__descriptor, len, buf);
+    assert_non_null(m);
+    assert_string_equal(((Clinic__V1__RpcRequest *)m)->method, env.method);
+    protobuf_c_message_free_unpacked(m, NULL);
+    assert_null(message_unpack(&clinic__v1__rpc_request__descriptor, len - 1, buf));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +411,8 @@ int main(void)
         cmocka_unit_test(utf8_refuses_nul_byte),
         cmocka_unit_test(utf8_refuses_code_points_above_10ffff),
         cmocka_unit_test(packed_request_passes),
+        cmocka_unit_test(message_without_fields_unpacks_empty),
+        cmocka_unit_test(message_with_fields_unpacks_as_protobuf_c_does),
         cmocka_unit_test(empty_message_passes),
         cmocka_unit_test(null_empty_buffer_passes),
         cmocka_unit_test(invalid_utf8_in_method_is_refused_naming_method),
