@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 
 static sem_t hash_slots;
 static bool hash_slots_ready;
+/* Threads in password work (waiting for a slot or hashing), and how many may be (0: any). */
+static atomic_int password_callers;
+static int password_callers_max;
 static int session_hours = 12;
 
 /* The hash a login for an unknown email is checked against (see auth_verify_password). */
@@ -35,6 +39,11 @@ bool auth_init(int slots, int hours)
     return true;
 }
 
+void auth_limit_password_callers(int max_callers)
+{
+    password_callers_max = max_callers;
+}
+
 void auth_shutdown(void)
 {
     if (hash_slots_ready)
@@ -47,10 +56,22 @@ int auth_session_hours(void)
     return session_hours;
 }
 
-/* Waits for a hash slot until deadline_us (monotonic); sem_timedwait wants the realtime clock. */
+/* Joins the threads in password work unless as many as allowed are there already. */
+static bool enter_password_work(void)
+{
+    if (atomic_fetch_add(&password_callers, 1) < password_callers_max || !password_callers_max)
+        return true;
+    atomic_fetch_sub(&password_callers, 1);
+    return false;
+}
+
+/* Waits for a hash slot until deadline_us (monotonic); sem_timedwait wants the realtime clock.
+ * Refuses at once when auth_limit_password_callers' limit is reached. */
 static bool take_slot(int64_t deadline_us)
 {
     if (!hash_slots_ready && !auth_init(2, session_hours))
+        return false;
+    if (!enter_password_work())
         return false;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -61,8 +82,10 @@ static bool take_slot(int64_t deadline_us)
     ts.tv_sec += (time_t)(left / 1000000 + ns / 1000000000);
     ts.tv_nsec = (long)(ns % 1000000000);
     while (sem_timedwait(&hash_slots, &ts) != 0) {
-        if (errno != EINTR)
+        if (errno != EINTR) {
+            atomic_fetch_sub(&password_callers, 1);
             return false;
+        }
     }
     return true;
 }
@@ -70,6 +93,7 @@ static bool take_slot(int64_t deadline_us)
 static void give_slot(void)
 {
     sem_post(&hash_slots);
+    atomic_fetch_sub(&password_callers, 1);
 }
 
 int auth_hash_password(const char *password, char out[AUTH_HASH_BYTES], int64_t deadline_us)

@@ -24,6 +24,11 @@
 
 /* Initialises libsodium and the hash slots. False when libsodium cannot start. */
 __attribute__((warn_unused_result)) bool auth_init(int hash_slots, int session_hours);
+/* At most max_callers threads at once in password work (waiting for a hash slot or hashing);
+ * more are refused at once, as if no slot came before their deadline (AUTH_BUSY,
+ * RESOURCE_EXHAUSTED). clinicd gives them half its workers, so a flood of logins leaves the other
+ * half serving. 0, the default, sets no limit. */
+void auth_limit_password_callers(int max_callers);
 void auth_shutdown(void);
 
 /* How long a new token works. */

@@ -58,6 +58,7 @@ static bool start(struct daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "libsodium cannot start");
         return false;
     }
+    auth_limit_password_callers(d->cfg.workers > 1 ? (int)d->cfg.workers / 2 : 1);
     if (!rpc_table_build(&d->server.table, service_table, d->cfg.enable_diagnostics, err, errlen))
         return false;
     d->server.max_request_bytes = (size_t)d->cfg.max_request_bytes;

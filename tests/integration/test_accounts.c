@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,53 @@ static void a_new_role_or_link_ends_the_session_and_a_new_name_does_not(void **s
     assert_string_equal(live_tokens(id), "0");
 }
 
+/* A login flood: FLOOD callers at once, for emails nobody has. Each login is Argon2id work;
+ * clinicd lets half its workers (the harness starts four) do such work and refuses the rest at
+ * once, so the flood cannot hold every worker while others wait. */
+enum { FLOOD = 16 };
+struct flooder {
+    pthread_t thread;
+    pthread_barrier_t *start;
+    int index;
+    int code;
+};
+
+static void *flooder_main(void *arg)
+{
+    struct flooder *f = arg;
+    char email[64], token[64];
+    snprintf(email, sizeof email, "nobody-%d@flood.test", f->index);
+    pthread_barrier_wait(f->start);
+    f->code = login(email, "a wrong passphrase", token);
+    return NULL;
+}
+
+static void a_login_flood_gets_half_the_workers_and_no_more(void **state)
+{
+    (void)state;
+    static struct flooder f[FLOOD];
+    static pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, FLOOD + 1);
+    for (int i = 0; i < FLOOD; i++) {
+        f[i] = (struct flooder){.start = &start, .index = i, .code = -1};
+        assert_int_equal(pthread_create(&f[i].thread, NULL, flooder_main, &f[i]), 0);
+    }
+    pthread_barrier_wait(&start);
+    int health = harness_health(daemon_.url, 10000); /* served meanwhile */
+    int refused = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        pthread_join(f[i].thread, NULL);
+        if (f[i].code == STATUS_RESOURCE_EXHAUSTED)
+            refused++;
+        else
+            assert_int_equal(f[i].code, STATUS_UNAUTHENTICATED);
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(health, 1);
+    print_message("%d of %d simultaneous logins refused at once\n", refused, FLOOD);
+    assert_true(refused > 0);
+}
+
 static void change_password_ends_the_other_sessions(void **state)
 {
     (void)state;
@@ -602,6 +650,7 @@ int main(void)
         cmocka_unit_test(admins_create_users_with_their_links),
         cmocka_unit_test(reactivating_a_user_does_not_revive_old_tokens),
         cmocka_unit_test(a_new_role_or_link_ends_the_session_and_a_new_name_does_not),
+        cmocka_unit_test(a_login_flood_gets_half_the_workers_and_no_more),
         cmocka_unit_test(change_password_ends_the_other_sessions),
         cmocka_unit_test(idempotency_keys_belong_to_their_user),
         cmocka_unit_test(audit_rows_record_mutations_and_refusals),
