@@ -268,13 +268,20 @@ static const char *live_tokens(long long user_id)
                user_id);
 }
 
+/* A new front-desk user, logged in: its id, and its token in token (64 bytes). */
+static long long front_desk_logged_in(const char *email, char *token)
+{
+    long long id = harness_create_user(db_url, email, "front_desk", 0, 0, NULL);
+    assert_true(id > 0);
+    assert_int_equal(login(email, NULL, token), STATUS_OK);
+    return id;
+}
+
 static void reactivating_a_user_does_not_revive_old_tokens(void **state)
 {
     (void)state;
     char token[64];
-    long long id = harness_create_user(db_url, "returner@clinic.test", "front_desk", 0, 0, NULL);
-    assert_true(id > 0);
-    assert_int_equal(login("returner@clinic.test", NULL, token), STATUS_OK);
+    long long id = front_desk_logged_in("returner@clinic.test", token);
     Clinic__V1__UpdateUserRequest up = CLINIC__V1__UPDATE_USER_REQUEST__INIT;
     char *mask[] = {"active"};
     up.id = id;
@@ -292,9 +299,7 @@ static void a_new_role_or_link_ends_the_session_and_a_new_name_does_not(void **s
 {
     (void)state;
     char desk[64], as_client[64];
-    long long id = harness_create_user(db_url, "mover@clinic.test", "front_desk", 0, 0, NULL);
-    assert_true(id > 0);
-    assert_int_equal(login("mover@clinic.test", NULL, desk), STATUS_OK);
+    long long id = front_desk_logged_in("mover@clinic.test", desk);
     /* a new name changes nothing the user may do: the session stays */
     Clinic__V1__UpdateUserRequest up = CLINIC__V1__UPDATE_USER_REQUEST__INIT;
     char *name_mask[] = {"name"};
