@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum setting_kind { KIND_STRING, KIND_COUNT, KIND_LEVEL, KIND_SWITCH };
+enum setting_kind { KIND_STRING, KIND_COUNT, KIND_LEVEL, KIND_SWITCH, KIND_MODE };
 
 struct setting {
     const char *flag;
@@ -33,6 +33,12 @@ static const struct setting settings[] = {
      "folder of the embedded PostgreSQL cluster"},
     {"--tls-cert-key", "CLINIC_TLS_CERT_KEY", "", KIND_STRING, AT(tls_cert_key), 0, 0,
      "PEM file with the certificate and private key for tls+tcp:// URLs"},
+    {"--socket-mode", "CLINIC_SOCKET_MODE", "0660", KIND_MODE, AT(socket_mode), 0, 0,
+     "permissions of ipc:// socket files, in octal (0660: the daemon's user and group only)"},
+    {"--max-connections", "CLINIC_MAX_CONNECTIONS", "128", KIND_COUNT, AT(max_connections), 1,
+     65536,
+     "connections each socket keeps at once; more are closed as they arrive (buffered requests "
+     "take at most this x 4 x --max-request-bytes)"},
     {"--pg-user", "CLINIC_PG_USER", "postgres", KIND_STRING, AT(pg_user), 0, 0,
      "unprivileged user that runs the embedded cluster when clinicd runs as root"},
     {"--workers", "CLINIC_WORKERS", NULL, KIND_COUNT, AT(workers), 1, 1024,
@@ -94,6 +100,18 @@ static bool parse_switch(const char *text, bool *out)
     return false;
 }
 
+/* An octal permission mode such as 0660 or 660, without set-id or sticky bits. */
+static bool parse_mode(const char *text, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 8);
+    if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 0777)
+        return false;
+    *out = v;
+    return true;
+}
+
 /* Stores text into the setting's field; on a bad value writes a sentence naming `source`. */
 static bool apply(struct config *cfg, const struct setting *s, const char *text, const char *source,
                   char *err, size_t errlen)
@@ -125,6 +143,12 @@ static bool apply(struct config *cfg, const struct setting *s, const char *text,
         if (parse_switch(text, (bool *)field))
             return true;
         snprintf(err, errlen, "%s must be true or false, not \"%s\"", source, text);
+        return false;
+    case KIND_MODE:
+        if (parse_mode(text, (long *)field))
+            return true;
+        snprintf(err, errlen, "%s must be an octal mode from 0000 to 0777 such as 0660, not \"%s\"",
+                 source, text);
         return false;
     }
     return false;

@@ -33,6 +33,7 @@
 
 struct events {
     nng_socket sock;
+    struct listener *listener;
     struct db *db;
     pthread_t relay;
     bool relay_started;
@@ -145,8 +146,8 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
-struct events *events_start(const char *url, const char *tls_cert_key, const char *database_url,
-                            char *err, size_t errlen)
+struct events *events_start(const struct listen_options *opt, const char *database_url, char *err,
+                            size_t errlen)
 {
     struct events *ev = calloc(1, sizeof *ev);
     int rv;
@@ -162,8 +163,9 @@ struct events *events_start(const char *url, const char *tls_cert_key, const cha
         free(ev);
         return NULL;
     }
-    nng_listener listener;
-    if (!listen_start(ev->sock, url, EVENTS_RECV_MAX, tls_cert_key, &listener, err, errlen)) {
+    struct listen_options listen = *opt;
+    listen.recv_max = EVENTS_RECV_MAX;
+    if (!(ev->listener = listen_start(ev->sock, &listen, err, errlen))) {
         events_stop(ev);
         return NULL;
     }
@@ -173,9 +175,7 @@ struct events *events_start(const char *url, const char *tls_cert_key, const cha
         events_stop(ev);
         return NULL;
     }
-    char bound[256];
-    listen_bound_url(listener, url, bound, sizeof bound);
-    log_msg(LOG_LEVEL_INFO, "publishing events on %s", bound);
+    log_msg(LOG_LEVEL_INFO, "publishing events on %s", listen_url(ev->listener));
     return ev;
 }
 
@@ -187,6 +187,7 @@ void events_stop(struct events *ev)
     if (ev->relay_started)
         pthread_join(ev->relay, NULL);
     nng_close(ev->sock);
+    listen_free(ev->listener);
     db_free(ev->db);
     free(ev);
 }

@@ -11,14 +11,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "listen.h"
+
 struct events;
 
-/* Opens the PUB socket on url (tls_cert_key as for listen_start) and starts the relay on its own
- * connection to database_url. NULL with a sentence in err on failure. */
-__attribute__((warn_unused_result)) struct events *events_start(const char *url,
-                                                                const char *tls_cert_key,
-                                                                const char *database_url, char *err,
-                                                                size_t errlen);
+/* Opens the PUB socket as opt says (its receive limit is the relay's own) and starts the relay
+ * on its own connection to database_url. NULL with a sentence in err on failure. */
+__attribute__((warn_unused_result)) struct events *
+events_start(const struct listen_options *opt, const char *database_url, char *err, size_t errlen);
 void events_stop(struct events *ev);
 
 #endif

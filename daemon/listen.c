@@ -1,13 +1,33 @@
-/* listen.c: nng listeners with a receive limit and, for tls+tcp://, a server certificate. */
+/* listen.c: nng listeners with a receive limit, a connection cap, a certificate for tls+tcp://
+ * and, for ipc://, the front of ipc_front.c. */
 #include "listen.h"
 
 #include <nng/supplemental/tls/tls.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "ipc_front.h"
+#include "log.h"
+
+struct listener {
+    nng_listener nng;
+    struct ipc_front *front; /* ipc:// only */
+    int max_connections;
+    atomic_int connections;
+    atomic_bool refusing; /* the last connection was refused: log once per episode */
+    char url[256];
+};
 
 static bool is_tls(const char *url)
 {
     return strncmp(url, "tls+tcp", 7) == 0; /* tls+tcp://, tls+tcp4://, tls+tcp6:// */
+}
+
+static bool is_ipc(const char *url)
+{
+    return strncmp(url, "ipc://", 6) == 0;
 }
 
 static bool configure_tls(nng_listener l, const char *url, const char *cert_key, char *err,
@@ -33,39 +53,104 @@ static bool configure_tls(nng_listener l, const char *url, const char *cert_key,
     return rv == 0;
 }
 
-bool listen_start(nng_socket sock, const char *url, size_t recv_max, const char *tls_cert_key,
-                  nng_listener *out, char *err, size_t errlen)
+/* Counts the socket's connections and closes those beyond the cap as they arrive, before any
+ * request of theirs is read: what hostile peers can make the daemon buffer is bounded by
+ * max_connections x recv_max. nng reports every later event of a pipe it reported here. */
+static void count_connection(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
-    int rv = nng_listener_create(out, sock, url);
-    if (rv != 0) {
-        snprintf(err, errlen,
-                 "cannot listen on %s: %s (use tcp://HOST:PORT, ipc:///PATH or "
-                 "tls+tcp://HOST:PORT)",
-                 url, nng_strerror(rv));
-        return false;
+    struct listener *l = arg;
+    if (ev == NNG_PIPE_EV_REM_POST) {
+        atomic_fetch_sub(&l->connections, 1);
+        return;
     }
-    nng_listener_set_size(*out, NNG_OPT_RECVMAXSZ, recv_max);
-    if (is_tls(url) && !configure_tls(*out, url, tls_cert_key, err, errlen)) {
-        nng_listener_close(*out);
-        return false;
+    if (atomic_fetch_add(&l->connections, 1) < l->max_connections) {
+        atomic_store(&l->refusing, false);
+        return;
     }
-    if ((rv = nng_listener_start(*out, 0)) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
-        nng_listener_close(*out);
-        return false;
-    }
-    return true;
+    nng_pipe_close(pipe);
+    if (!atomic_exchange(&l->refusing, true))
+        log_msg(LOG_LEVEL_WARN, "refusing connections on %s: %d are open (--max-connections)",
+                l->url, l->max_connections);
 }
 
-void listen_bound_url(nng_listener l, const char *url, char *out, size_t len)
+/* For port 0, the port the system chose. */
+static void record_bound_url(struct listener *l, const char *url)
 {
     const char *colon = strrchr(url, ':');
     int port = 0;
     bool tcp = strncmp(url, "tcp", 3) == 0 || is_tls(url);
     if (!tcp || !colon || strcmp(colon, ":0") != 0 ||
-        nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0) {
-        snprintf(out, len, "%s", url);
+        nng_listener_get_int(l->nng, NNG_OPT_TCP_BOUND_PORT, &port) != 0) {
+        snprintf(l->url, sizeof l->url, "%s", url);
         return;
     }
-    snprintf(out, len, "%.*s:%d", (int)(colon - url), url, port);
+    snprintf(l->url, sizeof l->url, "%.*s:%d", (int)(colon - url), url, port);
+}
+
+static bool start_nng(nng_socket sock, const struct listen_options *opt, const char *url,
+                      struct listener *l, char *err, size_t errlen)
+{
+    int rv = nng_listener_create(&l->nng, sock, url);
+    if (rv != 0) {
+        snprintf(err, errlen,
+                 "cannot listen on %s: %s (use tcp://HOST:PORT, ipc:///PATH or "
+                 "tls+tcp://HOST:PORT)",
+                 opt->url, nng_strerror(rv));
+        return false;
+    }
+    nng_listener_set_size(l->nng, NNG_OPT_RECVMAXSZ, opt->recv_max);
+    if (is_tls(url) && !configure_tls(l->nng, url, opt->tls_cert_key, err, errlen))
+        return false;
+    if ((rv = nng_listener_start(l->nng, 0)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", opt->url, nng_strerror(rv));
+        return false;
+    }
+    return true;
+}
+
+struct listener *listen_start(nng_socket sock, const struct listen_options *opt, char *err,
+                              size_t errlen)
+{
+    struct listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    l->max_connections = opt->max_connections;
+    snprintf(l->url, sizeof l->url, "%s", opt->url);
+    nng_pipe_notify(sock, NNG_PIPE_EV_ADD_PRE, count_connection, l);
+    nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, count_connection, l);
+    const char *nng_url = opt->url;
+    if (is_ipc(opt->url)) {
+        if (!(l->front = ipc_front_create(opt->url + 6, opt->socket_mode, opt->max_connections, err,
+                                          errlen)))
+            goto fail;
+        nng_url = ipc_front_inner_url(l->front);
+    }
+    if (!start_nng(sock, opt, nng_url, l, err, errlen) ||
+        (l->front && !ipc_front_open(l->front, err, errlen)))
+        goto fail;
+    if (!l->front)
+        record_bound_url(l, opt->url);
+    return l;
+fail:
+    nng_listener_close(l->nng);
+    nng_pipe_notify(sock, NNG_PIPE_EV_ADD_PRE, NULL, NULL);
+    nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
+    ipc_front_close(l->front);
+    free(l);
+    return NULL;
+}
+
+const char *listen_url(const struct listener *l)
+{
+    return l->url;
+}
+
+void listen_free(struct listener *l)
+{
+    if (!l)
+        return;
+    ipc_front_close(l->front);
+    free(l);
 }

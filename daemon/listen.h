@@ -1,6 +1,7 @@
 /* listen.h: starts an nng listener the way every clinicd socket needs it: a receive limit (nng
- * 1.5.2 has none by default and allocates whatever a peer's frame header claims) and, for
- * tls+tcp:// URLs, the server certificate. */
+ * 1.5.2 has none by default and allocates whatever a peer's frame header claims), a cap on
+ * connections, for tls+tcp:// URLs the server certificate, and for ipc:// URLs a front that
+ * shields nng's IPC listener from broken handshakes (ipc_front.h) and sets the socket's mode. */
 #ifndef CLINICD_LISTEN_H
 #define CLINICD_LISTEN_H
 
@@ -8,15 +9,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Creates and starts a listener for url on sock with a receive limit of recv_max bytes.
- * tls_cert_key names a PEM file holding the certificate (chain) and private key; required for
- * tls+tcp:// URLs, ignored otherwise. False, with one sentence in err, on failure. */
-__attribute__((warn_unused_result)) bool listen_start(nng_socket sock, const char *url,
-                                                      size_t recv_max, const char *tls_cert_key,
-                                                      nng_listener *out, char *err, size_t errlen);
+struct listen_options {
+    const char *url;
+    size_t recv_max;          /* frames longer than this close the connection */
+    const char *tls_cert_key; /* PEM certificate (chain) and key; required for tls+tcp:// */
+    unsigned socket_mode;     /* permissions of an ipc:// socket file */
+    int max_connections;      /* connections beyond this are closed as they arrive */
+};
 
-/* The URL peers should use: url itself, or for a TCP URL with port 0 the same URL with the port
- * the system chose (so tests and tools can listen on "tcp://127.0.0.1:0" without racing). */
-void listen_bound_url(nng_listener l, const char *url, char *out, size_t len);
+struct listener;
+
+/* Creates and starts a listener on sock. NULL, with one sentence in err, on failure. */
+__attribute__((warn_unused_result)) struct listener *
+listen_start(nng_socket sock, const struct listen_options *opt, char *err, size_t errlen);
+
+/* The URL peers should use: the URL itself, or for a TCP URL with port 0 the same URL with the
+ * port the system chose (so tests and tools can listen on "tcp://127.0.0.1:0" without racing). */
+const char *listen_url(const struct listener *l);
+
+/* Releases what the listener holds. Call after nng_close of its socket, which closes nng's side
+ * and stops the connection callbacks. NULL is fine. */
+void listen_free(struct listener *l);
 
 #endif

@@ -42,6 +42,14 @@ struct daemon {
     struct pool *pool;
 };
 
+static struct listen_options listen_options_from(const struct config *cfg, const char *url)
+{
+    return (struct listen_options){.url = url,
+                                   .tls_cert_key = cfg->tls_cert_key,
+                                   .socket_mode = (unsigned)cfg->socket_mode,
+                                   .max_connections = (int)cfg->max_connections};
+}
+
 static bool start(struct daemon *d, char *err, size_t errlen)
 {
     const char *url = d->cfg.database_url;
@@ -65,14 +73,14 @@ static bool start(struct daemon *d, char *err, size_t errlen)
     d->server.default_deadline_ms = (uint32_t)d->cfg.default_deadline_ms;
     if (!(d->janitor = janitor_start(url, d->cfg.janitor_period_ms)))
         log_msg(LOG_LEVEL_WARN, "cannot start the janitor; expired idempotency keys stay");
-    if (!(d->events = events_start(d->cfg.events_url, d->cfg.tls_cert_key, url, err, errlen)))
+    struct listen_options events = listen_options_from(&d->cfg, d->cfg.events_url);
+    if (!(d->events = events_start(&events, url, err, errlen)))
         return false;
     struct pool_options opt = {
-        .listen_url = d->cfg.listen_url,
+        .listen = listen_options_from(&d->cfg, d->cfg.listen_url),
         .database_url = url,
         .workers = (int)d->cfg.workers,
         .max_request_bytes = (size_t)d->cfg.max_request_bytes,
-        .tls_cert_key = d->cfg.tls_cert_key,
         .server = &d->server,
     };
     return (d->pool = pool_start(&opt, err, errlen)) != NULL;

@@ -10,16 +10,11 @@
  * receive timeout that expires while the socket closes runs its cancel function on the freed
  * socket (nng_close then aborts the daemon with "pthread_mutex_unlock: Invalid argument"), and
  * freeing the aio is what waits out an expiry already under way.
- *
- * nng 1.5.2's IPC listener stops accepting after a few peers hang up in the middle of the SP
- * handshake (upstream issue 1518, fixed in 1.6.0). For ipc:// a watchdog thread dials the
- * listener every WATCHDOG_PERIOD_MS; when its handshake does not complete in time, the listener
- * is closed and created again (connected clients re-dial, and REQ resends what they had sent). */
+ */
 #include "pool.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,10 +36,8 @@
 /* After the grace period, calls still running are cancelled in the database, again every
  * CANCEL_REPEAT_MS (a cancel that lands between two statements does nothing) for at most
  * CANCEL_WAIT_MS: shutdown takes at most the grace period and this. */
-#define CANCEL_REPEAT_MS   100
-#define CANCEL_WAIT_MS     1000
-#define WATCHDOG_PERIOD_MS 2000
-#define WATCHDOG_PROBE_MS  2000
+#define CANCEL_REPEAT_MS 100
+#define CANCEL_WAIT_MS   1000
 
 struct worker {
     struct pool *pool;
@@ -59,14 +52,7 @@ struct worker {
 
 struct pool {
     nng_socket sock;
-    nng_listener listener;
-    char *listen_url;
-    char bound_url[256]; /* listen_url with the port the system chose for port 0 */
-    const char *tls_cert_key;
-    size_t transport_limit;
-    pthread_t watchdog;
-    bool watchdog_started;
-    atomic_uint pipes_added; /* connections our socket took in: what the watchdog looks for */
+    struct listener *listener;
     const struct rpc_server *server;
     struct worker *workers;
     int n_workers;
@@ -158,12 +144,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static bool start_listener(struct pool *pool, char *err, size_t errlen)
-{
-    return listen_start(pool->sock, pool->listen_url, pool->transport_limit, pool->tls_cert_key,
-                        &pool->listener, err, errlen);
-}
-
 static bool open_socket(struct pool *pool, const struct pool_options *opt, char *err, size_t errlen)
 {
     int rv = nng_rep0_open(&pool->sock);
@@ -171,86 +151,9 @@ static bool open_socket(struct pool *pool, const struct pool_options *opt, char 
         snprintf(err, errlen, "cannot open the RPC socket: %s", nng_strerror(rv));
         return false;
     }
-    pool->listen_url = strdup(opt->listen_url);
-    pool->transport_limit = opt->max_request_bytes * TRANSPORT_LIMIT_FACTOR;
-    pool->tls_cert_key = opt->tls_cert_key;
-    if (!pool->listen_url) {
-        snprintf(err, errlen, "out of memory");
-        return false;
-    }
-    return start_listener(pool, err, errlen);
-}
-
-/* --- the IPC watchdog --- */
-
-static void probe_connected(nng_pipe pipe, nng_pipe_ev ev, void *arg)
-{
-    (void)pipe;
-    (void)ev;
-    atomic_store((atomic_bool *)arg, true);
-}
-
-static void pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
-{
-    (void)pipe;
-    (void)ev;
-    atomic_fetch_add(&((struct pool *)arg)->pipes_added, 1);
-}
-
-/* True when a fresh peer's connection reaches our socket within WATCHDOG_PROBE_MS. In the failure
- * the peer completes its side of the handshake but the listener never hands the connection to
- * the socket, so the probe watches the socket's own pipe count. It sends no request: it costs the
- * workers nothing and writes no log line. */
-static bool listener_answers(struct pool *pool)
-{
-    nng_socket probe;
-    atomic_bool connected = false;
-    if (nng_req0_open(&probe) != 0)
-        return true; /* cannot tell: do not tear down a listener on our own failure */
-    unsigned before = atomic_load(&pool->pipes_added);
-    nng_pipe_notify(probe, NNG_PIPE_EV_ADD_POST, probe_connected, &connected);
-    bool ok = nng_dial(probe, pool->listen_url, NULL, NNG_FLAG_NONBLOCK) == 0;
-    for (int waited = 0; ok && waited < WATCHDOG_PROBE_MS && !atomic_load(&pool->stopping);
-         waited += 10) {
-        if (atomic_load(&connected) && atomic_load(&pool->pipes_added) != before)
-            break;
-        sleep_ms(10);
-    }
-    ok = ok && ((atomic_load(&connected) && atomic_load(&pool->pipes_added) != before) ||
-                atomic_load(&pool->stopping));
-    nng_close(probe);
-    return ok;
-}
-
-static void *watchdog_main(void *arg)
-{
-    struct pool *pool = arg;
-    while (!atomic_load(&pool->stopping)) {
-        for (int waited = 0; waited < WATCHDOG_PERIOD_MS && !atomic_load(&pool->stopping);
-             waited += 50)
-            sleep_ms(50);
-        if (atomic_load(&pool->stopping) || listener_answers(pool))
-            continue;
-        log_msg(LOG_LEVEL_WARN,
-                "the listener on %s stopped completing handshakes (nng issue "
-                "1518); re-creating it",
-                pool->listen_url);
-        char err[256];
-        nng_listener_close(pool->listener);
-        if (!start_listener(pool, err, sizeof err))
-            log_msg(LOG_LEVEL_ERROR, "%s; retrying in %d ms", err, WATCHDOG_PERIOD_MS);
-    }
-    return NULL;
-}
-
-static void start_watchdog(struct pool *pool)
-{
-    if (strncmp(pool->listen_url, "ipc://", 6) != 0)
-        return; /* TCP survived the same test; only IPC needs watching */
-    nng_pipe_notify(pool->sock, NNG_PIPE_EV_ADD_POST, pipe_added, pool);
-    pool->watchdog_started = pthread_create(&pool->watchdog, NULL, watchdog_main, pool) == 0;
-    if (!pool->watchdog_started)
-        log_msg(LOG_LEVEL_WARN, "cannot start the IPC listener watchdog");
+    struct listen_options listen = opt->listen;
+    listen.recv_max = opt->max_request_bytes * TRANSPORT_LIMIT_FACTOR;
+    return (pool->listener = listen_start(pool->sock, &listen, err, errlen)) != NULL;
 }
 
 static bool start_worker(struct pool *pool, struct worker *w, const char *database_url, char *err,
@@ -295,9 +198,7 @@ struct pool *pool_start(const struct pool_options *opt, char *err, size_t errlen
         if (!start_worker(pool, &pool->workers[i], opt->database_url, err, errlen))
             goto fail;
     }
-    start_watchdog(pool);
-    listen_bound_url(pool->listener, opt->listen_url, pool->bound_url, sizeof pool->bound_url);
-    log_msg(LOG_LEVEL_INFO, "serving RPC on %s with %d workers", pool->bound_url, opt->workers);
+    log_msg(LOG_LEVEL_INFO, "serving RPC on %s with %d workers", pool_url(pool), opt->workers);
     return pool;
 fail:
     if (!pool->workers)
@@ -308,7 +209,7 @@ fail:
 
 const char *pool_url(const struct pool *pool)
 {
-    return pool->bound_url;
+    return listen_url(pool->listener);
 }
 
 /* Cancels, in the database, the calls that outlived the grace period: each rolls back and is
@@ -340,8 +241,6 @@ void pool_stop(struct pool *pool, long grace_ms)
      * The socket stays open meanwhile: closing it (or its listener, which closes the pipes it
      * accepted) would drop the replies of calls in flight. */
     atomic_store(&pool->stopping, true);
-    if (pool->watchdog_started)
-        pthread_join(pool->watchdog, NULL);
     for (long waited = 0; atomic_load(&pool->busy) > 0 && waited < grace_ms; waited += 10)
         sleep_ms(10);
     if (atomic_load(&pool->busy) > 0)
@@ -356,7 +255,7 @@ void pool_stop(struct pool *pool, long grace_ms)
         db_free(w->db);
     }
     nng_close(pool->sock); /* no receive of ours is pending: see the DESIGN note above */
+    listen_free(pool->listener);
     free(pool->workers);
-    free(pool->listen_url);
     free(pool);
 }

@@ -7,16 +7,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "listen.h"
 #include "rpc.h"
 
 struct pool;
 
 struct pool_options {
-    const char *listen_url;
+    struct listen_options listen; /* the receive limit is the pool's (see pool.c) */
     const char *database_url;
     int workers;
     size_t max_request_bytes; /* nng's own limit is set well above this (see pool.c) */
-    const char *tls_cert_key; /* PEM certificate + key for tls+tcp:// (kept by the caller) */
     const struct rpc_server *server;
 };
 

@@ -20,6 +20,8 @@ static const char *const env_vars[] = {
     "CLINIC_WORKERS",
     "CLINIC_LOG_LEVEL",
     "CLINIC_MAX_REQUEST_BYTES",
+    "CLINIC_SOCKET_MODE",
+    "CLINIC_MAX_CONNECTIONS",
     "CLINIC_DEFAULT_DEADLINE_MS",
     "CLINIC_SHUTDOWN_GRACE_MS",
     "CLINIC_ENABLE_DIAGNOSTICS",
@@ -73,6 +75,8 @@ static void defaults_apply_without_env_or_flags(void **state)
     assert_int_equal(cfg.max_request_bytes, 1048576);
     assert_int_equal(cfg.default_deadline_ms, 30000);
     assert_int_equal(cfg.shutdown_grace_ms, 10000);
+    assert_int_equal(cfg.socket_mode, 0660);
+    assert_int_equal(cfg.max_connections, 128);
     assert_false(cfg.enable_diagnostics);
     config_free(&cfg);
 }
@@ -204,6 +208,24 @@ static void max_request_bytes_below_limit_is_usage_error(void **state)
     assert_usage_error_naming(ARGS("--max-request-bytes", "1023"), "--max-request-bytes");
 }
 
+static void socket_mode_is_octal(void **state)
+{
+    (void)state;
+    struct config cfg;
+    assert_int_equal(load(&cfg, ARGS("--socket-mode", "600")), CONFIG_RUN);
+    assert_int_equal(cfg.socket_mode, 0600);
+    config_free(&cfg);
+    assert_usage_error_naming(ARGS("--socket-mode", "0880"), "--socket-mode");
+    assert_usage_error_naming(ARGS("--socket-mode", "4770"), "--socket-mode"); /* no set-id */
+    assert_usage_error_naming(ARGS("--socket-mode", "rw"), "--socket-mode");
+}
+
+static void max_connections_is_at_least_one(void **state)
+{
+    (void)state;
+    assert_usage_error_naming(ARGS("--max-connections", "0"), "--max-connections");
+}
+
 static void unknown_log_level_is_usage_error(void **state)
 {
     (void)state;
@@ -292,6 +314,8 @@ int main(void)
         cmocka_unit_test_setup(workers_not_a_number_is_usage_error, clear_env),
         cmocka_unit_test_setup(workers_above_limit_is_usage_error, clear_env),
         cmocka_unit_test_setup(max_request_bytes_below_limit_is_usage_error, clear_env),
+        cmocka_unit_test_setup(socket_mode_is_octal, clear_env),
+        cmocka_unit_test_setup(max_connections_is_at_least_one, clear_env),
         cmocka_unit_test_setup(unknown_log_level_is_usage_error, clear_env),
         cmocka_unit_test_setup(unknown_option_is_usage_error, clear_env),
         cmocka_unit_test_setup(missing_value_is_usage_error, clear_env),
