@@ -44,6 +44,7 @@ struct call {
     /* inputs, valid for the duration of the handler */
     struct db *db;
     int worker;
+    const char *peer;   /* the caller's address: "192.0.2.7", "2001:db8::7" or "local" (ipc://) */
     const char *method; /* "/clinic.v1.Health/Check" */
     const char *request_id;
     const char *auth_token;

@@ -58,6 +58,10 @@ static const struct setting settings[] = {
     {"--password-hash-slots", "CLINIC_PASSWORD_HASH_SLOTS", "2", KIND_COUNT,
      AT(password_hash_slots), 1, 64,
      "password hashes run at once (each takes 64 MiB); more logins wait"},
+    {"--max-failed-logins-per-address", "CLINIC_MAX_FAILED_LOGINS_PER_ADDRESS", "30", KIND_COUNT,
+     AT(max_failed_logins_per_address), 0, 1000000,
+     "failed logins one address may make within 15 minutes before its logins are refused (0: no "
+     "limit; ipc:// clients share one address)"},
     {"--enable-diagnostics", "CLINIC_ENABLE_DIAGNOSTICS", "0", KIND_SWITCH, AT(enable_diagnostics),
      0, 0, "serve clinic.v1.Diagnostics (for tests and benchmarks)"},
 };

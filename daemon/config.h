@@ -19,13 +19,14 @@ struct config {
     long max_connections; /* per socket; more are closed as they arrive */
     long workers; /* worker threads, each with one nng context and one PostgreSQL connection */
     enum log_level log_level;
-    long max_request_bytes;   /* larger requests get RESOURCE_EXHAUSTED */
-    long default_deadline_ms; /* deadline for calls that send deadline_ms = 0 */
-    long shutdown_grace_ms;   /* how long SIGTERM waits for in-flight calls */
-    long janitor_period_ms;   /* how often expired idempotency keys are deleted */
-    long session_hours;       /* lifetime of a login's token */
-    long password_hash_slots; /* Argon2id hashes running at once (64 MiB each) */
-    bool enable_diagnostics;  /* serve clinic.v1.Diagnostics (tests, benchmarks) */
+    long max_request_bytes;             /* larger requests get RESOURCE_EXHAUSTED */
+    long default_deadline_ms;           /* deadline for calls that send deadline_ms = 0 */
+    long shutdown_grace_ms;             /* how long SIGTERM waits for in-flight calls */
+    long janitor_period_ms;             /* how often expired idempotency keys are deleted */
+    long session_hours;                 /* lifetime of a login's token */
+    long password_hash_slots;           /* Argon2id hashes running at once (64 MiB each) */
+    long max_failed_logins_per_address; /* within LOGIN_LIMIT_WINDOW_MINUTES; 0: no limit */
+    bool enable_diagnostics;            /* serve clinic.v1.Diagnostics (tests, benchmarks) */
 };
 
 enum config_outcome {

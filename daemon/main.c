@@ -14,6 +14,7 @@
 #include "events.h"
 #include "janitor.h"
 #include "log.h"
+#include "login_limit.h"
 #include "migrate.h"
 #include "pool.h"
 #include "rpc.h"
@@ -67,6 +68,7 @@ static bool start(struct daemon *d, char *err, size_t errlen)
         return false;
     }
     auth_limit_password_callers(d->cfg.workers > 1 ? (int)d->cfg.workers / 2 : 1);
+    login_limit_configure((int)d->cfg.max_failed_logins_per_address);
     if (!rpc_table_build(&d->server.table, service_table, d->cfg.enable_diagnostics, err, errlen))
         return false;
     d->server.max_request_bytes = (size_t)d->cfg.max_request_bytes;

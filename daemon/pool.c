@@ -13,6 +13,7 @@
  */
 #include "pool.h"
 
+#include <arpa/inet.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
@@ -86,11 +87,28 @@ static void send_reply(struct worker *w, const uint8_t *reply, size_t len)
     }
 }
 
+/* The address a message came from, as login_limit.h keys it. */
+static void peer_address(nng_msg *msg, char *out, size_t len)
+{
+    nng_sockaddr sa;
+    snprintf(out, len, "unknown");
+    if (nng_pipe_get_addr(nng_msg_get_pipe(msg), NNG_OPT_REMADDR, &sa) != 0)
+        return;
+    if (sa.s_family == NNG_AF_INET)
+        inet_ntop(AF_INET, &sa.s_in.sa_addr, out, (socklen_t)len);
+    else if (sa.s_family == NNG_AF_INET6)
+        inet_ntop(AF_INET6, sa.s_in6.sa_addr, out, (socklen_t)len);
+    else if (sa.s_family == NNG_AF_IPC || sa.s_family == NNG_AF_ABSTRACT)
+        snprintf(out, len, "local");
+}
+
 static void serve_message(struct worker *w, nng_msg *msg)
 {
     uint8_t *reply = NULL;
+    char peer[INET6_ADDRSTRLEN];
+    peer_address(msg, peer, sizeof peer);
     size_t len =
-        rpc_serve(w->pool->server, w->db, w->id, nng_msg_body(msg), nng_msg_len(msg), &reply);
+        rpc_serve(w->pool->server, w->db, w->id, peer, nng_msg_body(msg), nng_msg_len(msg), &reply);
     nng_msg_free(msg);
     if (reply)
         send_reply(w, reply, len);

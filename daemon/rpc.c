@@ -382,12 +382,13 @@ static size_t pack_reply(const struct call *call, const char *request_id, uint8_
     return clinic__v1__rpc_response__pack(&resp, *reply);
 }
 
-size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const uint8_t *request,
-                 size_t request_len, uint8_t **reply)
+size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const char *peer,
+                 const uint8_t *request, size_t request_len, uint8_t **reply)
 {
     int64_t started = now_us();
     char generated_id[32];
-    struct call call = {.db = db, .worker = worker, .method = "-", .served = &server->table};
+    struct call call = {
+        .db = db, .worker = worker, .peer = peer, .method = "-", .served = &server->table};
     ProtobufCMessage *input = NULL;
     const struct rpc_method *m = NULL;
 

@@ -47,10 +47,11 @@ struct rpc_server {
     uint32_t default_deadline_ms;
 };
 
-/* Serves one request. Always produces a reply: *reply is malloc'd (free it) and its length is
- * returned; 0 with *reply NULL only when memory ran out for the reply itself. */
-size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const uint8_t *request,
-                 size_t request_len, uint8_t **reply);
+/* Serves one request from the peer at address `peer` (see struct call). Always produces a reply:
+ * *reply is malloc'd (free it) and its length is returned; 0 with *reply NULL only when memory ran
+ * out for the reply itself. */
+size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const char *peer,
+                 const uint8_t *request, size_t request_len, uint8_t **reply);
 
 /* Answers request with `code` and `message` without serving it (shutdown), echoing its request
  * id when the envelope decodes. Same reply contract as rpc_serve. */

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "login_limit.h"
 #include "rowmap.h"
 #include "service.h"
 #include "status.h"
@@ -154,8 +155,25 @@ static void welcome(struct call *call, const char *hash, const char *password)
         open_session(call, call->caller.user_id, fresh);
 }
 
+/* A failed login counts against the caller's address as well as the account. */
+static void refuse_and_count(struct call *call, bool account)
+{
+    if (login_limit_failed(call->peer, now_us()))
+        log_msg(LOG_LEVEL_WARN,
+                "request_id=%s: too many failed logins from %s; logins from there are refused for "
+                "up to %d minutes (--max-failed-logins-per-address)",
+                call->request_id, call->peer, LOGIN_LIMIT_WINDOW_MINUTES);
+    refuse_login(call, account ? record_failure(call, call->caller.user_id) : 1);
+}
+
 static void login(struct call *call, const Clinic__V1__LoginRequest *in)
 {
+    int minutes;
+    if (!login_limit_allows(call->peer, now_us(), &minutes)) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED,
+                  "too many failed logins from your address; try again in %d minute(s)", minutes);
+        return;
+    }
     struct db_result *account;
     if (!find_account(call, in->email, &account))
         return;
@@ -177,7 +195,7 @@ static void login(struct call *call, const Clinic__V1__LoginRequest *in)
             call_fail(call, STATUS_RESOURCE_EXHAUSTED,
                       "too many logins at once; try again in a moment");
         else if (v == AUTH_MISMATCH || !active)
-            refuse_login(call, account ? record_failure(call, call->caller.user_id) : 1);
+            refuse_and_count(call, account != NULL);
         else
             welcome(call, hash, in->password);
     }

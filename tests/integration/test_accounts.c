@@ -1,8 +1,9 @@
 /* Accounts as the clinic lives with them: the first admin from `clinicd bootstrap-admin`, logins
  * that hand out tokens kept only as hashes, logout, WhoAmI, failed logins slowed then locked
- * out, deactivation and password changes that end sessions, idempotency keys that belong to
- * their user, the audit trail of mutations and refusals (append-only even for the daemon's
- * role), a client who sees only their own records, and erasure that keeps the clinical record. */
+ * out (per account and per address), deactivation and password changes that end sessions,
+ * idempotency keys that belong to their user, the audit trail of mutations and refusals
+ * (append-only even for the daemon's role), a client who sees only their own records, and erasure
+ * that keeps the clinical record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,9 +30,12 @@ static struct harness_clinic clinic;
 static int setup(void **state)
 {
     (void)state;
+    /* These tests fail many logins from one address on purpose; the per-address limit has a
+     * daemon of its own below. */
+    static const char *const no_address_limit[] = {"--max-failed-logins-per-address", "0", NULL};
     return harness_pg_start(&pg) &&
                    harness_pg_create_database(&pg, "accounts", db_url, sizeof db_url) &&
-                   harness_daemon_start(&daemon_, pg.dir, db_url, NULL, true) &&
+                   harness_daemon_start(&daemon_, pg.dir, db_url, no_address_limit, true) &&
                    harness_seed_clinic(db_url, "Europe/Berlin", 2, 2, &clinic)
                ? 0
                : -1;
@@ -379,6 +383,38 @@ static void a_login_flood_gets_half_the_workers_and_no_more(void **state)
     assert_true(refused > 0);
 }
 
+static void an_address_past_its_failed_logins_is_refused_even_the_right_password(void **state)
+{
+    (void)state;
+    struct harness_daemon other;
+    const char *const limit[] = {"--max-failed-logins-per-address", "3", NULL};
+    assert_true(harness_daemon_start(&other, pg.dir, db_url, limit, true));
+    assert_true(harness_create_user(db_url, "sprayed@clinic.test", "front_desk", 0, 0, NULL) > 0);
+    char token[64], email[64];
+    for (int i = 0; i < 3; i++) { /* spraying: a different unknown email each time */
+        snprintf(email, sizeof email, "sprayed-%d@nowhere.test", i);
+        assert_int_equal(harness_login(other.url, email, "guess", token, sizeof token),
+                         STATUS_UNAUTHENTICATED);
+    }
+    struct clinic_error err;
+    clinic_client *c = harness_connect_as(other.url, NULL);
+    Clinic__V1__LoginRequest req = CLINIC__V1__LOGIN_REQUEST__INIT;
+    req.email = "sprayed@clinic.test";
+    req.password = HARNESS_PASSWORD;
+    assert_int_equal(harness_call(c, "Auth/Login", &req, &clinic__v1__login_response__descriptor,
+                                  NULL, false, NULL, &err),
+                     STATUS_RESOURCE_EXHAUSTED);
+    harness_assert_contains(err.message, "too many failed logins from your address");
+    clinic_close(c);
+    char *log = harness_daemon_log(&other);
+    harness_assert_contains(log, "too many failed logins from 127.0.0.1");
+    free(log);
+    assert_int_equal(harness_daemon_stop(&other), 0);
+    /* the account itself is not locked: through another daemon (its own count) it logs in */
+    assert_int_equal(login("sprayed@clinic.test", HARNESS_PASSWORD, token), STATUS_OK);
+    setenv("CLINIC_TOKEN", daemon_.admin_token, 1);
+}
+
 static void change_password_ends_the_other_sessions(void **state)
 {
     (void)state;
@@ -656,6 +692,7 @@ int main(void)
         cmocka_unit_test(reactivating_a_user_does_not_revive_old_tokens),
         cmocka_unit_test(a_new_role_or_link_ends_the_session_and_a_new_name_does_not),
         cmocka_unit_test(a_login_flood_gets_half_the_workers_and_no_more),
+        cmocka_unit_test(an_address_past_its_failed_logins_is_refused_even_the_right_password),
         cmocka_unit_test(change_password_ends_the_other_sessions),
         cmocka_unit_test(idempotency_keys_belong_to_their_user),
         cmocka_unit_test(audit_rows_record_mutations_and_refusals),
