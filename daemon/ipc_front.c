@@ -14,6 +14,7 @@
  * not finished their header, each for at most HELLO_MS. A relay holds two RELAY_BYTES buffers. */
 #include "ipc_front.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,6 +39,9 @@
            * gives up negotiating after 10 s) */
 #define RELAY_BYTES      16384
 #define ACCEPTS_PER_TURN 64
+#define PRIVATE_PARENT   "/tmp"
+#define PRIVATE_PREFIX   "clinicd-ipc-"
+#define STALE_AFTER_S    60 /* a private folder younger than this may be a daemon starting up */
 
 /* Bytes read from one side and not yet written to the other. */
 struct flow {
@@ -124,6 +128,29 @@ static bool path_is_free(const char *path, char *err, size_t errlen)
     return true;
 }
 
+/* Removes the private folders of daemons that died without cleaning up (kill -9): ours, old
+ * enough, and with nobody listening on the socket inside. */
+static void remove_stale_private_folders(void)
+{
+    DIR *d = opendir(PRIVATE_PARENT);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        char dir[128], sock[160];
+        struct stat st;
+        if (strncmp(e->d_name, PRIVATE_PREFIX, strlen(PRIVATE_PREFIX)) != 0)
+            continue;
+        snprintf(dir, sizeof dir, "%s/%.64s", PRIVATE_PARENT, e->d_name);
+        snprintf(sock, sizeof sock, "%s/nng.sock", dir);
+        if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+            time(NULL) - st.st_mtime < STALE_AFTER_S || someone_listens(sock))
+            continue;
+        unlink(sock);
+        rmdir(dir);
+    }
+    closedir(d);
+}
+
 struct ipc_front *ipc_front_create(const char *path, unsigned mode, int max_connections, char *err,
                                    size_t errlen)
 {
@@ -144,9 +171,11 @@ struct ipc_front *ipc_front_create(const char *path, unsigned mode, int max_conn
     snprintf(f->path, sizeof f->path, "%s", path);
     f->mode = mode;
     f->max_connections = max_connections;
-    snprintf(f->inner_dir, sizeof f->inner_dir, "/tmp/clinicd-ipc-XXXXXX");
+    remove_stale_private_folders();
+    snprintf(f->inner_dir, sizeof f->inner_dir, PRIVATE_PARENT "/" PRIVATE_PREFIX "XXXXXX");
     if (!mkdtemp(f->inner_dir)) {
-        snprintf(err, errlen, "cannot create a private folder in /tmp: %s", strerror(errno));
+        snprintf(err, errlen, "cannot create a private folder in " PRIVATE_PARENT ": %s",
+                 strerror(errno));
         free(f);
         return NULL;
     }

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -167,15 +168,38 @@ static void socket_file_is_private_and_its_mode_configurable(void **state)
     free(err);
 }
 
+/* The private folders (daemon/ipc_front.c) in /tmp, as one string of names. */
+static void private_folders(char *out, size_t len)
+{
+    DIR *d = opendir("/tmp");
+    assert_non_null(d);
+    out[0] = '\0';
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, "clinicd-ipc-", 12) == 0 && strlen(out) + 40 < len)
+            strcat(strcat(out, e->d_name), " ");
+    closedir(d);
+}
+
 static void path_of_a_dead_daemon_is_reused_and_others_refused(void **state)
 {
     (void)state;
     struct harness_daemon d;
+    char before[4096], after[4096], dead[64] = "";
+    private_folders(before, sizeof before);
     start_daemon(&d, NULL);
+    private_folders(after, sizeof after);
+    for (char *name = strtok(after, " "); name; name = strtok(NULL, " "))
+        if (!strstr(before, name))
+            snprintf(dead, sizeof dead, "/tmp/%.40s", name);
+    assert_true(dead[0]); /* the daemon's private folder */
     kill(d.pid, SIGKILL);
     assert_true(harness_daemon_wait_exit(&d, 10000) != 0);
     assert_int_equal(access(path, F_OK), 0); /* left behind by the killed daemon */
-    start_daemon(&d, NULL);                  /* takes the path over */
+    /* A minute on, the next daemon removes the dead one's private folder too. */
+    struct timespec old[2] = {{time(NULL) - 120, 0}, {time(NULL) - 120, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, dead, old, 0), 0);
+    start_daemon(&d, NULL); /* takes the path over */
+    assert_int_equal(access(dead, F_OK), -1);
 
     /* A second daemon on the same path is refused while the first one listens there. */
     struct harness_daemon second;
