@@ -269,10 +269,12 @@ static bool open_call(const struct rpc_method *m, struct call *call,
 }
 
 /* A failed call by a known caller leaves its audit row on its own, the call's work being rolled
- * back. Calls whose token did not prove itself leave none: anyone could fill the table. */
+ * back: every failure of an audited method, and every refusal (PERMISSION_DENIED) of any method,
+ * reads and lists included, so that probing for other people's records leaves a trace. Calls
+ * whose token did not prove itself leave none: anyone could fill the table. */
 static void audit_failure(const struct rpc_method *m, struct call *call)
 {
-    if (!audited(m) || call->caller.user_id == 0)
+    if (call->caller.user_id == 0 || (!audited(m) && call->code != STATUS_PERMISSION_DENIED))
         return;
     if (!audit_record(call))
         log_msg(LOG_LEVEL_ERROR, "request_id=%s could not write its audit row (%s)",
