@@ -204,7 +204,7 @@ static size_t slot_size(const ProtobufCFieldDescriptor *f)
 }
 
 /* Sets every field of m (the first member of each oneof; two items per repeated field; an
- * update_mask names every other field), nested messages down to MAX_DEPTH. */
+ * update_mask names every other field but the id), nested messages down to MAX_DEPTH. */
 static void fill(ProtobufCMessage *m, int depth)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -227,10 +227,10 @@ static void fill(ProtobufCMessage *m, int depth)
             continue;
         }
         bool mask = strcmp(f->name, "update_mask") == 0 && f->type == PROTOBUF_C_TYPE_STRING;
-        size_t n = mask ? d->n_fields - 1 : 2, k = 0;
+        size_t n = mask ? d->n_fields : 2, k = 0;
         char *items = must(calloc(n ? n : 1, slot_size(f)));
         for (unsigned j = 0; mask && j < d->n_fields; j++)
-            if (j != i)
+            if (j != i && strcmp(d->fields[j].name, "id") != 0)
                 ((char **)items)[k++] = text(d->fields[j].name);
         for (; !mask && k < n; k++)
             fill_value(f, items + k * slot_size(f), depth, k);
