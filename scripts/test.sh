@@ -6,7 +6,8 @@
 #      schema) under ctest;
 #   4. runs the date-sensitive tests again one and three years ahead under libfaketime, so the
 #      suite cannot quietly depend on today's date;
-#   5. builds with clang, AddressSanitizer and UndefinedBehaviorSanitizer, and runs the suite there.
+#   5. builds with clang, AddressSanitizer and UndefinedBehaviorSanitizer, and runs the suite there,
+#      the libFuzzer targets included (each for 30 s over its seeds; scripts/fuzz.sh runs them long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,7 +58,8 @@ run_ahead build-release +1095d
 # halt_on_error keeps a sanitizer report from scrolling by; leaks fail the daemon's exit status.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-build build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=/usr/bin/clang -DCLINIC_SANITIZE=ON
+build build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=/usr/bin/clang -DCLINIC_SANITIZE=ON \
+    -DCLINIC_FUZZ=ON
 echo "== testing in build-asan"
 run_tests build-asan
 echo "== all tests passed: format, build-release (today, +365d, +1095d) and build-asan"
