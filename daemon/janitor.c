@@ -1,4 +1,5 @@
-/* janitor.c: periodic maintenance: expired idempotency keys and long-dead tokens. */
+/* janitor.c: periodic maintenance: expired idempotency keys and long-dead tokens, and the audit
+ * rows kept while the database was unreachable (audit.c's backlog). */
 #include "janitor.h"
 
 #include <pthread.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "audit.h"
 #include "db.h"
 #include "log.h"
 #include "status.h"
@@ -34,14 +36,30 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* The thread wakes every TICK_MS to notice janitor_stop. */
+#define TICK_MS 50
+/* Kept audit rows are tried this often, not only every period: they should reach the database
+ * soon after it is back (the connection's own back-off, at most 5 s, spaces real attempts). */
+#define BACKLOG_EVERY_MS 1000
+
 static void *janitor_main(void *arg)
 {
     struct janitor *j = arg;
+    long since_sweep_ms = 0, since_backlog_ms = 0;
     while (!atomic_load(&j->stopping)) {
-        for (long waited = 0; waited < j->period_ms && !atomic_load(&j->stopping); waited += 50)
-            sleep_ms(50);
+        sleep_ms(TICK_MS);
+        since_sweep_ms += TICK_MS;
+        since_backlog_ms += TICK_MS;
         if (atomic_load(&j->stopping))
             break;
+        if (since_backlog_ms >= BACKLOG_EVERY_MS) {
+            since_backlog_ms = 0;
+            if (audit_backlog_pending() > 0)
+                (void)audit_backlog_drain(j->db, false);
+        }
+        if (since_sweep_ms < j->period_ms)
+            continue;
+        since_sweep_ms = 0;
         if (db_query(j->db, &expire_stmt, NULL, NULL) != STATUS_OK ||
             db_query(j->db, &expire_tokens_stmt, NULL, NULL) != STATUS_OK)
             log_msg(LOG_LEVEL_DEBUG, "janitor: %s", db_error_detail(j->db));
@@ -67,10 +85,13 @@ struct janitor *janitor_start(const char *database_url, long period_ms)
 
 void janitor_stop(struct janitor *j)
 {
-    if (!j)
+    if (!j) {
+        (void)audit_backlog_drain(NULL, true); /* nowhere to write: at least say what is lost */
         return;
+    }
     atomic_store(&j->stopping, true);
     pthread_join(j->thread, NULL);
+    (void)audit_backlog_drain(j->db, true);
     db_free(j->db);
     free(j);
 }

@@ -271,7 +271,8 @@ static bool open_call(const struct rpc_method *m, struct call *call,
 /* A failed call by a known caller leaves its audit row on its own, the call's work being rolled
  * back: every failure of an audited method, and every refusal (PERMISSION_DENIED) of any method,
  * reads and lists included, so that probing for other people's records leaves a trace. Calls
- * whose token did not prove itself leave none: anyone could fill the table. */
+ * whose token did not prove itself leave none: anyone could fill the table. A row the database
+ * cannot take because it is gone waits in audit.c's backlog. */
 static void audit_failure(const struct rpc_method *m, struct call *call)
 {
     if (call->caller.user_id == 0 || (!audited(m) && call->code != STATUS_PERMISSION_DENIED))

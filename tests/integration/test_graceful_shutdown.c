@@ -359,6 +359,15 @@ static void booking_held_past_the_grace_period_is_rolled_back_and_told_so(void *
     assert_non_null(count);
     assert_string_equal(count, "0");
     free(count);
+    /* The booking's audit row could not be written on its abandoned connection: it was kept in
+     * memory and written by the janitor, which stops after the workers. */
+    char *row = harness_sql(database_url, "SELECT string_agg(method || ' ' || outcome, ', ')"
+                                          " FROM audit WHERE request_id = 'outlives-grace'");
+    assert_non_null(row);
+    assert_string_equal(row, "/clinic.v1.Scheduling/Book UNAVAILABLE");
+    free(row);
+    assert_true(log_contains("1 audit row kept in memory was written late"));
+    assert_false(log_contains("could not write its audit row"));
 }
 
 /* Idle workers wait on receives that time out every few hundred milliseconds; nng 1.5.2 aborts
