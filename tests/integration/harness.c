@@ -8,8 +8,11 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +20,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +30,7 @@
 #include "clock.h"
 #include "clinic/v1/auth.pb-c.h"
 #include "clinic/v1/health.pb-c.h"
+#include "clinic/v1/scheduling.pb-c.h"
 #include "db.h"
 #include "status.h"
 
@@ -686,4 +692,480 @@ void harness_json_id(const char *json, char *out, size_t len)
     if (n == 0 || n >= len)
         fail_msg("no usable \"id\" in:\n%s", json);
     snprintf(out, len, "%.*s", (int)n, p);
+}
+
+/* --- faults and hostile peers --- */
+
+long long harness_now_ms(void)
+{
+    return monotonic_ms();
+}
+
+bool harness_pg_stop_immediate(struct harness_pg *h)
+{
+    const struct embedded_pg *pg = &h->pg;
+    char prog[PATH_MAX + 16];
+    snprintf(prog, sizeof prog, "%s/pg_ctl", pg->bindir);
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        int null_fd = open("/dev/null", O_RDWR);
+        if (null_fd >= 0) {
+            dup2(null_fd, 0);
+            dup2(null_fd, 1);
+            dup2(null_fd, 2);
+        }
+        /* PostgreSQL's programs refuse to run as root: as the server's user, like embedded_pg */
+        if (pg->drop_privileges &&
+            (setgroups(0, NULL) != 0 || setgid(pg->gid) != 0 || setuid(pg->uid) != 0))
+            _exit(126);
+        execl(prog, prog, "-D", pg->pgdata, "-m", "immediate", "-w", "-t", "60", "stop",
+              (char *)NULL);
+        _exit(127);
+    }
+    if (wait_pid(pid, 90000) != 0)
+        return false;
+    h->pg.started = false;
+    return true;
+}
+
+long harness_served_ms(const char *url, unsigned timeout_ms)
+{
+    long long t0 = monotonic_ms();
+    int health = harness_health(url, timeout_ms);
+    long took = (long)(monotonic_ms() - t0);
+    return health == 1 && took <= (long)timeout_ms ? took : -1;
+}
+
+int harness_raw_connect(const char *url)
+{
+    int fd = -1;
+    if (strncmp(url, "ipc://", 6) == 0) {
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
+        if (strlen(url + 6) >= sizeof addr.sun_path)
+            return -1;
+        snprintf(addr.sun_path, sizeof addr.sun_path, "%s", url + 6);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0)
+            return fd;
+    } else if (strncmp(url, "tcp://", 6) == 0) {
+        char host[64];
+        const char *colon = strrchr(url + 6, ':');
+        if (!colon || colon - (url + 6) >= (long)sizeof host)
+            return -1;
+        snprintf(host, sizeof host, "%.*s", (int)(colon - (url + 6)), url + 6);
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+        char *h = host[0] == '[' ? host + 1 : host;
+        h[strcspn(h, "]")] = '\0';
+        if (getaddrinfo(h, colon + 1, &hints, &ai) != 0)
+            return -1;
+        fd = socket(ai->ai_family, SOCK_STREAM, 0);
+        bool ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+        freeaddrinfo(ai);
+        if (ok)
+            return fd;
+    }
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+int harness_sp_connect(const char *url, int timeout_ms)
+{
+    static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+    int fd = harness_raw_connect(url);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    uint8_t theirs[8];
+    if (write(fd, hello, sizeof hello) != (ssize_t)sizeof hello ||
+        recv(fd, theirs, sizeof theirs, MSG_WAITALL) != (ssize_t)sizeof theirs ||
+        memcmp(theirs, "\0SP\0", 4) != 0 || theirs[5] != 0x31 /* REP */) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+size_t harness_frame_header(const char *url, uint64_t length, uint8_t out[9])
+{
+    size_t n = 0;
+    if (strncmp(url, "ipc://", 6) == 0)
+        out[n++] = 1; /* nng's IPC frames open with a message-type byte */
+    for (int i = 0; i < 8; i++)
+        out[n++] = (uint8_t)(length >> (56 - 8 * i));
+    return n;
+}
+
+/* The value in KiB of `field` ("VmRSS:") in /proc/pid/status, or -1. */
+static long status_kib(pid_t pid, const char *field)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    char *status = harness_read_file(path);
+    const char *p = status ? strstr(status, field) : NULL;
+    long kib = -1;
+    if (p) {
+        char *end;
+        kib = strtol(p + strlen(field), &end, 10);
+        if (end == p + strlen(field))
+            kib = -1;
+    }
+    free(status);
+    return kib;
+}
+
+long harness_rss_kib(pid_t pid)
+{
+    return status_kib(pid, "VmRSS:");
+}
+
+long harness_peak_rss_kib(pid_t pid)
+{
+    return status_kib(pid, "VmHWM:");
+}
+
+bool harness_reset_peak_rss(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/clear_refs", (int)pid);
+    int fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, "5", 1) == 1; /* 5: reset the peak resident set size */
+    close(fd);
+    return ok;
+}
+
+int harness_open_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* --- booking load --- */
+
+static const char *const load_times[] = {"09:00", "10:15", "11:30", "12:45", "14:00", "15:15"};
+#define LOAD_TIMES (int)(sizeof load_times / sizeof load_times[0])
+
+/* A clinic of its own for caller `index` of the load tagged tag, as harness_seed_clinic makes
+ * one but with one therapist and one client, under names of its own (harness_seed_clinic's are
+ * one per zone), in one statement: the callers' clinics are made at the pace of connections. */
+static bool seed_caller_clinic(const char *db_url, const char *tag, int index,
+                               struct harness_clinic *out)
+{
+    char sql[2048];
+    snprintf(
+        sql, sizeof sql,
+        "WITH l AS (INSERT INTO locations (name, time_zone, min_notice_minutes, slot_step_minutes,"
+        " max_advance_days, cancellation_window_hours) VALUES ('Load %s %d', '" HARNESS_LOAD_ZONE
+        "', 0, 15, 3650, 24) RETURNING id),"
+        " r AS (INSERT INTO rooms (location_id, name, features) SELECT l.id, n, '{table}' FROM l,"
+        " unnest(ARRAY['Room A', 'Room B']) AS n RETURNING id),"
+        " s AS (INSERT INTO services (name, duration_minutes, buffer_after_minutes,"
+        " required_features) SELECT 'Massage ' || id, 60, 15, '{table}' FROM l RETURNING id),"
+        " t AS (INSERT INTO therapists (name, email) SELECT 'Therapist ' || id, 't.' || id ||"
+        " '@example.org' FROM l RETURNING id),"
+        " ts AS (INSERT INTO therapist_services SELECT t.id, s.id FROM t, s),"
+        " h AS (INSERT INTO working_hours (therapist_id, location_id, weekday, start_local,"
+        " end_local) SELECT t.id, l.id, d, '09:00', '17:00' FROM t, l, generate_series(1, 7) AS d),"
+        " c AS (INSERT INTO clients (name, email) SELECT 'Client ' || id, 'c.' || id ||"
+        " '@example.org' FROM l RETURNING id)"
+        " SELECT concat_ws(' ', (SELECT id FROM l), (SELECT min(id) FROM r), (SELECT max(id) FROM"
+        " r), (SELECT id FROM s), (SELECT id FROM t), (SELECT id FROM c))",
+        tag, index);
+    memset(out, 0, sizeof *out);
+    char *ids = harness_sql(db_url, sql);
+    bool ok = ids && sscanf(ids, "%lld %lld %lld %lld %lld %lld", &out->location_id,
+                            &out->room_ids[0], &out->room_ids[1], &out->service_id,
+                            &out->therapist_ids[0], &out->client_ids[0]) == 6;
+    free(ids);
+    return ok;
+}
+
+bool harness_load_seed(struct harness_load *l, const char *db_url, int callers, const char *tag)
+{
+    memset(l, 0, sizeof *l);
+    if (callers < 1 || callers > HARNESS_LOAD_MAX_CALLERS || strlen(tag) >= sizeof l->tag)
+        return false;
+    snprintf(l->tag, sizeof l->tag, "%s", tag);
+    l->callers = callers;
+    atomic_init(&l->stop, false);
+    atomic_init(&l->acked, 0);
+    for (int i = 0; i < callers; i++) {
+        struct harness_load_caller *c = &l->caller[i];
+        c->load = l;
+        c->index = i;
+        c->bookings = calloc(HARNESS_LOAD_MAX_CALLS, sizeof *c->bookings);
+        if (!c->bookings || !seed_caller_clinic(db_url, l->tag, i, &c->clinic))
+            return false;
+    }
+    return true;
+}
+
+/* Fills b's key and start for caller c's n-th call. */
+static void load_slot(const struct harness_load_caller *c, int n, struct harness_booking *b)
+{
+    char first[16], day[11];
+    snprintf(first, sizeof first, "%04d-01-01", harness_next_year() % 10000);
+    harness_date_add(first, n / LOAD_TIMES, day, sizeof day);
+    snprintf(b->start, sizeof b->start, "%s %s", day, load_times[n % LOAD_TIMES]);
+    snprintf(b->key, sizeof b->key, "%s-%d-%d", c->load->tag, c->index, n);
+}
+
+/* Books b's slot for caller c under b's key; the status, with *id or message filled. */
+static int load_book(clinic_client *client, const struct harness_load_caller *c,
+                     const struct harness_booking *b, unsigned timeout_ms, long long *id,
+                     char *message, size_t message_len)
+{
+    Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
+    req.client_id = c->clinic.client_ids[0];
+    req.service_id = c->clinic.service_id;
+    req.location_id = c->clinic.location_id;
+    req.therapist_id = c->clinic.therapist_ids[0];
+    req.start_time = (char *)b->start;
+    struct clinic_call_options opts = {
+        .timeout_ms = timeout_ms, .mutating = true, .idempotency_key = b->key};
+    struct clinic_error err;
+    ProtobufCMessage *resp = NULL;
+    int code = clinic_call(client, "/clinic.v1.Scheduling/Book", &req.base,
+                           &clinic__v1__appointment__descriptor, &resp, &opts, &err);
+    if (code == STATUS_OK)
+        *id = ((const Clinic__V1__Appointment *)resp)->id;
+    else
+        snprintf(message, message_len, "%.*s", (int)message_len - 1, err.message);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return code;
+}
+
+/* Thread body: books the caller's slots one after another until told to stop. Asserts nothing
+ * (cmocka's assertions belong to the main thread). */
+static void *load_caller_run(void *arg)
+{
+    struct harness_load_caller *c = arg;
+    struct harness_load *l = c->load;
+    struct clinic_error err;
+    clinic_client *client = clinic_connect(l->url, l->call_timeout_ms, &err);
+    c->connected = client != NULL;
+    for (int n = 0; client && n < HARNESS_LOAD_MAX_CALLS && !atomic_load(&l->stop); n++) {
+        struct harness_booking *b = &c->bookings[n];
+        load_slot(c, n, b);
+        b->code =
+            load_book(client, c, b, l->call_timeout_ms, &b->id, b->message, sizeof b->message);
+        c->n = n + 1;
+        if (b->code == STATUS_OK)
+            atomic_fetch_add(&l->acked, 1);
+    }
+    if (client)
+        clinic_close(client);
+    return NULL;
+}
+
+bool harness_load_start(struct harness_load *l, const char *url, unsigned call_timeout_ms)
+{
+    snprintf(l->url, sizeof l->url, "%s", url);
+    l->call_timeout_ms = call_timeout_ms;
+    for (int i = 0; i < l->callers; i++) {
+        struct harness_load_caller *c = &l->caller[i];
+        c->started = pthread_create(&c->thread, NULL, load_caller_run, c) == 0;
+        if (!c->started) {
+            harness_load_stop(l);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool harness_load_wait_acked(struct harness_load *l, int n, int timeout_ms)
+{
+    long long give_up = monotonic_ms() + timeout_ms;
+    while (atomic_load(&l->acked) < n) {
+        if (monotonic_ms() > give_up)
+            return false;
+        harness_sleep_ms(5);
+    }
+    return true;
+}
+
+void harness_load_stop(struct harness_load *l)
+{
+    atomic_store(&l->stop, true);
+    for (int i = 0; i < l->callers; i++) {
+        if (l->caller[i].started)
+            pthread_join(l->caller[i].thread, NULL);
+        l->caller[i].started = false;
+    }
+}
+
+void harness_load_free(struct harness_load *l)
+{
+    harness_load_stop(l);
+    for (int i = 0; i < l->callers; i++) {
+        free(l->caller[i].bookings);
+        l->caller[i].bookings = NULL;
+    }
+}
+
+int harness_load_calls(const struct harness_load *l)
+{
+    int n = 0;
+    for (int i = 0; i < l->callers; i++)
+        n += l->caller[i].n;
+    return n;
+}
+
+int harness_load_count(const struct harness_load *l, int code)
+{
+    int n = 0;
+    for (int i = 0; i < l->callers; i++)
+        for (int k = 0; k < l->caller[i].n; k++)
+            n += l->caller[i].bookings[k].code == code;
+    return n;
+}
+
+/* A growing SQL text. */
+struct sql_text {
+    char *s;
+    size_t len, cap;
+    bool failed;
+};
+
+static void sql_append(struct sql_text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void sql_append(struct sql_text *t, const char *fmt, ...)
+{
+    for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = t->s ? vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap) : -1;
+        va_end(ap);
+        if (n >= 0 && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = (t->cap ? t->cap : 4096) * 2 + (n > 0 ? (size_t)n : 0);
+        char *bigger = realloc(t->s, cap);
+        if (!bigger) {
+            t->failed = true;
+            return;
+        }
+        t->s = bigger;
+        t->cap = cap;
+    }
+}
+
+long long harness_load_missing(const struct harness_load *l, const char *db_url)
+{
+    struct sql_text t = {0};
+    int acked = 0;
+    sql_append(&t, "SELECT count(*) FROM (VALUES ");
+    for (int i = 0; i < l->callers; i++) {
+        const struct harness_load_caller *c = &l->caller[i];
+        for (int k = 0; k < c->n; k++) {
+            const struct harness_booking *b = &c->bookings[k];
+            if (b->code != STATUS_OK)
+                continue;
+            sql_append(&t, "%s(%lld::bigint, %lld::bigint, %lld::bigint, '%s')",
+                       acked++ ? ", " : "", b->id, c->clinic.therapist_ids[0],
+                       c->clinic.client_ids[0], b->start);
+        }
+    }
+    sql_append(&t, ") AS v(id, therapist, client, start) WHERE NOT EXISTS (SELECT 1 FROM"
+                   " appointments a WHERE a.id = v.id AND a.therapist_id = v.therapist AND"
+                   " a.client_id = v.client AND a.status = 'booked' AND a.start_at ="
+                   " v.start::timestamp AT TIME ZONE '" HARNESS_LOAD_ZONE "')");
+    char *missing = acked && !t.failed ? harness_sql(db_url, t.s) : NULL;
+    free(t.s);
+    long long n = missing ? strtoll(missing, NULL, 10) : acked ? -1 : 0;
+    free(missing);
+    return n;
+}
+
+long long harness_load_rows(const struct harness_load *l, const char *db_url)
+{
+    struct sql_text t = {0};
+    sql_append(&t,
+               "SELECT count(*) FROM appointments WHERE status = 'booked' AND location_id IN (");
+    for (int i = 0; i < l->callers; i++)
+        sql_append(&t, "%s%lld", i ? ", " : "", l->caller[i].clinic.location_id);
+    sql_append(&t, ")");
+    char *rows = t.failed ? NULL : harness_sql(db_url, t.s);
+    free(t.s);
+    long long n = rows ? strtoll(rows, NULL, 10) : -1;
+    free(rows);
+    return n;
+}
+
+/* Resends b of caller c through client and counts what came back into out; `known` is the
+ * appointment the key booked (0: none yet). */
+static void resend_one(clinic_client *client, const struct harness_load *l,
+                       const struct harness_load_caller *c, const struct harness_booking *b,
+                       long long known, struct harness_resend *out)
+{
+    long long id = 0;
+    char message[160];
+    int code = load_book(client, c, b, l->call_timeout_ms, &id, message, sizeof message);
+    if (code != STATUS_OK) {
+        out->failed++;
+        fprintf(stderr, "harness: resend of %s (%s) got %d: %s\n", b->key, b->start, code, message);
+    } else if (!known) {
+        out->booked_now++;
+    } else if (id == known) {
+        out->same++;
+    } else {
+        out->different++;
+        fprintf(stderr, "harness: resend of %s got appointment %lld, not %lld\n", b->key, id,
+                known);
+    }
+}
+
+bool harness_load_resend(struct harness_load *l, const char *url, const char *db_url,
+                         int acknowledged_per_caller, struct harness_resend *out)
+{
+    memset(out, 0, sizeof *out);
+    clinic_client *client = harness_connect_as(url, getenv("CLINIC_TOKEN"));
+    if (!client)
+        return false;
+    bool ok = true;
+    for (int i = 0; i < l->callers && ok; i++) {
+        const struct harness_load_caller *c = &l->caller[i];
+        int acked_left = acknowledged_per_caller;
+        for (int k = c->n - 1; k >= 0 && ok; k--) {
+            const struct harness_booking *b = &c->bookings[k];
+            if (b->code == STATUS_OK) {
+                if (acked_left-- <= 0)
+                    continue;
+                out->acknowledged++;
+                resend_one(client, l, c, b, b->id, out);
+                continue;
+            }
+            long long known = harness_sql_id(
+                db_url,
+                "SELECT coalesce(max(id), 0) FROM appointments WHERE status = 'booked' AND"
+                " therapist_id = %lld AND start_at = '%s'::timestamp AT TIME ZONE "
+                "'" HARNESS_LOAD_ZONE "'",
+                c->clinic.therapist_ids[0], b->start);
+            if (known < 0) {
+                ok = false;
+                break;
+            }
+            out->unanswered++;
+            out->had_committed += known > 0;
+            resend_one(client, l, c, b, known, out);
+        }
+    }
+    clinic_close(client);
+    return ok;
 }

@@ -4,8 +4,11 @@
 #ifndef CLINIC_HARNESS_H
 #define CLINIC_HARNESS_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "clinic.h"
@@ -172,5 +175,118 @@ int harness_free_port(void);
 char *harness_read_file(const char *path);
 
 void harness_sleep_ms(long ms);
+
+/* --- faults and hostile peers: what attack tests measure and how they load a daemon --- */
+
+/* Milliseconds on a monotonic clock, for measuring waits. */
+long long harness_now_ms(void);
+
+/* Stops the server in pg_ctl's immediate mode: every server process quits at once, without a
+ * checkpoint, as after a crash; harness_pg_restart then runs crash recovery. */
+bool harness_pg_stop_immediate(struct harness_pg *h);
+
+/* How long a new client (fresh connection, Health/Check) took to be told SERVING, in ms; -1 when
+ * it was not within timeout_ms. */
+long harness_served_ms(const char *url, unsigned timeout_ms);
+
+/* A stream socket connected to a daemon's tcp://HOST:PORT or ipc:///PATH URL, speaking nothing
+ * yet; -1 on failure. */
+int harness_raw_connect(const char *url);
+
+/* As harness_raw_connect, then the SP handshake as a REQ peer ("\0SP\0", protocol 0x30, two zero
+ * bytes) with the daemon's REP header read back within timeout_ms; -1 on failure. */
+int harness_sp_connect(const char *url, int timeout_ms);
+
+/* Writes into out (9 bytes) the frame header of a message claiming `length` bytes as the URL's
+ * transport sends it (TCP: 8-byte big-endian length; IPC: a 1 byte, then that); its size. */
+size_t harness_frame_header(const char *url, uint64_t length, uint8_t out[9]);
+
+/* The resident memory of pid in KiB (VmRSS), its peak (VmHWM), or -1. */
+long harness_rss_kib(pid_t pid);
+long harness_peak_rss_kib(pid_t pid);
+/* Resets pid's peak (VmHWM) to its current resident size; false where the kernel refuses. */
+bool harness_reset_peak_rss(pid_t pid);
+/* The number of open file descriptors of pid, or -1. */
+int harness_open_fds(pid_t pid);
+
+/* A booking load: up to HARNESS_LOAD_MAX_CALLERS threads book through one daemon URL, each with
+ * its own client and its own seeded clinic (location, rooms, service, therapist, client in
+ * HARNESS_LOAD_ZONE), so callers never compete for a slot or a lock and every refusal is the
+ * fault's doing. Caller k's n-th call books day n / 6 of the next year at the n % 6-th of
+ * 09:00, 10:15, 11:30, 12:45, 14:00, 15:15, with the idempotency key "<tag>-<k>-<n>". */
+#define HARNESS_LOAD_MAX_CALLERS 16
+#define HARNESS_LOAD_MAX_CALLS   (365 * 6)
+#define HARNESS_LOAD_ZONE        "Europe/Berlin"
+
+/* One Book call of a load caller and its answer. */
+struct harness_booking {
+    char key[48];   /* the idempotency key it was sent with */
+    char start[24]; /* local start, "YYYY-MM-DD HH:MM" */
+    int code;       /* the answer's status; STATUS_OK: acknowledged */
+    long long id;   /* the appointment, when acknowledged */
+    char message[160];
+};
+
+struct harness_load;
+
+struct harness_load_caller {
+    struct harness_load *load;
+    int index;
+    pthread_t thread;
+    bool started;
+    bool connected;
+    struct harness_clinic clinic;
+    struct harness_booking *bookings; /* HARNESS_LOAD_MAX_CALLS of them */
+    int n;                            /* calls made: bookings[0..n) */
+};
+
+struct harness_load {
+    char tag[16];
+    char url[64];
+    unsigned call_timeout_ms;
+    int callers;
+    atomic_bool stop;
+    atomic_int acked;
+    struct harness_load_caller caller[HARNESS_LOAD_MAX_CALLERS];
+};
+
+/* Seeds one clinic per caller in db_url; keys will start with tag (at most 15 characters, one
+ * tag per load in a database). False on failure. */
+bool harness_load_seed(struct harness_load *l, const char *db_url, int callers, const char *tag);
+/* Starts the callers against url; each call may take call_timeout_ms (libclinic retries an
+ * unreachable or UNAVAILABLE daemon within it, with the same key). */
+bool harness_load_start(struct harness_load *l, const char *url, unsigned call_timeout_ms);
+/* Waits until at least n calls in all were acknowledged; false if timeout_ms passed first. */
+bool harness_load_wait_acked(struct harness_load *l, int n, int timeout_ms);
+/* Tells the callers to stop after their current call and joins them. */
+void harness_load_stop(struct harness_load *l);
+void harness_load_free(struct harness_load *l);
+
+/* Calls made, and calls answered with `code`. */
+int harness_load_calls(const struct harness_load *l);
+int harness_load_count(const struct harness_load *l, int code);
+/* Acknowledged bookings that the database at db_url does not hold as booked with the id,
+ * therapist, client and start they were acknowledged with (0 expected); -1 on error. */
+long long harness_load_missing(const struct harness_load *l, const char *db_url);
+/* Booked appointments at the load's locations; -1 on error. */
+long long harness_load_rows(const struct harness_load *l, const char *db_url);
+
+/* What resending calls with their own idempotency keys found. */
+struct harness_resend {
+    int acknowledged;  /* acknowledged calls resent */
+    int unanswered;    /* calls without an OK answer resent */
+    int had_committed; /* of those, booked already: the call committed, its answer was lost */
+    int same;          /* resends answered with the appointment their key had already booked */
+    int booked_now;    /* unanswered calls that the resend booked */
+    int failed;        /* resends not answered OK */
+    int different;     /* resends answered with another appointment than their key's */
+};
+
+/* Resends through url every call not answered OK and the last `acknowledged_per_caller`
+ * acknowledged calls of each caller, each with its own key and request, after looking up in
+ * db_url whether its slot is already booked. Every resend should return the appointment the key
+ * booked (failed and different 0). Fills *out; false on a database error. */
+bool harness_load_resend(struct harness_load *l, const char *url, const char *db_url,
+                         int acknowledged_per_caller, struct harness_resend *out);
 
 #endif
