@@ -11,7 +11,9 @@
  *
  * Bounds: at most max_connections relayed clients (more are accepted and closed at once, so
  * they fail fast instead of waiting in the backlog), and at most HELLO_SLOTS clients that have
- * not finished their header, each for at most HELLO_MS. A relay holds two RELAY_BYTES buffers. */
+ * not finished their header, each for at most HELLO_MS; a newcomer beyond them pushes out the
+ * one waited on longest, so silent peers cannot keep others out. A relay holds two RELAY_BYTES
+ * buffers. */
 #include "ipc_front.h"
 
 #include <dirent.h>
@@ -33,6 +35,7 @@
 
 #define SP_HEADER_BYTES 8
 #define HELLO_SLOTS     256
+#define LISTEN_BACKLOG  1024 /* the kernel caps it at net.core.somaxconn (4096) */
 #define HELLO_MS        5000 /* a client's header must arrive within this */
 #define NNG_HELLO_MS                                                                               \
     15000 /* a relay whose client left waits this long for nng's header (nng                       \
@@ -318,25 +321,37 @@ static void relay_step(struct ipc_front *f, struct relay *r, short client_ev, sh
         relay_end(r);
 }
 
+/* A slot for a new client: a free one, or, when HELLO_SLOTS clients are still to send their
+ * header, the slot of the one waited on longest. Peers that connect and stay silent so push
+ * each other out, and a client that sends its header at once always gets in. */
+static struct relay *slot_for_newcomer(struct ipc_front *f)
+{
+    struct relay *free_slot = NULL, *oldest = NULL;
+    int waiting = 0;
+    for (int i = 0; i < f->n_slots; i++) {
+        struct relay *r = &f->relays[i];
+        if (slot_free(r) && !free_slot)
+            free_slot = r;
+        if (r->client >= 0 && r->nng < 0) {
+            waiting++;
+            if (!oldest || r->deadline_ms < oldest->deadline_ms)
+                oldest = r;
+        }
+    }
+    if (free_slot && waiting < HELLO_SLOTS)
+        return free_slot;
+    relay_end(oldest); /* slots outnumber relays by HELLO_SLOTS: oldest is set here */
+    return oldest;
+}
+
 static void accept_clients(struct ipc_front *f)
 {
     for (int turn = 0; turn < ACCEPTS_PER_TURN; turn++) {
         int fd = accept4(f->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        struct relay *slot = NULL;
-        int waiting = 0;
-        for (int i = 0; i < f->n_slots; i++) {
-            struct relay *r = &f->relays[i];
-            waiting += r->client >= 0 && r->nng < 0;
-            if (!slot && slot_free(r))
-                slot = r;
-        }
-        if (!slot || waiting >= HELLO_SLOTS) {
-            close(fd);
-            continue;
-        }
-        *slot = (struct relay){.client = fd, .nng = -1, .deadline_ms = now_ms() + HELLO_MS};
+        *slot_for_newcomer(f) =
+            (struct relay){.client = fd, .nng = -1, .deadline_ms = now_ms() + HELLO_MS};
     }
 }
 
@@ -410,7 +425,7 @@ static bool bind_public(struct ipc_front *f, char *err, size_t errlen)
         snprintf(err, errlen, "cannot listen on ipc://%s: %s", f->path, strerror(errno));
         return false;
     }
-    if (chmod(f->path, f->mode) != 0 || listen(f->listen_fd, 128) != 0) {
+    if (chmod(f->path, f->mode) != 0 || listen(f->listen_fd, LISTEN_BACKLOG) != 0) {
         snprintf(err, errlen, "cannot listen on ipc://%s: %s", f->path, strerror(errno));
         unlink(f->path);
         return false;
