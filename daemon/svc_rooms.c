@@ -1,4 +1,8 @@
-/* svc_rooms.c: clinic.v1.Rooms: the treatment rooms of each location and their features. */
+/* svc_rooms.c: clinic.v1.Rooms: the treatment rooms of each location and their features.
+ *
+ * Rooms are part of their location's rules: creating, changing or archiving one waits for the
+ * bookings in flight at that location, and bookings that start meanwhile wait for it (the trigger
+ * on rooms takes the location's rules lock, sql/0015). */
 #include <string.h>
 
 #include "call.h"

@@ -4,7 +4,10 @@
  * The rules live in SQL (sql/0003): these handlers check the shape of the request, read the
  * location's zone, call the SQL function and answer with the appointment as the view
  * appointment_details shows it. Every refusal comes back from SQL with its own SQLSTATE and a
- * sentence naming the rule, which call_fail_db passes on. */
+ * sentence naming the rule, which call_fail_db passes on. The SQL functions also take the locks
+ * (sql/0015): the location's and the service's rules shared, then therapist, room and client in
+ * one global order, so a booking never meets a rule changed under it and a course never
+ * deadlocks with another call; a 40001 they raise is run again by rpc.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,9 @@
 /* svc_services.c: clinic.v1.Services: the treatments the clinic offers, their length, buffers,
- * price and the room features they need. */
+ * price and the room features they need.
+ *
+ * A service's length, buffers, features and whether it is offered are rules a booking reads: a
+ * change of a service waits for the bookings of it in flight, and bookings that start meanwhile
+ * wait for the change (the trigger on services takes the service's rules lock, sql/0015). */
 #include <string.h>
 
 #include "call.h"

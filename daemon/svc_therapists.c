@@ -1,6 +1,9 @@
 /* svc_therapists.c: clinic.v1.Therapists: therapists and the services they perform, their
- * weekly working hours and their time off. */
-#include <stdio.h>
+ * weekly working hours and their time off.
+ *
+ * Working hours and time off are rules a booking reads; writes to them are serialised with the
+ * bookings they govern by triggers (sql/0015): working hours take their location's rules lock,
+ * time off the therapist's lock, before the row is written. */
 #include <string.h>
 
 #include "call.h"
@@ -84,21 +87,16 @@ static const struct db_stmt list_hours_stmt = {"SELECT " HOURS_COLUMNS
                                                1};
 static const struct db_stmt delete_hours_stmt = {
     "DELETE FROM working_hours WHERE id = $1 RETURNING id", 1};
-/* clinic_book takes the same lock on the therapist before it writes: a booking that commits
- * first is then seen by the clash count below instead of slipping in beside the time off. */
-static const struct db_stmt lock_therapist_stmt = {
-    "SELECT pg_advisory_xact_lock(clinic_lock_key(1, $1))", 1};
-/* Whether start < end, and how many active appointments (buffers included: they block the
- * therapist too) overlap [start, end). Comparing bounds rather than building a range keeps an
- * inverted pair from raising a range error before the caller can be told which field is bad. */
-static const struct db_stmt time_off_check_stmt = {
-    "SELECT x.s < x.e,"
-    " (SELECT count(*) FROM appointments a WHERE a.therapist_id = $1"
-    " AND a.status IN ('booked', 'checked_in')"
-    " AND lower(a.blocked) < x.e AND upper(a.blocked) > x.s)"
-    " FROM (SELECT clinic_parse_instant($2, $4, 'start_time') AS s,"
-    " clinic_parse_instant($3, $4, 'end_time') AS e) AS x",
-    4};
+/* Whether start < end. Comparing bounds rather than building a range keeps an inverted pair from
+ * raising a range error before the caller can be told which field is bad. */
+static const struct db_stmt time_off_order_stmt = {
+    "SELECT clinic_parse_instant($1, $3, 'start_time') < clinic_parse_instant($2, $3, 'end_time')",
+    3};
+/* Time off may not strand active appointments: the trigger on time_off (sql/0015) takes the
+ * therapist's lock, the one every booking of theirs takes before it writes, then counts the
+ * active appointments (buffers included: they block the therapist too) that overlap it and
+ * refuses (CLRUL, FAILED_PRECONDITION) naming how many. A booking that commits first is counted;
+ * one still waiting for the lock sees the time off when it writes. */
 static const struct db_stmt add_time_off_stmt = {
     "INSERT INTO time_off (therapist_id, during, reason)"
     " VALUES ($1, tstzrange(clinic_parse_instant($2, $4, 'start_time'),"
@@ -422,8 +420,9 @@ static bool has_offset(const char *s)
     return strpbrk(s + 16, "Zz+-") != NULL;
 }
 
-/* Time off is refused while active appointments fall in it: the clinic would otherwise hold
- * bookings the therapist cannot keep. Cancelled and no-show ones do not count. */
+/* Time off is refused while active appointments fall in it (the trigger on time_off counts them):
+ * the clinic would otherwise hold bookings the therapist cannot keep. Cancelled and no-show ones
+ * do not count. */
 static void svc_therapists_add_time_off(Clinic__V1__Therapists_Service *service,
                                         const Clinic__V1__AddTimeOffRequest *in,
                                         Clinic__V1__TimeOff_Closure closure, void *data)
@@ -456,26 +455,15 @@ static void svc_therapists_add_time_off(Clinic__V1__Therapists_Service *service,
         zone = "UTC";
     const char *therapist = param_i64(call, in->therapist_id);
     struct db_result *r;
-    if (db_query(call->db, &lock_therapist_stmt, (const char *[]){therapist}, NULL) != STATUS_OK ||
-        db_query(call->db, &time_off_check_stmt,
-                 (const char *[]){therapist, in->start_time, in->end_time, zone},
-                 &r) != STATUS_OK) {
+    if (db_query(call->db, &time_off_order_stmt,
+                 (const char *[]){in->start_time, in->end_time, zone}, &r) != STATUS_OK) {
         call_fail_db(call);
         return;
     }
     bool ordered = strcmp(db_value(r, 0, 0), "t") == 0;
-    char clashes[24];
-    snprintf(clashes, sizeof clashes, "%s", db_value(r, 0, 1));
     db_result_free(r);
     if (!ordered) {
         call_violation(call, "end_time", "must be after start_time");
-        return;
-    }
-    if (strcmp(clashes, "0") != 0) {
-        call_fail(call, STATUS_FAILED_PRECONDITION,
-                  "%s appointment(s) of therapist %lld fall in that time off; move or cancel "
-                  "them first",
-                  clashes, (long long)in->therapist_id);
         return;
     }
     const char *params[] = {therapist, in->start_time, in->end_time, zone, in->reason};

@@ -1,6 +1,6 @@
 -- pgTAP: what the scheduling schema guarantees by itself, whoever writes to it.
 BEGIN;
-SELECT plan(27);
+SELECT plan(36);
 
 SELECT has_extension('btree_gist');
 SELECT has_table('appointments');
@@ -37,6 +37,23 @@ SELECT throws_ok($$INSERT INTO appointments (client_id, therapist_id, room_id, s
                   VALUES (901, 901, 901, 901, 901, '2030-01-08 10:00+01', '2030-01-08 09:00+01', tstzrange('2030-01-08 08:00+01', '2030-01-08 11:00+01'))$$,
                  '23514', NULL, 'an appointment cannot end before it starts');
 
+-- rules are serialised with the bookings they govern (sql/0015): every write to a rule takes its
+-- lock by a trigger, and the rules that refuse to strand bookings count them after that lock
+SELECT ok((SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname IN
+           ('closures_rules', 'rooms_rules', 'working_hours_rules', 'locations_rules',
+            'services_rules', 'time_off_rules')) = 6,
+          'closures, rooms, working hours, locations, services and time off take their rules lock when written');
+SELECT throws_ok($$INSERT INTO closures (location_id, first_day, last_day) VALUES (901, '2030-01-07', '2030-01-07')$$,
+                 'CLRUL', '2 appointment(s) are booked at this location from 2030-01-07 to 2030-01-07; move or cancel them before closing',
+                 'a closure may not strand active appointments');
+SELECT lives_ok($$INSERT INTO closures (location_id, first_day, last_day) VALUES (901, '2030-01-09', '2030-01-09')$$,
+                'a day without appointments can be closed');
+SELECT throws_ok($$INSERT INTO time_off (therapist_id, during) VALUES (902, tstzrange('2030-01-07 11:00+01', '2030-01-07 12:00+01'))$$,
+                 'CLRUL', '1 appointment(s) of therapist 902 fall in that time off; move or cancel them first',
+                 'time off may not strand active appointments, the cleanup buffer included');
+SELECT lives_ok($$INSERT INTO time_off (therapist_id, during) VALUES (902, tstzrange('2030-01-07 11:30+01', '2030-01-07 12:00+01'))$$,
+                'time off after the buffer is accepted');
+
 -- events: one row per change, numbered contiguously in commit order
 SELECT is((SELECT count(*)::int FROM events e JOIN appointments a ON a.id = e.appointment_id WHERE a.location_id = 901), 4,
           'three bookings and one cancellation wrote four events');
@@ -72,6 +89,19 @@ SELECT ok((SELECT proconfig @> ARRAY['plan_cache_mode=force_generic_plan',
                                      'enable_seqscan=off', 'enable_bitmapscan=off']
            FROM pg_proc WHERE proname = 'clinic_events_after'),
           'clinic_events_after keeps one plan, an index scan on seq');
+
+-- the locks' order (last: the transaction holds resource locks from here on)
+SELECT clinic_lock_rules_for_booking(901, 901);
+SELECT is((SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+           AND mode = 'ShareLock' AND granted),
+          2, 'a booking takes its location''s and its service''s rules locks shared');
+SELECT clinic_lock_resources(ARRAY[clinic_lock_key(3, 901), clinic_lock_key(1, 901), clinic_lock_key(2, 901)]);
+SELECT is(current_setting('clinic.lock_high'), clinic_lock_key(3, 901)::text,
+          'clinic_lock_resources records the highest key it holds');
+SELECT lives_ok($$SELECT clinic_lock_resources(ARRAY[clinic_lock_key(1, 950)])$$,
+                'a free key below the highest one held is taken by trying');
+SELECT is(current_setting('clinic.lock_high'), clinic_lock_key(3, 901)::text,
+          'a key taken by trying leaves the highest key as it was');
 
 SELECT * FROM finish();
 ROLLBACK;
