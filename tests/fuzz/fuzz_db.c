@@ -8,7 +8,8 @@
  * Each value of a row then reads one byte V: 0 is NULL; 1..63 one of values[] or of the
  * context values; 64 and up a string of V - 64 bytes taken from the script. Strings are cut at
  * a NUL and made valid UTF-8 (PostgreSQL never sends anything else); names (columns,
- * constraints) keep only [a-z0-9_]. A script that runs out answers as fuzz_db.h says. */
+ * constraints) keep only [a-z0-9_]; a column the SQL makes hex gets hex. A script that runs out
+ * answers as fuzz_db.h says. */
 #include "db.h"
 
 #include <stdio.h>
@@ -203,6 +204,20 @@ static const char *const values[] = {
     "\xe2\x82\xac 12",
 };
 #define N_VALUES (sizeof values / sizeof values[0])
+
+/* Makes v what a column of that kind can hold: hex stays hex (a character that is not a hex
+ * digit becomes the digit of its low four bits; an odd one out is dropped). */
+static char *as_kind(char *v, enum sql_column_kind kind)
+{
+    if (!v || kind != SQL_COLUMN_HEX)
+        return v;
+    size_t n = strlen(v) & ~(size_t)1;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdef", v[i]))
+            v[i] = "0123456789abcdef"[(unsigned char)v[i] & 15];
+    v[n] = '\0';
+    return v;
+}
 
 static char *take_value(void)
 {
@@ -411,7 +426,7 @@ static int answer(struct db *db, const struct db_stmt *stmt, const char *const *
     for (int c = 0; c < shape->n_columns; c++)
         memcpy(r->names[c], shape->names[c], sizeof r->names[c]);
     for (int i = 0; i < rows * shape->n_columns; i++)
-        r->values[i] = take_value();
+        r->values[i] = as_kind(take_value(), shape->kinds[i % shape->n_columns]);
     *out = r;
     return STATUS_OK;
 }

@@ -184,6 +184,18 @@ static bool item_name(const struct tokens *ts, int from, int to, char *out)
     return true;
 }
 
+/* What the item [from, to) says about its text: encode(x, 'hex') is hex. */
+static enum sql_column_kind item_kind(const struct tokens *ts, int from, int to)
+{
+    if (to - from >= 4 && is_word(&ts->t[from], "encode") && ts->t[from + 1].kind == OPEN) {
+        int close = closing(ts, from + 1, to);
+        const struct token *last = &ts->t[close - 1];
+        if (last->kind == STRING && last->len == 5 && strncasecmp(last->text, "'hex'", 5) == 0)
+            return SQL_COLUMN_HEX;
+    }
+    return SQL_COLUMN_ANY;
+}
+
 /* Fills the columns from the select list (or RETURNING list) [from, to). */
 static void read_columns(const struct tokens *ts, int from, int to, struct sql_shape *shape)
 {
@@ -194,6 +206,7 @@ static void read_columns(const struct tokens *ts, int from, int to, struct sql_s
         while (end < to && !(ts->t[end].kind == COMMA && ts->t[end].depth == depth))
             end++;
         if (end > start && shape->n_columns < SQL_SHAPE_MAX_COLUMNS) {
+            shape->kinds[shape->n_columns] = item_kind(ts, start, end);
             if (item_name(ts, start, end, shape->names[shape->n_columns]))
                 shape->n_columns++;
             else

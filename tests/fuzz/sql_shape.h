@@ -11,9 +11,16 @@
 #define SQL_SHAPE_NAME_MAX    64
 #define SQL_SHAPE_MANY_ROWS   3 /* "any number of rows" is answered with up to this many */
 
+/* What the SQL says about a column's text, where it says anything. */
+enum sql_column_kind {
+    SQL_COLUMN_ANY = 0,
+    SQL_COLUMN_HEX, /* encode(..., 'hex'): lower-case hex digits, an even number of them */
+};
+
 struct sql_shape {
     int n_columns;
     char names[SQL_SHAPE_MAX_COLUMNS][SQL_SHAPE_NAME_MAX];
+    enum sql_column_kind kinds[SQL_SHAPE_MAX_COLUMNS];
     int min_rows, max_rows;
 };
 
