@@ -3,8 +3,10 @@
  * database must end with no overlap for any therapist, room or client; every OK reply must be a
  * row that is really there; every refusal must be ABORTED (the slot was taken), never INTERNAL,
  * FAILED_PRECONDITION or UNAVAILABLE, and no deadlock may surface. Two rounds, on two days.
- * Then one keyed request sent by 16 callers at once through both daemons books once. All of it
- * in September of the year after the current one, so that the test passes whatever day it runs. */
+ * Then one keyed request sent by 16 callers at once through both daemons books once, and courses
+ * race single bookings: each course booked whole or not at all, and still no deadlock. All of it
+ * in September and October of the year after the current one, so that the test passes whatever
+ * day it runs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -283,6 +285,167 @@ static void one_key_sent_by_many_callers_at_once_books_once(void **state)
                      1);
 }
 
+/* --- courses and single bookings at once --- */
+
+/* A course takes the locks of several sessions in one transaction. Before sql/0015 it took them
+ * session by session, so it could hold the room of its first date while waiting for the
+ * therapist of its second, against a single booking holding that therapist and waiting for the
+ * room: a deadlock. Now every call takes its locks in one global order. Course callers and
+ * single bookers race over the same few days and times through both daemons; every reply must be
+ * OK or ABORTED (taken), a course must be booked whole or not at all, and nothing may overlap.
+ * the_database_never_detected_a_deadlock then checks the server log for this race too. */
+#define COURSE_THREADS   8
+#define SINGLE_THREADS   8
+#define COURSE_CALLS     3
+#define COURSE_SESSIONS  3
+#define COURSE_FIRST_DAY 5 /* of October of next year; sessions on the 5th to the 12th */
+
+struct course_worker {
+    pthread_t thread;
+    int index;
+    bool course; /* a course caller, else a single booker */
+    const char *url;
+    pthread_barrier_t *barrier;
+    bool connected;
+    char first[COURSE_CALLS][32]; /* what each call booked first (a course: its first session) */
+    int64_t client;
+    struct reply replies[COURSE_CALLS];
+    size_t booked[COURSE_CALLS]; /* appointments an OK course reply holds */
+};
+
+static int course_year;
+
+/* Thread body: COURSE_CALLS courses of COURSE_SESSIONS daily sessions (client `index`), or as many
+ * single bookings (clients shared by the single bookers), all at the same few times. Records
+ * everything; asserts nothing. */
+static void *course_worker_run(void *arg)
+{
+    struct course_worker *w = arg;
+    struct clinic_error err;
+    clinic_client *c = clinic_connect(w->url, CALL_TIMEOUT_MS, &err);
+    w->connected = c != NULL;
+    pthread_barrier_wait(w->barrier);
+    for (int k = 0; c && k < COURSE_CALLS; k++) {
+        struct clinic_call_options opts = {.timeout_ms = CALL_TIMEOUT_MS, .mutating = true};
+        ProtobufCMessage *resp = NULL;
+        struct reply *r = &w->replies[k];
+        /* a client's calls never share a start, so that each course can be found again */
+        snprintf(w->first[k], sizeof w->first[k], "%04d-10-%02d %s", course_year,
+                 COURSE_FIRST_DAY + (w->index + k) % 6,
+                 times[(size_t)(w->index + 2 * k) % N_TIMES]);
+        if (w->course) {
+            Clinic__V1__BookCourseRequest req = CLINIC__V1__BOOK_COURSE_REQUEST__INIT;
+            req.client_id = w->client;
+            req.service_id = clinic.service_id;
+            req.location_id = clinic.location_id;
+            req.first_start_time = w->first[k];
+            req.count = COURSE_SESSIONS;
+            req.every = 1;
+            req.unit = CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_DAYS;
+            r->code =
+                clinic_call(c, "/clinic.v1.Scheduling/BookCourse", &req.base,
+                            &clinic__v1__book_course_response__descriptor, &resp, &opts, &err);
+            if (r->code == STATUS_OK)
+                w->booked[k] = ((const Clinic__V1__BookCourseResponse *)resp)->n_appointments;
+        } else {
+            Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
+            req.client_id = clinic.client_ids[COURSE_THREADS + (w->index * 3 + k) % 16];
+            req.service_id = clinic.service_id;
+            req.location_id = clinic.location_id;
+            req.start_time = w->first[k];
+            r->code = clinic_call(c, "/clinic.v1.Scheduling/Book", &req.base,
+                                  &clinic__v1__appointment__descriptor, &resp, &opts, &err);
+        }
+        if (r->code == STATUS_OK)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        else
+            snprintf(r->message, sizeof r->message, "%s", err.message);
+    }
+    if (c)
+        clinic_close(c);
+    return NULL;
+}
+
+/* Active appointments of client at the local starts first, first + 1 day, ... (n of them). */
+static int64_t course_rows(int64_t client, const char *first, int n)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM appointments WHERE client_id = %lld"
+             " AND status NOT IN ('cancelled', 'no_show') AND start_at IN (SELECT"
+             " ('%s'::timestamp + make_interval(days => i)) AT TIME ZONE '" ZONE "'"
+             " FROM generate_series(0, %d) AS i)",
+             (long long)client, first, n - 1);
+    return sql_number(sql);
+}
+
+static void courses_and_single_bookings_at_once_never_deadlock_and_stay_whole(void **state)
+{
+    (void)state;
+    enum { N = COURSE_THREADS + SINGLE_THREADS };
+    pthread_barrier_t barrier;
+    struct course_worker *workers = calloc(N, sizeof *workers);
+    assert_non_null(workers);
+    course_year = harness_next_year();
+    assert_int_equal(pthread_barrier_init(&barrier, NULL, N), 0);
+    for (int i = 0; i < N; i++) {
+        workers[i].index = i;
+        workers[i].course = i % 2 == 0;
+        workers[i].client = clinic.client_ids[i / 2];
+        workers[i].url = daemons[i % 4 < 2 ? 0 : 1].url;
+        workers[i].barrier = &barrier;
+        assert_int_equal(pthread_create(&workers[i].thread, NULL, course_worker_run, &workers[i]),
+                         0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(workers[i].thread, NULL);
+    pthread_barrier_destroy(&barrier);
+
+    int courses_ok = 0, courses_refused = 0, singles_ok = 0, singles_refused = 0, conflicted = 0;
+    for (int i = 0; i < N; i++) {
+        const struct course_worker *w = &workers[i];
+        if (!w->connected)
+            fail_msg("thread %d could not connect to %s", i, w->url);
+        for (int k = 0; k < COURSE_CALLS; k++) {
+            const struct reply *r = &w->replies[k];
+            if (r->code != STATUS_OK && r->code != STATUS_ABORTED)
+                fail_msg("thread %d call %d (%s): status %d, neither OK nor ABORTED: %s", i, k,
+                         w->course ? "course" : "booking", r->code, r->message);
+            if (strstr(r->message, "deadlock"))
+                fail_msg("thread %d call %d: a deadlock surfaced: %s", i, k, r->message);
+            conflicted += strstr(r->message, "conflicted") != NULL;
+            if (!w->course) {
+                singles_ok += r->code == STATUS_OK;
+                singles_refused += r->code != STATUS_OK;
+                continue;
+            }
+            int64_t rows = course_rows(w->client, w->first[k], COURSE_SESSIONS);
+            if (r->code == STATUS_OK) {
+                courses_ok++;
+                assert_int_equal(w->booked[k], COURSE_SESSIONS);
+                if (rows != COURSE_SESSIONS)
+                    fail_msg("course %d/%d from %s was booked but %lld of %d sessions are there", i,
+                             k, w->first[k], (long long)rows, COURSE_SESSIONS);
+            } else {
+                courses_refused++;
+                if (rows != 0)
+                    fail_msg("course %d/%d from %s was refused (%s) but %lld sessions are there", i,
+                             k, w->first[k], r->message, (long long)rows);
+            }
+        }
+    }
+    print_message("courses: %d booked whole, %d refused whole; single bookings: %d OK, %d "
+                  "ABORTED; %d still conflicted after re-runs\n",
+                  courses_ok, courses_refused, singles_ok, singles_refused, conflicted);
+    assert_true(courses_ok + singles_ok >= 1);
+    assert_int_equal(overlaps("therapist_id", "a.blocked", "b.blocked"), 0);
+    assert_int_equal(overlaps("room_id", "a.blocked", "b.blocked"), 0);
+    assert_int_equal(
+        overlaps("client_id", "tstzrange(a.start_at, a.end_at)", "tstzrange(b.start_at, b.end_at)"),
+        0);
+    free(workers);
+}
+
 /* --- set-up --- */
 
 static int setup(void **state)
@@ -345,8 +508,9 @@ static int server_log_count(const char *what)
     return n;
 }
 
-/* The advisory locks taken in one order before the insert mean no deadlock even happens, let
- * alone reaches a caller: PostgreSQL itself never detected one. */
+/* The advisory locks taken in one global order before the insert mean no deadlock even happens,
+ * let alone reaches a caller, in the bookings' race nor in the courses': PostgreSQL itself never
+ * detected one. */
 static void the_database_never_detected_a_deadlock(void **state)
 {
     (void)state;
@@ -364,6 +528,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(concurrent_bookings_through_two_daemons_never_overlap),
         cmocka_unit_test(one_key_sent_by_many_callers_at_once_books_once),
+        cmocka_unit_test(courses_and_single_bookings_at_once_never_deadlock_and_stay_whole),
         cmocka_unit_test(no_daemon_logged_an_internal_error),
         cmocka_unit_test(the_database_never_detected_a_deadlock),
     };

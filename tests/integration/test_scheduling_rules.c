@@ -1,12 +1,12 @@
 /* clinic.v1.Scheduling through libclinic, against the rules in sql/0003: free-slot search and its
  * pages, booking and every rule that can refuse it (each a FAILED_PRECONDITION whose sentence
  * names the rule), taken slots (ABORTED), field violations, the appointment life cycle, courses
- * (all or nothing), idempotency keys and the day sheet. The clinic is written by SQL
- * (harness_seed_clinic: Europe/Berlin, 09:00-17:00 every day, a 60-minute service with 15
- * minutes of cleanup). Every test books on a day of its own, so that none depends on another, in
- * the year after the current one (harness_next_year): all of it lies ahead of now() and within
- * the clinic's horizon whatever day the suite runs. The days are in May..August, when Berlin is
- * at +02:00, which the expected instants spell out. */
+ * (all or nothing), idempotency keys, the day sheet, and closures that would strand a booking. The
+ * clinic is written by SQL (harness_seed_clinic: Europe/Berlin, 09:00-17:00 every day, a 60-minute
+ * service with 15 minutes of cleanup). Every test books on a day of its own, so that none depends
+ * on another, in the year after the current one (harness_next_year): all of it lies ahead of now()
+ * and within the clinic's horizon whatever day the suite runs. The days are in May..August, when
+ * Berlin is at +02:00, which the expected instants spell out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clinic/v1/admin.pb-c.h"
 #include "clinic/v1/scheduling.pb-c.h"
 #include "harness.h"
 #include "status.h"
@@ -1075,6 +1076,48 @@ static void day_sheet_of_a_closure_day_is_closed(void **state)
     assert_violation_on(code, &err, "date");
 }
 
+/* Locations/AddClosure of first..last at the seeded location (the reply is freed). */
+static int add_closure(const char *first, const char *last, struct clinic_error *err)
+{
+    Clinic__V1__AddClosureRequest req = CLINIC__V1__ADD_CLOSURE_REQUEST__INIT;
+    req.location_id = clinic.location_id;
+    req.first_day = (char *)first;
+    req.last_day = (char *)last;
+    req.reason = "inventory";
+    struct clinic_call_options opts = {.timeout_ms = CALL_TIMEOUT_MS, .mutating = true};
+    ProtobufCMessage *resp = NULL;
+    int code = clinic_call(client, "/clinic.v1.Locations/AddClosure", &req.base,
+                           &clinic__v1__closure__descriptor, &resp, &opts, err);
+    free_msg(resp);
+    return code;
+}
+
+/* The database refuses a closure that would strand a booking (the trigger of sql/0015, which
+ * counts after the location's rules lock), with a sentence the daemon passes on as it is; a
+ * cancelled appointment does not count, and the next free day closes. */
+static void add_closure_refuses_a_day_with_a_booking(void **state)
+{
+    (void)state;
+    struct clinic_error err;
+    int64_t id = book_ok(clinic.client_ids[3], 0, on("08-16 11:00"));
+    char want[160];
+    snprintf(want, sizeof want,
+             "1 appointment(s) are booked at this location from %s to %s; move or cancel them "
+             "before closing",
+             on("08-16"), on("08-17"));
+    int code = add_closure(on("08-16"), on("08-17"), &err);
+    assert_refused(code, &err, STATUS_FAILED_PRECONDITION, NULL);
+    assert_string_equal(err.message, want);
+    assert_int_equal(add_closure(on("08-17"), on("08-17"), &err), STATUS_OK);
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "UPDATE appointments SET status = 'cancelled' WHERE id = %lld"
+             " RETURNING id",
+             (long long)id);
+    sql_number(sql);
+    assert_int_equal(add_closure(on("08-16"), on("08-16"), &err), STATUS_OK);
+}
+
 int main(void)
 {
     unsetenv("CLINIC_URL");
@@ -1117,6 +1160,7 @@ int main(void)
         cmocka_unit_test(an_idempotency_key_over_128_characters_is_refused_after_the_token),
         cmocka_unit_test(day_sheet_shows_windows_appointments_and_gaps_after_the_buffer),
         cmocka_unit_test(day_sheet_of_a_closure_day_is_closed),
+        cmocka_unit_test(add_closure_refuses_a_day_with_a_booking),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
