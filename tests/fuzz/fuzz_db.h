@@ -4,11 +4,10 @@
  * (a SQLSTATE clinicd knows) or with rows shaped like the statement's SQL (sql_shape.h), so
  * handlers run past their first query into every branch a real database could send them down.
  *
- * What it checks as it goes: every parameter a statement is given is readable up to its NUL
- * (ASan reports a stale or short parameter array) and valid UTF-8, which PostgreSQL would refuse
- * (22021) and which the daemon, whose requests are checked by wire.c, cannot have been sent: an
- * invalid one aborts. Result values come back as libpq gives them ("" for NULL, NULL out of
- * range); results are malloc'd, so one never freed is a leak. */
+ * What it checks as it goes: every parameter a statement is given is read up to its NUL (ASan
+ * reports a stale or short parameter array), and one that is not valid UTF-8 is refused as
+ * PostgreSQL refuses it (22021). Result values come back as libpq gives them ("" for NULL, NULL
+ * out of range); results are malloc'd, so one never freed is a leak. */
 #ifndef CLINIC_FUZZ_DB_H
 #define CLINIC_FUZZ_DB_H
 
