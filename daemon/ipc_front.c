@@ -68,6 +68,7 @@ struct ipc_front {
     char inner_url[104];
     unsigned mode;
     int max_connections;
+    int protocol; /* nng's SP protocol number on this socket (REP, PUB) */
     int listen_fd;
     int wake[2]; /* a byte on wake[1] tells the thread to stop */
     pthread_t thread;
@@ -154,8 +155,8 @@ static void remove_stale_private_folders(void)
     closedir(d);
 }
 
-struct ipc_front *ipc_front_create(const char *path, unsigned mode, int max_connections, char *err,
-                                   size_t errlen)
+struct ipc_front *ipc_front_create(const char *path, unsigned mode, int max_connections,
+                                   int protocol, char *err, size_t errlen)
 {
     struct sockaddr_un sa;
     if (!fill_sockaddr(path, &sa)) {
@@ -174,6 +175,7 @@ struct ipc_front *ipc_front_create(const char *path, unsigned mode, int max_conn
     snprintf(f->path, sizeof f->path, "%s", path);
     f->mode = mode;
     f->max_connections = max_connections;
+    f->protocol = protocol;
     remove_stale_private_folders();
     snprintf(f->inner_dir, sizeof f->inner_dir, PRIVATE_PARENT "/" PRIVATE_PREFIX "XXXXXX");
     if (!mkdtemp(f->inner_dir)) {
@@ -232,6 +234,11 @@ static void connect_to_nng(struct ipc_front *f, struct relay *r)
         return;
     }
     if (relayed_count(f) >= f->max_connections) {
+        /* Our header, as nng's would be, before the hang-up: a handshake nng's dialer sees broken
+         * off leaks its pipe and dialer in the client (the dialing side of nng issue 1518). */
+        uint8_t ours[SP_HEADER_BYTES] = {
+            0, 'S', 'P', 0, (uint8_t)(f->protocol >> 8), (uint8_t)f->protocol, 0, 0};
+        (void)!write(r->client, ours, sizeof ours);
         if (!f->refusing)
             log_msg(LOG_LEVEL_WARN,
                     "refusing IPC clients on %s: %d connections are open (--max-connections)",

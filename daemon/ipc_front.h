@@ -10,10 +10,12 @@
 struct ipc_front;
 
 /* Makes a private folder for nng's listener and checks that path can be served (absent, or a
- * socket nobody listens on any more). Nothing is bound yet: listen on ipc_front_inner_url, then
- * call ipc_front_open. NULL, with one sentence in err, on failure. */
-struct ipc_front *ipc_front_create(const char *path, unsigned mode, int max_connections, char *err,
-                                   size_t errlen);
+ * socket nobody listens on any more). protocol is the SP protocol number of the nng socket
+ * (NNG_OPT_PROTO), which the front answers with when it turns a client away. Nothing is bound
+ * yet: listen on ipc_front_inner_url, then call ipc_front_open. NULL, with one sentence in err,
+ * on failure. */
+struct ipc_front *ipc_front_create(const char *path, unsigned mode, int max_connections,
+                                   int protocol, char *err, size_t errlen);
 
 /* The ipc:// URL of the private path nng's listener should use. */
 const char *ipc_front_inner_url(const struct ipc_front *f);

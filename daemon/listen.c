@@ -122,8 +122,10 @@ struct listener *listen_start(nng_socket sock, const struct listen_options *opt,
     nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, count_connection, l);
     const char *nng_url = opt->url;
     if (is_ipc(opt->url)) {
-        if (!(l->front = ipc_front_create(opt->url + 6, opt->socket_mode, opt->max_connections, err,
-                                          errlen)))
+        int protocol = 0;
+        nng_socket_get_int(sock, NNG_OPT_PROTO, &protocol);
+        if (!(l->front = ipc_front_create(opt->url + 6, opt->socket_mode, opt->max_connections,
+                                          protocol, err, errlen)))
             goto fail;
         nng_url = ipc_front_inner_url(l->front);
     }
