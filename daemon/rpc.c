@@ -7,7 +7,8 @@
  * authorised (authz.c's table, against the target the request names); only then does it reach
  * its handler, inside that transaction, whose statements are bounded by the call's deadline and
  * run as the database role clinic_app. Mutating calls and reads of clinical data leave an
- * audit row in the same transaction. Serialization failures and deadlocks re-run the transaction a
+ * audit row in the same transaction; failures and refusals of a known caller leave one after the
+ * rollback (audit_failure). Serialization failures and deadlocks re-run the transaction a
  * bounded number of times: the handler is a function of its input and the database. */
 #include "rpc.h"
 
