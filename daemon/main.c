@@ -74,7 +74,9 @@ static bool start(struct daemon *d, char *err, size_t errlen)
     d->server.max_request_bytes = (size_t)d->cfg.max_request_bytes;
     d->server.default_deadline_ms = (uint32_t)d->cfg.default_deadline_ms;
     if (!(d->janitor = janitor_start(url, d->cfg.janitor_period_ms)))
-        log_msg(LOG_LEVEL_WARN, "cannot start the janitor; expired idempotency keys stay");
+        log_msg(LOG_LEVEL_WARN,
+                "cannot start the janitor: expired idempotency keys stay, and audit "
+                "rows kept while the database is unreachable are not written");
     struct listen_options events = listen_options_from(&d->cfg, d->cfg.events_url);
     if (!(d->events = events_start(&events, url, err, errlen)))
         return false;
