@@ -70,6 +70,29 @@ static void free_msg(void *m)
         protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* Text built printf-style into one of a few static buffers used in turn: good for the arguments
+ * of a call or two, not to keep. */
+static const char *text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *text(const char *fmt, ...)
+{
+    static char buffers[8][96];
+    static unsigned next;
+    char *b = buffers[next++ % 8];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b, sizeof buffers[0], fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0 && (size_t)n < sizeof buffers[0]);
+    return b;
+}
+
+/* A date (and time) in the next year, every day of which lies ahead whenever the suite runs:
+ * in_next_year("05-01 10:00") is "YYYY-05-01 10:00". */
+static const char *in_next_year(const char *month_day)
+{
+    return text("%d-%s", harness_next_year(), month_day);
+}
+
 /* Asserts an INVALID_ARGUMENT whose violations name `field`, and returns that violation's
  * description. */
 static const char *violation_on(const struct clinic_error *err, int code, const char *field)
@@ -564,18 +587,18 @@ static void working_hours_round_trip(void **state)
     int64_t monday = h->id;
     free_msg(h);
     /* a late shift to midnight, for one season */
-    assert_int_equal(
-        add_hours(id, lisbon, 5, "18:30", "24:00", "2027-04-01", "2027-09-30", &h, &err),
-        STATUS_OK);
+    assert_int_equal(add_hours(id, lisbon, 5, "18:30", "24:00", in_next_year("04-01"),
+                               in_next_year("09-30"), &h, &err),
+                     STATUS_OK);
     assert_string_equal(h->start_local, "18:30");
     assert_string_equal(h->end_local, "24:00");
-    assert_string_equal(h->valid_from, "2027-04-01");
-    assert_string_equal(h->valid_until, "2027-09-30");
+    assert_string_equal(h->valid_from, in_next_year("04-01"));
+    assert_string_equal(h->valid_until, in_next_year("09-30"));
     free_msg(h);
     /* one day only: until equal to from */
-    assert_int_equal(
-        add_hours(id, berlin, 3, "00:00", "06:15", "2027-05-05", "2027-05-05", &h, &err),
-        STATUS_OK);
+    assert_int_equal(add_hours(id, berlin, 3, "00:00", "06:15", in_next_year("05-05"),
+                               in_next_year("05-05"), &h, &err),
+                     STATUS_OK);
     free_msg(h);
 
     Clinic__V1__ListWorkingHoursRequest lreq = CLINIC__V1__LIST_WORKING_HOURS_REQUEST__INIT;
@@ -639,14 +662,16 @@ static void working_hours_refuse_bad_values_naming_the_field(void **state)
     violation_on(&err, code, "end_local");
     code = add_hours(id, berlin, 2, "24:00", "24:00", "", "", &h, &err);
     violation_on(&err, code, "end_local");
-    code = add_hours(id, berlin, 2, "09:00", "17:00", "2027-06-01", "2027-05-31", &h, &err);
+    code = add_hours(id, berlin, 2, "09:00", "17:00", in_next_year("06-01"), in_next_year("05-31"),
+                     &h, &err);
     assert_non_null(strstr(violation_on(&err, code, "valid_until"), "valid_from"));
     code = add_hours(id, berlin, 2, "09:00", "17:00", "", "1999-12-31", &h, &err);
     violation_on(&err, code, "valid_until");
-    code = add_hours(id, berlin, 2, "09:00", "17:00", "1.6.2027", "", &h, &err);
+    code = add_hours(id, berlin, 2, "09:00", "17:00", text("1.6.%d", harness_next_year()), "", &h,
+                     &err);
     violation_on(&err, code, "valid_from");
-    /* the shape is right but the day does not exist: the database names the field */
-    code = add_hours(id, berlin, 2, "09:00", "17:00", "2027-02-30", "", &h, &err);
+    /* the shape is right but the day does not exist (in any year): the database names the field */
+    code = add_hours(id, berlin, 2, "09:00", "17:00", in_next_year("02-30"), "", &h, &err);
     violation_on(&err, code, "valid_from");
     /* several at once */
     code = add_hours(0, berlin, 9, "x", "17:00", "", "", &h, &err);
@@ -668,26 +693,53 @@ static void working_hours_refuse_bad_values_naming_the_field(void **state)
 
 /* --- time off --- */
 
+/* On the day of clock change c, the local time `hours` from the start of the hour it skips or
+ * repeats (02:00 in Berlin): at_change(c, -1, 0) is "YYYY-MM-DD 01:00". */
+static const char *at_change(const struct harness_dst_change *c, int hours, int minutes)
+{
+    int hour = atoi(c->hour) + hours;
+    assert_true(hour >= 0 && hour <= 23);
+    return text("%s %02d:%02d", c->day, hour, minutes);
+}
+
+/* That local time, at a whole hour, as a reply shows it with its offset:
+ * "YYYY-MM-DDT01:00:00+01:00". */
+static const char *reply_at_change(const struct harness_dst_change *c, int hours,
+                                   const char *offset)
+{
+    int hour = atoi(c->hour) + hours;
+    assert_true(hour >= 0 && hour <= 23);
+    return text("%sT%02d:00:00%s", c->day, hour, offset);
+}
+
 static void time_off_reads_local_times_in_the_zone_across_spring_forward(void **state)
 {
     (void)state;
     int64_t id = create_ok("Jana Jet", "jana@example.org", NULL, 0);
     struct clinic_error err;
     Clinic__V1__TimeOff *o;
-    /* 02:30 on 2027-03-28 does not happen in Berlin: the clocks go from 02:00 to 03:00 */
-    int code = add_time_off(id, "2027-03-28 02:30", "2027-03-28 05:00", "Europe/Berlin", &o, &err);
+    /* next year's clock changes in Berlin, as the daemon's zone database has them */
+    struct harness_dst_change forward, back;
+    assert_true(harness_dst_change(db_url, "Europe/Berlin", harness_next_year(), true, &forward));
+    assert_true(harness_dst_change(db_url, "Europe/Berlin", harness_next_year(), false, &back));
+
+    /* 02:30 on the spring change's day does not happen in Berlin: the clocks go from 02:00 to
+     * 03:00 */
+    int code = add_time_off(id, at_change(&forward, 0, 30), at_change(&forward, 3, 0),
+                            "Europe/Berlin", &o, &err);
     assert_null(o);
     const char *d = violation_on(&err, code, "start_time");
     assert_non_null(strstr(d, "does not exist in Europe/Berlin"));
-    code = add_time_off(id, "2027-03-28 01:00", "2027-03-28T02:15", "Europe/Berlin", &o, &err);
+    code = add_time_off(id, at_change(&forward, -1, 0), text("%sT%s:15", forward.day, forward.hour),
+                        "Europe/Berlin", &o, &err);
     violation_on(&err, code, "end_time");
 
     /* across the change: 01:00 is +01:00, 04:00 is +02:00, two hours apart */
-    assert_int_equal(
-        add_time_off(id, "2027-03-28 01:00", "2027-03-28 04:00", "Europe/Berlin", &o, &err),
-        STATUS_OK);
-    assert_string_equal(o->start_time, "2027-03-28T01:00:00+01:00");
-    assert_string_equal(o->end_time, "2027-03-28T04:00:00+02:00");
+    assert_int_equal(add_time_off(id, at_change(&forward, -1, 0), at_change(&forward, 2, 0),
+                                  "Europe/Berlin", &o, &err),
+                     STATUS_OK);
+    assert_string_equal(o->start_time, reply_at_change(&forward, -1, forward.offset_before));
+    assert_string_equal(o->end_time, reply_at_change(&forward, 2, forward.offset_after));
     assert_string_equal(o->reason, "holiday");
     assert_int_equal(o->therapist_id, id);
     int64_t first = o->id;
@@ -700,31 +752,32 @@ static void time_off_reads_local_times_in_the_zone_across_spring_forward(void **
     assert_int_equal(sql_number(sql), 7200);
 
     /* with offsets the zone only shapes the reply */
-    assert_int_equal(add_time_off(id, "2027-07-01T08:00:00Z", "2027-07-01T12:00:00+02:00",
-                                  "Europe/Lisbon", &o, &err),
+    assert_int_equal(add_time_off(id, in_next_year("07-01T08:00:00Z"),
+                                  in_next_year("07-01T12:00:00+02:00"), "Europe/Lisbon", &o, &err),
                      STATUS_OK);
-    assert_string_equal(o->start_time, "2027-07-01T09:00:00+01:00");
-    assert_string_equal(o->end_time, "2027-07-01T11:00:00+01:00");
+    assert_string_equal(o->start_time, in_next_year("07-01T09:00:00+01:00"));
+    assert_string_equal(o->end_time, in_next_year("07-01T11:00:00+01:00"));
     free_msg(o);
     /* no zone and no working hours: offsets are enough, the reply is in UTC */
-    assert_int_equal(
-        add_time_off(id, "2027-08-01T10:00:00+02:00", "2027-08-01T12:00:00+02:00", "", &o, &err),
-        STATUS_OK);
-    assert_string_equal(o->start_time, "2027-08-01T08:00:00+00:00");
+    assert_int_equal(add_time_off(id, in_next_year("08-01T10:00:00+02:00"),
+                                  in_next_year("08-01T12:00:00+02:00"), "", &o, &err),
+                     STATUS_OK);
+    assert_string_equal(o->start_time, in_next_year("08-01T08:00:00+00:00"));
     free_msg(o);
     /* ... but a local time then has no zone to be read in */
-    code = add_time_off(id, "2027-08-02 10:00", "2027-08-02T12:00:00+02:00", "", &o, &err);
+    code = add_time_off(id, in_next_year("08-02 10:00"), in_next_year("08-02T12:00:00+02:00"), "",
+                        &o, &err);
     assert_non_null(strstr(violation_on(&err, code, "time_zone"), "working hours"));
 
     /* with working hours the location's zone is the default */
     Clinic__V1__WorkingHours *h;
     assert_int_equal(add_hours(id, berlin, 2, "09:00", "17:00", "", "", &h, &err), STATUS_OK);
     free_msg(h);
-    assert_int_equal(add_time_off(id, "2027-10-31 01:00", "2027-10-31 05:00", "", &o, &err),
-                     STATUS_OK);
-    /* 2027-10-31 02:00-03:00 happens twice in Berlin; 4 + 1 hours */
-    assert_string_equal(o->start_time, "2027-10-31T01:00:00+02:00");
-    assert_string_equal(o->end_time, "2027-10-31T05:00:00+01:00");
+    assert_int_equal(
+        add_time_off(id, at_change(&back, -1, 0), at_change(&back, 3, 0), "", &o, &err), STATUS_OK);
+    /* 02:00-03:00 on the autumn change's day happens twice in Berlin; 4 + 1 hours */
+    assert_string_equal(o->start_time, reply_at_change(&back, -1, back.offset_before));
+    assert_string_equal(o->end_time, reply_at_change(&back, 3, back.offset_after));
     int64_t autumn = o->id;
     free_msg(o);
 
@@ -736,8 +789,9 @@ static void time_off_reads_local_times_in_the_zone_across_spring_forward(void **
                      STATUS_OK);
     assert_int_equal(l->n_time_off, 4);
     assert_int_equal(l->time_off[0]->id, first);
-    assert_string_equal(l->time_off[0]->start_time, "2027-03-28T01:00:00+01:00");
-    assert_string_equal(l->time_off[1]->start_time, "2027-07-01T10:00:00+02:00");
+    assert_string_equal(l->time_off[0]->start_time,
+                        reply_at_change(&forward, -1, forward.offset_before));
+    assert_string_equal(l->time_off[1]->start_time, in_next_year("07-01T10:00:00+02:00"));
     assert_int_equal(l->time_off[3]->id, autumn);
     free_msg(l);
 
@@ -762,21 +816,25 @@ static void time_off_refuses_bad_values_naming_the_field(void **state)
     int64_t id = create_ok("Karl Kaputt", "karl@example.org", NULL, 0);
     struct clinic_error err;
     Clinic__V1__TimeOff *o;
-    int code = add_time_off(id, "2027-05-01 10:00", "2027-05-01 12:00", "Mars/Olympus", &o, &err);
+    int code = add_time_off(id, in_next_year("05-01 10:00"), in_next_year("05-01 12:00"),
+                            "Mars/Olympus", &o, &err);
     assert_non_null(strstr(violation_on(&err, code, "time_zone"), "IANA"));
-    code = add_time_off(id, "2027-05-01 12:00", "2027-05-01 10:00", "Europe/Berlin", &o, &err);
+    code = add_time_off(id, in_next_year("05-01 12:00"), in_next_year("05-01 10:00"),
+                        "Europe/Berlin", &o, &err);
     assert_non_null(strstr(violation_on(&err, code, "end_time"), "after start_time"));
-    code = add_time_off(id, "2027-05-01 12:00", "2027-05-01 12:00", "Europe/Berlin", &o, &err);
+    code = add_time_off(id, in_next_year("05-01 12:00"), in_next_year("05-01 12:00"),
+                        "Europe/Berlin", &o, &err);
     violation_on(&err, code, "end_time");
-    code = add_time_off(id, "tomorrow", "2027-05-01 12:00", "Europe/Berlin", &o, &err);
+    code = add_time_off(id, "tomorrow", in_next_year("05-01 12:00"), "Europe/Berlin", &o, &err);
     violation_on(&err, code, "start_time");
-    code = add_time_off(id, "2027-05-01 10:00", "", "Europe/Berlin", &o, &err);
+    code = add_time_off(id, in_next_year("05-01 10:00"), "", "Europe/Berlin", &o, &err);
     violation_on(&err, code, "end_time");
-    code = add_time_off(id, "2027-13-01 10:00", "2027-05-01 12:00", "Europe/Berlin", &o, &err);
+    code = add_time_off(id, in_next_year("13-01 10:00"), in_next_year("05-01 12:00"),
+                        "Europe/Berlin", &o, &err);
     violation_on(&err, code, "start_time");
-    assert_int_equal(
-        add_time_off(987654, "2027-05-01 10:00", "2027-05-01 12:00", "Europe/Berlin", &o, &err),
-        STATUS_NOT_FOUND);
+    assert_int_equal(add_time_off(987654, in_next_year("05-01 10:00"), in_next_year("05-01 12:00"),
+                                  "Europe/Berlin", &o, &err),
+                     STATUS_NOT_FOUND);
     assert_string_equal(err.message, "therapist 987654 does not exist");
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM time_off WHERE therapist_id = %lld",
@@ -789,50 +847,53 @@ static void time_off_over_a_booked_appointment_fails_precondition(void **state)
     (void)state;
     int64_t ids[] = {massage};
     int64_t id = create_ok("Lena Busy", "lena@example.org", ids, 1);
-    /* 10:00-10:50 Berlin, blocked 09:50-11:00 with the massage's buffers */
+    /* 10:00-10:50 Berlin (summer time: +02) early in April, blocked 09:50-11:00 with the
+     * massage's buffers */
+    char day[16];
+    snprintf(day, sizeof day, "%d-04-05", harness_next_year());
     char sql[640];
     snprintf(sql, sizeof sql,
              "INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,"
              " start_at, end_at, blocked) VALUES (%lld, %lld, %lld, %lld, %lld,"
-             " '2027-04-05 10:00+02', '2027-04-05 10:50+02',"
-             " tstzrange('2027-04-05 09:50+02', '2027-04-05 11:00+02')) RETURNING id",
+             " '%s 10:00+02', '%s 10:50+02', tstzrange('%s 09:50+02', '%s 11:00+02'))"
+             " RETURNING id",
              (long long)client_id, (long long)id, (long long)room, (long long)massage,
-             (long long)berlin);
+             (long long)berlin, day, day, day, day);
     int64_t appointment = sql_number(sql);
     struct clinic_error err;
     Clinic__V1__TimeOff *o;
-    assert_int_equal(
-        add_time_off(id, "2027-04-05 08:00", "2027-04-05 18:00", "Europe/Berlin", &o, &err),
-        STATUS_FAILED_PRECONDITION);
+    assert_int_equal(add_time_off(id, in_next_year("04-05 08:00"), in_next_year("04-05 18:00"),
+                                  "Europe/Berlin", &o, &err),
+                     STATUS_FAILED_PRECONDITION);
     char want[160];
     snprintf(want, sizeof want,
              "1 appointment(s) of therapist %lld fall in that time off; move or cancel them first",
              (long long)id);
     assert_string_equal(err.message, want);
     /* the buffer after the session is the therapist's time too */
-    assert_int_equal(
-        add_time_off(id, "2027-04-05 10:55", "2027-04-05 12:00", "Europe/Berlin", &o, &err),
-        STATUS_FAILED_PRECONDITION);
+    assert_int_equal(add_time_off(id, in_next_year("04-05 10:55"), in_next_year("04-05 12:00"),
+                                  "Europe/Berlin", &o, &err),
+                     STATUS_FAILED_PRECONDITION);
     /* touching is not overlapping */
-    assert_int_equal(
-        add_time_off(id, "2027-04-05 11:00", "2027-04-05 12:00", "Europe/Berlin", &o, &err),
-        STATUS_OK);
+    assert_int_equal(add_time_off(id, in_next_year("04-05 11:00"), in_next_year("04-05 12:00"),
+                                  "Europe/Berlin", &o, &err),
+                     STATUS_OK);
     free_msg(o);
     /* a checked-in appointment counts, a cancelled one does not */
     snprintf(sql, sizeof sql,
              "UPDATE appointments SET status = 'checked_in' WHERE id = %lld RETURNING id",
              (long long)appointment);
     sql_exec(sql);
-    assert_int_equal(
-        add_time_off(id, "2027-04-05 07:00", "2027-04-05 09:55", "Europe/Berlin", &o, &err),
-        STATUS_FAILED_PRECONDITION);
+    assert_int_equal(add_time_off(id, in_next_year("04-05 07:00"), in_next_year("04-05 09:55"),
+                                  "Europe/Berlin", &o, &err),
+                     STATUS_FAILED_PRECONDITION);
     snprintf(sql, sizeof sql,
              "UPDATE appointments SET status = 'cancelled' WHERE id = %lld RETURNING id",
              (long long)appointment);
     sql_exec(sql);
-    assert_int_equal(
-        add_time_off(id, "2027-04-05 07:00", "2027-04-05 10:30", "Europe/Berlin", &o, &err),
-        STATUS_OK);
+    assert_int_equal(add_time_off(id, in_next_year("04-05 07:00"), in_next_year("04-05 10:30"),
+                                  "Europe/Berlin", &o, &err),
+                     STATUS_OK);
     free_msg(o);
 }
 
