@@ -460,8 +460,13 @@ size_t rpc_refuse(const uint8_t *request, size_t request_len, int worker, int co
     struct call call = {.method = "-"};
     new_request_id(generated_id, sizeof generated_id);
     call.request_id = generated_id;
-    Clinic__V1__RpcRequest *env =
-        request_len ? clinic__v1__rpc_request__unpack(NULL, request_len, request) : NULL;
+    /* The same checks as decode_envelope: a request id that is not UTF-8 must not go back in a
+     * proto3 string. An envelope they refuse is answered with the generated id. */
+    char why[200];
+    Clinic__V1__RpcRequest *env = request_len && wire_check(&clinic__v1__rpc_request__descriptor,
+                                                            request, request_len, why, sizeof why)
+                                      ? clinic__v1__rpc_request__unpack(NULL, request_len, request)
+                                      : NULL;
     if (env && env->request_id[0] && log_safe(env->request_id, MAX_REQUEST_ID))
         call.request_id = env->request_id;
     if (env && log_safe(env->method, 100))

@@ -2,6 +2,8 @@
  * `--json` output with no per-type code. Field names are the .proto names; enums print as names,
  * 64-bit integers as strings (as proto3's JSON mapping does), bytes as base64. */
 #include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,20 @@ static void put_base64(struct out *o, const ProtobufCBinaryData *b)
 static void put_message(struct out *o, const ProtobufCMessage *m);
 
 /* One value of field f stored at p. */
+/* A float or double as proto3's JSON mapping writes it: a number, or for values JSON has no
+ * number for, the strings "NaN", "Infinity" and "-Infinity". Shortest digits that read back. */
+static void put_number(struct out *o, double v, bool is_float)
+{
+    if (isnan(v))
+        put_string(o, "NaN");
+    else if (isinf(v))
+        put_string(o, v > 0 ? "Infinity" : "-Infinity");
+    else if (is_float)
+        putf(o, "%.9g", v);
+    else
+        putf(o, "%.17g", v);
+}
+
 static void put_value(struct out *o, const ProtobufCFieldDescriptor *f, const void *p)
 {
     switch (f->type) {
@@ -109,10 +125,10 @@ static void put_value(struct out *o, const ProtobufCFieldDescriptor *f, const vo
         putf(o, "\"%" PRIu64 "\"", *(const uint64_t *)p);
         break;
     case PROTOBUF_C_TYPE_FLOAT:
-        putf(o, "%.9g", (double)*(const float *)p);
+        put_number(o, (double)*(const float *)p, true);
         break;
     case PROTOBUF_C_TYPE_DOUBLE:
-        putf(o, "%.17g", *(const double *)p);
+        put_number(o, *(const double *)p, false);
         break;
     case PROTOBUF_C_TYPE_BOOL:
         put(o, *(const protobuf_c_boolean *)p ? "true" : "false",

@@ -1,5 +1,6 @@
 /* test_json.c: clinic_message_to_json, the descriptor-driven JSON behind every `--json`. Expected
  * strings are exact: scripts parse this output. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include "clinic.h"
 #include "clinic/v1/health.pb-c.h"
+#include "clinic/v1/notes.pb-c.h"
 #include "clinic/v1/reflection.pb-c.h"
 #include "clinic/v1/rpc.pb-c.h"
 
@@ -136,6 +138,28 @@ static void nested_message_and_signed_numbers(void **state)
                             "]},\"payload\":\"\",\"request_id\":\"r1\"}");
 }
 
+/* JSON has no number for them: proto3's JSON mapping writes the strings instead. */
+static void non_finite_doubles_print_as_proto3_strings(void **state)
+{
+    (void)state;
+    static const struct {
+        double value;
+        const char *json;
+    } cases[] = {{NAN, "\"odi_score\":\"NaN\""},
+                 {INFINITY, "\"odi_score\":\"Infinity\""},
+                 {-INFINITY, "\"odi_score\":\"-Infinity\""},
+                 {42.5, "\"odi_score\":42.5"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Clinic__V1__Note note = CLINIC__V1__NOTE__INIT;
+        note.odi_score = cases[i].value;
+        char *json = clinic_message_to_json(&note.base);
+        assert_non_null(json);
+        if (!strstr(json, cases[i].json))
+            fail_msg("%s not in %s", cases[i].json, json);
+        free(json);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +170,7 @@ int main(void)
         cmocka_unit_test(request_prints_bytes_as_base64_and_escapes_strings),
         cmocka_unit_test(bytes_use_standard_base64_padding),
         cmocka_unit_test(nested_message_and_signed_numbers),
+        cmocka_unit_test(non_finite_doubles_print_as_proto3_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

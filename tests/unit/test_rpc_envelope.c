@@ -290,6 +290,32 @@ static void undecodable_request_gets_a_generated_id(void **state)
     assert_fails_with(resp, STATUS_INVALID_ARGUMENT);
 }
 
+/* The answer during shutdown checks the envelope as rpc_serve does: a request id that is not
+ * UTF-8 never goes back in the reply's proto3 string. */
+static void refusal_echoes_only_a_well_formed_request_id(void **state)
+{
+    (void)state;
+    static const struct {
+        const uint8_t *bytes;
+        size_t len;
+        const char *echoed; /* NULL: a generated one */
+    } cases[] = {{(const uint8_t *)"\x1a\x01\xff", 3, NULL},
+                 {(const uint8_t *)"\x1a\x02id", 4, "id"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t *reply = NULL;
+        size_t n = rpc_refuse(cases[i].bytes, cases[i].len, 0, STATUS_UNAVAILABLE,
+                              "clinicd is shutting down", &reply);
+        Clinic__V1__RpcResponse *resp = clinic__v1__rpc_response__unpack(NULL, n, reply);
+        free(reply);
+        assert_non_null(resp);
+        if (cases[i].echoed)
+            assert_string_equal(resp->request_id, cases[i].echoed);
+        else
+            assert_true(strlen(resp->request_id) >= 16 && (uint8_t)resp->request_id[0] < 0x80);
+        assert_fails_with(resp, STATUS_UNAVAILABLE);
+    }
+}
+
 /* --- served methods without a database --- */
 
 static void health_check_without_database_is_not_serving(void **state)
@@ -388,6 +414,7 @@ int main(void)
         cmocka_unit_test(payload_with_invalid_utf8_gets_invalid_argument),
         cmocka_unit_test(truncated_payload_gets_invalid_argument),
         cmocka_unit_test(empty_payload_is_the_default_request),
+        cmocka_unit_test(refusal_echoes_only_a_well_formed_request_id),
         cmocka_unit_test(request_id_is_echoed),
         cmocka_unit_test(request_id_unfit_for_the_log_is_still_echoed),
         cmocka_unit_test(missing_request_id_gets_a_generated_one),
