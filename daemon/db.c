@@ -30,6 +30,7 @@ struct db {
     int64_t backoff_us;
     int64_t deadline_us;       /* of the open transaction; 0 when none */
     bool reported_down;        /* log the outage once, not once per call */
+    bool lost;                 /* the server is gone though libpq still says CONNECTION_OK */
     struct prepared *prepared; /* open-addressing table, capacity a power of two */
     size_t n_prepared, cap_prepared;
     unsigned next_name;
@@ -120,14 +121,29 @@ static void redact_values(struct db *db)
         db->detail[--len] = '\0';
 }
 
+/* Whether this session is gone. libpq marks a connection bad only when it reads the end of the
+ * stream, but a server that quits may leave a last notice ("terminating connection due to
+ * immediate shutdown command") in the socket: libpq reads that when the next write fails and
+ * reports the failure, with no SQLSTATE, on a connection it still calls OK. The socket knows. */
+static bool session_lost(struct db *db)
+{
+    if (!db->conn || PQstatus(db->conn) == CONNECTION_BAD || db->lost)
+        return true;
+    struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN | POLLRDHUP};
+    db->lost = pfd.fd < 0 || (poll(&pfd, 1, 0) == 1 &&
+                              (pfd.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)));
+    return db->lost;
+}
+
 /* Records a failed result (or a failed connection when res is NULL) and returns its status. */
 static int record_failure(struct db *db, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (state && strcmp(state, "57014") == 0 && atomic_load(&db->abandoned))
         state = DB_SHUTDOWN_SQLSTATE; /* db_abandon's cancel, not the deadline */
-    bool lost = !db->conn || PQstatus(db->conn) == CONNECTION_BAD;
-    copy_field(db->sqlstate, sizeof db->sqlstate, state ? state : (lost ? "08006" : "XX000"));
+    if (!state)
+        state = session_lost(db) ? "08006" : "XX000";
+    copy_field(db->sqlstate, sizeof db->sqlstate, state);
     copy_field(db->constraint, sizeof db->constraint,
                res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL);
     copy_field(db->column, sizeof db->column,
@@ -227,6 +243,7 @@ static void disconnect(struct db *db)
     if (db->conn)
         PQfinish(db->conn);
     db->conn = NULL;
+    db->lost = false;
     db->deadline_us = 0;
     forget_prepared(db); /* prepared statements die with their session */
 }
@@ -295,7 +312,7 @@ static int connect_now(struct db *db)
 
 int db_ensure(struct db *db)
 {
-    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+    if (db->conn && !db->lost && PQstatus(db->conn) == CONNECTION_OK)
         return STATUS_OK;
     disconnect(db);
     if (now_us() < db->next_attempt_us) {
@@ -505,7 +522,7 @@ bool db_ping(struct db *db)
     if (db_query(db, &ping, NULL, NULL) == STATUS_OK)
         return true;
     /* A broken session is only noticed on use: after a server restart, try once more at once. */
-    if (!db->conn || PQstatus(db->conn) == CONNECTION_BAD) {
+    if (session_lost(db)) {
         disconnect(db);
         db->next_attempt_us = 0;
         return db_query(db, &ping, NULL, NULL) == STATUS_OK;
@@ -545,7 +562,7 @@ int db_begin_with(struct db *db, int64_t deadline_us, const struct db_step *then
         return past_deadline(db);
     snprintf(ms, sizeof ms, "%lld", (long long)left_ms);
     int code = open_transaction(db, ms, then, n);
-    if (code == STATUS_UNAVAILABLE && (!db->conn || PQstatus(db->conn) == CONNECTION_BAD)) {
+    if (code == STATUS_UNAVAILABLE && session_lost(db)) {
         /* The session died while idle (server restart): nothing was done, so reconnect once now. */
         disconnect(db);
         db->next_attempt_us = 0;
@@ -595,7 +612,7 @@ int db_commit(struct db *db)
 void db_rollback(struct db *db)
 {
     db->deadline_us = 0;
-    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+    if (session_lost(db))
         return;
     PGresult *res = PQexec(db->conn, "ROLLBACK");
     PQclear(res);

@@ -91,6 +91,21 @@ static long health_becomes(int want)
     return -1;
 }
 
+/* Every call of the load was acknowledged, or answered UNAVAILABLE or DEADLINE_EXCEEDED. */
+static void assert_only_outage_answers(const struct harness_load *load)
+{
+    for (int i = 0; i < load->callers; i++) {
+        const struct harness_load_caller *c = &load->caller[i];
+        assert_true(c->connected);
+        for (int k = 0; k < c->n; k++) {
+            const struct harness_booking *b = &c->bookings[k];
+            if (b->code != STATUS_OK && b->code != STATUS_UNAVAILABLE &&
+                b->code != STATUS_DEADLINE_EXCEEDED)
+                fail_msg("caller %d, %s: status %d: %s", i, b->start, b->code, b->message);
+        }
+    }
+}
+
 static void database_restart_under_load(const char *mode, bool immediate)
 {
     static struct harness_load load;
@@ -122,16 +137,7 @@ static void database_restart_under_load(const char *mode, bool immediate)
     assert_int_equal(kill(pid, 0), 0);
 
     int acked = atomic_load(&load.acked), calls = harness_load_calls(&load);
-    for (int i = 0; i < load.callers; i++) {
-        const struct harness_load_caller *c = &load.caller[i];
-        assert_true(c->connected);
-        for (int k = 0; k < c->n; k++) {
-            const struct harness_booking *b = &c->bookings[k];
-            if (b->code != STATUS_OK && b->code != STATUS_UNAVAILABLE &&
-                b->code != STATUS_DEADLINE_EXCEEDED)
-                fail_msg("caller %d, %s: status %d: %s", i, b->start, b->code, b->message);
-        }
-    }
+    assert_only_outage_answers(&load);
     assert_int_equal(harness_load_missing(&load, db_url), 0);
     long long rows_before = harness_load_rows(&load, db_url);
     struct harness_resend r;
@@ -168,6 +174,49 @@ static void immediate_stop_under_load_loses_no_acknowledged_booking(void **state
     database_restart_under_load("immediate", true);
 }
 
+/* Sessions that sat idle through an immediate stop. The server's last words to them ("terminating
+ * connection due to immediate shutdown command") are a notice, so libpq reads them when the next
+ * write fails and reports that failure, without a SQLSTATE, on a connection it still calls OK.
+ * Each worker's first call after the stop meets this: it is answered UNAVAILABLE and retried, and
+ * the worker reconnects once PostgreSQL is back. */
+static void idle_sessions_ride_out_an_immediate_stop(void **state)
+{
+    (void)state;
+    static struct harness_load warm, after;
+    assert_true(harness_load_seed(&warm, db_url, CALLERS, "warm"));
+    assert_true(harness_load_seed(&after, db_url, CALLERS, "idle"));
+    /* 8 callers on 4 workers: every worker opens its session */
+    assert_true(harness_load_start(&warm, daemon_.url, CALL_TIMEOUT_MS));
+    assert_true(harness_load_wait_acked(&warm, 4 * CALLERS, LOAD_TIMEOUT_MS));
+    harness_load_stop(&warm);
+    harness_sleep_ms(100);
+
+    size_t log_at_stop = log_length();
+    assert_true(harness_pg_stop_immediate(&pg));
+    assert_true(harness_load_start(&after, daemon_.url, CALL_TIMEOUT_MS));
+    harness_sleep_ms(300);
+    assert_true(harness_pg_restart(&pg));
+    assert_true(harness_load_wait_acked(&after, ACKED_AFTER_FAULT, LOAD_TIMEOUT_MS));
+    harness_load_stop(&after);
+
+    assert_only_outage_answers(&after);
+    assert_true(unavailable_answers_since(log_at_stop) >= 1);
+    assert_int_equal(harness_load_missing(&after, db_url), 0);
+    harness_load_free(&warm);
+    harness_load_free(&after);
+}
+
+/* The daemon's error lines say why it answered INTERNAL (the database's SQLSTATE and message). */
+static void print_error_lines(const char *log)
+{
+    for (const char *line = log; *line;) {
+        size_t len = strcspn(line, "\n");
+        if (strncmp(line + strcspn(line, " "), " error ", 7) == 0)
+            print_message("%.*s\n", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
+}
+
 static void daemon_answered_no_call_with_internal(void **state)
 {
     (void)state;
@@ -176,8 +225,10 @@ static void daemon_answered_no_call_with_internal(void **state)
     harness_assert_contains(log, "database unreachable");
     harness_assert_contains(log, "database connection restored");
     const char *internal = strstr(log, " code=13 ");
-    if (internal)
+    if (internal) {
+        print_error_lines(log);
         fail_msg("the daemon answered INTERNAL: %.*s", (int)strcspn(internal, "\n"), internal);
+    }
     free(log);
 }
 
@@ -187,6 +238,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fast_stop_under_load_loses_no_acknowledged_booking),
         cmocka_unit_test(immediate_stop_under_load_loses_no_acknowledged_booking),
+        cmocka_unit_test(idle_sessions_ride_out_an_immediate_stop),
         cmocka_unit_test(daemon_answered_no_call_with_internal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
