@@ -4,7 +4,8 @@
 --  * no two active appointments of one therapist or one room overlap, buffers included, and no
 --    client is in two places at once (exclusion constraints over ranges, btree_gist);
 --  * a cancelled or no-show appointment frees its time (the constraints skip inactive rows);
---  * every appointment change leaves an event row, in the changing transaction (trigger).
+--  * every appointment change leaves an event row, in the changing transaction (the trigger
+--    appointments_event, sql/functions/70_events.sql).
 
 CREATE TYPE appointment_status AS ENUM ('booked', 'checked_in', 'completed', 'cancelled', 'no_show');
 
@@ -182,44 +183,3 @@ CREATE TABLE events (
 );
 CREATE INDEX events_unsequenced ON events (id) WHERE seq IS NULL;
 
-CREATE FUNCTION clinic_appointment_event() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    t text;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        t := 'appointment.booked';
-    ELSIF NEW.status <> OLD.status THEN
-        t := 'appointment.' || NEW.status::text;
-    ELSIF NEW.start_at <> OLD.start_at OR NEW.therapist_id <> OLD.therapist_id
-          OR NEW.room_id <> OLD.room_id THEN
-        t := 'appointment.rescheduled';
-    ELSE
-        RETURN NEW;
-    END IF;
-    INSERT INTO events (topic, appointment_id, location_id, therapist_id, room_id, client_id,
-                        start_at, end_at, status)
-    VALUES (t, NEW.id, NEW.location_id, NEW.therapist_id, NEW.room_id, NEW.client_id,
-            NEW.start_at, NEW.end_at, NEW.status);
-    PERFORM pg_notify('clinic_events', '');
-    RETURN NEW;
-END
-$$;
-
-CREATE TRIGGER appointments_event AFTER INSERT OR UPDATE ON appointments
-    FOR EACH ROW EXECUTE FUNCTION clinic_appointment_event();
-
-CREATE FUNCTION clinic_touch() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-
-CREATE TRIGGER locations_touch BEFORE UPDATE ON locations FOR EACH ROW EXECUTE FUNCTION clinic_touch();
-CREATE TRIGGER rooms_touch BEFORE UPDATE ON rooms FOR EACH ROW EXECUTE FUNCTION clinic_touch();
-CREATE TRIGGER services_touch BEFORE UPDATE ON services FOR EACH ROW EXECUTE FUNCTION clinic_touch();
-CREATE TRIGGER therapists_touch BEFORE UPDATE ON therapists FOR EACH ROW EXECUTE FUNCTION clinic_touch();
-CREATE TRIGGER clients_touch BEFORE UPDATE ON clients FOR EACH ROW EXECUTE FUNCTION clinic_touch();
-CREATE TRIGGER appointments_touch BEFORE UPDATE ON appointments FOR EACH ROW EXECUTE FUNCTION clinic_touch();

@@ -9,8 +9,9 @@
 --  * the role the daemon should run as, clinic_app, holds no UPDATE, DELETE or TRUNCATE on audit,
 --    no DELETE on notes, and sees notes only through row-level security keyed on the caller.
 --
--- Errors use the SQLSTATEs of 0003 (CLRUL = FAILED_PRECONDITION, CLINV = INVALID_ARGUMENT,
--- CLNOF = NOT_FOUND), so the daemon maps them without knowing this file.
+-- The triggers that enforce this, and the functions that read and change notes, live in
+-- sql/functions/80_records.sql and 85_notes.sql; the functions this file's CHECKs, generated
+-- column and policies call are part of those tables and stay here (sql/README.md).
 
 -- ------------------------------------------------------------------ enumerations
 
@@ -97,96 +98,6 @@ COMMENT ON TABLE treatment_notes IS
     'One note per appointment, by its therapist. Drafts are editable; a signed note never changes '
     '(trigger treatment_notes_guard): corrections go to note_amendments.';
 
--- Every write to a note passes here (BEFORE INSERT, UPDATE, DELETE), whoever asks, so the rules
--- hold for the daemon, for psql as the owner, and for any future tool alike:
---  * a signed note refuses UPDATE and DELETE;
---  * the only change to a draft besides editing it is signing: status draft -> signed with
---    signed_at (now() when not given) and nothing else changed, so what is signed is exactly the
---    draft its author last saw;
---  * signing needs pain before and after, at least one area and one technique;
---  * the author is the appointment's therapist.
-CREATE FUNCTION clinic_treatment_note_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    appt_therapist bigint;
-    missing text[] := '{}';
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'signed' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-            'note %s is signed and cannot change; add an amendment', OLD.id);
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        RETURN OLD;
-    END IF;
-
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.id <> OLD.id THEN
-            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('note %s cannot change its id', OLD.id);
-        END IF;
-        IF NEW.status = 'signed' THEN
-            -- Signing changes the status and signed_at only (updated_at is ours to set).
-            IF (NEW.appointment_id, NEW.author_therapist_id, NEW.pain_before, NEW.pain_after,
-                NEW.areas, NEW.techniques, NEW.pressure, NEW.subjective, NEW.objective,
-                NEW.assessment, NEW.plan, NEW.odi, NEW.created_at)
-               IS DISTINCT FROM
-               (OLD.appointment_id, OLD.author_therapist_id, OLD.pain_before, OLD.pain_after,
-                OLD.areas, OLD.techniques, OLD.pressure, OLD.subjective, OLD.objective,
-                OLD.assessment, OLD.plan, OLD.odi, OLD.created_at) THEN
-                RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-                    'note %s: signing changes nothing but the status; save the draft first, then sign', OLD.id);
-            END IF;
-        END IF;
-        NEW.updated_at := now();
-    END IF;
-
-    IF NEW.status = 'signed' THEN
-        NEW.signed_at := coalesce(NEW.signed_at, now());
-        IF NEW.pain_before IS NULL THEN missing := missing || 'pain before'::text; END IF;
-        IF NEW.pain_after IS NULL THEN missing := missing || 'pain after'::text; END IF;
-        IF cardinality(NEW.areas) = 0 THEN missing := missing || 'an area treated'::text; END IF;
-        IF cardinality(NEW.techniques) = 0 THEN missing := missing || 'a technique'::text; END IF;
-        IF cardinality(missing) > 0 THEN
-            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-                'note %s cannot be signed without %s', coalesce(NEW.id::text, '(new)'),
-                array_to_string(missing, ', '));
-        END IF;
-    ELSIF NEW.signed_at IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = 'signed_at',
-            MESSAGE = 'a draft has no signing time; set the status to signed to sign it';
-    END IF;
-
-    IF TG_OP = 'INSERT' OR NEW.appointment_id <> OLD.appointment_id
-       OR NEW.author_therapist_id <> OLD.author_therapist_id THEN
-        SELECT a.therapist_id INTO appt_therapist FROM appointments a WHERE a.id = NEW.appointment_id;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format(
-                'appointment %s does not exist', NEW.appointment_id);
-        END IF;
-        IF appt_therapist <> NEW.author_therapist_id THEN
-            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-                'the note of appointment %s is written by its therapist (%s), not therapist %s',
-                NEW.appointment_id, appt_therapist, NEW.author_therapist_id);
-        END IF;
-    END IF;
-    RETURN NEW;
-END
-$$;
-
-CREATE TRIGGER treatment_notes_guard BEFORE INSERT OR UPDATE OR DELETE ON treatment_notes
-    FOR EACH ROW EXECUTE FUNCTION clinic_treatment_note_guard();
-
--- TRUNCATE skips row triggers: refuse it outright on every append-only or permanent table.
-CREATE FUNCTION clinic_refuse_truncate() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-        '%s is a permanent record and cannot be truncated', TG_TABLE_NAME);
-END
-$$;
-
-CREATE TRIGGER treatment_notes_no_truncate BEFORE TRUNCATE ON treatment_notes
-    FOR EACH STATEMENT EXECUTE FUNCTION clinic_refuse_truncate();
-
 -- ------------------------------------------------------------------ amendments
 
 -- A correction to a signed note: dated, with its author and reason. Never changed, never removed.
@@ -203,35 +114,6 @@ CREATE TABLE note_amendments (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX note_amendments_note ON note_amendments (note_id, created_at);
-
--- A draft is simply edited; amending is for what has been signed. A signed note never returns
--- to draft, so no lock is needed between this check and the insert.
-CREATE FUNCTION clinic_note_amendment_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    st note_status;
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-            'amendment %s cannot change; add another amendment', OLD.id);
-    END IF;
-    SELECT n.status INTO st FROM treatment_notes n WHERE n.id = NEW.note_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('note %s does not exist', NEW.note_id);
-    END IF;
-    IF st <> 'signed' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-            'note %s is a draft; edit it instead of amending it', NEW.note_id);
-    END IF;
-    NEW.created_at := now();  -- the date of an amendment is when it was made, not what a caller says
-    RETURN NEW;
-END
-$$;
-
-CREATE TRIGGER note_amendments_guard BEFORE INSERT OR UPDATE OR DELETE ON note_amendments
-    FOR EACH ROW EXECUTE FUNCTION clinic_note_amendment_guard();
-CREATE TRIGGER note_amendments_no_truncate BEFORE TRUNCATE ON note_amendments
-    FOR EACH STATEMENT EXECUTE FUNCTION clinic_refuse_truncate();
 
 -- ------------------------------------------------------------------ audit
 
@@ -253,19 +135,6 @@ CREATE INDEX audit_user_at ON audit (user_id, at);
 
 COMMENT ON TABLE audit IS
     'Append-only: triggers refuse UPDATE, DELETE and TRUNCATE for everyone; clinic_app holds only SELECT and INSERT.';
-
-CREATE FUNCTION clinic_audit_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-        'audit row %s cannot be changed or deleted: the audit trail is append-only', OLD.id);
-END
-$$;
-
-CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
-    FOR EACH ROW EXECUTE FUNCTION clinic_audit_append_only();
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
-    FOR EACH STATEMENT EXECUTE FUNCTION clinic_refuse_truncate();
 
 -- ------------------------------------------------------------------ the daemon's role
 
@@ -295,7 +164,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     locations, closures, rooms, services, therapists, therapist_services, working_hours,
     time_off, clients, appointments, idempotency_keys TO clinic_app;
 GRANT SELECT, INSERT, UPDATE ON events TO clinic_app;
-GRANT SELECT ON appointment_details, event_details, schema_migrations TO clinic_app;
+GRANT SELECT ON schema_migrations TO clinic_app;  -- the views' grants are beside them in sql/functions/
 GRANT SELECT, INSERT, UPDATE ON treatment_notes TO clinic_app;   -- no DELETE: drafts are kept too
 GRANT SELECT, INSERT ON note_amendments TO clinic_app;
 GRANT SELECT, INSERT ON audit TO clinic_app;                      -- never UPDATE, DELETE, TRUNCATE
@@ -375,41 +244,3 @@ CREATE POLICY amendments_insert ON note_amendments FOR INSERT TO clinic_app
                     AND author_therapist_id = clinic_caller_therapist()
                     AND EXISTS (SELECT 1 FROM treatment_notes n WHERE n.id = note_id)));
 
--- ------------------------------------------------------------------ course of care
-
--- The client's course: one row per signed note, in session order, with the change from the
--- baseline and whether it reaches the minimal clinically important difference:
---   pain: a drop of >= 2 points or >= 30 % of the baseline (Farrar et al. 2001, NRS 0..10);
---   ODI:  a drop of >= 10 points (Ostelo et al. 2008).
--- Course change uses pain BEFORE each session (how the client arrives, not the immediate
--- after-effect of treatment); the baseline is the first session, for ODI the first session that
--- recorded one. Changes are "now minus baseline": negative is better.
--- SECURITY INVOKER (the default): as clinic_app, row-level security decides which notes count.
-CREATE FUNCTION clinic_client_progress(p_client bigint)
-RETURNS TABLE (session integer, note_id bigint, appointment_id bigint, session_start text,
-               pain_before smallint, pain_after smallint, odi_score numeric,
-               pain_change integer, odi_change numeric, pain_mcid boolean, odi_mcid boolean)
-LANGUAGE sql STABLE AS $$
-    WITH course AS (
-        SELECT n.id, n.appointment_id, a.start_at, l.time_zone, n.pain_before, n.pain_after,
-               n.odi_score
-        FROM treatment_notes n
-        JOIN appointments a ON a.id = n.appointment_id
-        JOIN locations l ON l.id = a.location_id
-        WHERE a.client_id = p_client AND n.status = 'signed'),
-    baseline AS (
-        SELECT (SELECT c.pain_before FROM course c WHERE c.pain_before IS NOT NULL
-                ORDER BY c.start_at, c.id LIMIT 1) AS pain,
-               (SELECT c.odi_score FROM course c WHERE c.odi_score IS NOT NULL
-                ORDER BY c.start_at, c.id LIMIT 1) AS odi)
-    SELECT (row_number() OVER (ORDER BY c.start_at, c.id))::integer,
-           c.id, c.appointment_id, clinic_format_instant(c.start_at, c.time_zone),
-           c.pain_before, c.pain_after, c.odi_score,
-           c.pain_before - b.pain,
-           c.odi_score - b.odi,
-           coalesce(b.pain - c.pain_before >= 2 OR b.pain - c.pain_before >= 0.3 * b.pain, false)
-               AND b.pain > 0,
-           coalesce(b.odi - c.odi_score >= 10, false)
-    FROM course c CROSS JOIN baseline b
-    ORDER BY c.start_at, c.id
-$$;

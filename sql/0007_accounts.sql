@@ -62,64 +62,12 @@ ALTER TABLE idempotency_keys ADD COLUMN user_id bigint NOT NULL DEFAULT 0;
 ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey;
 ALTER TABLE idempotency_keys ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, key);
 
--- ------------------------------------------------------------------ the caller, for checks
-
-CREATE FUNCTION clinic_caller_user() RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT nullif(current_setting('clinic.user_id', true), '')::bigint
-$$;
-
--- Who a note concerns, for the daemon's authorisation check, which runs before the caller may
--- see the note itself (row-level security would hide it): SECURITY DEFINER, owner's rights,
--- returning two ids and nothing of the note's content.
-CREATE FUNCTION clinic_note_parties(p_note bigint, OUT client_id bigint, OUT therapist_id bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT a.client_id, n.author_therapist_id
-    FROM treatment_notes n JOIN appointments a ON a.id = n.appointment_id
-    WHERE n.id = p_note
-$$;
-REVOKE ALL ON FUNCTION clinic_note_parties(bigint) FROM PUBLIC;
-
--- ------------------------------------------------------------------ erasure
-
--- Redacts a client's contact details (email, phone) and archives them; their appointments,
--- notes and audit rows stay. Stored idempotent replies that quote the old email or phone are
--- deleted too, as is the email of their login (which is deactivated and its tokens revoked).
--- Returns the client's row as it now is, or raises CLNOF.
-CREATE FUNCTION clinic_erase_client(p_client bigint) RETURNS clients
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_email text;
-    v_phone text;
-    v_user bigint;
-    v_row clients;
-BEGIN
-    SELECT c.email, c.phone INTO v_email, v_phone FROM clients c WHERE c.id = p_client FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('client %s does not exist', p_client);
-    END IF;
-    DELETE FROM idempotency_keys k
-    WHERE (v_email IS NOT NULL AND position(convert_to(v_email, 'UTF8') IN k.response) > 0)
-       OR (v_phone IS NOT NULL AND position(convert_to(v_phone, 'UTF8') IN k.response) > 0);
-    UPDATE clients SET email = NULL, phone = NULL, archived = true,
-                       erased_at = coalesce(erased_at, now()), updated_at = now()
-    WHERE id = p_client RETURNING * INTO v_row;
-    SELECT u.id INTO v_user FROM users u WHERE u.client_id = p_client;
-    IF FOUND THEN
-        UPDATE users SET email = format('erased-user-%s@erased.invalid', v_user), active = false,
-                         updated_at = now()
-        WHERE id = v_user;
-        UPDATE auth_tokens SET revoked_at = now() WHERE user_id = v_user AND revoked_at IS NULL;
-    END IF;
-    RETURN v_row;
-END
-$$;
-
 -- ------------------------------------------------------------------ the daemon's rights
 
 GRANT SELECT, INSERT, UPDATE ON users, auth_tokens TO clinic_app;   -- no DELETE: users are deactivated
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO clinic_app;
-GRANT EXECUTE ON FUNCTION clinic_note_parties(bigint) TO clinic_app;
+-- clinic_caller_user, clinic_note_parties (EXECUTE for clinic_app only) and clinic_erase_client
+-- live in sql/functions/90_accounts.sql.
 
 -- The daemon connects as the database's owner (it applies these migrations) and switches to
 -- clinic_app in each call's transaction (SET LOCAL ROLE), which needs membership unless it is a

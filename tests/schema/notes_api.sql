@@ -1,7 +1,8 @@
--- pgTAP: the SQL the Notes service stands on (sql/0008), run as the daemon runs it: as
--- clinic_app, with the caller set per transaction, so row-level security applies. A draft is
--- started, edited field by field, signed only when complete, then frozen; amendments are
--- appended; each caller reads exactly the notes 0006's policies give them, shaped for the wire.
+-- pgTAP: the SQL the Notes service stands on (sql/functions/85_notes.sql), run as the daemon
+-- runs it: as clinic_app, with the caller set per transaction, so row-level security applies. A
+-- draft is started, edited field by field, signed only when complete, then frozen; amendments
+-- are appended; each caller reads exactly the notes the policies of sql/0006 give them, shaped
+-- for the wire.
 -- The dates are fixed and past on purpose: what the schema guarantees does not depend on today.
 BEGIN;
 SELECT plan(39);

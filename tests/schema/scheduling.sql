@@ -38,8 +38,9 @@ SELECT throws_ok($$INSERT INTO appointments (client_id, therapist_id, room_id, s
                   VALUES (901, 901, 901, 901, 901, '2019-01-08 10:00+01', '2019-01-08 09:00+01', tstzrange('2019-01-08 08:00+01', '2019-01-08 11:00+01'))$$,
                  '23514', NULL, 'an appointment cannot end before it starts');
 
--- rules are serialised with the bookings they govern (sql/0015): every write to a rule takes its
--- lock by a trigger, and the rules that refuse to strand bookings count them after that lock
+-- rules are serialised with the bookings they govern (sql/functions/60_rules.sql): every write
+-- to a rule takes its lock by a trigger, and the rules that refuse to strand bookings count them
+-- after that lock
 SELECT ok((SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname IN
            ('closures_rules', 'rooms_rules', 'working_hours_rules', 'locations_rules',
             'services_rules', 'time_off_rules')) = 6,

@@ -1,0 +1,79 @@
+-- 20_appointments.sql: appointments as the API shows them, the updated_at stamps, and the life
+-- cycle of an appointment (check-in, completion, cancellation, no-show).
+
+-- Names behind the ids, and instants in the location's own zone with its offset.
+CREATE OR REPLACE VIEW appointment_details AS
+SELECT a.id, a.client_id, a.therapist_id, a.room_id, a.service_id, a.location_id,
+       clinic_format_instant(a.start_at, l.time_zone) AS start_time,
+       clinic_format_instant(a.end_at, l.time_zone) AS end_time,
+       a.status, a.late_cancel, a.cancel_reason, a.booked_by,
+       clinic_format_instant(a.created_at, l.time_zone) AS created_at,
+       clinic_format_instant(a.updated_at, l.time_zone) AS updated_at,
+       c.name AS client_name, t.name AS therapist_name, r.name AS room_name,
+       s.name AS service_name, l.time_zone,
+       a.start_at
+FROM appointments a
+JOIN locations l ON l.id = a.location_id
+JOIN clients c ON c.id = a.client_id
+JOIN therapists t ON t.id = a.therapist_id
+JOIN rooms r ON r.id = a.room_id
+JOIN services s ON s.id = a.service_id;
+GRANT SELECT ON appointment_details TO clinic_app;
+
+-- Every row's updated_at is the time of its last change, whoever made it.
+CREATE OR REPLACE FUNCTION clinic_touch() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER locations_touch BEFORE UPDATE ON locations FOR EACH ROW EXECUTE FUNCTION clinic_touch();
+CREATE OR REPLACE TRIGGER rooms_touch BEFORE UPDATE ON rooms FOR EACH ROW EXECUTE FUNCTION clinic_touch();
+CREATE OR REPLACE TRIGGER services_touch BEFORE UPDATE ON services FOR EACH ROW EXECUTE FUNCTION clinic_touch();
+CREATE OR REPLACE TRIGGER therapists_touch BEFORE UPDATE ON therapists FOR EACH ROW EXECUTE FUNCTION clinic_touch();
+CREATE OR REPLACE TRIGGER clients_touch BEFORE UPDATE ON clients FOR EACH ROW EXECUTE FUNCTION clinic_touch();
+CREATE OR REPLACE TRIGGER appointments_touch BEFORE UPDATE ON appointments FOR EACH ROW EXECUTE FUNCTION clinic_touch();
+
+-- Moves an appointment along its life cycle:
+--   booked -> checked_in -> completed;  booked -> cancelled;  booked | checked_in -> no_show.
+-- A cancellation inside the location's cancellation window is recorded as late.
+CREATE OR REPLACE FUNCTION clinic_transition(p_id bigint, p_to appointment_status, p_reason text)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    a appointments;
+    window_hours integer;
+    allowed boolean;
+BEGIN
+    SELECT * INTO a FROM appointments WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('appointment %s does not exist', p_id);
+    END IF;
+    allowed := CASE p_to
+        WHEN 'checked_in' THEN a.status = 'booked'
+        WHEN 'completed' THEN a.status = 'checked_in'
+        WHEN 'cancelled' THEN a.status = 'booked'
+        WHEN 'no_show' THEN a.status IN ('booked', 'checked_in')
+        ELSE false END;
+    IF NOT allowed THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'appointment %s is %s, so it cannot be %s', p_id, replace(a.status::text, '_', '-'),
+            CASE p_to WHEN 'checked_in' THEN 'checked in' WHEN 'completed' THEN 'completed (check it in first)'
+                      WHEN 'cancelled' THEN 'cancelled' WHEN 'no_show' THEN 'marked as a no-show'
+                      ELSE p_to::text END);
+    END IF;
+    IF p_to = 'no_show' AND now() < a.start_at THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'appointment %s has not started yet, so it cannot be a no-show', p_id);
+    END IF;
+    SELECT cancellation_window_hours INTO window_hours FROM locations WHERE id = a.location_id;
+    UPDATE appointments
+    SET status = p_to,
+        late_cancel = (p_to = 'cancelled' AND now() > a.start_at - make_interval(hours => window_hours)),
+        cancel_reason = CASE WHEN p_to = 'cancelled' THEN coalesce(p_reason, '') ELSE cancel_reason END
+    WHERE id = p_id;
+    RETURN p_id;
+END
+$$;

@@ -1,0 +1,134 @@
+-- 0007_accounts.sql: users with one role each, their bearer tokens, failed-login throttling,
+-- per-user idempotency keys, client erasure, and what the authorisation checks need to read
+-- behind row-level security.
+--
+-- Secrets never reach this database in clear: passwords arrive as Argon2id strings made by
+-- libsodium (crypto_pwhash_str), tokens as the SHA-256 of 256 random bits. The daemon compares
+-- the token's hash in constant time itself; `lookup` (the hash's first 8 bytes) only finds the row.
+
+CREATE TYPE user_role AS ENUM ('admin', 'front_desk', 'therapist', 'client');
+
+CREATE TABLE users (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email text NOT NULL
+        CONSTRAINT users_email_format CHECK (email ~ '^[^@\s]+@[^@\s]+$' AND length(email) <= 254),
+    name text NOT NULL DEFAULT ''
+        CONSTRAINT users_name_length CHECK (length(name) <= 200),
+    role user_role NOT NULL,
+    -- A therapist user acts as one therapist, a client user as one client; the others as nobody.
+    therapist_id bigint CONSTRAINT users_therapist_fkey REFERENCES therapists ON DELETE RESTRICT,
+    client_id bigint CONSTRAINT users_client_fkey REFERENCES clients ON DELETE RESTRICT,
+    password_hash text NOT NULL
+        CONSTRAINT users_password_hash_argon2id CHECK (password_hash LIKE '$argon2id$%'),
+    active boolean NOT NULL DEFAULT true,
+    -- Failed logins since the last success, and until when logins are refused.
+    failed_logins integer NOT NULL DEFAULT 0 CONSTRAINT users_failed_logins_nonnegative CHECK (failed_logins >= 0),
+    last_failed_login_at timestamptz,
+    locked_until timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT users_role_link CHECK (
+        (role = 'therapist') = (therapist_id IS NOT NULL) AND (role = 'client') = (client_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+CREATE UNIQUE INDEX users_therapist_key ON users (therapist_id) WHERE therapist_id IS NOT NULL;
+CREATE UNIQUE INDEX users_client_key ON users (client_id) WHERE client_id IS NOT NULL;
+
+CREATE TABLE auth_tokens (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    lookup bigint NOT NULL,
+    sha256 bytea NOT NULL CONSTRAINT auth_tokens_sha256_length CHECK (length(sha256) = 32),
+    user_id bigint NOT NULL CONSTRAINT auth_tokens_user_fkey REFERENCES users ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz
+);
+CREATE UNIQUE INDEX auth_tokens_lookup ON auth_tokens (lookup);
+CREATE INDEX auth_tokens_user ON auth_tokens (user_id) WHERE revoked_at IS NULL;
+CREATE INDEX auth_tokens_expires ON auth_tokens (expires_at);
+
+COMMENT ON TABLE auth_tokens IS
+    'Bearer tokens: only the SHA-256 of the 256-bit token is kept. A token works until expires_at '
+    'unless revoked_at is set or its user is inactive.';
+
+-- A client's audit trail, appointments and notes outlive an erasure; their contact details do not.
+ALTER TABLE clients ADD COLUMN erased_at timestamptz;
+
+-- ------------------------------------------------------------------ idempotency keys per user
+
+-- A key is the caller's own: two users choosing the same key get their own answers, and one
+-- user can never replay another's (which may hold contact data). 0: calls without a user.
+ALTER TABLE idempotency_keys ADD COLUMN user_id bigint NOT NULL DEFAULT 0;
+ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey;
+ALTER TABLE idempotency_keys ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, key);
+
+-- ------------------------------------------------------------------ the caller, for checks
+
+CREATE FUNCTION clinic_caller_user() RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT nullif(current_setting('clinic.user_id', true), '')::bigint
+$$;
+
+-- Who a note concerns, for the daemon's authorisation check, which runs before the caller may
+-- see the note itself (row-level security would hide it): SECURITY DEFINER, owner's rights,
+-- returning two ids and nothing of the note's content.
+CREATE FUNCTION clinic_note_parties(p_note bigint, OUT client_id bigint, OUT therapist_id bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT a.client_id, n.author_therapist_id
+    FROM treatment_notes n JOIN appointments a ON a.id = n.appointment_id
+    WHERE n.id = p_note
+$$;
+REVOKE ALL ON FUNCTION clinic_note_parties(bigint) FROM PUBLIC;
+
+-- ------------------------------------------------------------------ erasure
+
+-- Redacts a client's contact details (email, phone) and archives them; their appointments,
+-- notes and audit rows stay. Stored idempotent replies that quote the old email or phone are
+-- deleted too, as is the email of their login (which is deactivated and its tokens revoked).
+-- Returns the client's row as it now is, or raises CLNOF.
+CREATE FUNCTION clinic_erase_client(p_client bigint) RETURNS clients
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_email text;
+    v_phone text;
+    v_user bigint;
+    v_row clients;
+BEGIN
+    SELECT c.email, c.phone INTO v_email, v_phone FROM clients c WHERE c.id = p_client FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('client %s does not exist', p_client);
+    END IF;
+    DELETE FROM idempotency_keys k
+    WHERE (v_email IS NOT NULL AND position(convert_to(v_email, 'UTF8') IN k.response) > 0)
+       OR (v_phone IS NOT NULL AND position(convert_to(v_phone, 'UTF8') IN k.response) > 0);
+    UPDATE clients SET email = NULL, phone = NULL, archived = true,
+                       erased_at = coalesce(erased_at, now()), updated_at = now()
+    WHERE id = p_client RETURNING * INTO v_row;
+    SELECT u.id INTO v_user FROM users u WHERE u.client_id = p_client;
+    IF FOUND THEN
+        UPDATE users SET email = format('erased-user-%s@erased.invalid', v_user), active = false,
+                         updated_at = now()
+        WHERE id = v_user;
+        UPDATE auth_tokens SET revoked_at = now() WHERE user_id = v_user AND revoked_at IS NULL;
+    END IF;
+    RETURN v_row;
+END
+$$;
+
+-- ------------------------------------------------------------------ the daemon's rights
+
+GRANT SELECT, INSERT, UPDATE ON users, auth_tokens TO clinic_app;   -- no DELETE: users are deactivated
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO clinic_app;
+GRANT EXECUTE ON FUNCTION clinic_note_parties(bigint) TO clinic_app;
+
+-- The daemon connects as the database's owner (it applies these migrations) and switches to
+-- clinic_app in each call's transaction (SET LOCAL ROLE), which needs membership unless it is a
+-- superuser.
+DO $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+       AND NOT pg_has_role(current_user, 'clinic_app', 'MEMBER') THEN
+        EXECUTE format('GRANT clinic_app TO %I', current_user);
+    END IF;
+END
+$$;
