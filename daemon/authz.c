@@ -1,12 +1,5 @@
-/* authz.c: the authorisation table, and the check of one call against it.
- *
- * DESIGN: the table is the whole policy; handlers contain no role checks. Reading it: a row per
- * method; the four scopes are for admin, front desk, therapist and client, in that order. A
- * scope other than "all" is checked against the target the request names: for a client "own"
- * means their client record (or an appointment or note of it); for a therapist "own" means
- * their therapist record, their appointments and the notes they wrote, and "care" adds the
- * clients they have (non-cancelled) appointments with. Row-level security on notes (sql/0006)
- * is a second wall behind this one. */
+/* authz.c: the check of one call against its method's row of the method table. What the scopes
+ * mean is said once, at the table (common/methods.c). */
 #include "authz.h"
 
 #include <stdio.h>
@@ -16,146 +9,6 @@
 #include "db.h"
 #include "status.h"
 #include "validate.h"
-
-#define _    SCOPE_NONE
-#define OWN  SCOPE_OWN
-#define CARE SCOPE_CARE
-#define ALL  SCOPE_ALL
-/* scopes for: admin, front desk, therapist, client */
-#define ROLES(admin, desk, therapist, client)                                                      \
-    {                                                                                              \
-        [ROLE_NONE] = _, [ROLE_ADMIN] = (admin), [ROLE_FRONT_DESK] = (desk),                       \
-        [ROLE_THERAPIST] = (therapist), [ROLE_CLIENT] = (client)                                   \
-    }
-#define EVERYONE ROLES(ALL, ALL, ALL, ALL)
-#define DESK     ROLES(ALL, ALL, _, _)
-#define ADMIN    ROLES(ALL, _, _, _)
-
-#define PUBLIC(m)                                                                                  \
-    {                                                                                              \
-        "/clinic.v1." m, true, TARGET_NONE, NULL, EVERYONE                                         \
-    }
-#define RULE(m, scopes)                                                                            \
-    {                                                                                              \
-        "/clinic.v1." m, false, TARGET_NONE, NULL, scopes                                          \
-    }
-#define ON(m, target, field, scopes)                                                               \
-    {                                                                                              \
-        "/clinic.v1." m, false, target, field, scopes                                              \
-    }
-
-static const struct authz_rule rules[] = {
-    /* the wire's own services, and logging in */
-    PUBLIC("Health/Check"),
-    PUBLIC("Reflection/ListMethods"),
-    PUBLIC("Diagnostics/Sleep"), /* served only with --enable-diagnostics */
-    PUBLIC("Auth/Login"),
-    RULE("Auth/Logout", EVERYONE),
-    RULE("Auth/WhoAmI", EVERYONE),
-    RULE("Auth/ChangePassword", EVERYONE),
-
-    /* accounts and the audit trail */
-    RULE("Users/CreateUser", ADMIN),
-    ON("Users/GetUser", TARGET_USER, "id", ROLES(ALL, OWN, OWN, OWN)),
-    RULE("Users/ListUsers", ADMIN),
-    RULE("Users/UpdateUser", ADMIN),
-    RULE("Users/SetPassword", ADMIN),
-    RULE("Audit/ListAudit", ADMIN),
-    RULE("Demo/Load", ADMIN),
-
-    /* the clinic's set-up: everyone reads what booking needs; admins change it */
-    RULE("Locations/CreateLocation", ADMIN),
-    RULE("Locations/GetLocation", EVERYONE),
-    RULE("Locations/ListLocations", EVERYONE),
-    RULE("Locations/UpdateLocation", ADMIN),
-    RULE("Locations/ArchiveLocation", ADMIN),
-    RULE("Locations/AddClosure", DESK),
-    RULE("Locations/ListClosures", EVERYONE),
-    RULE("Locations/DeleteClosure", DESK),
-    RULE("Rooms/CreateRoom", ADMIN),
-    RULE("Rooms/GetRoom", EVERYONE),
-    RULE("Rooms/ListRooms", EVERYONE),
-    RULE("Rooms/UpdateRoom", ADMIN),
-    RULE("Rooms/ArchiveRoom", ADMIN),
-    RULE("Services/CreateService", ADMIN),
-    RULE("Services/GetService", EVERYONE),
-    RULE("Services/ListServices", EVERYONE),
-    RULE("Services/UpdateService", ADMIN),
-    RULE("Services/ArchiveService", ADMIN),
-    RULE("Therapists/CreateTherapist", ADMIN),
-    RULE("Therapists/GetTherapist", EVERYONE),
-    RULE("Therapists/ListTherapists", EVERYONE),
-    RULE("Therapists/UpdateTherapist", ADMIN),
-    RULE("Therapists/ArchiveTherapist", ADMIN),
-    /* hours and time off: the front desk keeps them; a therapist reads their own */
-    RULE("Therapists/AddWorkingHours", DESK),
-    ON("Therapists/ListWorkingHours", TARGET_THERAPIST, "therapist_id", ROLES(ALL, ALL, OWN, _)),
-    RULE("Therapists/DeleteWorkingHours", DESK),
-    RULE("Therapists/AddTimeOff", DESK),
-    ON("Therapists/ListTimeOff", TARGET_THERAPIST, "therapist_id", ROLES(ALL, ALL, OWN, _)),
-    RULE("Therapists/DeleteTimeOff", DESK),
-
-    /* clients' contact data: the front desk's; a client keeps their own up to date */
-    RULE("Clients/CreateClient", DESK),
-    ON("Clients/GetClient", TARGET_CLIENT, "id", ROLES(ALL, ALL, CARE, OWN)),
-    RULE("Clients/ListClients", DESK),
-    ON("Clients/UpdateClient", TARGET_CLIENT, "id", ROLES(ALL, ALL, _, OWN)),
-    ON("Clients/ArchiveClient", TARGET_CLIENT, "id", DESK),
-    ON("Clients/EraseClient", TARGET_CLIENT, "id", ADMIN),
-
-    /* the schedule: clients book and cancel their own; therapists run their own sessions */
-    RULE("Scheduling/FindSlots", EVERYONE),
-    ON("Scheduling/Book", TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
-    ON("Scheduling/BookCourse", TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
-    ON("Scheduling/Reschedule", TARGET_APPOINTMENT, "appointment_id", ROLES(ALL, ALL, _, OWN)),
-    ON("Scheduling/Cancel", TARGET_APPOINTMENT, "appointment_id", ROLES(ALL, ALL, _, OWN)),
-    ON("Scheduling/CheckIn", TARGET_APPOINTMENT, "appointment_id", ROLES(ALL, ALL, OWN, _)),
-    ON("Scheduling/Complete", TARGET_APPOINTMENT, "appointment_id", ROLES(ALL, ALL, OWN, _)),
-    ON("Scheduling/MarkNoShow", TARGET_APPOINTMENT, "appointment_id", ROLES(ALL, ALL, OWN, _)),
-    ON("Scheduling/GetAppointment", TARGET_APPOINTMENT, "appointment_id",
-       ROLES(ALL, ALL, CARE, OWN)),
-    RULE("Scheduling/DaySheet", DESK),
-    ON("Scheduling/ClientAppointments", TARGET_CLIENT, "client_id", ROLES(ALL, ALL, CARE, OWN)),
-    ON("Scheduling/TherapistAgenda", TARGET_THERAPIST, "therapist_id", ROLES(ALL, ALL, OWN, _)),
-    RULE("Events/Since", ROLES(ALL, ALL, ALL, _)), /* ids and times only, never names */
-
-    /* the clinical record: never the front desk's */
-    ON("Notes/DraftNote", TARGET_APPOINTMENT, "appointment_id", ROLES(_, _, OWN, _)),
-    ON("Notes/EditNote", TARGET_NOTE, "id", ROLES(_, _, OWN, _)),
-    ON("Notes/SignNote", TARGET_NOTE, "id", ROLES(_, _, OWN, _)),
-    ON("Notes/AmendNote", TARGET_NOTE, "id", ROLES(_, _, OWN, _)),
-    ON("Notes/GetNote", TARGET_NOTE, "id", ROLES(ALL, _, CARE, OWN)),
-    ON("Notes/ListNotes", TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
-    ON("Progress/ClientProgress", TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
-};
-
-#define N_RULES (sizeof rules / sizeof rules[0])
-
-const struct authz_rule *authz_rule_for(const char *method)
-{
-    for (size_t i = 0; i < N_RULES; i++)
-        if (strcmp(rules[i].method, method) == 0)
-            return &rules[i];
-    return NULL;
-}
-
-const struct authz_rule *authz_rules(size_t *n)
-{
-    *n = N_RULES;
-    return rules;
-}
-
-const char *authz_scope_name(enum authz_scope scope)
-{
-    static const char *const names[] = {"none", "own", "care", "all"};
-    return (unsigned)scope < sizeof names / sizeof names[0] ? names[scope] : "?";
-}
-
-const char *authz_target_name(enum authz_target target)
-{
-    static const char *const names[] = {"", "client", "therapist", "appointment", "note", "user"};
-    return (unsigned)target < sizeof names / sizeof names[0] ? names[target] : "?";
-}
 
 /* --- the check --- */
 
@@ -192,8 +45,8 @@ static int64_t target_id(const ProtobufCMessage *input, const char *name)
 }
 
 /* Reads the parties of the target; false with *found false when it does not exist. */
-static bool read_parties(struct call *call, enum authz_target target, int64_t id, struct parties *p,
-                         bool *found)
+static bool read_parties(struct call *call, enum method_target target, int64_t id,
+                         struct parties *p, bool *found)
 {
     const struct db_stmt *stmt = target == TARGET_APPOINTMENT ? &appointment_parties
                                  : target == TARGET_NOTE      ? &note_parties
@@ -215,7 +68,7 @@ static bool read_parties(struct call *call, enum authz_target target, int64_t id
 }
 
 /* Does the caller's scope cover a target with these parties? */
-static bool covers(const struct caller *c, enum authz_scope scope, const struct parties *p)
+static bool covers(const struct caller *c, enum method_scope scope, const struct parties *p)
 {
     switch (c->role) {
     case ROLE_CLIENT:
@@ -228,7 +81,7 @@ static bool covers(const struct caller *c, enum authz_scope scope, const struct 
     }
 }
 
-static bool deny(struct call *call, const struct authz_rule *rule, const char *why)
+static bool deny(struct call *call, const struct method_rule *rule, const char *why)
 {
     call_fail(call, STATUS_PERMISSION_DENIED, "as %s you may not call %s%s%s",
               call->caller.role == ROLE_FRONT_DESK  ? "front desk"
@@ -240,16 +93,16 @@ static bool deny(struct call *call, const struct authz_rule *rule, const char *w
 }
 
 /* Checks a scoped (own/care) call against the target the request names. */
-static bool check_target(struct call *call, const struct authz_rule *rule, enum authz_scope scope,
+static bool check_target(struct call *call, const struct method_rule *rule, enum method_scope scope,
                          int64_t id)
 {
     const struct caller *c = &call->caller;
     char why[160];
-    snprintf(why, sizeof why, "for %s %lld: it is not %s", authz_target_name(rule->target),
+    snprintf(why, sizeof why, "for %s %lld: it is not %s", method_target_name(rule->target),
              (long long)id, scope == SCOPE_CARE ? "yours or a client in your care" : "yours");
     if (id == 0) {
         snprintf(why, sizeof why, "without naming your own %s in %s",
-                 authz_target_name(rule->target), rule->field);
+                 method_target_name(rule->target), rule->field);
         return deny(call, rule, why);
     }
     struct parties p = {0};
@@ -277,15 +130,15 @@ static bool check_target(struct call *call, const struct authz_rule *rule, enum 
     return found && covers(c, scope, &p) ? true : deny(call, rule, why);
 }
 
-bool authz_check(struct call *call, const struct authz_rule *rule, const ProtobufCMessage *input)
+bool authz_check(struct call *call, const struct method_rule *rule, const ProtobufCMessage *input)
 {
     int64_t id = rule->target != TARGET_NONE ? target_id(input, rule->field) : 0;
     if (id != 0)
-        call_set_target(call, "%s:%lld", authz_target_name(rule->target), (long long)id);
-    if (rule->public)
+        call_set_target(call, "%s:%lld", method_target_name(rule->target), (long long)id);
+    if (rule->flags & METHOD_PUBLIC)
         return true;
     enum caller_role role = call->caller.role;
-    enum authz_scope scope = (unsigned)role < ROLE_COUNT ? rule->scope[role] : SCOPE_NONE;
+    enum method_scope scope = (unsigned)role < ROLE_COUNT ? rule->scope[role] : SCOPE_NONE;
     switch (scope) {
     case SCOPE_ALL:
         return true;

@@ -9,20 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "methods.h" /* enum caller_role */
+
 struct db;
 struct rpc_table;
 
 #define CALL_MAX_VIOLATIONS 16
-
-/* The caller's role; the numbers are clinic.v1.Role's. */
-enum caller_role {
-    ROLE_NONE = 0, /* no token (public methods only) */
-    ROLE_ADMIN = 1,
-    ROLE_FRONT_DESK = 2,
-    ROLE_THERAPIST = 3,
-    ROLE_CLIENT = 4,
-};
-#define ROLE_COUNT 5
 
 /* Who is calling, from their token (auth.c). The same identity is set in the transaction as
  * clinic.role / clinic.user_id / clinic.user_therapist_id / clinic.user_client_id, with the

@@ -53,6 +53,10 @@ static struct listen_options listen_options_from(const struct config *cfg, const
 
 static bool start(struct daemon *d, char *err, size_t errlen)
 {
+    /* a served method and the method table disagreeing is the build's fault: say so before
+     * starting PostgreSQL or migrating anything */
+    if (!rpc_table_build(&d->server.table, handler_table, d->cfg.enable_diagnostics, err, errlen))
+        return false;
     const char *url = d->cfg.database_url;
     if (!url[0]) {
         d->embedded = true;
@@ -69,8 +73,6 @@ static bool start(struct daemon *d, char *err, size_t errlen)
     }
     auth_limit_password_callers(d->cfg.workers > 1 ? (int)d->cfg.workers / 2 : 1);
     login_limit_configure((int)d->cfg.max_failed_logins_per_address);
-    if (!rpc_table_build(&d->server.table, service_table, d->cfg.enable_diagnostics, err, errlen))
-        return false;
     d->server.max_request_bytes = (size_t)d->cfg.max_request_bytes;
     d->server.default_deadline_ms = (uint32_t)d->cfg.default_deadline_ms;
     if (!(d->janitor = janitor_start(url, d->cfg.janitor_period_ms)))

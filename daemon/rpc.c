@@ -1,15 +1,17 @@
 /* rpc.c: envelope, dispatch and status. Knows no service: the method table comes from the
- * protobuf-c service descriptors listed in services.c.
+ * protobuf-c service descriptors of the handler sets (handlers.c), and what each method is from
+ * the method table (common/methods.c).
  *
  * DESIGN: a request is refused as early as possible, cheapest check first: size, then the
  * envelope's bytes (wire_check, protobuf-c unpack), then the method, then the payload. Only a
  * request that passes all of them is authenticated (its token, in the call's transaction) and
- * authorised (authz.c's table, against the target the request names); only then does it reach
- * its handler, inside that transaction, whose statements are bounded by the call's deadline and
- * run as the database role clinic_app. Mutating calls and reads of clinical data leave an
- * audit row in the same transaction; failures and refusals of a known caller leave one after the
- * rollback (audit_failure). Serialization failures and deadlocks re-run the transaction a
- * bounded number of times: the handler is a function of its input and the database. */
+ * authorised (its row of the method table, by authz.c, against the target the request names); only
+ * then does it reach its handler, inside that transaction, whose statements are bounded by the
+ * call's deadline and run as the database role clinic_app. Mutating calls and reads of clinical
+ * data leave an audit row in the same transaction; failures and refusals of a known caller leave
+ * one after the rollback (audit_failure). Serialization failures and deadlocks re-run the
+ * transaction a bounded number of times: the handler is a function of its input and the database.
+ */
 #include "rpc.h"
 
 #include <stdio.h>
@@ -40,81 +42,114 @@ static int compare_methods(const void *a, const void *b)
     return strcmp(((const struct rpc_method *)a)->name, ((const struct rpc_method *)b)->name);
 }
 
-static const struct method_policy *find_policy(const struct service_def *def, const char *name)
+/* The method's full name ("/clinic.v1.Health/Check") into out; false when it does not fit. */
+static bool full_name(const ProtobufCServiceDescriptor *sd, const ProtobufCMethodDescriptor *md,
+                      char *out, size_t len)
 {
-    for (const struct method_policy *p = def->policies; p->name; p++)
-        if (strcmp(p->name, name) == 0)
-            return p;
-    return NULL;
+    return (size_t)snprintf(out, len, "/%s/%s", sd->name, md->name) < len;
 }
 
-/* Checks that every policy names a method of the descriptor (a typo would silently drop it). */
-static bool policies_match(const struct service_def *def, char *err, size_t errlen)
+/* Whether one of the handler sets (served or not) defines the method called name. */
+static bool defined_anywhere(const struct handler_entry *entries, const char *name)
 {
-    const ProtobufCServiceDescriptor *sd = def->service->descriptor;
-    for (const struct method_policy *p = def->policies; p->name; p++) {
-        if (!protobuf_c_service_descriptor_get_method_by_name(sd, p->name)) {
-            snprintf(err, errlen, "service %s has a policy for %s, which it does not define",
-                     sd->name, p->name);
+    char full[sizeof((struct rpc_method *)0)->name];
+    for (const struct handler_entry *e = entries; e->set; e++) {
+        const ProtobufCServiceDescriptor *sd = e->set->service->descriptor;
+        for (unsigned i = 0; i < sd->n_methods; i++)
+            if (full_name(sd, &sd->methods[i], full, sizeof full) && strcmp(full, name) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* Checks every row of the method table names a method some handler set defines (a typo or a
+ * removed method would otherwise leave a rule that guards nothing). */
+static bool rules_name_methods(const struct handler_entry *entries, char *err, size_t errlen)
+{
+    size_t n;
+    const struct method_rule *rules = method_rules(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (!defined_anywhere(entries, rules[i].method)) {
+            snprintf(err, errlen,
+                     "the method table (common/methods.c) has a row for %s, which no service "
+                     "defines",
+                     rules[i].method);
             return false;
         }
     }
     return true;
 }
 
-static bool add_service(struct rpc_table *table, const struct service_def *def, char *err,
+/* Checks the method's row against its descriptor: the target field is the request's int64, and
+ * a method that needs a token runs in a transaction (its token is checked in it). */
+static bool rule_fits(const struct method_rule *rule, const ProtobufCMethodDescriptor *md,
+                      char *err, size_t errlen)
+{
+    if (rule->target != TARGET_NONE) {
+        const ProtobufCFieldDescriptor *f =
+            rule->field ? protobuf_c_message_descriptor_get_field_by_name(md->input, rule->field)
+                        : NULL;
+        if (!f || f->type != PROTOBUF_C_TYPE_INT64 || f->label == PROTOBUF_C_LABEL_REPEATED) {
+            snprintf(err, errlen, "method %s: its target field \"%s\" is not an int64 field of %s",
+                     rule->method, rule->field ? rule->field : "", md->input->name);
+            return false;
+        }
+    }
+    if (!(rule->flags & METHOD_PUBLIC) && (rule->flags & METHOD_NO_TX)) {
+        snprintf(err, errlen, "method %s needs a token but runs outside a transaction",
+                 rule->method);
+        return false;
+    }
+    return true;
+}
+
+static bool add_service(struct rpc_table *table, const struct handler_set *set, char *err,
                         size_t errlen)
 {
-    const ProtobufCServiceDescriptor *sd = def->service->descriptor;
+    const ProtobufCServiceDescriptor *sd = set->service->descriptor;
     /* protobuf-c's invoke finds handler i right after the base struct; NULL means none was set */
-    void (*const *handlers)(void) = (void (*const *)(void))(def->service + 1);
-    if (!policies_match(def, err, errlen))
-        return false;
+    void (*const *handlers)(void) = (void (*const *)(void))(set->service + 1);
     for (unsigned i = 0; i < sd->n_methods; i++) {
         const ProtobufCMethodDescriptor *md = &sd->methods[i];
-        const struct method_policy *policy = find_policy(def, md->name);
-        if (!policy || !handlers[i]) {
-            snprintf(err, errlen, "method /%s/%s has no %s", sd->name, md->name,
-                     policy ? "handler" : "policy");
-            return false;
-        }
         struct rpc_method *m = &table->methods[table->n++];
-        snprintf(m->name, sizeof m->name, "/%s/%s", sd->name, md->name);
-        m->rule = authz_rule_for(m->name);
-        if (!m->rule) {
-            snprintf(err, errlen, "method %s has no rule in the authorisation table (authz.c)",
-                     m->name);
+        if (!full_name(sd, md, m->name, sizeof m->name)) {
+            snprintf(err, errlen, "method /%s/%s has a name too long to serve", sd->name, md->name);
             return false;
         }
-        if (!m->rule->public && (policy->flags & METHOD_NO_TX)) {
-            snprintf(err, errlen, "method %s needs a token but runs outside a transaction",
-                     m->name);
+        m->rule = method_rule_for(m->name);
+        if (!m->rule || !handlers[i]) {
+            snprintf(err, errlen, "method %s has no %s", m->name,
+                     m->rule ? "handler" : "row in the method table (common/methods.c)");
             return false;
         }
-        m->service = def->service;
+        if (!rule_fits(m->rule, md, err, errlen))
+            return false;
+        m->service = set->service;
         m->index = i;
         m->desc = md;
-        m->flags = policy->flags;
     }
     return true;
 }
 
-bool rpc_table_build(struct rpc_table *table, const struct service_entry *entries,
+bool rpc_table_build(struct rpc_table *table, const struct handler_entry *entries,
                      bool with_diagnostics, char *err, size_t errlen)
 {
     size_t total = 0;
-    for (const struct service_entry *e = entries; e->def; e++)
-        total += e->def->service->descriptor->n_methods;
     table->n = 0;
+    table->methods = NULL;
+    if (!rules_name_methods(entries, err, errlen))
+        return false;
+    for (const struct handler_entry *e = entries; e->set; e++)
+        total += e->set->service->descriptor->n_methods;
     table->methods = calloc(total ? total : 1, sizeof *table->methods);
     if (!table->methods) {
         snprintf(err, errlen, "out of memory building the method table");
         return false;
     }
-    for (const struct service_entry *e = entries; e->def; e++) {
+    for (const struct handler_entry *e = entries; e->set; e++) {
         if (e->diagnostics && !with_diagnostics)
             continue;
-        if (!add_service(table, e->def, err, errlen)) {
+        if (!add_service(table, e->set, err, errlen)) {
             rpc_table_free(table);
             return false;
         }
@@ -188,7 +223,7 @@ static void invoke(const struct rpc_method *m, const ProtobufCMessage *input, st
 
 static bool audited(const struct rpc_method *m)
 {
-    return (m->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)) != 0;
+    return (m->rule->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)) != 0;
 }
 
 /* What a call writes besides its work, in the round trip of its COMMIT. */
@@ -201,8 +236,7 @@ struct closing {
  * not: the stored request hash would allow guessing it offline). */
 static bool keyed(const struct rpc_method *m, const struct call *call)
 {
-    return (m->flags & METHOD_MUTATES) && !(m->flags & METHOD_SECRET_INPUT) &&
-           call->idempotency_key[0];
+    return method_takes_idempotency_key(m->rule) && call->idempotency_key[0];
 }
 
 /* Runs the handler (or replays a stored answer) inside the open transaction, once the caller is
@@ -247,7 +281,7 @@ static bool open_call(const struct rpc_method *m, struct call *call,
     struct db_step steps[1 + IDEM_FIND_STEPS];
     struct db_result *rows = NULL;
     int n = 0;
-    bool authenticating = !m->rule->public;
+    bool authenticating = !(m->rule->flags & METHOD_PUBLIC);
     *stored_reply = NULL;
     if (authenticating && !auth_step(call, &steps[n++], &rows))
         return false;
@@ -430,12 +464,12 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
     input = decode_payload(m, env, &call);
     if (!input)
         goto done;
-    if (!m->rule->public && !call.auth_token[0]) {
+    if (!(m->rule->flags & METHOD_PUBLIC) && !call.auth_token[0]) {
         call_fail(&call, STATUS_UNAUTHENTICATED,
                   "%s needs a token; log in with `clinic login` (or send auth_token)", m->name);
         goto done;
     }
-    if (m->flags & METHOD_NO_TX)
+    if (m->rule->flags & METHOD_NO_TX)
         invoke(m, input, &call);
     else
         invoke_in_transaction(m, input, &call);

@@ -9,18 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "service.h"
+#include "handlers.h"
 
 struct db;
-struct authz_rule;
 
 struct rpc_method {
     char name[128]; /* "/clinic.v1.Health/Check" */
     ProtobufCService *service;
     unsigned index; /* in the service descriptor */
     const ProtobufCMethodDescriptor *desc;
-    unsigned flags;                /* enum method_flag */
-    const struct authz_rule *rule; /* who may call it (authz.c) */
+    const struct method_rule *rule; /* what it is and who may call it (common/methods.c) */
 };
 
 struct rpc_table {
@@ -28,12 +26,13 @@ struct rpc_table {
     size_t n;
 };
 
-/* Builds the method table from the service entries (diagnostics ones only when asked). Fails,
- * with a sentence in err, when a method has no handler, no policy or no authorisation rule, a
- * policy names a method the descriptor lacks, or a method that needs a token would run outside
- * a transaction: a start-up error rather than a surprise at call time. */
+/* Builds the table of served methods from the handler sets (diagnostics ones only when asked),
+ * each with its row of the method table. Fails, with a sentence in err, when a served method has
+ * no handler or no row, a row names a method no handler set defines, a row's target field is not
+ * an int64 of the request, or a method that needs a token would run outside a transaction: a
+ * start-up error (before the database is touched) rather than a surprise at call time. */
 __attribute__((warn_unused_result)) bool rpc_table_build(struct rpc_table *table,
-                                                         const struct service_entry *entries,
+                                                         const struct handler_entry *entries,
                                                          bool with_diagnostics, char *err,
                                                          size_t errlen);
 void rpc_table_free(struct rpc_table *table);

@@ -7,7 +7,7 @@
 #include "clinic/v1/audit.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -55,11 +55,4 @@ static void svc_audit_list_audit(Clinic__V1__Audit_Service *service,
 
 static Clinic__V1__Audit_Service audit_service = CLINIC__V1__AUDIT__INIT(svc_audit_);
 
-const struct service_def svc_audit_def = {
-    .service = &audit_service.base,
-    .policies =
-        (const struct method_policy[]){
-            {"ListAudit", 0},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_audit_handlers = {&audit_service.base};

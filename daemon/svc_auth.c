@@ -20,7 +20,7 @@
 #include "log.h"
 #include "login_limit.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -310,14 +310,4 @@ static void svc_auth_change_password(Clinic__V1__Auth_Service *service,
 
 static Clinic__V1__Auth_Service auth_service = CLINIC__V1__AUTH__INIT(svc_auth_);
 
-const struct service_def svc_auth_def = {
-    .service = &auth_service.base,
-    .policies =
-        (const struct method_policy[]){
-            {"Login", METHOD_NO_TX},
-            {"Logout", METHOD_MUTATES},
-            {"WhoAmI", 0},
-            {"ChangePassword", METHOD_MUTATES | METHOD_SECRET_INPUT},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_auth_handlers = {&auth_service.base};

@@ -14,7 +14,7 @@
 #include "db.h"
 #include "log.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 #include "wire.h"
@@ -268,16 +268,4 @@ static void svc_clients_erase_client(Clinic__V1__Clients_Service *service,
 
 static Clinic__V1__Clients_Service clients = CLINIC__V1__CLIENTS__INIT(svc_clients_);
 
-const struct service_def svc_clients_def = {
-    .service = &clients.base,
-    .policies =
-        (const struct method_policy[]){
-            {"CreateClient", METHOD_MUTATES},
-            {"GetClient", 0},
-            {"ListClients", 0},
-            {"UpdateClient", METHOD_MUTATES},
-            {"ArchiveClient", METHOD_MUTATES},
-            {"EraseClient", METHOD_MUTATES},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_clients_handlers = {&clients.base};

@@ -4,7 +4,7 @@
 #include "clinic/v1/demo.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 
 static const struct db_stmt load_stmt = {"SELECT * FROM clinic_load_demo()", 0};
@@ -31,11 +31,4 @@ static void svc_demo_load(Clinic__V1__Demo_Service *service, const Clinic__V1__L
 
 static Clinic__V1__Demo_Service demo = CLINIC__V1__DEMO__INIT(svc_demo_);
 
-const struct service_def svc_demo_def = {
-    .service = &demo.base,
-    .policies =
-        (const struct method_policy[]){
-            {"Load", METHOD_MUTATES},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_demo_handlers = {&demo.base};

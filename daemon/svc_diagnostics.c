@@ -6,7 +6,7 @@
 #include "call.h"
 #include "clinic/v1/diagnostics.pb-c.h"
 #include "db.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 
 #define MAX_SLEEP_MS 60000
@@ -38,11 +38,4 @@ static void svc_diagnostics_sleep(Clinic__V1__Diagnostics_Service *service,
 static Clinic__V1__Diagnostics_Service diagnostics =
     CLINIC__V1__DIAGNOSTICS__INIT(svc_diagnostics_);
 
-const struct service_def svc_diagnostics_def = {
-    .service = &diagnostics.base,
-    .policies =
-        (const struct method_policy[]){
-            {"Sleep", 0},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_diagnostics_handlers = {&diagnostics.base};

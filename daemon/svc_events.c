@@ -6,7 +6,7 @@
 #include "clinic/v1/events.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -56,11 +56,4 @@ static void svc_events_since(Clinic__V1__Events_Service *service,
 
 static Clinic__V1__Events_Service events = CLINIC__V1__EVENTS__INIT(svc_events_);
 
-const struct service_def svc_events_def = {
-    .service = &events.base,
-    .policies =
-        (const struct method_policy[]){
-            {"Since", 0},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_events_handlers = {&events.base};

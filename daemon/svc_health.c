@@ -4,7 +4,7 @@
 #include "call.h"
 #include "clinic/v1/health.pb-c.h"
 #include "db.h"
-#include "service.h"
+#include "handlers.h"
 
 static void svc_health_check(Clinic__V1__Health_Service *service,
                              const Clinic__V1__HealthCheckRequest *input,
@@ -21,11 +21,4 @@ static void svc_health_check(Clinic__V1__Health_Service *service,
 
 static Clinic__V1__Health_Service health = CLINIC__V1__HEALTH__INIT(svc_health_);
 
-const struct service_def svc_health_def = {
-    .service = &health.base,
-    .policies =
-        (const struct method_policy[]){
-            {"Check", METHOD_NO_TX},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_health_handlers = {&health.base};

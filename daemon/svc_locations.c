@@ -9,7 +9,7 @@
 #include "clinic/v1/admin.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -278,18 +278,4 @@ static void svc_locations_delete_closure(Clinic__V1__Locations_Service *service,
 
 static Clinic__V1__Locations_Service locations = CLINIC__V1__LOCATIONS__INIT(svc_locations_);
 
-const struct service_def svc_locations_def = {
-    .service = &locations.base,
-    .policies =
-        (const struct method_policy[]){
-            {"CreateLocation", METHOD_MUTATES},
-            {"GetLocation", 0},
-            {"ListLocations", 0},
-            {"UpdateLocation", METHOD_MUTATES},
-            {"ArchiveLocation", METHOD_MUTATES},
-            {"AddClosure", METHOD_MUTATES},
-            {"ListClosures", 0},
-            {"DeleteClosure", METHOD_MUTATES},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_locations_handlers = {&locations.base};

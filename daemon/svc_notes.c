@@ -17,7 +17,7 @@
 #include "clinic/v1/notes.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -573,16 +573,4 @@ static void svc_notes_list_notes(Clinic__V1__Notes_Service *service,
 
 static Clinic__V1__Notes_Service notes = CLINIC__V1__NOTES__INIT(svc_notes_);
 
-const struct service_def svc_notes_def = {
-    .service = &notes.base,
-    .policies =
-        (const struct method_policy[]){
-            {"DraftNote", METHOD_MUTATES},
-            {"EditNote", METHOD_MUTATES},
-            {"SignNote", METHOD_MUTATES},
-            {"AmendNote", METHOD_MUTATES},
-            {"GetNote", METHOD_AUDIT_READ},
-            {"ListNotes", METHOD_AUDIT_READ},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_notes_handlers = {&notes.base};

@@ -7,7 +7,7 @@
 #include "clinic/v1/notes.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -65,11 +65,4 @@ static void svc_progress_client_progress(Clinic__V1__Progress_Service *service,
 
 static Clinic__V1__Progress_Service progress = CLINIC__V1__PROGRESS__INIT(svc_progress_);
 
-const struct service_def svc_progress_def = {
-    .service = &progress.base,
-    .policies =
-        (const struct method_policy[]){
-            {"ClientProgress", METHOD_AUDIT_READ},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_progress_handlers = {&progress.base};

@@ -5,7 +5,7 @@
 #include "call.h"
 #include "clinic/v1/reflection.pb-c.h"
 #include "rpc.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 
 static void svc_reflection_list_methods(Clinic__V1__Reflection_Service *service,
@@ -30,7 +30,7 @@ static void svc_reflection_list_methods(Clinic__V1__Reflection_Service *service,
         infos[i].name = (char *)m->name;
         infos[i].request_type = (char *)m->desc->input->name;
         infos[i].response_type = (char *)m->desc->output->name;
-        infos[i].mutates = (m->flags & METHOD_MUTATES) != 0;
+        infos[i].mutates = (m->rule->flags & METHOD_MUTATES) != 0;
         ptrs[i] = &infos[i];
     }
     out.n_methods = table->n;
@@ -43,11 +43,4 @@ done:
 
 static Clinic__V1__Reflection_Service reflection = CLINIC__V1__REFLECTION__INIT(svc_reflection_);
 
-const struct service_def svc_reflection_def = {
-    .service = &reflection.base,
-    .policies =
-        (const struct method_policy[]){
-            {"ListMethods", METHOD_NO_TX},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_reflection_handlers = {&reflection.base};

@@ -9,7 +9,7 @@
 #include "clinic/v1/admin.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 #include "wire.h"
@@ -180,15 +180,4 @@ static void svc_rooms_archive_room(Clinic__V1__Rooms_Service *service,
 
 static Clinic__V1__Rooms_Service rooms = CLINIC__V1__ROOMS__INIT(svc_rooms_);
 
-const struct service_def svc_rooms_def = {
-    .service = &rooms.base,
-    .policies =
-        (const struct method_policy[]){
-            {"CreateRoom", METHOD_MUTATES},
-            {"GetRoom", 0},
-            {"ListRooms", 0},
-            {"UpdateRoom", METHOD_MUTATES},
-            {"ArchiveRoom", METHOD_MUTATES},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_rooms_handlers = {&rooms.base};

@@ -17,7 +17,7 @@
 #include "clinic/v1/scheduling.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -620,22 +620,4 @@ static void svc_scheduling_therapist_agenda(Clinic__V1__Scheduling_Service *serv
 
 static Clinic__V1__Scheduling_Service scheduling = CLINIC__V1__SCHEDULING__INIT(svc_scheduling_);
 
-const struct service_def svc_scheduling_def = {
-    .service = &scheduling.base,
-    .policies =
-        (const struct method_policy[]){
-            {"FindSlots", 0},
-            {"Book", METHOD_MUTATES},
-            {"BookCourse", METHOD_MUTATES},
-            {"Reschedule", METHOD_MUTATES},
-            {"Cancel", METHOD_MUTATES},
-            {"CheckIn", METHOD_MUTATES},
-            {"Complete", METHOD_MUTATES},
-            {"MarkNoShow", METHOD_MUTATES},
-            {"GetAppointment", 0},
-            {"DaySheet", 0},
-            {"ClientAppointments", 0},
-            {"TherapistAgenda", 0},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_scheduling_handlers = {&scheduling.base};

@@ -10,7 +10,7 @@
 #include "clinic/v1/admin.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 #include "wire.h"
@@ -239,15 +239,4 @@ static void svc_services_archive_service(Clinic__V1__Services_Service *service,
 
 static Clinic__V1__Services_Service services = CLINIC__V1__SERVICES__INIT(svc_services_);
 
-const struct service_def svc_services_def = {
-    .service = &services.base,
-    .policies =
-        (const struct method_policy[]){
-            {"CreateService", METHOD_MUTATES},
-            {"GetService", 0},
-            {"ListServices", 0},
-            {"UpdateService", METHOD_MUTATES},
-            {"ArchiveService", METHOD_MUTATES},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_services_handlers = {&services.base};

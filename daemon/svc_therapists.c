@@ -10,7 +10,7 @@
 #include "clinic/v1/admin.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -519,21 +519,4 @@ static void svc_therapists_delete_time_off(Clinic__V1__Therapists_Service *servi
 
 static Clinic__V1__Therapists_Service therapists = CLINIC__V1__THERAPISTS__INIT(svc_therapists_);
 
-const struct service_def svc_therapists_def = {
-    .service = &therapists.base,
-    .policies =
-        (const struct method_policy[]){
-            {"CreateTherapist", METHOD_MUTATES},
-            {"GetTherapist", 0},
-            {"ListTherapists", 0},
-            {"UpdateTherapist", METHOD_MUTATES},
-            {"ArchiveTherapist", METHOD_MUTATES},
-            {"AddWorkingHours", METHOD_MUTATES},
-            {"ListWorkingHours", 0},
-            {"DeleteWorkingHours", METHOD_MUTATES},
-            {"AddTimeOff", METHOD_MUTATES},
-            {"ListTimeOff", 0},
-            {"DeleteTimeOff", METHOD_MUTATES},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_therapists_handlers = {&therapists.base};

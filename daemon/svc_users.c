@@ -13,7 +13,7 @@
 #include "clinic/v1/auth.pb-c.h"
 #include "db.h"
 #include "rowmap.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "validate.h"
 
@@ -269,15 +269,4 @@ static void svc_users_set_password(Clinic__V1__Users_Service *service,
 
 static Clinic__V1__Users_Service users_service = CLINIC__V1__USERS__INIT(svc_users_);
 
-const struct service_def svc_users_def = {
-    .service = &users_service.base,
-    .policies =
-        (const struct method_policy[]){
-            {"CreateUser", METHOD_MUTATES | METHOD_SECRET_INPUT},
-            {"GetUser", 0},
-            {"ListUsers", 0},
-            {"UpdateUser", METHOD_MUTATES},
-            {"SetPassword", METHOD_MUTATES | METHOD_SECRET_INPUT},
-            {NULL, 0},
-        },
-};
+const struct handler_set svc_users_handlers = {&users_service.base};

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "methods.h"
 #include "status.h"
 #include "token_store.h"
 
@@ -93,14 +94,15 @@ int cli_fail(const struct cli *cli, const struct clinic_error *err)
 }
 
 int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *request,
-             const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
-             bool mutating)
+             const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response)
 {
     struct clinic_error err;
     *response = NULL;
     if (!cli_connect(cli, &err))
         return cli_fail(cli, &err);
-    struct clinic_call_options opts = {.timeout_ms = cli->timeout_ms, .mutating = mutating};
+    struct clinic_call_options opts = {.timeout_ms = cli->timeout_ms,
+                                       .mutating =
+                                           method_takes_idempotency_key(method_rule_for(method))};
     int code = clinic_call(cli->client, method, request, response_type, response, &opts, &err);
     if (code != STATUS_OK)
         return cli_fail(cli, &err);
@@ -244,7 +246,7 @@ int cli_call_pages(struct cli *cli, const char *method, ProtobufCMessage *reques
     char *const original = MEMBER(char *, request, token_in->offset);
     char *token = NULL;
     bool out_of_memory = false;
-    int code = cli_call(cli, method, request, response_type, response, false);
+    int code = cli_call(cli, method, request, response_type, response);
     while (code == STATUS_OK && all) {
         char *next = MEMBER(char *, *response, token_out->offset);
         if (!*next)
@@ -256,7 +258,7 @@ int cli_call_pages(struct cli *cli, const char *method, ProtobufCMessage *reques
         }
         MEMBER(char *, request, token_in->offset) = token;
         ProtobufCMessage *page;
-        if ((code = cli_call(cli, method, request, response_type, &page, false)) != STATUS_OK)
+        if ((code = cli_call(cli, method, request, response_type, &page)) != STATUS_OK)
             break;
         out_of_memory = !move_items(*response, page, items);
         /* the merged reply takes the page's token (both strings belong to their replies) */

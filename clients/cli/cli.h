@@ -65,10 +65,10 @@ void cli_drop_token(struct cli *cli);
 /* Frees what the command line and the connection hold. */
 void cli_finish(struct cli *cli);
 
-/* Calls method and returns the status; on failure prints the error (JSON with --json). */
+/* Calls method and returns the status; on failure prints the error (JSON with --json). The call
+ * carries an idempotency key when the method table says the method takes one (methods.h). */
 int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *request,
-             const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
-             bool mutating);
+             const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response);
 
 /* Prints err to stderr (as JSON with --json) and returns the exit status for it. */
 int cli_fail(const struct cli *cli, const struct clinic_error *err);

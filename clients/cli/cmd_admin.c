@@ -57,10 +57,10 @@ bool admin_parse(struct cli *cli, struct option *opts, int argc, char **argv, in
 
 int admin_call(struct cli *cli, struct option *opts, const char *method,
                const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_type,
-               bool mutating, admin_print_fn *print, const char *done)
+               admin_print_fn *print, const char *done)
 {
     ProtobufCMessage *resp;
-    int code = cli_call(cli, method, req, reply_type, &resp, mutating);
+    int code = cli_call(cli, method, req, reply_type, &resp);
     if (code == 0) {
         if (cli->json)
             cli_print_json(resp);
@@ -123,7 +123,7 @@ int admin_list_once(struct cli *cli, struct option *opts, const char *method,
                     size_t ncols, const char *const *headers, admin_row_fn *row)
 {
     ProtobufCMessage *resp;
-    int code = cli_call(cli, method, req, reply_type, &resp, false);
+    int code = cli_call(cli, method, req, reply_type, &resp);
     if (code == 0) {
         print_items(cli, resp, ncols, headers, row);
         protobuf_c_message_free_unpacked(resp, NULL);
@@ -142,7 +142,7 @@ int admin_mask(struct cli *cli, struct option *opts, char **mask, size_t max, si
 }
 
 int admin_by_id(struct cli *cli, int argc, char **argv, const ProtobufCMessageDescriptor *req_type,
-                const char *method, const ProtobufCMessageDescriptor *reply_type, bool mutating,
+                const char *method, const ProtobufCMessageDescriptor *reply_type,
                 admin_print_fn *print, const char *done, const char *what)
 {
     const ProtobufCFieldDescriptor *f =
@@ -162,7 +162,7 @@ int admin_by_id(struct cli *cli, int argc, char **argv, const ProtobufCMessageDe
     };
     if (admin_parse(cli, opts, argc, argv, &code)) {
         ProtobufCMessage *resp;
-        code = cli_call(cli, method, req, reply_type, &resp, mutating);
+        code = cli_call(cli, method, req, reply_type, &resp);
         if (code == 0 && cli->json)
             cli_print_json(resp);
         else if (code == 0 && print)

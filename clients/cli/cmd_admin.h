@@ -26,7 +26,7 @@ const char *admin_join(char *const *items, size_t n, char *out, size_t len);
  * lists. Returns the exit status. */
 int admin_call(struct cli *cli, struct option *opts, const char *method,
                const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_type,
-               bool mutating, admin_print_fn *print, const char *done);
+               admin_print_fn *print, const char *done);
 
 /* Calls a paged List method (all pages with `all`) and prints its items as a table with the
  * given headers, or the merged reply as one JSON document with --json. Frees opts' lists. */
@@ -46,7 +46,7 @@ int admin_mask(struct cli *cli, struct option *opts, char **mask, size_t max, si
 /* get, archive and delete: a request holding one `id` (req_type's), taken from the positional
  * ID. Without a printer (deletes answer an empty message) it prints "<done> <id>.". */
 int admin_by_id(struct cli *cli, int argc, char **argv, const ProtobufCMessageDescriptor *req_type,
-                const char *method, const ProtobufCMessageDescriptor *reply_type, bool mutating,
+                const char *method, const ProtobufCMessageDescriptor *reply_type,
                 admin_print_fn *print, const char *done, const char *what);
 
 /* Parses argv into opts; false (lists freed) when the verb should return *code. */

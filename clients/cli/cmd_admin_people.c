@@ -68,14 +68,14 @@ static int therapist_create(struct cli *cli, int argc, char **argv)
     req.service_ids = u.service_ids;
     req.n_service_ids = u.n_service_ids;
     return admin_call(cli, opts, "/clinic.v1.Therapists/CreateTherapist", &req.base,
-                      &clinic__v1__therapist__descriptor, true, print_therapist, "Created");
+                      &clinic__v1__therapist__descriptor, print_therapist, "Created");
 }
 
 static int therapist_get(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__get_therapist_request__descriptor,
                        "/clinic.v1.Therapists/GetTherapist", &clinic__v1__therapist__descriptor,
-                       false, print_therapist, NULL, "the therapist");
+                       print_therapist, NULL, "the therapist");
 }
 
 static int therapist_list(struct cli *cli, int argc, char **argv)
@@ -110,14 +110,14 @@ static int therapist_update(struct cli *cli, int argc, char **argv)
         return code;
     req.update_mask = mask;
     return admin_call(cli, opts, "/clinic.v1.Therapists/UpdateTherapist", &req.base,
-                      &clinic__v1__therapist__descriptor, true, print_therapist, "Updated");
+                      &clinic__v1__therapist__descriptor, print_therapist, "Updated");
 }
 
 static int therapist_archive(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__archive_therapist_request__descriptor,
                        "/clinic.v1.Therapists/ArchiveTherapist", &clinic__v1__therapist__descriptor,
-                       true, print_therapist, "Archived", "the therapist");
+                       print_therapist, "Archived", "the therapist");
 }
 
 const struct command admin_therapist_verbs[] = {
@@ -184,7 +184,7 @@ static int hours_add(struct cli *cli, int argc, char **argv)
         req.weekday = d;
         ProtobufCMessage *resp;
         code = cli_call(cli, "/clinic.v1.Therapists/AddWorkingHours", &req.base,
-                        &clinic__v1__working_hours__descriptor, &resp, true);
+                        &clinic__v1__working_hours__descriptor, &resp);
         if (code == 0)
             added[out.n_hours++] = (Clinic__V1__WorkingHours *)resp;
     }
@@ -222,7 +222,7 @@ static int hours_delete(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__delete_working_hours_request__descriptor,
                        "/clinic.v1.Therapists/DeleteWorkingHours",
-                       &clinic__v1__delete_working_hours_response__descriptor, true, NULL,
+                       &clinic__v1__delete_working_hours_response__descriptor, NULL,
                        "Deleted working hours", "the rule (its id in `hours list`)");
 }
 
@@ -280,7 +280,7 @@ static int time_off_add(struct cli *cli, int argc, char **argv)
     req.start_time = start;
     req.end_time = end;
     return admin_call(cli, opts, "/clinic.v1.Therapists/AddTimeOff", &req.base,
-                      &clinic__v1__time_off__descriptor, true, print_time_off, "Added");
+                      &clinic__v1__time_off__descriptor, print_time_off, "Added");
 }
 
 static int time_off_list(struct cli *cli, int argc, char **argv)
@@ -303,8 +303,8 @@ static int time_off_delete(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__delete_time_off_request__descriptor,
                        "/clinic.v1.Therapists/DeleteTimeOff",
-                       &clinic__v1__delete_time_off_response__descriptor, true, NULL,
-                       "Deleted time off", "the time off (its id in `time-off list`)");
+                       &clinic__v1__delete_time_off_response__descriptor, NULL, "Deleted time off",
+                       "the time off (its id in `time-off list`)");
 }
 
 const struct command admin_time_off_verbs[] = {
@@ -359,13 +359,13 @@ static int client_create(struct cli *cli, int argc, char **argv)
     req.phone = u.phone;
     req.date_of_birth = u.date_of_birth;
     return admin_call(cli, opts, "/clinic.v1.Clients/CreateClient", &req.base,
-                      &clinic__v1__client__descriptor, true, print_client, "Created");
+                      &clinic__v1__client__descriptor, print_client, "Created");
 }
 
 static int client_get(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__get_client_request__descriptor,
-                       "/clinic.v1.Clients/GetClient", &clinic__v1__client__descriptor, false,
+                       "/clinic.v1.Clients/GetClient", &clinic__v1__client__descriptor,
                        print_client, NULL, "the client");
 }
 
@@ -399,13 +399,13 @@ static int client_update(struct cli *cli, int argc, char **argv)
         return code;
     req.update_mask = mask;
     return admin_call(cli, opts, "/clinic.v1.Clients/UpdateClient", &req.base,
-                      &clinic__v1__client__descriptor, true, print_client, "Updated");
+                      &clinic__v1__client__descriptor, print_client, "Updated");
 }
 
 static int client_archive(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__archive_client_request__descriptor,
-                       "/clinic.v1.Clients/ArchiveClient", &clinic__v1__client__descriptor, true,
+                       "/clinic.v1.Clients/ArchiveClient", &clinic__v1__client__descriptor,
                        print_client, "Archived", "the client");
 }
 
@@ -427,7 +427,7 @@ static int client_erase(struct cli *cli, int argc, char **argv)
     if (!req.reason[0])
         return cli_usage_error(cli->command_path, "--reason must not be empty");
     return admin_call(cli, opts, "/clinic.v1.Clients/EraseClient", &req.base,
-                      &clinic__v1__client__descriptor, true, print_client, "Erased");
+                      &clinic__v1__client__descriptor, print_client, "Erased");
 }
 
 const struct command admin_client_verbs[] = {

@@ -69,13 +69,13 @@ static int location_create(struct cli *cli, int argc, char **argv)
     req.slot_step_minutes = u.slot_step_minutes;
     req.cancellation_window_hours = u.cancellation_window_hours;
     return admin_call(cli, opts, "/clinic.v1.Locations/CreateLocation", &req.base,
-                      &clinic__v1__location__descriptor, true, print_location, "Created");
+                      &clinic__v1__location__descriptor, print_location, "Created");
 }
 
 static int location_get(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__get_location_request__descriptor,
-                       "/clinic.v1.Locations/GetLocation", &clinic__v1__location__descriptor, false,
+                       "/clinic.v1.Locations/GetLocation", &clinic__v1__location__descriptor,
                        print_location, NULL, "the location");
 }
 
@@ -110,14 +110,14 @@ static int location_update(struct cli *cli, int argc, char **argv)
         return code;
     req.update_mask = mask;
     return admin_call(cli, opts, "/clinic.v1.Locations/UpdateLocation", &req.base,
-                      &clinic__v1__location__descriptor, true, print_location, "Updated");
+                      &clinic__v1__location__descriptor, print_location, "Updated");
 }
 
 static int location_archive(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__archive_location_request__descriptor,
                        "/clinic.v1.Locations/ArchiveLocation", &clinic__v1__location__descriptor,
-                       true, print_location, "Archived", "the location");
+                       print_location, "Archived", "the location");
 }
 
 const struct command admin_location_verbs[] = {
@@ -163,7 +163,7 @@ static int closure_add(struct cli *cli, int argc, char **argv)
     if (!admin_parse(cli, opts, argc, argv, &code))
         return code;
     return admin_call(cli, opts, "/clinic.v1.Locations/AddClosure", &req.base,
-                      &clinic__v1__closure__descriptor, true, print_closure, "Added");
+                      &clinic__v1__closure__descriptor, print_closure, "Added");
 }
 
 static int closure_list(struct cli *cli, int argc, char **argv)
@@ -186,8 +186,8 @@ static int closure_delete(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__delete_closure_request__descriptor,
                        "/clinic.v1.Locations/DeleteClosure",
-                       &clinic__v1__delete_closure_response__descriptor, true, NULL,
-                       "Deleted closure", "the closure");
+                       &clinic__v1__delete_closure_response__descriptor, NULL, "Deleted closure",
+                       "the closure");
 }
 
 const struct command admin_closure_verbs[] = {
@@ -245,14 +245,14 @@ static int room_create(struct cli *cli, int argc, char **argv)
     req.features = u.features;
     req.n_features = u.n_features;
     return admin_call(cli, opts, "/clinic.v1.Rooms/CreateRoom", &req.base,
-                      &clinic__v1__room__descriptor, true, print_room, "Created");
+                      &clinic__v1__room__descriptor, print_room, "Created");
 }
 
 static int room_get(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__get_room_request__descriptor,
-                       "/clinic.v1.Rooms/GetRoom", &clinic__v1__room__descriptor, false, print_room,
-                       NULL, "the room");
+                       "/clinic.v1.Rooms/GetRoom", &clinic__v1__room__descriptor, print_room, NULL,
+                       "the room");
 }
 
 static int room_list(struct cli *cli, int argc, char **argv)
@@ -285,14 +285,14 @@ static int room_update(struct cli *cli, int argc, char **argv)
         return code;
     req.update_mask = mask;
     return admin_call(cli, opts, "/clinic.v1.Rooms/UpdateRoom", &req.base,
-                      &clinic__v1__room__descriptor, true, print_room, "Updated");
+                      &clinic__v1__room__descriptor, print_room, "Updated");
 }
 
 static int room_archive(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__archive_room_request__descriptor,
-                       "/clinic.v1.Rooms/ArchiveRoom", &clinic__v1__room__descriptor, true,
-                       print_room, "Archived", "the room");
+                       "/clinic.v1.Rooms/ArchiveRoom", &clinic__v1__room__descriptor, print_room,
+                       "Archived", "the room");
 }
 
 const struct command admin_room_verbs[] = {
@@ -375,13 +375,13 @@ static int service_create(struct cli *cli, int argc, char **argv)
     req.required_features = u.required_features;
     req.n_required_features = u.n_required_features;
     return admin_call(cli, opts, "/clinic.v1.Services/CreateService", &req.base,
-                      &clinic__v1__service__descriptor, true, print_service, "Created");
+                      &clinic__v1__service__descriptor, print_service, "Created");
 }
 
 static int service_get(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__get_service_request__descriptor,
-                       "/clinic.v1.Services/GetService", &clinic__v1__service__descriptor, false,
+                       "/clinic.v1.Services/GetService", &clinic__v1__service__descriptor,
                        print_service, NULL, "the service");
 }
 
@@ -416,13 +416,13 @@ static int service_update(struct cli *cli, int argc, char **argv)
         return code;
     req.update_mask = mask;
     return admin_call(cli, opts, "/clinic.v1.Services/UpdateService", &req.base,
-                      &clinic__v1__service__descriptor, true, print_service, "Updated");
+                      &clinic__v1__service__descriptor, print_service, "Updated");
 }
 
 static int service_archive(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__archive_service_request__descriptor,
-                       "/clinic.v1.Services/ArchiveService", &clinic__v1__service__descriptor, true,
+                       "/clinic.v1.Services/ArchiveService", &clinic__v1__service__descriptor,
                        print_service, "Archived", "the service");
 }
 

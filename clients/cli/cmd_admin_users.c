@@ -96,7 +96,7 @@ static int user_create(struct cli *cli, int argc, char **argv)
     req.role = (Clinic__V1__Role)(role + 1);
     req.password = password;
     code = admin_call(cli, opts, "/clinic.v1.Users/CreateUser", &req.base,
-                      &clinic__v1__user__descriptor, false, admin_print_user, "Created");
+                      &clinic__v1__user__descriptor, admin_print_user, "Created");
     explicit_bzero(password, sizeof password);
     return code;
 }
@@ -104,8 +104,8 @@ static int user_create(struct cli *cli, int argc, char **argv)
 static int user_get(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__get_user_request__descriptor,
-                       "/clinic.v1.Users/GetUser", &clinic__v1__user__descriptor, false,
-                       admin_print_user, NULL, "the user");
+                       "/clinic.v1.Users/GetUser", &clinic__v1__user__descriptor, admin_print_user,
+                       NULL, "the user");
 }
 
 static int user_list(struct cli *cli, int argc, char **argv)
@@ -149,7 +149,7 @@ static int user_update(struct cli *cli, int argc, char **argv)
     req.role = (Clinic__V1__Role)(role + 1);
     req.active = active == 1;
     return admin_call(cli, opts, "/clinic.v1.Users/UpdateUser", &req.base,
-                      &clinic__v1__user__descriptor, true, admin_print_user, "Updated");
+                      &clinic__v1__user__descriptor, admin_print_user, "Updated");
 }
 
 static int user_set_password(struct cli *cli, int argc, char **argv)
@@ -167,7 +167,7 @@ static int user_set_password(struct cli *cli, int argc, char **argv)
     req.password = password;
     ProtobufCMessage *resp;
     code = cli_call(cli, "/clinic.v1.Users/SetPassword", &req.base,
-                    &clinic__v1__set_password_response__descriptor, &resp, false);
+                    &clinic__v1__set_password_response__descriptor, &resp);
     explicit_bzero(password, sizeof password);
     if (code != 0)
         return code;

@@ -76,10 +76,8 @@ int cmd_login(struct cli *cli, int argc, char **argv)
     req.password = password;
     cli_drop_token(cli); /* an old token must not be sent along */
     ProtobufCMessage *resp;
-    /* not marked mutating: an idempotency key would make the daemon keep the reply, token and
-     * all, for a day */
     code = cli_call(cli, "/clinic.v1.Auth/Login", &req.base,
-                    &clinic__v1__login_response__descriptor, &resp, false);
+                    &clinic__v1__login_response__descriptor, &resp);
     explicit_bzero(password, sizeof password);
     if (code != 0)
         return code;
@@ -113,7 +111,7 @@ int cmd_logout(struct cli *cli, int argc, char **argv)
     Clinic__V1__LogoutRequest req = CLINIC__V1__LOGOUT_REQUEST__INIT;
     ProtobufCMessage *resp;
     code = cli_call(cli, "/clinic.v1.Auth/Logout", &req.base,
-                    &clinic__v1__logout_response__descriptor, &resp, true);
+                    &clinic__v1__logout_response__descriptor, &resp);
     if (code == 0)
         protobuf_c_message_free_unpacked(resp, NULL);
     /* UNAUTHENTICATED: the token had expired or was revoked already; the goal is reached. Any
@@ -149,7 +147,7 @@ int cmd_whoami(struct cli *cli, int argc, char **argv)
     Clinic__V1__WhoAmIRequest req = CLINIC__V1__WHO_AM_IREQUEST__INIT;
     ProtobufCMessage *resp;
     code = cli_call(cli, "/clinic.v1.Auth/WhoAmI", &req.base,
-                    &clinic__v1__who_am_iresponse__descriptor, &resp, false);
+                    &clinic__v1__who_am_iresponse__descriptor, &resp);
     if (code != 0)
         return code;
     Clinic__V1__WhoAmIResponse *who = (Clinic__V1__WhoAmIResponse *)resp;
@@ -189,7 +187,7 @@ int cmd_change_password(struct cli *cli, int argc, char **argv)
     ProtobufCMessage *resp;
     /* no idempotency key: the daemon would keep a SHA-256 of the passwords (cmd_admin_users.c) */
     code = cli_call(cli, "/clinic.v1.Auth/ChangePassword", &req.base,
-                    &clinic__v1__change_password_response__descriptor, &resp, false);
+                    &clinic__v1__change_password_response__descriptor, &resp);
     explicit_bzero(current, sizeof current);
     explicit_bzero(fresh, sizeof fresh);
     if (code != 0)

@@ -132,7 +132,7 @@ int cmd_day(struct cli *cli, int argc, char **argv)
     }
     ProtobufCMessage *resp;
     code = cli_call(cli, "/clinic.v1.Scheduling/DaySheet", &req.base,
-                    &clinic__v1__day_sheet_response__descriptor, &resp, false);
+                    &clinic__v1__day_sheet_response__descriptor, &resp);
     if (code != 0)
         return code;
     if (cli->json)
@@ -180,7 +180,7 @@ static int home_today(struct cli *cli, char today[11])
     req.include_archived = true;
     ProtobufCMessage *resp;
     int code = cli_call(cli, "/clinic.v1.Locations/ListLocations", &req.base,
-                        &clinic__v1__list_locations_response__descriptor, &resp, false);
+                        &clinic__v1__list_locations_response__descriptor, &resp);
     if (code != 0)
         return code;
     const Clinic__V1__ListLocationsResponse *l = (const Clinic__V1__ListLocationsResponse *)resp;

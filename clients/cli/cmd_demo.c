@@ -14,7 +14,7 @@ static int demo_load(struct cli *cli, int argc, char **argv)
     Clinic__V1__LoadDemoRequest req = CLINIC__V1__LOAD_DEMO_REQUEST__INIT;
     ProtobufCMessage *resp;
     code = cli_call(cli, "/clinic.v1.Demo/Load", &req.base,
-                    &clinic__v1__load_demo_response__descriptor, &resp, true);
+                    &clinic__v1__load_demo_response__descriptor, &resp);
     if (code != 0)
         return code;
     const Clinic__V1__LoadDemoResponse *d = (const Clinic__V1__LoadDemoResponse *)resp;

@@ -364,7 +364,7 @@ static int note_draft(struct cli *cli, int argc, char **argv)
         return code;
     }
     return admin_call(cli, opts, "/clinic.v1.Notes/DraftNote", &req.base,
-                      &clinic__v1__note__descriptor, true, print_note, "Drafted");
+                      &clinic__v1__note__descriptor, print_note, "Drafted");
 }
 
 static int note_edit(struct cli *cli, int argc, char **argv)
@@ -396,21 +396,21 @@ static int note_edit(struct cli *cli, int argc, char **argv)
         return code;
     }
     return admin_call(cli, opts, "/clinic.v1.Notes/EditNote", &req.base,
-                      &clinic__v1__note__descriptor, true, print_note, "Edited");
+                      &clinic__v1__note__descriptor, print_note, "Edited");
 }
 
 static int note_sign(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__note_ref__descriptor,
-                       "/clinic.v1.Notes/SignNote", &clinic__v1__note__descriptor, true, print_note,
+                       "/clinic.v1.Notes/SignNote", &clinic__v1__note__descriptor, print_note,
                        "Signed", "the note (a draft): it can never change afterwards");
 }
 
 static int note_show(struct cli *cli, int argc, char **argv)
 {
     return admin_by_id(cli, argc, argv, &clinic__v1__note_ref__descriptor,
-                       "/clinic.v1.Notes/GetNote", &clinic__v1__note__descriptor, false, print_note,
-                       NULL, "the note");
+                       "/clinic.v1.Notes/GetNote", &clinic__v1__note__descriptor, print_note, NULL,
+                       "the note");
 }
 
 static int note_amend(struct cli *cli, int argc, char **argv)
@@ -431,7 +431,7 @@ static int note_amend(struct cli *cli, int argc, char **argv)
         return cli_usage_error(cli->command_path, "--%s must not be empty",
                                req.reason[0] ? "text" : "reason");
     return admin_call(cli, opts, "/clinic.v1.Notes/AmendNote", &req.base,
-                      &clinic__v1__note__descriptor, true, print_note, "Amended");
+                      &clinic__v1__note__descriptor, print_note, "Amended");
 }
 
 static int note_list(struct cli *cli, int argc, char **argv)

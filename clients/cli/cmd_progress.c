@@ -130,7 +130,7 @@ int cmd_progress(struct cli *cli, int argc, char **argv)
         return cli_usage_error(cli->command_path, "--svg needs a file name");
     ProtobufCMessage *resp;
     code = cli_call(cli, "/clinic.v1.Progress/ClientProgress", &req.base,
-                    &clinic__v1__client_progress_response__descriptor, &resp, false);
+                    &clinic__v1__client_progress_response__descriptor, &resp);
     if (code != 0)
         return code;
     const Clinic__V1__ClientProgressResponse *r = (const Clinic__V1__ClientProgressResponse *)resp;

@@ -26,14 +26,14 @@ int schedule_location(struct cli *cli, int64_t *id, Clinic__V1__Location **locat
         Clinic__V1__GetLocationRequest get = CLINIC__V1__GET_LOCATION_REQUEST__INIT;
         get.id = *id;
         code = cli_call(cli, "/clinic.v1.Locations/GetLocation", &get.base,
-                        &clinic__v1__location__descriptor, &resp, false);
+                        &clinic__v1__location__descriptor, &resp);
         *location = code == 0 ? (Clinic__V1__Location *)resp : NULL;
         return code;
     }
     Clinic__V1__ListLocationsRequest list = CLINIC__V1__LIST_LOCATIONS_REQUEST__INIT;
     list.page_size = 2;
     code = cli_call(cli, "/clinic.v1.Locations/ListLocations", &list.base,
-                    &clinic__v1__list_locations_response__descriptor, &resp, false);
+                    &clinic__v1__list_locations_response__descriptor, &resp);
     if (code != 0)
         return code;
     Clinic__V1__ListLocationsResponse *l = (Clinic__V1__ListLocationsResponse *)resp;
@@ -107,10 +107,10 @@ static void print_appointment(const Clinic__V1__Appointment *a, const char *head
 
 /* Calls a method answering one Appointment and prints it (JSON with --json). */
 static int call_appointment(struct cli *cli, const char *method, const ProtobufCMessage *req,
-                            bool mutating, const char *heading)
+                            const char *heading)
 {
     ProtobufCMessage *resp;
-    int code = cli_call(cli, method, req, &clinic__v1__appointment__descriptor, &resp, mutating);
+    int code = cli_call(cli, method, req, &clinic__v1__appointment__descriptor, &resp);
     if (code != 0)
         return code;
     if (cli->json)
@@ -225,8 +225,7 @@ int cmd_book(struct cli *cli, int argc, char **argv)
     if (!parse(cli, opts, argc, argv, &code))
         return code;
     if ((code = schedule_location(cli, &req.location_id, NULL)) == 0)
-        code = call_appointment(cli, "/clinic.v1.Scheduling/Book", &req.base, true,
-                                "Booked appointment");
+        code = call_appointment(cli, "/clinic.v1.Scheduling/Book", &req.base, "Booked appointment");
     options_free(opts);
     return code;
 }
@@ -260,7 +259,7 @@ int cmd_book_course(struct cli *cli, int argc, char **argv)
     ProtobufCMessage *resp = NULL;
     if ((code = schedule_location(cli, &req.location_id, NULL)) == 0)
         code = cli_call(cli, "/clinic.v1.Scheduling/BookCourse", &req.base,
-                        &clinic__v1__book_course_response__descriptor, &resp, true);
+                        &clinic__v1__book_course_response__descriptor, &resp);
     if (code == 0 && cli->json) {
         cli_print_json(resp);
     } else if (code == 0) {
@@ -303,8 +302,8 @@ int cmd_reschedule(struct cli *cli, int argc, char **argv)
     };
     if (!parse(cli, opts, argc, argv, &code))
         return code;
-    code = call_appointment(cli, "/clinic.v1.Scheduling/Reschedule", &req.base, true,
-                            "Moved appointment");
+    code =
+        call_appointment(cli, "/clinic.v1.Scheduling/Reschedule", &req.base, "Moved appointment");
     options_free(opts);
     return code;
 }
@@ -321,15 +320,14 @@ int cmd_cancel(struct cli *cli, int argc, char **argv)
     };
     if (!parse(cli, opts, argc, argv, &code))
         return code;
-    code = call_appointment(cli, "/clinic.v1.Scheduling/Cancel", &req.base, true,
-                            "Cancelled appointment");
+    code =
+        call_appointment(cli, "/clinic.v1.Scheduling/Cancel", &req.base, "Cancelled appointment");
     options_free(opts);
     return code;
 }
 
 /* check-in, complete, no-show and appointment: one appointment id, one call. */
-static int by_id(struct cli *cli, int argc, char **argv, const char *method, bool mutating,
-                 const char *heading)
+static int by_id(struct cli *cli, int argc, char **argv, const char *method, const char *heading)
 {
     Clinic__V1__AppointmentRef req = CLINIC__V1__APPOINTMENT_REF__INIT;
     int code;
@@ -340,28 +338,28 @@ static int by_id(struct cli *cli, int argc, char **argv, const char *method, boo
     };
     if (!parse(cli, opts, argc, argv, &code))
         return code;
-    code = call_appointment(cli, method, &req.base, mutating, heading);
+    code = call_appointment(cli, method, &req.base, heading);
     options_free(opts);
     return code;
 }
 
 int cmd_check_in(struct cli *cli, int argc, char **argv)
 {
-    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/CheckIn", true, "Checked in appointment");
+    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/CheckIn", "Checked in appointment");
 }
 
 int cmd_complete(struct cli *cli, int argc, char **argv)
 {
-    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/Complete", true, "Completed appointment");
+    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/Complete", "Completed appointment");
 }
 
 int cmd_no_show(struct cli *cli, int argc, char **argv)
 {
-    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/MarkNoShow", true,
+    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/MarkNoShow",
                  "No-show recorded for appointment");
 }
 
 int cmd_appointment(struct cli *cli, int argc, char **argv)
 {
-    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/GetAppointment", false, "Appointment");
+    return by_id(cli, argc, argv, "/clinic.v1.Scheduling/GetAppointment", "Appointment");
 }

@@ -13,7 +13,7 @@ int cmd_health(struct cli *cli, int argc, char **argv)
     Clinic__V1__HealthCheckRequest req = CLINIC__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *resp;
     int code = cli_call(cli, "/clinic.v1.Health/Check", &req.base,
-                        &clinic__v1__health_check_response__descriptor, &resp, false);
+                        &clinic__v1__health_check_response__descriptor, &resp);
     if (code != 0)
         return code;
     const Clinic__V1__HealthCheckResponse *h = (const Clinic__V1__HealthCheckResponse *)resp;
@@ -36,7 +36,7 @@ int cmd_methods(struct cli *cli, int argc, char **argv)
     Clinic__V1__ListMethodsRequest req = CLINIC__V1__LIST_METHODS_REQUEST__INIT;
     ProtobufCMessage *resp;
     int code = cli_call(cli, "/clinic.v1.Reflection/ListMethods", &req.base,
-                        &clinic__v1__list_methods_response__descriptor, &resp, false);
+                        &clinic__v1__list_methods_response__descriptor, &resp);
     if (code != 0)
         return code;
     const Clinic__V1__ListMethodsResponse *list = (const Clinic__V1__ListMethodsResponse *)resp;

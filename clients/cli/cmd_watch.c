@@ -68,7 +68,7 @@ static bool catch_up(struct watch *w)
         req.limit = 1000;
         ProtobufCMessage *resp;
         if (cli_call(w->cli, "/clinic.v1.Events/Since", &req.base,
-                     &clinic__v1__since_response__descriptor, &resp, false) != 0)
+                     &clinic__v1__since_response__descriptor, &resp) != 0)
             return false;
         const Clinic__V1__SinceResponse *s = (const Clinic__V1__SinceResponse *)resp;
         size_t n = s->n_events;
@@ -97,7 +97,7 @@ static bool starting_point(struct watch *w, const char *after)
     req.limit = 1;
     ProtobufCMessage *resp;
     if (cli_call(w->cli, "/clinic.v1.Events/Since", &req.base,
-                 &clinic__v1__since_response__descriptor, &resp, false) != 0)
+                 &clinic__v1__since_response__descriptor, &resp) != 0)
         return false;
     w->last = ((Clinic__V1__SinceResponse *)resp)->last_seq;
     protobuf_c_message_free_unpacked(resp, NULL);

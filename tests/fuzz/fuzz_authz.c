@@ -5,7 +5,7 @@
  * Input: a call (fuzz_daemon.h); the flags' role bits are the caller's role as they are (0 and
  * 5..7 are roles no token carries: nothing but public methods may pass). The payload is decoded
  * as rpc.c decodes it; inputs it would refuse are skipped.
- * Checks, against the table (authz_rule_for) and an independent reading of the target field:
+ * Checks, against the table (method_rule_for) and an independent reading of the target field:
  * the verdict and the call's status agree; public methods pass; scope none refuses and scope all
  * passes; a scoped pass names a target, and a user, a client's own record or a therapist's own
  * record is the caller's; the audit target names the kind and the id. */
@@ -53,15 +53,15 @@ static int64_t field_id(const ProtobufCMessage *m, const char *name)
 static void check_verdict(const struct rpc_method *m, const struct call *call, bool allowed,
                           int64_t id)
 {
-    const struct authz_rule *rule = m->rule;
+    const struct method_rule *rule = m->rule;
     enum caller_role role = call->caller.role;
-    enum authz_scope scope = (unsigned)role < ROLE_COUNT ? rule->scope[role] : SCOPE_NONE;
+    enum method_scope scope = (unsigned)role < ROLE_COUNT ? rule->scope[role] : SCOPE_NONE;
     if (allowed != (call->code == STATUS_OK))
         fuzz_fail("%s: authz_check says %s, the call's status is %s", m->name,
                   allowed ? "allowed" : "refused", status_code_name(call->code));
-    if (rule->public && !allowed)
+    if ((rule->flags & METHOD_PUBLIC) && !allowed)
         fuzz_fail("%s is public but was refused", m->name);
-    if (rule->public)
+    if ((rule->flags & METHOD_PUBLIC))
         return;
     if (scope == SCOPE_NONE && allowed)
         fuzz_fail("%s allowed role %d, whose scope is none", m->name, (int)role);
@@ -76,7 +76,7 @@ static void check_verdict(const struct rpc_method *m, const struct call *call, b
     bool own_therapist = rule->target == TARGET_THERAPIST && id != FUZZ_THERAPIST_ID;
     if (own_user || own_client || own_therapist)
         fuzz_fail("%s allowed role %d on %s %lld, which is not theirs", m->name, (int)role,
-                  authz_target_name(rule->target), (long long)id);
+                  method_target_name(rule->target), (long long)id);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_verdict(m, &call, allowed, id);
     char expected[96] = "";
     if (id != 0)
-        snprintf(expected, sizeof expected, "%s:%lld", authz_target_name(m->rule->target),
+        snprintf(expected, sizeof expected, "%s:%lld", method_target_name(m->rule->target),
                  (long long)id);
     if (strcmp(call.audit_target, expected) != 0)
         fuzz_fail("%s: the audit target is \"%s\", not \"%s\"", m->name, call.audit_target,

@@ -19,7 +19,7 @@
 
 #include "clinic.h"
 #include "fuzz_check.h"
-#include "service.h"
+#include "handlers.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -61,8 +61,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     pthread_t thread;
     struct clinic_error err;
-    for (const struct service_entry *e = service_table; e->def; e++) {
-        const ProtobufCServiceDescriptor *sd = e->def->service->descriptor;
+    for (const struct handler_entry *e = handler_table; e->set; e++) {
+        const ProtobufCServiceDescriptor *sd = e->set->service->descriptor;
         for (unsigned i = 0; i < sd->n_methods && n_methods < MAX_METHOD; i++) {
             struct method *m = &methods[n_methods++];
             snprintf(m->name, sizeof m->name, "/%s/%s", sd->name, sd->methods[i].name);

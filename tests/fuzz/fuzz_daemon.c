@@ -9,7 +9,7 @@
 #include "clinic/v1/events.pb-c.h"
 #include "clinic/v1/rpc.pb-c.h"
 #include "log.h"
-#include "service.h"
+#include "handlers.h"
 
 #define MAX_MESSAGE_TYPES 512
 #define IDEM_KEY_LIMIT    128 /* idempotency.c refuses longer keys */
@@ -22,7 +22,7 @@ const struct rpc_server *fuzz_daemon_server(void)
         char err[256];
         /* one past the highest level: no record is written, not even errors */
         log_set_level((enum log_level)(LOG_LEVEL_ERROR + 1));
-        if (!rpc_table_build(&server.table, service_table, true, err, sizeof err)) {
+        if (!rpc_table_build(&server.table, handler_table, true, err, sizeof err)) {
             fprintf(stderr, "fuzz: cannot build the method table: %s\n", err);
             abort();
         }

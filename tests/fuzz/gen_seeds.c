@@ -19,7 +19,7 @@
 #include "call.h"
 #include "clinic/v1/rpc.pb-c.h"
 #include "fuzz_daemon.h"
-#include "service.h"
+#include "handlers.h"
 
 #define MAX_DEPTH 3
 
@@ -293,7 +293,7 @@ static void script_parties(struct script *s)
 /* --- the targets' seeds --- */
 
 /* The caller's own id for a scoped rule, and the role that has that scope. */
-static int64_t own_id(const struct authz_rule *rule, enum caller_role role)
+static int64_t own_id(const struct method_rule *rule, enum caller_role role)
 {
     switch (rule->target) {
     case TARGET_USER:
@@ -312,7 +312,7 @@ static void call_seeds(void)
     const struct rpc_table *table = &fuzz_daemon_server()->table;
     for (size_t i = 0; i < table->n; i++) {
         const struct rpc_method *m = &table->methods[i];
-        const struct authz_rule *rule = m->rule;
+        const struct method_rule *rule = m->rule;
         char name[160];
         size_t payload_len, len;
         /* the payload alone, then as an admin's call, then as each role whose scope is checked */
@@ -337,7 +337,7 @@ static void call_seeds(void)
         write_seed("fuzz_envelope", name, env, env_len);
         free(env);
         free(seed);
-        if (m->flags & METHOD_MUTATES) {
+        if (m->rule->flags & METHOD_MUTATES) {
             seed = fuzz_call_join((unsigned)i, ROLE_ADMIN | FUZZ_CALL_KEY, payload, payload_len,
                                   begin.b, begin.n, &len);
             snprintf(name, sizeof name, "%03zu-%s-key", i, m->desc->name);
@@ -416,8 +416,8 @@ static void write_reply(const char *name, size_t index, const Clinic__V1__RpcRes
 static void reply_seeds(void)
 {
     size_t index = 0;
-    for (const struct service_entry *e = service_table; e->def; e++) {
-        const ProtobufCServiceDescriptor *sd = e->def->service->descriptor;
+    for (const struct handler_entry *e = handler_table; e->set; e++) {
+        const ProtobufCServiceDescriptor *sd = e->set->service->descriptor;
         for (unsigned i = 0; i < sd->n_methods; i++, index++) {
             Clinic__V1__RpcResponse resp = CLINIC__V1__RPC_RESPONSE__INIT;
             Clinic__V1__RpcStatus status = CLINIC__V1__RPC_STATUS__INIT;

@@ -21,7 +21,7 @@
 #include "db.h"
 #include "harness.h"
 #include "rpc.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 
 #define CALL_TIMEOUT_MS   30000
@@ -47,7 +47,7 @@ static int setup(void **state)
         !harness_pg_create_database(&pg, "audit_refusals", db_url, sizeof db_url) ||
         !harness_daemon_start(&daemon_, pg.dir, db_url, NULL, true) ||
         !harness_seed_clinic(db_url, "Europe/Berlin", 2, 2, &clinic) ||
-        !rpc_table_build(&table, service_table, false, err, sizeof err))
+        !rpc_table_build(&table, handler_table, false, err, sizeof err))
         return -1;
     other_appointment =
         harness_sql_id(db_url,
@@ -128,7 +128,7 @@ static int call_as(const char *token, const char *method, const char *field, lon
     assert_non_null(c);
     ProtobufCMessage *resp = NULL;
     struct clinic_error err;
-    struct clinic_call_options opts = {.mutating = (m->flags & METHOD_MUTATES) != 0,
+    struct clinic_call_options opts = {.mutating = (m->rule->flags & METHOD_MUTATES) != 0,
                                        .request_id = request_id};
     int code = clinic_call(c, m->name, req, m->desc->output, &resp, &opts, &err);
     if (resp)

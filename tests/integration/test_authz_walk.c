@@ -23,7 +23,7 @@
 #include "clinic/v1/auth.pb-c.h"
 #include "harness.h"
 #include "rpc.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 
 static struct harness_pg pg;
@@ -75,7 +75,7 @@ static int setup(void **state)
         !harness_pg_create_database(&pg, "authz_walk", db_url, sizeof db_url) ||
         !harness_daemon_start(&daemon_, pg.dir, db_url, NULL, true) ||
         !harness_seed_clinic(db_url, "Europe/Berlin", 2, 2, &clinic) ||
-        !rpc_table_build(&table, service_table, false, err, sizeof err))
+        !rpc_table_build(&table, handler_table, false, err, sizeof err))
         return -1;
     snprintf(tokens[ROLE_ADMIN], sizeof tokens[ROLE_ADMIN], "%s", daemon_.admin_token);
     own_appointment = appointment(0, 0, 3);
@@ -101,7 +101,7 @@ static int teardown(void **state)
 }
 
 /* The id of a record of this kind that is the role's own (own = true) or someone else's. */
-static long long target_for(enum authz_target target, enum caller_role role, bool own)
+static long long target_for(enum method_target target, enum caller_role role, bool own)
 {
     int who = own ? 0 : 1;
     switch (target) {
@@ -139,7 +139,7 @@ static int call_with(const struct rpc_method *m, const char *token, long long ta
     clinic_client *c = harness_connect_as(daemon_.url, token);
     assert_non_null(c);
     ProtobufCMessage *resp = NULL;
-    struct clinic_call_options opts = {.mutating = (m->flags & METHOD_MUTATES) != 0};
+    struct clinic_call_options opts = {.mutating = (m->rule->flags & METHOD_MUTATES) != 0};
     int code = clinic_call(c, m->name, req, m->desc->output, &resp, &opts, err);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
@@ -180,7 +180,8 @@ static void every_role_gets_what_the_table_says(void **state)
         for (int role = ROLE_ADMIN; role < ROLE_COUNT; role++) {
             struct clinic_error err;
             const char *who = caller_role_name((enum caller_role)role);
-            enum authz_scope scope = m->rule->public ? SCOPE_ALL : m->rule->scope[role];
+            enum method_scope scope =
+                (m->rule->flags & METHOD_PUBLIC) ? SCOPE_ALL : m->rule->scope[role];
             long long other = target_for(m->rule->target, (enum caller_role)role, false);
             long long own = target_for(m->rule->target, (enum caller_role)role, true);
             int code = call_with(m, tokens[role], other, &err);
@@ -204,7 +205,7 @@ static void every_mutation_and_audited_read_left_audit_rows(void **state)
     (void)state;
     for (size_t i = 0; i < table.n; i++) {
         const struct rpc_method *m = &table.methods[i];
-        if (!walked(m) || !(m->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)))
+        if (!walked(m) || !(m->rule->flags & (METHOD_MUTATES | METHOD_AUDIT_READ)))
             continue;
         char sql[256];
         snprintf(
@@ -226,7 +227,7 @@ static void no_token_is_unauthenticated_except_for_public_methods(void **state)
         const struct rpc_method *m = &table.methods[i];
         struct clinic_error err;
         int code = call_with(m, NULL, 0, &err);
-        if (m->rule->public)
+        if ((m->rule->flags & METHOD_PUBLIC))
             expect_admitted(m, "nobody", code, &err);
         else
             expect_refused(m, "nobody", code, STATUS_UNAUTHENTICATED, &err);
@@ -255,7 +256,7 @@ static void walk_with_dead_token(const char *how, bool expire)
         const struct rpc_method *m = &table.methods[i];
         struct clinic_error err;
         int code = call_with(m, token, 0, &err);
-        if (!m->rule->public)
+        if (!(m->rule->flags & METHOD_PUBLIC))
             expect_refused(m, how, code, STATUS_UNAUTHENTICATED, &err);
     }
 }

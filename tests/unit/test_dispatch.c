@@ -1,5 +1,6 @@
-/* test_dispatch.c: the method table built from protobuf-c service descriptors: what it serves,
- * how it is searched, and which mistakes in a service definition stop start-up. */
+/* test_dispatch.c: the table of served methods, built from the handler sets' protobuf-c service
+ * descriptors and the method table's rows: what it serves, how it is searched, and which
+ * disagreements between the two stop start-up. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,17 +9,18 @@
 
 #include <cmocka.h>
 
+#include "clinic/v1/diagnostics.pb-c.h"
 #include "clinic/v1/health.pb-c.h"
-#include "authz.h"
+#include "handlers.h"
+#include "methods.h"
 #include "rpc.h"
-#include "service.h"
 
 static char err[256];
 
 static void build_real(struct rpc_table *table, bool with_diagnostics)
 {
     err[0] = '\0';
-    if (!rpc_table_build(table, service_table, with_diagnostics, err, sizeof err))
+    if (!rpc_table_build(table, handler_table, with_diagnostics, err, sizeof err))
         fail_msg("rpc_table_build: %s", err);
 }
 
@@ -26,9 +28,9 @@ static void build_real(struct rpc_table *table, bool with_diagnostics)
 static size_t methods_served(bool with_diagnostics)
 {
     size_t n = 0;
-    for (const struct service_entry *e = service_table; e->def; e++)
+    for (const struct handler_entry *e = handler_table; e->set; e++)
         if (with_diagnostics || !e->diagnostics)
-            n += e->def->service->descriptor->n_methods;
+            n += e->set->service->descriptor->n_methods;
     return n;
 }
 
@@ -57,7 +59,7 @@ static void diagnostics_adds_sleep(void **state)
     rpc_table_free(&table);
 }
 
-static void entries_bind_descriptor_and_policy(void **state)
+static void entries_bind_descriptor_and_rule(void **state)
 {
     (void)state;
     struct rpc_table table;
@@ -68,14 +70,15 @@ static void entries_bind_descriptor_and_policy(void **state)
     assert_ptr_equal(check->desc->input, &clinic__v1__health_check_request__descriptor);
     assert_ptr_equal(check->service->descriptor, &clinic__v1__health__descriptor);
     assert_int_equal(check->index, 0);
-    assert_int_equal(check->flags, METHOD_NO_TX);
-    assert_true(check->rule->public);
+    assert_int_equal(check->rule->flags, METHOD_PUBLIC | METHOD_NO_TX);
     const struct rpc_method *sleep_method = rpc_table_find(&table, "/clinic.v1.Diagnostics/Sleep");
     assert_non_null(sleep_method);
-    assert_int_equal(sleep_method->flags & METHOD_NO_TX, 0);
+    assert_int_equal(sleep_method->rule->flags & METHOD_NO_TX, 0);
     const struct rpc_method *book = rpc_table_find(&table, "/clinic.v1.Scheduling/Book");
     assert_non_null(book);
-    assert_false(book->rule->public);
+    assert_int_equal(book->rule->flags, METHOD_MUTATES);
+    assert_int_equal(book->rule->target, TARGET_CLIENT);
+    assert_string_equal(book->rule->field, "client_id");
     assert_int_equal(book->rule->scope[ROLE_CLIENT], SCOPE_OWN);
     rpc_table_free(&table);
 }
@@ -122,7 +125,7 @@ static void overlong_names_are_not_found(void **state)
     rpc_table_free(&table);
 }
 
-/* --- service definitions with mistakes --- */
+/* --- handler sets and rows that disagree --- */
 
 static void fake_check(Clinic__V1__Health_Service *service,
                        const Clinic__V1__HealthCheckRequest *input,
@@ -136,80 +139,148 @@ static void fake_check(Clinic__V1__Health_Service *service,
 
 static Clinic__V1__Health_Service fake_health = CLINIC__V1__HEALTH__INIT(fake_);
 static Clinic__V1__Health_Service handlerless_health = {CLINIC__V1__HEALTH__BASE_INIT, NULL};
+static const struct handler_set fake_health_set = {&fake_health.base};
+static const struct handler_set handlerless_health_set = {&handlerless_health.base};
 
-static const struct method_policy check_policy[] = {{"Check", METHOD_MUTATES}, {NULL, 0}};
+/* A one-method service, named as the test needs, whose request is HealthCheckRequest. */
+struct one_method_service {
+    ProtobufCService base;
+    void (*handler)(void); /* where protobuf-c's invoke finds handler 0 */
+};
 
-static void assert_build_fails_saying(const struct service_def *def, const char *words)
+static void fake_handler(void)
 {
-    const struct service_entry entries[] = {{def, false}, {NULL, false}};
+}
+
+static ProtobufCMethodDescriptor fake_method = {"", &clinic__v1__health_check_request__descriptor,
+                                                &clinic__v1__health_check_response__descriptor};
+static const unsigned fake_method_index = 0;
+static ProtobufCServiceDescriptor fake_descriptor = {PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+                                                     "",
+                                                     "",
+                                                     "",
+                                                     "clinic.v1",
+                                                     1,
+                                                     &fake_method,
+                                                     &fake_method_index};
+static struct one_method_service fake_service = {{&fake_descriptor, NULL, NULL}, fake_handler};
+static const struct handler_set fake_set = {&fake_service.base};
+
+static const struct handler_set *service_named(const char *service, const char *method)
+{
+    fake_descriptor.name = service;
+    fake_method.name = method;
+    return &fake_set;
+}
+
+/* The real handler table with the set serving `service` replaced by `with` (removed when NULL),
+ * and `added` appended when not NULL. */
+static struct handler_entry entries[64];
+
+static const struct handler_entry *real_table_with(const char *service,
+                                                   const struct handler_set *with,
+                                                   const struct handler_set *added)
+{
+    size_t n = 0;
+    for (const struct handler_entry *e = handler_table; e->set; e++) {
+        bool replaced = service && strcmp(e->set->service->descriptor->name, service) == 0;
+        if (!replaced)
+            entries[n++] = *e;
+        else if (with)
+            entries[n++] = (struct handler_entry){with, e->diagnostics};
+    }
+    if (added)
+        entries[n++] = (struct handler_entry){added, false};
+    entries[n] = (struct handler_entry){NULL, false};
+    return entries;
+}
+
+static void assert_build_fails_saying(const struct handler_entry *table_entries,
+                                      bool with_diagnostics, const char *words)
+{
     struct rpc_table table;
     err[0] = '\0';
-    assert_false(rpc_table_build(&table, entries, false, err, sizeof err));
+    assert_false(rpc_table_build(&table, table_entries, with_diagnostics, err, sizeof err));
     if (!strstr(err, words))
         fail_msg("\"%s\" does not say \"%s\"", err, words);
     assert_null(table.methods);
     assert_int_equal(table.n, 0);
 }
 
-static void well_formed_fake_service_builds(void **state)
+static void another_handler_for_a_method_builds(void **state)
 {
     (void)state;
-    const struct service_def def = {&fake_health.base, check_policy};
-    const struct service_entry entries[] = {{&def, false}, {NULL, false}};
     struct rpc_table table;
-    assert_true(rpc_table_build(&table, entries, false, err, sizeof err));
-    assert_int_equal(table.n, 1);
-    assert_string_equal(table.methods[0].name, "/clinic.v1.Health/Check");
-    assert_int_equal(table.methods[0].flags, METHOD_MUTATES);
+    assert_true(rpc_table_build(&table, real_table_with("clinic.v1.Health", &fake_health_set, NULL),
+                                false, err, sizeof err));
+    const struct rpc_method *check = rpc_table_find(&table, "/clinic.v1.Health/Check");
+    assert_non_null(check);
+    assert_ptr_equal(check->service, &fake_health.base);
     rpc_table_free(&table);
 }
 
-static void method_without_policy_fails_build(void **state)
+static void method_without_row_fails_build(void **state)
 {
     (void)state;
-    static const struct method_policy none[] = {{NULL, 0}};
-    const struct service_def def = {&fake_health.base, none};
-    assert_build_fails_saying(&def, "no policy");
-    assert_non_null(strstr(err, "/clinic.v1.Health/Check"));
+    const struct handler_set *extra = service_named("clinic.v1.Extra", "Ping");
+    assert_build_fails_saying(real_table_with(NULL, NULL, extra), false, "no row");
+    assert_non_null(strstr(err, "/clinic.v1.Extra/Ping"));
 }
 
-static void policy_for_undefined_method_fails_build(void **state)
+static void row_for_undefined_method_fails_build(void **state)
 {
     (void)state;
-    static const struct method_policy typo[] = {{"Check", 0}, {"Chek", 0}, {NULL, 0}};
-    const struct service_def def = {&fake_health.base, typo};
-    assert_build_fails_saying(&def, "Chek");
+    assert_build_fails_saying(real_table_with("clinic.v1.Audit", NULL, NULL), false,
+                              "no service defines");
+    assert_non_null(strstr(err, "/clinic.v1.Audit/ListAudit"));
+}
+
+static void row_for_unserved_diagnostics_is_not_undefined(void **state)
+{
+    (void)state;
+    struct rpc_table table;
+    assert_true(rpc_table_build(&table, handler_table, false, err, sizeof err));
+    assert_non_null(method_rule_for("/clinic.v1.Diagnostics/Sleep"));
+    assert_null(rpc_table_find(&table, "/clinic.v1.Diagnostics/Sleep"));
+    rpc_table_free(&table);
+}
+
+static void target_field_missing_fails_build(void **state)
+{
+    (void)state;
+    /* GetClient's row names the request's "id"; a HealthCheckRequest has none (the real Clients
+     * set stays, so no other row loses its method; the check comes before the one for twice) */
+    const struct handler_set *clients = service_named("clinic.v1.Clients", "GetClient");
+    const struct handler_entry *t = real_table_with(NULL, NULL, clients);
+    assert_build_fails_saying(t, false, "target field \"id\"");
+    assert_non_null(strstr(err, "/clinic.v1.Clients/GetClient"));
 }
 
 static void method_without_handler_fails_build(void **state)
 {
     (void)state;
-    const struct service_def def = {&handlerless_health.base, check_policy};
-    assert_build_fails_saying(&def, "no handler");
+    assert_build_fails_saying(real_table_with("clinic.v1.Health", &handlerless_health_set, NULL),
+                              false, "no handler");
 }
 
 static void method_served_twice_fails_build(void **state)
 {
     (void)state;
-    const struct service_def def = {&fake_health.base, check_policy};
-    const struct service_entry entries[] = {{&def, false}, {&def, false}, {NULL, false}};
-    struct rpc_table table;
-    assert_false(rpc_table_build(&table, entries, false, err, sizeof err));
-    assert_non_null(strstr(err, "twice"));
-    assert_null(table.methods);
+    assert_build_fails_saying(real_table_with(NULL, NULL, &fake_health_set), false, "twice");
 }
 
 static void skipped_diagnostics_entry_is_not_checked(void **state)
 {
     (void)state;
-    const struct service_def bad = {&handlerless_health.base, check_policy};
-    const struct service_entry entries[] = {{&bad, true}, {NULL, false}};
+    /* a Diagnostics set without handlers: only a daemon serving diagnostics minds */
+    static Clinic__V1__Diagnostics_Service handlerless = {CLINIC__V1__DIAGNOSTICS__BASE_INIT, NULL};
+    static const struct handler_set bad = {&handlerless.base};
+    const struct handler_entry *t = real_table_with("clinic.v1.Diagnostics", &bad, NULL);
     struct rpc_table table;
-    assert_true(rpc_table_build(&table, entries, false, err, sizeof err));
-    assert_int_equal(table.n, 0);
-    assert_null(rpc_table_find(&table, "/clinic.v1.Health/Check"));
+    assert_true(rpc_table_build(&table, t, false, err, sizeof err));
+    assert_null(rpc_table_find(&table, "/clinic.v1.Diagnostics/Sleep"));
     rpc_table_free(&table);
-    assert_false(rpc_table_build(&table, entries, true, err, sizeof err));
+    assert_build_fails_saying(t, true, "no handler");
 }
 
 int main(void)
@@ -217,13 +288,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(served_without_diagnostics),
         cmocka_unit_test(diagnostics_adds_sleep),
-        cmocka_unit_test(entries_bind_descriptor_and_policy),
+        cmocka_unit_test(entries_bind_descriptor_and_rule),
         cmocka_unit_test(table_is_sorted_by_name),
         cmocka_unit_test(unknown_names_are_not_found),
         cmocka_unit_test(overlong_names_are_not_found),
-        cmocka_unit_test(well_formed_fake_service_builds),
-        cmocka_unit_test(method_without_policy_fails_build),
-        cmocka_unit_test(policy_for_undefined_method_fails_build),
+        cmocka_unit_test(another_handler_for_a_method_builds),
+        cmocka_unit_test(method_without_row_fails_build),
+        cmocka_unit_test(row_for_undefined_method_fails_build),
+        cmocka_unit_test(row_for_unserved_diagnostics_is_not_undefined),
+        cmocka_unit_test(target_field_missing_fails_build),
         cmocka_unit_test(method_without_handler_fails_build),
         cmocka_unit_test(method_served_twice_fails_build),
         cmocka_unit_test(skipped_diagnostics_entry_is_not_checked),

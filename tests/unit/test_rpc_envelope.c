@@ -16,7 +16,7 @@
 #include "db.h"
 #include "log.h"
 #include "rpc.h"
-#include "service.h"
+#include "handlers.h"
 #include "status.h"
 #include "wire.h"
 
@@ -39,7 +39,7 @@ static int setup(void **state)
         .server = {.max_request_bytes = MAX_REQUEST_BYTES, .default_deadline_ms = 1000}};
     char err[256];
     log_set_level(LOG_LEVEL_ERROR);
-    if (!rpc_table_build(&f.server.table, service_table, true, err, sizeof err))
+    if (!rpc_table_build(&f.server.table, handler_table, true, err, sizeof err))
         return -1;
     f.db = db_new(UNREACHABLE_DB);
     *state = &f;
@@ -353,8 +353,8 @@ static void list_methods_lists_the_served_methods(void **state)
         clinic__v1__list_methods_response__unpack(NULL, resp->payload.len, resp->payload.data);
     assert_non_null(out);
     size_t served = 0;
-    for (const struct service_entry *e = service_table; e->def; e++)
-        served += e->def->service->descriptor->n_methods; /* diagnostics are on here */
+    for (const struct handler_entry *e = handler_table; e->set; e++)
+        served += e->set->service->descriptor->n_methods; /* diagnostics are on here */
     assert_int_equal(out->n_methods, served);
     const Clinic__V1__MethodInfo *sleep = NULL, *check = NULL, *list = NULL, *book = NULL;
     for (size_t i = 0; i < out->n_methods; i++) {

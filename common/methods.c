@@ -1,0 +1,175 @@
+/* methods.c: the method table (see methods.h).
+ *
+ * DESIGN: a row per method; this table is the whole policy, so handlers contain no role checks.
+ * Reading a row: the method, what it does to data, then who may call it: the four scopes are for
+ * admin, front desk, therapist and client, in that order. A scope other than "all" is checked
+ * against the target the request names: for a client "own" means their client record (or an
+ * appointment or note of it); for a therapist "own" means their therapist record, their
+ * appointments and the notes they wrote, and "care" adds the clients they have (non-cancelled)
+ * appointments with. Row-level security on notes is a second wall behind this one. The daemon
+ * refuses to start when a row and the served methods disagree (rpc.c). */
+#include "methods.h"
+
+#include <string.h>
+
+#define _    SCOPE_NONE
+#define OWN  SCOPE_OWN
+#define CARE SCOPE_CARE
+#define ALL  SCOPE_ALL
+/* scopes for: admin, front desk, therapist, client */
+#define ROLES(admin, desk, therapist, client)                                                      \
+    {                                                                                              \
+        [ROLE_NONE] = _, [ROLE_ADMIN] = (admin), [ROLE_FRONT_DESK] = (desk),                       \
+        [ROLE_THERAPIST] = (therapist), [ROLE_CLIENT] = (client)                                   \
+    }
+#define EVERYONE ROLES(ALL, ALL, ALL, ALL)
+#define DESK     ROLES(ALL, ALL, _, _)
+#define ADMIN    ROLES(ALL, _, _, _)
+
+/* what a method does to data */
+#define READS        0
+#define MUTATES      METHOD_MUTATES
+#define NO_TX        METHOD_NO_TX
+#define AUDIT_READ   METHOD_AUDIT_READ
+#define SECRET_INPUT METHOD_SECRET_INPUT
+
+/* needs no token */
+#define PUBLIC(m, flags)                                                                           \
+    {                                                                                              \
+        "/clinic.v1." m, METHOD_PUBLIC | (flags), TARGET_NONE, NULL, EVERYONE                      \
+    }
+/* needs a token; names no single record */
+#define RULE(m, flags, scopes)                                                                     \
+    {                                                                                              \
+        "/clinic.v1." m, (flags), TARGET_NONE, NULL, scopes                                        \
+    }
+/* needs a token; the request's int64 `field` names the target that own/care scopes check */
+#define ON(m, flags, target, field, scopes)                                                        \
+    {                                                                                              \
+        "/clinic.v1." m, (flags), target, field, scopes                                            \
+    }
+
+static const struct method_rule rules[] = {
+    /* the wire's own services, and logging in */
+    PUBLIC("Health/Check", NO_TX),
+    PUBLIC("Reflection/ListMethods", NO_TX),
+    PUBLIC("Diagnostics/Sleep", READS), /* served only with --enable-diagnostics */
+    PUBLIC("Auth/Login", NO_TX), /* takes no key: its reply, token and all, must not be kept */
+    RULE("Auth/Logout", MUTATES, EVERYONE),
+    RULE("Auth/WhoAmI", READS, EVERYONE),
+    RULE("Auth/ChangePassword", MUTATES | SECRET_INPUT, EVERYONE),
+
+    /* accounts and the audit trail */
+    RULE("Users/CreateUser", MUTATES | SECRET_INPUT, ADMIN),
+    ON("Users/GetUser", READS, TARGET_USER, "id", ROLES(ALL, OWN, OWN, OWN)),
+    RULE("Users/ListUsers", READS, ADMIN),
+    RULE("Users/UpdateUser", MUTATES, ADMIN),
+    RULE("Users/SetPassword", MUTATES | SECRET_INPUT, ADMIN),
+    RULE("Audit/ListAudit", READS, ADMIN),
+    RULE("Demo/Load", MUTATES, ADMIN),
+
+    /* the clinic's set-up: everyone reads what booking needs; admins change it */
+    RULE("Locations/CreateLocation", MUTATES, ADMIN),
+    RULE("Locations/GetLocation", READS, EVERYONE),
+    RULE("Locations/ListLocations", READS, EVERYONE),
+    RULE("Locations/UpdateLocation", MUTATES, ADMIN),
+    RULE("Locations/ArchiveLocation", MUTATES, ADMIN),
+    RULE("Locations/AddClosure", MUTATES, DESK),
+    RULE("Locations/ListClosures", READS, EVERYONE),
+    RULE("Locations/DeleteClosure", MUTATES, DESK),
+    RULE("Rooms/CreateRoom", MUTATES, ADMIN),
+    RULE("Rooms/GetRoom", READS, EVERYONE),
+    RULE("Rooms/ListRooms", READS, EVERYONE),
+    RULE("Rooms/UpdateRoom", MUTATES, ADMIN),
+    RULE("Rooms/ArchiveRoom", MUTATES, ADMIN),
+    RULE("Services/CreateService", MUTATES, ADMIN),
+    RULE("Services/GetService", READS, EVERYONE),
+    RULE("Services/ListServices", READS, EVERYONE),
+    RULE("Services/UpdateService", MUTATES, ADMIN),
+    RULE("Services/ArchiveService", MUTATES, ADMIN),
+    RULE("Therapists/CreateTherapist", MUTATES, ADMIN),
+    RULE("Therapists/GetTherapist", READS, EVERYONE),
+    RULE("Therapists/ListTherapists", READS, EVERYONE),
+    RULE("Therapists/UpdateTherapist", MUTATES, ADMIN),
+    RULE("Therapists/ArchiveTherapist", MUTATES, ADMIN),
+    /* hours and time off: the front desk keeps them; a therapist reads their own */
+    RULE("Therapists/AddWorkingHours", MUTATES, DESK),
+    ON("Therapists/ListWorkingHours", READS, TARGET_THERAPIST, "therapist_id",
+       ROLES(ALL, ALL, OWN, _)),
+    RULE("Therapists/DeleteWorkingHours", MUTATES, DESK),
+    RULE("Therapists/AddTimeOff", MUTATES, DESK),
+    ON("Therapists/ListTimeOff", READS, TARGET_THERAPIST, "therapist_id", ROLES(ALL, ALL, OWN, _)),
+    RULE("Therapists/DeleteTimeOff", MUTATES, DESK),
+
+    /* clients' contact data: the front desk's; a client keeps their own up to date */
+    RULE("Clients/CreateClient", MUTATES, DESK),
+    ON("Clients/GetClient", READS, TARGET_CLIENT, "id", ROLES(ALL, ALL, CARE, OWN)),
+    RULE("Clients/ListClients", READS, DESK),
+    ON("Clients/UpdateClient", MUTATES, TARGET_CLIENT, "id", ROLES(ALL, ALL, _, OWN)),
+    ON("Clients/ArchiveClient", MUTATES, TARGET_CLIENT, "id", DESK),
+    ON("Clients/EraseClient", MUTATES, TARGET_CLIENT, "id", ADMIN),
+
+    /* the schedule: clients book and cancel their own; therapists run their own sessions */
+    RULE("Scheduling/FindSlots", READS, EVERYONE),
+    ON("Scheduling/Book", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
+    ON("Scheduling/BookCourse", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
+    ON("Scheduling/Reschedule", MUTATES, TARGET_APPOINTMENT, "appointment_id",
+       ROLES(ALL, ALL, _, OWN)),
+    ON("Scheduling/Cancel", MUTATES, TARGET_APPOINTMENT, "appointment_id", ROLES(ALL, ALL, _, OWN)),
+    ON("Scheduling/CheckIn", MUTATES, TARGET_APPOINTMENT, "appointment_id",
+       ROLES(ALL, ALL, OWN, _)),
+    ON("Scheduling/Complete", MUTATES, TARGET_APPOINTMENT, "appointment_id",
+       ROLES(ALL, ALL, OWN, _)),
+    ON("Scheduling/MarkNoShow", MUTATES, TARGET_APPOINTMENT, "appointment_id",
+       ROLES(ALL, ALL, OWN, _)),
+    ON("Scheduling/GetAppointment", READS, TARGET_APPOINTMENT, "appointment_id",
+       ROLES(ALL, ALL, CARE, OWN)),
+    RULE("Scheduling/DaySheet", READS, DESK),
+    ON("Scheduling/ClientAppointments", READS, TARGET_CLIENT, "client_id",
+       ROLES(ALL, ALL, CARE, OWN)),
+    ON("Scheduling/TherapistAgenda", READS, TARGET_THERAPIST, "therapist_id",
+       ROLES(ALL, ALL, OWN, _)),
+    RULE("Events/Since", READS, ROLES(ALL, ALL, ALL, _)), /* ids and times only, never names */
+
+    /* the clinical record: never the front desk's */
+    ON("Notes/DraftNote", MUTATES, TARGET_APPOINTMENT, "appointment_id", ROLES(_, _, OWN, _)),
+    ON("Notes/EditNote", MUTATES, TARGET_NOTE, "id", ROLES(_, _, OWN, _)),
+    ON("Notes/SignNote", MUTATES, TARGET_NOTE, "id", ROLES(_, _, OWN, _)),
+    ON("Notes/AmendNote", MUTATES, TARGET_NOTE, "id", ROLES(_, _, OWN, _)),
+    ON("Notes/GetNote", AUDIT_READ, TARGET_NOTE, "id", ROLES(ALL, _, CARE, OWN)),
+    ON("Notes/ListNotes", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
+    ON("Progress/ClientProgress", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
+};
+
+#define N_RULES (sizeof rules / sizeof rules[0])
+
+const struct method_rule *method_rule_for(const char *method)
+{
+    for (size_t i = 0; i < N_RULES; i++)
+        if (strcmp(rules[i].method, method) == 0)
+            return &rules[i];
+    return NULL;
+}
+
+const struct method_rule *method_rules(size_t *n)
+{
+    *n = N_RULES;
+    return rules;
+}
+
+bool method_takes_idempotency_key(const struct method_rule *rule)
+{
+    return rule && (rule->flags & METHOD_MUTATES) && !(rule->flags & METHOD_SECRET_INPUT);
+}
+
+const char *method_scope_name(enum method_scope scope)
+{
+    static const char *const names[] = {"none", "own", "care", "all"};
+    return (unsigned)scope < sizeof names / sizeof names[0] ? names[scope] : "?";
+}
+
+const char *method_target_name(enum method_target target)
+{
+    static const char *const names[] = {"", "client", "therapist", "appointment", "note", "user"};
+    return (unsigned)target < sizeof names / sizeof names[0] ? names[target] : "?";
+}
