@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "clinic/v1/rpc.pb-c.h"
+#include "clinic_internal.h"
 #include "message_unpack.h"
 
 /* Replies may reach the daemon's own limit plus the envelope; refuse absurd frames. */
@@ -32,7 +33,22 @@ struct clinic_client {
     char *token;
     atomic_int pipes; /* connections up right now */
     char urls[1024];
+    char tls_ca[512]; /* for the events socket a subscription dials (events.c) */
 };
+
+static void vset_error(struct clinic_error *err, int code, const char *request_id, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void vset_error(struct clinic_error *err, int code, const char *request_id, const char *fmt,
+                       va_list ap)
+{
+    if (!err)
+        return;
+    memset(err, 0, sizeof *err);
+    err->code = code;
+    snprintf(err->request_id, sizeof err->request_id, "%s", request_id ? request_id : "");
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+}
 
 static void set_error(struct clinic_error *err, int code, const char *request_id, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
@@ -40,14 +56,18 @@ static void set_error(struct clinic_error *err, int code, const char *request_id
 static void set_error(struct clinic_error *err, int code, const char *request_id, const char *fmt,
                       ...)
 {
-    if (!err)
-        return;
-    memset(err, 0, sizeof *err);
-    err->code = code;
-    snprintf(err->request_id, sizeof err->request_id, "%s", request_id ? request_id : "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    vset_error(err, code, request_id, fmt, ap);
+    va_end(ap);
+}
+
+void clinic_set_error(struct clinic_error *err, int code, const char *request_id, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset_error(err, code, request_id, fmt, ap);
     va_end(ap);
 }
 
@@ -88,10 +108,10 @@ static void url_host(const char *url, char *out, size_t len)
 }
 
 /* A dialer for url; for TLS, with the CA and the server name to verify. 0 or an nng error. */
-static int make_dialer(struct clinic_client *c, const char *url, const char *ca_file, nng_dialer *d,
+static int make_dialer(nng_socket sock, const char *url, const char *ca_file, nng_dialer *d,
                        struct clinic_error *err)
 {
-    int rv = nng_dialer_create(d, c->sock, url);
+    int rv = nng_dialer_create(d, sock, url);
     if (rv != 0 || strncmp(url, "tls+tcp", 7) != 0)
         return rv;
     if (!ca_file || !*ca_file) {
@@ -122,6 +142,12 @@ static int make_dialer(struct clinic_client *c, const char *url, const char *ca_
     return rv;
 }
 
+int clinic_dialer_create(nng_socket sock, const char *url, const char *ca_file, nng_dialer *d,
+                         struct clinic_error *err)
+{
+    return make_dialer(sock, url, ca_file, d, err);
+}
+
 /* Dials every URL in the comma-separated list; true when at least one answered now. URLs that
  * did not are left dialling in the background, so a daemon that starts later is picked up. */
 static bool dial_all(struct clinic_client *c, const char *urls, const char *ca_file,
@@ -139,7 +165,7 @@ static bool dial_all(struct clinic_client *c, const char *urls, const char *ca_f
         nng_dialer d;
         if (err)
             err->code = STATUS_OK;
-        int rv = make_dialer(c, url, ca_file, &d, err);
+        int rv = make_dialer(c->sock, url, ca_file, &d, err);
         if (rv != 0 && err && err->code != STATUS_OK)
             return false; /* make_dialer said what is wrong */
         if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL) {
@@ -158,7 +184,7 @@ static bool dial_all(struct clinic_client *c, const char *urls, const char *ca_f
         last_rv = rv;
         last_url = urls + (url - list);
         /* keep trying in the background: a daemon started later is picked up */
-        if (make_dialer(c, url, ca_file, &d, NULL) == 0)
+        if (make_dialer(c->sock, url, ca_file, &d, NULL) == 0)
             nng_dialer_start(d, NNG_FLAG_NONBLOCK);
     }
     if (!any)
@@ -191,6 +217,7 @@ clinic_client *clinic_connect_with(const char *urls, const struct clinic_connect
     if (!urls || !*urls)
         urls = CLINIC_DEFAULT_URL;
     snprintf(c->urls, sizeof c->urls, "%s", urls);
+    snprintf(c->tls_ca, sizeof c->tls_ca, "%s", opts->tls_ca_file ? opts->tls_ca_file : "");
     c->default_timeout_ms =
         opts->default_timeout_ms ? opts->default_timeout_ms : CLINIC_DEFAULT_TIMEOUT_MS;
     int rv = nng_req0_open(&c->sock);
@@ -219,6 +246,16 @@ void clinic_close(clinic_client *c)
     nng_close(c->sock);
     free(c->token);
     free(c);
+}
+
+const char *clinic_client_tls_ca(const clinic_client *c)
+{
+    return c->tls_ca;
+}
+
+uint32_t clinic_client_default_timeout_ms(const clinic_client *c)
+{
+    return c->default_timeout_ms;
 }
 
 void clinic_set_token(clinic_client *c, const char *token)
@@ -266,6 +303,11 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t clinic_now_ms(void)
+{
+    return now_ms();
 }
 
 static void sleep_ms(long ms)
@@ -401,6 +443,25 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
                 const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
                 const struct clinic_call_options *opts, struct clinic_error *err)
 {
+    return clinic_call_within(c, method, request, response_type, response, opts, INT64_MAX, err);
+}
+
+/* The transport's time for one exchange: the budget left plus the slack, but never past the
+ * caller's hard deadline; 0 when that has passed. */
+static uint32_t exchange_ms(int64_t give_up, int64_t deadline_ms)
+{
+    int64_t now = now_ms(), left = give_up - now;
+    int64_t ms = (left > 0 ? left : 1) + TRANSPORT_SLACK_MS;
+    if (deadline_ms != INT64_MAX && ms > deadline_ms - now)
+        ms = deadline_ms - now;
+    return ms > 0 ? (uint32_t)ms : 0;
+}
+
+int clinic_call_within(clinic_client *c, const char *method, const ProtobufCMessage *request,
+                       const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
+                       const struct clinic_call_options *opts, int64_t deadline_ms,
+                       struct clinic_error *err)
+{
     static const struct clinic_call_options defaults = {0};
     char request_id[65], generated_key[65] = "";
     if (!opts)
@@ -436,17 +497,17 @@ int clinic_call(clinic_client *c, const char *method, const ProtobufCMessage *re
     long pause_ms = RETRY_FIRST_MS;
     int code;
     for (;;) {
-        int64_t left = give_up - now_ms();
         nng_msg *msg = NULL;
-        int rv =
-            exchange(c, envelope, len, &msg, (uint32_t)(left > 0 ? left : 1) + TRANSPORT_SLACK_MS);
+        uint32_t transport_ms = exchange_ms(give_up, deadline_ms);
+        int rv = transport_ms ? exchange(c, envelope, len, &msg, transport_ms) : NNG_ETIMEDOUT;
         if (rv != 0)
             code = transport_error(c, rv, timeout_ms, request_id, err);
         else
             code = decode_reply(msg, response_type, response, request_id, err);
         if (msg)
             nng_msg_free(msg);
-        if (code != STATUS_UNAVAILABLE || now_ms() + pause_ms >= give_up)
+        int64_t retry_at = now_ms() + pause_ms;
+        if (code != STATUS_UNAVAILABLE || retry_at >= give_up || retry_at >= deadline_ms)
             break;
         sleep_ms(pause_ms);
         pause_ms = pause_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : pause_ms * 2;

@@ -13,6 +13,7 @@
 #include "status.h"
 
 #define CLINIC_DEFAULT_URL        "tcp://127.0.0.1:7450"
+#define CLINIC_DEFAULT_EVENTS_URL "tcp://127.0.0.1:7451"
 #define CLINIC_DEFAULT_TIMEOUT_MS 10000
 #define CLINIC_MAX_VIOLATIONS     16
 /* Requests above this are refused locally: clinicd's transport drops connections whose frames
@@ -88,5 +89,69 @@ void clinic_random_id(char out[33]);
 /* Writes message (any protobuf-c message) as JSON into a malloc'd string (free it), using the
  * .proto field names; NULL when out of memory. Enums print as their names, bytes as base64. */
 char *clinic_message_to_json(const ProtobufCMessage *message);
+
+/* --- events: a subscription to the daemon's appointment events ---
+ *
+ * clinicd publishes every event once on its PUB socket ("<topic> <serialized Event>"), numbered
+ * contiguously in commit order; PUB/SUB drops what a slow or disconnected subscriber misses, and
+ * Events/Since replays it. A subscription hides both: it hands out each event after after_seq
+ * exactly once, in sequence order. It asks Since first (page by page), then delivers live events;
+ * a live event whose number is not the next one (a gap: a full queue, a reconnection, a daemon
+ * restart) waits while Since fills the gap. The events socket re-dials on its own with bounded
+ * back-off; after each (re)connection, and after resync_ms without a live event, Since is asked
+ * again, so that nothing lost in between stays lost. Since goes through the client, with its
+ * token (Events/Since needs one; the PUB socket needs none). */
+
+struct Clinic__V1__Event; /* clinic/v1/events.pb-c.h */
+typedef struct clinic_subscription clinic_subscription;
+
+/* Subscribe from the newest event on: only what happens from now is delivered. */
+#define CLINIC_AFTER_NOW UINT64_MAX
+
+struct clinic_subscribe_options {
+    const char *events_url;    /* NULL: CLINIC_EVENTS, else CLINIC_DEFAULT_EVENTS_URL */
+    const char *topic;         /* deliver only topics starting with this; NULL: every event */
+    uint32_t call_timeout_ms;  /* each Events/Since call at most; 0: the client's default */
+    uint32_t resync_ms;        /* ask Since after this long without a live event; 0: 3000 */
+    uint32_t reconnect_max_ms; /* longest pause between re-dials of the events socket; 0: 2000 */
+    uint32_t page_limit;       /* events per Since call; 0: 1000, the most clinicd returns */
+};
+
+/* Subscribes to the events after after_seq (CLINIC_AFTER_NOW: after the newest one, which one
+ * Since call learns). client makes the Since calls and must outlive the subscription; opts may
+ * be NULL. The events socket is dialled in the background: a daemon not up yet is picked up when
+ * it starts. Returns STATUS_OK with *sub set, else a status with err filled (INVALID_ARGUMENT for
+ * a bad events URL; for CLINIC_AFTER_NOW, whatever Since answered). One thread at a time. */
+int clinic_subscribe(clinic_client *client, uint64_t after_seq,
+                     const struct clinic_subscribe_options *opts, clinic_subscription **sub,
+                     struct clinic_error *err);
+
+/* Waits at most timeout_ms for the next event (0: only what needs no waiting). STATUS_OK: *event
+ * is the event numbered right after the last one handed out or passed over by the topic filter;
+ * free it with protobuf_c_message_free_unpacked(&e->base, NULL). Otherwise *event is NULL and err
+ * says why: DEADLINE_EXCEEDED when nothing came in time, UNAVAILABLE when Since could not reach
+ * the daemon in time (both pass: call again, nothing is lost), or the status Since was refused
+ * with (UNAUTHENTICATED, PERMISSION_DENIED: calling again will not help). */
+int clinic_subscription_next(clinic_subscription *sub, uint32_t timeout_ms,
+                             struct Clinic__V1__Event **event, struct clinic_error *err);
+
+/* The sequence number to resume after: the last event handed out or passed over. */
+uint64_t clinic_subscription_last_seq(const clinic_subscription *sub);
+
+/* How events reached the caller, for tests and diagnostics. */
+struct clinic_subscription_stats {
+    uint64_t live;        /* events handed out as published */
+    uint64_t replayed;    /* events handed out from Events/Since */
+    uint64_t duplicates;  /* live events dropped: already handed out */
+    uint64_t gaps;        /* live events that came after a gap, which Since then filled */
+    uint64_t malformed;   /* live messages that were not "<topic> <Event>" */
+    uint64_t since_calls; /* Events/Since calls answered */
+    uint64_t connections; /* times the events socket connected: 1 + reconnections */
+};
+void clinic_subscription_stats(const clinic_subscription *sub,
+                               struct clinic_subscription_stats *out);
+
+/* Closes the events socket and frees what the subscription holds (NULL is fine). */
+void clinic_subscription_close(clinic_subscription *sub);
 
 #endif
