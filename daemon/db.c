@@ -69,7 +69,7 @@ static const struct {
     {"57P02", STATUS_UNAVAILABLE, "the database is restarting; retry shortly"},
     {"57P03", STATUS_UNAVAILABLE, "the database is starting up; retry shortly"},
     {"53300", STATUS_UNAVAILABLE, "the database has no free connections; retry shortly"},
-    /* our own SQLSTATEs (sql/0003): the message is the sentence, written for the caller */
+    /* our own SQLSTATEs (sql/README.md): the message is the sentence, written for the caller */
     {"CLINV", STATUS_INVALID_ARGUMENT, NULL},
     {"CLNOF", STATUS_NOT_FOUND, NULL},
     {"CLRUL", STATUS_FAILED_PRECONDITION, NULL},

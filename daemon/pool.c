@@ -1,5 +1,5 @@
-/* pool.c: worker threads over one nng REP socket; with rpc.c the only file that touches nng
- * for RPC.
+/* pool.c: worker threads over one nng REP socket: each receives a request, has rpc.c serve it
+ * and sends the answer. (The listener itself is listen.c's; the events socket events.c's.)
  *
  * DESIGN: each worker loops nng_ctx_recv -> nng_aio_wait -> rpc_serve -> nng_ctx_send -> wait on
  * an aio without callback, so all blocking happens on the worker's own thread. Receives time out

@@ -249,7 +249,7 @@ static void svc_clients_archive_client(Clinic__V1__Clients_Service *service,
 }
 
 /* Erasure keeps the clinical record (appointments, notes, audit) and redacts contact details;
- * clinic_erase_client (sql/0007) says exactly what goes. */
+ * clinic_erase_client (sql/functions/90_accounts.sql) says exactly what goes. */
 static void svc_clients_erase_client(Clinic__V1__Clients_Service *service,
                                      const Clinic__V1__EraseClientRequest *in,
                                      Clinic__V1__Client_Closure closure, void *data)

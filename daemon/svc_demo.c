@@ -1,5 +1,5 @@
-/* svc_demo.c: clinic.v1.Demo/Load: the demo clinic (sql/0005), so a new user can search and
- * book at once. */
+/* svc_demo.c: clinic.v1.Demo/Load: the demo clinic (sql/functions/95_demo.sql), so a new user can
+ * search and book at once. */
 #include "call.h"
 #include "clinic/v1/demo.pb-c.h"
 #include "db.h"

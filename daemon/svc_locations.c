@@ -2,7 +2,8 @@
  *
  * A location's rules are serialised with the bookings they govern by the database itself: a
  * write to a location, its closures, rooms or working hours takes the location's rules lock
- * first (triggers, sql/0015), which every booking there takes shared before it reads a rule. */
+ * first (triggers, sql/functions/60_rules.sql), which every booking there takes shared before it
+ * reads a rule. */
 #include <string.h>
 
 #include "call.h"
@@ -39,10 +40,11 @@ static const struct db_stmt update_stmt = {
     7};
 static const struct db_stmt archive_stmt = {
     "UPDATE locations SET archived = true WHERE id = $1 RETURNING " LOCATION_COLUMNS, 1};
-/* A closure may not strand booked appointments: the trigger on closures (sql/0015) takes the
- * location's rules lock, so bookings in flight there finish first and later ones wait, then counts
- * them and refuses (CLRUL, FAILED_PRECONDITION) with a sentence naming the days. The check and
- * the insert are one statement, so no booking can land on the days between them. */
+/* A closure may not strand booked appointments: the trigger on closures
+ * (sql/functions/60_rules.sql) takes the location's rules lock, so bookings in flight there finish
+ * first and later ones wait, then counts them and refuses (CLRUL, FAILED_PRECONDITION) with a
+ * sentence naming the days. The check and the insert are one statement, so no booking can land on
+ * the days between them. */
 static const struct db_stmt add_closure_stmt = {
     "INSERT INTO closures (location_id, first_day, last_day, reason)"
     " VALUES ($1, $2::date, $3::date, $4) RETURNING " CLOSURE_COLUMNS,

@@ -1,11 +1,12 @@
 /* svc_notes.c: clinic.v1.Notes: treatment notes, one per appointment, written by its therapist:
  * drafted, edited, signed (then frozen for ever) and amended; read with their amendments.
  *
- * The rules live in PostgreSQL (sql/0006, sql/0008): the guard trigger freezes signed notes and
- * names what a note lacks to be signed, row-level security shows each caller only the notes
- * their role allows, and clinic_note_* raise CLNOF / CLRUL with a sentence for the caller. These
- * handlers check the request's shape (one FieldViolation per bad field), turn enums into the
- * database's labels, call the function and answer with the note as note_details shows it.
+ * The rules live in PostgreSQL (sql/functions/80_records.sql, 85_notes.sql): the guard trigger
+ * freezes signed notes and names what a note lacks to be signed, row-level security shows each
+ * caller only the notes their role allows, and clinic_note_* raise CLNOF / CLRUL with a sentence
+ * for the caller. These handlers check the request's shape (one FieldViolation per bad field), turn
+ * enums into the database's labels, call the function and answer with the note as note_details
+ * shows it.
  *
  * Notes are health records: nothing here logs a value of a request or a row. Database errors
  * reach the log by SQLSTATE and primary message only (db.c), which quote no values. */

@@ -1,8 +1,8 @@
 /* svc_progress.c: clinic.v1.Progress: a client's course of care, session by session: pain
  * before and after, ODI, the change from the first session and whether it is clinically
- * important. clinic_client_progress (sql/0006) computes all of it from the signed notes the
- * caller may see (row-level security), so a client reads their own course and a therapist the
- * course of a client in their care. No value of it is logged. */
+ * important. clinic_client_progress (sql/functions/85_notes.sql) computes all of it from the signed
+ * notes the caller may see (row-level security), so a client reads their own course and a therapist
+ * the course of a client in their care. No value of it is logged. */
 #include "call.h"
 #include "clinic/v1/notes.pb-c.h"
 #include "db.h"

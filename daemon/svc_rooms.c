@@ -2,7 +2,7 @@
  *
  * Rooms are part of their location's rules: creating, changing or archiving one waits for the
  * bookings in flight at that location, and bookings that start meanwhile wait for it (the trigger
- * on rooms takes the location's rules lock, sql/0015). */
+ * on rooms takes the location's rules lock, sql/functions/60_rules.sql). */
 #include <string.h>
 
 #include "call.h"

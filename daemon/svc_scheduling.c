@@ -1,13 +1,13 @@
 /* svc_scheduling.c: clinic.v1.Scheduling: free-slot search, booking, courses, moving and the
  * appointment life cycle, and the front desk's views of a day, a client and a therapist.
  *
- * The rules live in SQL (sql/0003): these handlers check the shape of the request, read the
- * location's zone, call the SQL function and answer with the appointment as the view
- * appointment_details shows it. Every refusal comes back from SQL with its own SQLSTATE and a
- * sentence naming the rule, which call_fail_db passes on. The SQL functions also take the locks
- * (sql/0015): the location's and the service's rules shared, then therapist, room and client in
- * one global order, so a booking never meets a rule changed under it and a course never
- * deadlocks with another call; a 40001 they raise is run again by rpc.c. */
+ * The rules live in SQL (sql/functions/40_slots.sql, 50_booking.sql): these handlers check the
+ * shape of the request, read the location's zone, call the SQL function and answer with the
+ * appointment as the view appointment_details shows it. Every refusal comes back from SQL with its
+ * own SQLSTATE and a sentence naming the rule, which call_fail_db passes on. The SQL functions also
+ * take the locks (sql/functions/30_locks.sql): the location's and the service's rules shared, then
+ * therapist, room and client in one global order, so a booking never meets a rule changed under it
+ * and a course never deadlocks with another call; a 40001 they raise is run again by rpc.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +58,7 @@ static const struct db_stmt slots_check_stmt = {
     "          OR EXISTS (SELECT 1 FROM therapists WHERE id = $3) AS therapist_ok) AS x",
     6};
 /* One round trip per booking: the zone is read in the same statement (for a location that does
- * not exist the start parses to NULL and clinic_book answers NOT_FOUND), and the booked
+ * not exist the start parses to NULL and clinic_book_details answers NOT_FOUND), and the booked
  * appointment comes back as appointment_details shows it. */
 static const struct db_stmt book_stmt = {
     "SELECT " DETAILS_COLUMNS " FROM clinic_book_details($1, $2, $3, clinic_parse_instant($4,"

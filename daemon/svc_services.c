@@ -3,7 +3,8 @@
  *
  * A service's length, buffers, features and whether it is offered are rules a booking reads: a
  * change of a service waits for the bookings of it in flight, and bookings that start meanwhile
- * wait for the change (the trigger on services takes the service's rules lock, sql/0015). */
+ * wait for the change (the trigger on services takes the service's rules lock,
+ * sql/functions/60_rules.sql). */
 #include <string.h>
 
 #include "call.h"

@@ -2,8 +2,8 @@
  * weekly working hours and their time off.
  *
  * Working hours and time off are rules a booking reads; writes to them are serialised with the
- * bookings they govern by triggers (sql/0015): working hours take their location's rules lock,
- * time off the therapist's lock, before the row is written. */
+ * bookings they govern by triggers (sql/functions/60_rules.sql): working hours take their
+ * location's rules lock, time off the therapist's lock, before the row is written. */
 #include <string.h>
 
 #include "call.h"
@@ -92,9 +92,9 @@ static const struct db_stmt delete_hours_stmt = {
 static const struct db_stmt time_off_order_stmt = {
     "SELECT clinic_parse_instant($1, $3, 'start_time') < clinic_parse_instant($2, $3, 'end_time')",
     3};
-/* Time off may not strand active appointments: the trigger on time_off (sql/0015) takes the
- * therapist's lock, the one every booking of theirs takes before it writes, then counts the
- * active appointments (buffers included: they block the therapist too) that overlap it and
+/* Time off may not strand active appointments: the trigger on time_off (sql/functions/60_rules.sql)
+ * takes the therapist's lock, the one every booking of theirs takes before it writes, then counts
+ * the active appointments (buffers included: they block the therapist too) that overlap it and
  * refuses (CLRUL, FAILED_PRECONDITION) naming how many. A booking that commits first is counted;
  * one still waiting for the lock sees the time off when it writes. */
 static const struct db_stmt add_time_off_stmt = {

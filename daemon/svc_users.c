@@ -30,7 +30,7 @@ static const struct db_stmt list_stmt = {
     4};
 /* NULL keeps a field; $7 says whether the links are masked (then NULL clears them). A change of
  * role, links or active revokes the user's tokens through the trigger of
- * sql/0014_tokens_follow_their_user.sql. */
+ * sql/functions/90_accounts.sql. */
 static const struct db_stmt update_stmt = {
     "UPDATE users AS u SET email = coalesce($2, email), name = coalesce($3, name),"
     " role = coalesce($4::user_role, role),"
