@@ -8,7 +8,26 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 
+#include "call.h"
 #include "methods.h"
+
+/* Defines handler `name` of clinic.v1.<service> with the signature protobuf-c's ..._INIT(prefix)
+ * expects (so the compiler still checks it against the .proto), and opens the body every handler
+ * has: `call`, the call it serves (call.h; answer with call_reply or call_fail), and `in`, its
+ * decoded request. For example:
+ *     HANDLER(svc_rooms_get_room, Rooms, GetRoomRequest, Room) { ... }  */
+#define HANDLER(name, service, request, response)                                                  \
+    static void name##_body(struct call *call,                                                     \
+                            const Clinic__V1__##request *in __attribute__((unused)));              \
+    static void name(Clinic__V1__##service##_Service *service_, const Clinic__V1__##request *in,   \
+                     Clinic__V1__##response##_Closure closure, void *data)                         \
+    {                                                                                              \
+        (void)service_;                                                                            \
+        (void)closure; /* answers go through call_reply */                                         \
+        name##_body(data, in);                                                                     \
+    }                                                                                              \
+    static void name##_body(struct call *call,                                                     \
+                            const Clinic__V1__##request *in __attribute__((unused)))
 
 /* What a svc_<name>.c exports: its protobuf-c service (descriptor + handlers). */
 struct handler_set {

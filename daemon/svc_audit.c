@@ -26,13 +26,8 @@ static const struct db_stmt list_stmt = {
     " ORDER BY id DESC LIMIT $7",
     7};
 
-static void svc_audit_list_audit(Clinic__V1__Audit_Service *service,
-                                 const Clinic__V1__ListAuditRequest *in,
-                                 Clinic__V1__ListAuditResponse_Closure closure, void *data)
+HANDLER(svc_audit_list_audit, Audit, ListAuditRequest, ListAuditResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t size;
     int64_t before;
     check_optional_id(call, "user_id", in->user_id);

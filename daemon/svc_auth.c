@@ -202,12 +202,8 @@ static void login(struct call *call, const Clinic__V1__LoginRequest *in)
     db_result_free(account);
 }
 
-static void svc_auth_login(Clinic__V1__Auth_Service *service, const Clinic__V1__LoginRequest *in,
-                           Clinic__V1__LoginResponse_Closure closure, void *data)
+HANDLER(svc_auth_login, Auth, LoginRequest, LoginResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_email(call, "email", in->email, true);
     if (!in->password[0])
         call_violation(call, "password", "is required");
@@ -221,12 +217,8 @@ static void svc_auth_login(Clinic__V1__Auth_Service *service, const Clinic__V1__
                 call->request_id);
 }
 
-static void svc_auth_logout(Clinic__V1__Auth_Service *service, const Clinic__V1__LogoutRequest *in,
-                            Clinic__V1__LogoutResponse_Closure closure, void *data)
+HANDLER(svc_auth_logout, Auth, LogoutRequest, LogoutResponse)
 {
-    (void)service;
-    (void)in;
-    struct call *call = data;
     uint8_t digest[AUTH_DIGEST_BYTES];
     if (!auth_token_digest(call->auth_token, digest))
         return; /* authentication passed, so this cannot happen */
@@ -237,16 +229,11 @@ static void svc_auth_logout(Clinic__V1__Auth_Service *service, const Clinic__V1_
     }
     call_set_target(call, "user:%lld", (long long)call->caller.user_id);
     Clinic__V1__LogoutResponse resp = CLINIC__V1__LOGOUT_RESPONSE__INIT;
-    closure(&resp, call);
+    call_reply(&resp.base, call);
 }
 
-static void svc_auth_who_am_i(Clinic__V1__Auth_Service *service,
-                              const Clinic__V1__WhoAmIRequest *in,
-                              Clinic__V1__WhoAmIResponse_Closure closure, void *data)
+HANDLER(svc_auth_who_am_i, Auth, WhoAmIRequest, WhoAmIResponse)
 {
-    (void)service;
-    (void)in;
-    struct call *call = data;
     const char *params[] = {param_i64(call, call->caller.user_id)};
     struct db_result *r;
     if (!params[0] || db_query(call->db, &whoami_stmt, params, &r) != STATUS_OK) {
@@ -258,19 +245,15 @@ static void svc_auth_who_am_i(Clinic__V1__Auth_Service *service,
     if (db_rows(r) == 1 && user && rowmap_fill(call, &user->base, r, 0)) {
         resp.user = user;
         resp.token_expires_at = call->caller.token_expires_at;
-        closure(&resp, call);
+        call_reply(&resp.base, call);
     } else if (call->code == STATUS_OK) {
         call_fail(call, STATUS_UNAUTHENTICATED, "your account no longer exists");
     }
     db_result_free(r);
 }
 
-static void svc_auth_change_password(Clinic__V1__Auth_Service *service,
-                                     const Clinic__V1__ChangePasswordRequest *in,
-                                     Clinic__V1__ChangePasswordResponse_Closure closure, void *data)
+HANDLER(svc_auth_change_password, Auth, ChangePasswordRequest, ChangePasswordResponse)
 {
-    (void)service;
-    struct call *call = data;
     if (!in->current_password[0])
         call_violation(call, "current_password", "is required");
     check_password(call, "new_password", in->new_password);
@@ -305,7 +288,7 @@ static void svc_auth_change_password(Clinic__V1__Auth_Service *service,
         return;
     }
     Clinic__V1__ChangePasswordResponse resp = CLINIC__V1__CHANGE_PASSWORD_RESPONSE__INIT;
-    closure(&resp, call);
+    call_reply(&resp.base, call);
 }
 
 static Clinic__V1__Auth_Service auth_service = CLINIC__V1__AUTH__INIT(svc_auth_);

@@ -141,13 +141,8 @@ static void reply_client(struct call *call, const struct db_result *r)
     rowmap_reply_row(call, r, 0, &clinic__v1__client__descriptor);
 }
 
-static void svc_clients_create_client(Clinic__V1__Clients_Service *service,
-                                      const Clinic__V1__CreateClientRequest *in,
-                                      Clinic__V1__Client_Closure closure, void *data)
+HANDLER(svc_clients_create_client, Clients, CreateClientRequest, Client)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_client(call, true, NULL, 0, in->name, in->email, in->phone, in->date_of_birth);
     if (call->code != STATUS_OK)
         return;
@@ -162,13 +157,8 @@ static void svc_clients_create_client(Clinic__V1__Clients_Service *service,
     db_result_free(r);
 }
 
-static void svc_clients_get_client(Clinic__V1__Clients_Service *service,
-                                   const Clinic__V1__GetClientRequest *in,
-                                   Clinic__V1__Client_Closure closure, void *data)
+HANDLER(svc_clients_get_client, Clients, GetClientRequest, Client)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
@@ -176,13 +166,8 @@ static void svc_clients_get_client(Clinic__V1__Clients_Service *service,
                      (long long)in->id);
 }
 
-static void svc_clients_list_clients(Clinic__V1__Clients_Service *service,
-                                     const Clinic__V1__ListClientsRequest *in,
-                                     Clinic__V1__ListClientsResponse_Closure closure, void *data)
+HANDLER(svc_clients_list_clients, Clients, ListClientsRequest, ListClientsResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t size;
     int64_t after;
     check_text(call, "query", in->query, 0, QUERY_MAX);
@@ -194,13 +179,8 @@ static void svc_clients_list_clients(Clinic__V1__Clients_Service *service,
                       "clients", size);
 }
 
-static void svc_clients_update_client(Clinic__V1__Clients_Service *service,
-                                      const Clinic__V1__UpdateClientRequest *in,
-                                      Clinic__V1__Client_Closure closure, void *data)
+HANDLER(svc_clients_update_client, Clients, UpdateClientRequest, Client)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     static const char *const fields[] = {"name", "email", "phone", "date_of_birth", NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
@@ -234,13 +214,8 @@ static void svc_clients_update_client(Clinic__V1__Clients_Service *service,
     db_result_free(r);
 }
 
-static void svc_clients_archive_client(Clinic__V1__Clients_Service *service,
-                                       const Clinic__V1__ArchiveClientRequest *in,
-                                       Clinic__V1__Client_Closure closure, void *data)
+HANDLER(svc_clients_archive_client, Clients, ArchiveClientRequest, Client)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
@@ -250,13 +225,8 @@ static void svc_clients_archive_client(Clinic__V1__Clients_Service *service,
 
 /* Erasure keeps the clinical record (appointments, notes, audit) and redacts contact details;
  * clinic_erase_client (sql/functions/90_accounts.sql) says exactly what goes. */
-static void svc_clients_erase_client(Clinic__V1__Clients_Service *service,
-                                     const Clinic__V1__EraseClientRequest *in,
-                                     Clinic__V1__Client_Closure closure, void *data)
+HANDLER(svc_clients_erase_client, Clients, EraseClientRequest, Client)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_id(call, "id", in->id);
     check_text(call, "reason", in->reason, 1, 200);
     if (call->code != STATUS_OK)

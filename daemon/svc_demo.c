@@ -9,13 +9,8 @@
 
 static const struct db_stmt load_stmt = {"SELECT * FROM clinic_load_demo()", 0};
 
-static void svc_demo_load(Clinic__V1__Demo_Service *service, const Clinic__V1__LoadDemoRequest *in,
-                          Clinic__V1__LoadDemoResponse_Closure closure, void *data)
+HANDLER(svc_demo_load, Demo, LoadDemoRequest, LoadDemoResponse)
 {
-    (void)service;
-    (void)in;
-    (void)closure;
-    struct call *call = data;
     struct db_result *r;
     if (db_query(call->db, &load_stmt, NULL, &r) != STATUS_OK) {
         if (db_error_is(call->db, "23505"))

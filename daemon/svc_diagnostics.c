@@ -13,18 +13,14 @@
 
 static const struct db_stmt sleep_stmt = {"SELECT pg_sleep($1::double precision / 1000)", 1};
 
-static void svc_diagnostics_sleep(Clinic__V1__Diagnostics_Service *service,
-                                  const Clinic__V1__SleepRequest *input,
-                                  Clinic__V1__SleepResponse_Closure closure, void *closure_data)
+HANDLER(svc_diagnostics_sleep, Diagnostics, SleepRequest, SleepResponse)
 {
-    (void)service;
-    struct call *call = closure_data;
-    if (input->duration_ms > MAX_SLEEP_MS) {
+    if (in->duration_ms > MAX_SLEEP_MS) {
         call_violation(call, "duration_ms", "must be at most %d", MAX_SLEEP_MS);
         return;
     }
     char ms[16];
-    snprintf(ms, sizeof ms, "%u", input->duration_ms);
+    snprintf(ms, sizeof ms, "%u", in->duration_ms);
     const char *params[] = {ms};
     if (db_query(call->db, &sleep_stmt, params, NULL) != STATUS_OK) {
         call_fail_db(call);
@@ -32,7 +28,7 @@ static void svc_diagnostics_sleep(Clinic__V1__Diagnostics_Service *service,
     }
     Clinic__V1__SleepResponse out = CLINIC__V1__SLEEP_RESPONSE__INIT;
     out.worker = (uint32_t)call->worker;
-    closure(&out, closure_data);
+    call_reply(&out.base, call);
 }
 
 static Clinic__V1__Diagnostics_Service diagnostics =

@@ -16,13 +16,8 @@
 static const struct db_stmt since_stmt = {"SELECT * FROM clinic_events_after($1, $2)", 2};
 static const struct db_stmt last_stmt = {"SELECT coalesce(max(seq), 0) FROM events", 0};
 
-static void svc_events_since(Clinic__V1__Events_Service *service,
-                             const Clinic__V1__SinceRequest *in,
-                             Clinic__V1__SinceResponse_Closure closure, void *data)
+HANDLER(svc_events_since, Events, SinceRequest, SinceResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t limit = in->limit ? in->limit : SINCE_DEFAULT;
     if (limit > SINCE_MAX) {
         call_violation(call, "limit", "must be at most %d", SINCE_MAX);

@@ -6,17 +6,13 @@
 #include "db.h"
 #include "handlers.h"
 
-static void svc_health_check(Clinic__V1__Health_Service *service,
-                             const Clinic__V1__HealthCheckRequest *input,
-                             Clinic__V1__HealthCheckResponse_Closure closure, void *closure_data)
+HANDLER(svc_health_check, Health, HealthCheckRequest, HealthCheckResponse)
 {
-    (void)service;
-    (void)input; /* one status for the whole daemon: every service shares the database */
-    struct call *call = closure_data;
+    /* one status for the whole daemon: every service shares the database */
     Clinic__V1__HealthCheckResponse out = CLINIC__V1__HEALTH_CHECK_RESPONSE__INIT;
     out.status = db_ping(call->db) ? CLINIC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
                                    : CLINIC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
-    closure(&out, closure_data);
+    call_reply(&out.base, call);
 }
 
 static Clinic__V1__Health_Service health = CLINIC__V1__HEALTH__INIT(svc_health_);

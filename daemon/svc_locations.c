@@ -77,13 +77,8 @@ static void fail_write(struct call *call, const char *name)
         call_fail_db(call);
 }
 
-static void svc_locations_create_location(Clinic__V1__Locations_Service *service,
-                                          const Clinic__V1__CreateLocationRequest *in,
-                                          Clinic__V1__Location_Closure closure, void *data)
+HANDLER(svc_locations_create_location, Locations, CreateLocationRequest, Location)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t advance = in->max_advance_days ? in->max_advance_days : 90;
     uint32_t step = in->slot_step_minutes ? in->slot_step_minutes : 15;
     check_text(call, "name", in->name, 1, 200);
@@ -107,13 +102,8 @@ static void svc_locations_create_location(Clinic__V1__Locations_Service *service
     db_result_free(r);
 }
 
-static void svc_locations_get_location(Clinic__V1__Locations_Service *service,
-                                       const Clinic__V1__GetLocationRequest *in,
-                                       Clinic__V1__Location_Closure closure, void *data)
+HANDLER(svc_locations_get_location, Locations, GetLocationRequest, Location)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
@@ -121,14 +111,8 @@ static void svc_locations_get_location(Clinic__V1__Locations_Service *service,
                      (long long)in->id);
 }
 
-static void svc_locations_list_locations(Clinic__V1__Locations_Service *service,
-                                         const Clinic__V1__ListLocationsRequest *in,
-                                         Clinic__V1__ListLocationsResponse_Closure closure,
-                                         void *data)
+HANDLER(svc_locations_list_locations, Locations, ListLocationsRequest, ListLocationsResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t size;
     int64_t after;
     if (!check_page(call, in->page_size, in->page_token, &size, &after))
@@ -139,13 +123,8 @@ static void svc_locations_list_locations(Clinic__V1__Locations_Service *service,
                       "locations", size);
 }
 
-static void svc_locations_update_location(Clinic__V1__Locations_Service *service,
-                                          const Clinic__V1__UpdateLocationRequest *in,
-                                          Clinic__V1__Location_Closure closure, void *data)
+HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Location)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     static const char *const fields[] = {"name",
                                          "time_zone",
                                          "min_notice_minutes",
@@ -196,13 +175,8 @@ static void svc_locations_update_location(Clinic__V1__Locations_Service *service
     db_result_free(r);
 }
 
-static void svc_locations_archive_location(Clinic__V1__Locations_Service *service,
-                                           const Clinic__V1__ArchiveLocationRequest *in,
-                                           Clinic__V1__Location_Closure closure, void *data)
+HANDLER(svc_locations_archive_location, Locations, ArchiveLocationRequest, Location)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
@@ -210,13 +184,8 @@ static void svc_locations_archive_location(Clinic__V1__Locations_Service *servic
                      (long long)in->id);
 }
 
-static void svc_locations_add_closure(Clinic__V1__Locations_Service *service,
-                                      const Clinic__V1__AddClosureRequest *in,
-                                      Clinic__V1__Closure_Closure closure, void *data)
+HANDLER(svc_locations_add_closure, Locations, AddClosureRequest, Closure)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     const char *last = in->last_day[0] ? in->last_day : in->first_day;
     check_id(call, "location_id", in->location_id);
     check_day(call, "first_day", in->first_day, false);
@@ -241,14 +210,8 @@ static void svc_locations_add_closure(Clinic__V1__Locations_Service *service,
     db_result_free(r);
 }
 
-static void svc_locations_list_closures(Clinic__V1__Locations_Service *service,
-                                        const Clinic__V1__ListClosuresRequest *in,
-                                        Clinic__V1__ListClosuresResponse_Closure closure,
-                                        void *data)
+HANDLER(svc_locations_list_closures, Locations, ListClosuresRequest, ListClosuresResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     struct db_result *r;
     if (!check_id(call, "location_id", in->location_id))
         return;
@@ -263,14 +226,8 @@ static void svc_locations_list_closures(Clinic__V1__Locations_Service *service,
     db_result_free(r);
 }
 
-static void svc_locations_delete_closure(Clinic__V1__Locations_Service *service,
-                                         const Clinic__V1__DeleteClosureRequest *in,
-                                         Clinic__V1__DeleteClosureResponse_Closure closure,
-                                         void *data)
+HANDLER(svc_locations_delete_closure, Locations, DeleteClosureRequest, DeleteClosureResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &delete_closure_stmt, (const char *[]){param_i64(call, in->id)},

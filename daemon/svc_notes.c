@@ -425,13 +425,8 @@ static void change_and_reply(struct call *call, const struct db_stmt *stmt,
 
 /* ------------------------------------------------------------------ handlers */
 
-static void svc_notes_draft_note(Clinic__V1__Notes_Service *service,
-                                 const Clinic__V1__DraftNoteRequest *in,
-                                 Clinic__V1__Note_Closure closure, void *data)
+HANDLER(svc_notes_draft_note, Notes, DraftNoteRequest, Note)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     /* no content at all: an empty draft, nothing recorded (pain -1, not 0) */
     Clinic__V1__NoteContent empty = CLINIC__V1__NOTE_CONTENT__INIT;
     empty.pain_before = empty.pain_after = -1;
@@ -449,13 +444,8 @@ static void svc_notes_draft_note(Clinic__V1__Notes_Service *service,
     change_and_reply(call, &draft_stmt, params, in->appointment_id);
 }
 
-static void svc_notes_edit_note(Clinic__V1__Notes_Service *service,
-                                const Clinic__V1__EditNoteRequest *in,
-                                Clinic__V1__Note_Closure closure, void *data)
+HANDLER(svc_notes_edit_note, Notes, EditNoteRequest, Note)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
     call_set_target(call, "note:%lld", (long long)in->id);
@@ -484,25 +474,16 @@ static void svc_notes_edit_note(Clinic__V1__Notes_Service *service,
     change_and_reply(call, &edit_stmt, params, 0);
 }
 
-static void svc_notes_sign_note(Clinic__V1__Notes_Service *service, const Clinic__V1__NoteRef *in,
-                                Clinic__V1__Note_Closure closure, void *data)
+HANDLER(svc_notes_sign_note, Notes, NoteRef, Note)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     call_set_target(call, "note:%lld", (long long)in->id);
     if (!check_id(call, "id", in->id) || !check_author(call))
         return;
     change_and_reply(call, &sign_stmt, (const char *[]){param_i64(call, in->id)}, 0);
 }
 
-static void svc_notes_amend_note(Clinic__V1__Notes_Service *service,
-                                 const Clinic__V1__AmendNoteRequest *in,
-                                 Clinic__V1__Note_Closure closure, void *data)
+HANDLER(svc_notes_amend_note, Notes, AmendNoteRequest, Note)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     call_set_target(call, "note:%lld", (long long)in->id);
     check_id(call, "id", in->id);
     if (check_text(call, "reason", in->reason, 1, REASON_MAX))
@@ -515,25 +496,16 @@ static void svc_notes_amend_note(Clinic__V1__Notes_Service *service,
     change_and_reply(call, &amend_stmt, params, 0);
 }
 
-static void svc_notes_get_note(Clinic__V1__Notes_Service *service, const Clinic__V1__NoteRef *in,
-                               Clinic__V1__Note_Closure closure, void *data)
+HANDLER(svc_notes_get_note, Notes, NoteRef, Note)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     call_set_target(call, "note:%lld", (long long)in->id);
     if (!check_id(call, "id", in->id))
         return;
     reply_note(call, in->id);
 }
 
-static void svc_notes_list_notes(Clinic__V1__Notes_Service *service,
-                                 const Clinic__V1__ListNotesRequest *in,
-                                 Clinic__V1__ListNotesResponse_Closure closure, void *data)
+HANDLER(svc_notes_list_notes, Notes, ListNotesRequest, ListNotesResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t size;
     int64_t after;
     call_set_target(call, "client:%lld", (long long)in->client_id);

@@ -21,14 +21,8 @@ static const struct db_stmt progress_stmt = {
     " FROM clinic_client_progress($1) ORDER BY session",
     1};
 
-static void svc_progress_client_progress(Clinic__V1__Progress_Service *service,
-                                         const Clinic__V1__ClientProgressRequest *in,
-                                         Clinic__V1__ClientProgressResponse_Closure closure,
-                                         void *data)
+HANDLER(svc_progress_client_progress, Progress, ClientProgressRequest, ClientProgressResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     call_set_target(call, "client:%lld", (long long)in->client_id);
     if (!check_id(call, "client_id", in->client_id))
         return;

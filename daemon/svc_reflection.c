@@ -8,14 +8,8 @@
 #include "handlers.h"
 #include "status.h"
 
-static void svc_reflection_list_methods(Clinic__V1__Reflection_Service *service,
-                                        const Clinic__V1__ListMethodsRequest *input,
-                                        Clinic__V1__ListMethodsResponse_Closure closure,
-                                        void *closure_data)
+HANDLER(svc_reflection_list_methods, Reflection, ListMethodsRequest, ListMethodsResponse)
 {
-    (void)service;
-    (void)input;
-    struct call *call = closure_data;
     const struct rpc_table *table = call->served;
     Clinic__V1__ListMethodsResponse out = CLINIC__V1__LIST_METHODS_RESPONSE__INIT;
     Clinic__V1__MethodInfo *infos = calloc(table->n ? table->n : 1, sizeof *infos);
@@ -35,7 +29,7 @@ static void svc_reflection_list_methods(Clinic__V1__Reflection_Service *service,
     }
     out.n_methods = table->n;
     out.methods = ptrs;
-    closure(&out, closure_data);
+    call_reply(&out.base, call);
 done:
     free(ptrs);
     free(infos);

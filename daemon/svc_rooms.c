@@ -65,13 +65,8 @@ static void reply_room(struct call *call, const struct db_result *r)
     rowmap_reply_row(call, r, 0, &clinic__v1__room__descriptor);
 }
 
-static void svc_rooms_create_room(Clinic__V1__Rooms_Service *service,
-                                  const Clinic__V1__CreateRoomRequest *in,
-                                  Clinic__V1__Room_Closure closure, void *data)
+HANDLER(svc_rooms_create_room, Rooms, CreateRoomRequest, Room)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_id(call, "location_id", in->location_id);
     check_text(call, "name", in->name, 1, 200);
     check_features(call, "features", in->features, in->n_features);
@@ -92,26 +87,16 @@ static void svc_rooms_create_room(Clinic__V1__Rooms_Service *service,
     db_result_free(r);
 }
 
-static void svc_rooms_get_room(Clinic__V1__Rooms_Service *service,
-                               const Clinic__V1__GetRoomRequest *in,
-                               Clinic__V1__Room_Closure closure, void *data)
+HANDLER(svc_rooms_get_room, Rooms, GetRoomRequest, Room)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
                      &clinic__v1__room__descriptor, "room %lld does not exist", (long long)in->id);
 }
 
-static void svc_rooms_list_rooms(Clinic__V1__Rooms_Service *service,
-                                 const Clinic__V1__ListRoomsRequest *in,
-                                 Clinic__V1__ListRoomsResponse_Closure closure, void *data)
+HANDLER(svc_rooms_list_rooms, Rooms, ListRoomsRequest, ListRoomsResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t size;
     int64_t after;
     check_optional_id(call, "location_id", in->location_id);
@@ -123,13 +108,8 @@ static void svc_rooms_list_rooms(Clinic__V1__Rooms_Service *service,
                       "rooms", size);
 }
 
-static void svc_rooms_update_room(Clinic__V1__Rooms_Service *service,
-                                  const Clinic__V1__UpdateRoomRequest *in,
-                                  Clinic__V1__Room_Closure closure, void *data)
+HANDLER(svc_rooms_update_room, Rooms, UpdateRoomRequest, Room)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     static const char *const fields[] = {"name", "features", NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
@@ -165,13 +145,8 @@ static void svc_rooms_update_room(Clinic__V1__Rooms_Service *service,
     db_result_free(r);
 }
 
-static void svc_rooms_archive_room(Clinic__V1__Rooms_Service *service,
-                                   const Clinic__V1__ArchiveRoomRequest *in,
-                                   Clinic__V1__Room_Closure closure, void *data)
+HANDLER(svc_rooms_archive_room, Rooms, ArchiveRoomRequest, Room)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},

@@ -199,13 +199,8 @@ static bool check_search(struct call *call, const Clinic__V1__FindSlotsRequest *
     return call->code == STATUS_OK;
 }
 
-static void svc_scheduling_find_slots(Clinic__V1__Scheduling_Service *service,
-                                      const Clinic__V1__FindSlotsRequest *in,
-                                      Clinic__V1__FindSlotsResponse_Closure closure, void *data)
+HANDLER(svc_scheduling_find_slots, Scheduling, FindSlotsRequest, FindSlotsResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     long long after_start, after_therapist;
     char zone[64];
     check_id(call, "service_id", in->service_id);
@@ -254,13 +249,8 @@ static void book_and_reply(struct call *call, const struct db_stmt *stmt, const 
         reply_appointment(call, id);
 }
 
-static void svc_scheduling_book(Clinic__V1__Scheduling_Service *service,
-                                const Clinic__V1__BookRequest *in,
-                                Clinic__V1__Appointment_Closure closure, void *data)
+HANDLER(svc_scheduling_book, Scheduling, BookRequest, Appointment)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_id(call, "client_id", in->client_id);
     check_id(call, "service_id", in->service_id);
     check_id(call, "location_id", in->location_id);
@@ -276,13 +266,8 @@ static void svc_scheduling_book(Clinic__V1__Scheduling_Service *service,
                      "the appointment vanished");
 }
 
-static void svc_scheduling_book_course(Clinic__V1__Scheduling_Service *service,
-                                       const Clinic__V1__BookCourseRequest *in,
-                                       Clinic__V1__BookCourseResponse_Closure closure, void *data)
+HANDLER(svc_scheduling_book_course, Scheduling, BookCourseRequest, BookCourseResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     char zone[64];
     check_id(call, "client_id", in->client_id);
     check_id(call, "service_id", in->service_id);
@@ -323,13 +308,8 @@ static void svc_scheduling_book_course(Clinic__V1__Scheduling_Service *service,
     db_result_free(r);
 }
 
-static void svc_scheduling_reschedule(Clinic__V1__Scheduling_Service *service,
-                                      const Clinic__V1__RescheduleRequest *in,
-                                      Clinic__V1__Appointment_Closure closure, void *data)
+HANDLER(svc_scheduling_reschedule, Scheduling, RescheduleRequest, Appointment)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     char zone[64];
     check_id(call, "appointment_id", in->appointment_id);
     check_optional_id(call, "therapist_id", in->therapist_id);
@@ -350,49 +330,28 @@ static void transition(struct call *call, int64_t id, const char *to, const char
     book_and_reply(call, &transition_stmt, (const char *[]){param_i64(call, id), to, reason});
 }
 
-static void svc_scheduling_cancel(Clinic__V1__Scheduling_Service *service,
-                                  const Clinic__V1__CancelRequest *in,
-                                  Clinic__V1__Appointment_Closure closure, void *data)
+HANDLER(svc_scheduling_cancel, Scheduling, CancelRequest, Appointment)
 {
-    (void)service;
-    (void)closure;
-    transition(data, in->appointment_id, "cancelled", in->reason);
+    transition(call, in->appointment_id, "cancelled", in->reason);
 }
 
-static void svc_scheduling_check_in(Clinic__V1__Scheduling_Service *service,
-                                    const Clinic__V1__AppointmentRef *in,
-                                    Clinic__V1__Appointment_Closure closure, void *data)
+HANDLER(svc_scheduling_check_in, Scheduling, AppointmentRef, Appointment)
 {
-    (void)service;
-    (void)closure;
-    transition(data, in->appointment_id, "checked_in", "");
+    transition(call, in->appointment_id, "checked_in", "");
 }
 
-static void svc_scheduling_complete(Clinic__V1__Scheduling_Service *service,
-                                    const Clinic__V1__AppointmentRef *in,
-                                    Clinic__V1__Appointment_Closure closure, void *data)
+HANDLER(svc_scheduling_complete, Scheduling, AppointmentRef, Appointment)
 {
-    (void)service;
-    (void)closure;
-    transition(data, in->appointment_id, "completed", "");
+    transition(call, in->appointment_id, "completed", "");
 }
 
-static void svc_scheduling_mark_no_show(Clinic__V1__Scheduling_Service *service,
-                                        const Clinic__V1__AppointmentRef *in,
-                                        Clinic__V1__Appointment_Closure closure, void *data)
+HANDLER(svc_scheduling_mark_no_show, Scheduling, AppointmentRef, Appointment)
 {
-    (void)service;
-    (void)closure;
-    transition(data, in->appointment_id, "no_show", "");
+    transition(call, in->appointment_id, "no_show", "");
 }
 
-static void svc_scheduling_get_appointment(Clinic__V1__Scheduling_Service *service,
-                                           const Clinic__V1__AppointmentRef *in,
-                                           Clinic__V1__Appointment_Closure closure, void *data)
+HANDLER(svc_scheduling_get_appointment, Scheduling, AppointmentRef, Appointment)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (check_id(call, "appointment_id", in->appointment_id))
         reply_appointment(call, param_i64(call, in->appointment_id));
 }
@@ -507,13 +466,8 @@ static bool build_days(struct call *call, Clinic__V1__DaySheetResponse *out,
     return attach_appointments(call, out, appointments);
 }
 
-static void svc_scheduling_day_sheet(Clinic__V1__Scheduling_Service *service,
-                                     const Clinic__V1__DaySheetRequest *in,
-                                     Clinic__V1__DaySheetResponse_Closure closure, void *data)
+HANDLER(svc_scheduling_day_sheet, Scheduling, DaySheetRequest, DaySheetResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_id(call, "location_id", in->location_id);
     check_day(call, "date", in->date, false);
     if (call->code != STATUS_OK)
@@ -597,24 +551,15 @@ static void reply_range(struct call *call, const char *kind, int64_t who, const 
                       "appointments", size);
 }
 
-static void svc_scheduling_client_appointments(Clinic__V1__Scheduling_Service *service,
-                                               const Clinic__V1__ClientAppointmentsRequest *in,
-                                               Clinic__V1__AppointmentList_Closure closure,
-                                               void *data)
+HANDLER(svc_scheduling_client_appointments, Scheduling, ClientAppointmentsRequest, AppointmentList)
 {
-    (void)service;
-    (void)closure;
-    reply_range(data, "client", in->client_id, in->from, in->to, in->page_size, in->page_token,
+    reply_range(call, "client", in->client_id, in->from, in->to, in->page_size, in->page_token,
                 &client_exists_stmt, &client_range_stmt);
 }
 
-static void svc_scheduling_therapist_agenda(Clinic__V1__Scheduling_Service *service,
-                                            const Clinic__V1__TherapistAgendaRequest *in,
-                                            Clinic__V1__AppointmentList_Closure closure, void *data)
+HANDLER(svc_scheduling_therapist_agenda, Scheduling, TherapistAgendaRequest, AppointmentList)
 {
-    (void)service;
-    (void)closure;
-    reply_range(data, "therapist", in->therapist_id, in->from, in->to, in->page_size,
+    reply_range(call, "therapist", in->therapist_id, in->from, in->to, in->page_size,
                 in->page_token, &therapist_exists_stmt, &therapist_range_stmt);
 }
 

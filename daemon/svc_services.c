@@ -89,13 +89,8 @@ static void reply_service(struct call *call, const struct db_result *r)
     rowmap_reply_row(call, r, 0, &clinic__v1__service__descriptor);
 }
 
-static void svc_services_create_service(Clinic__V1__Services_Service *service,
-                                        const Clinic__V1__CreateServiceRequest *in,
-                                        Clinic__V1__Service_Closure closure, void *data)
+HANDLER(svc_services_create_service, Services, CreateServiceRequest, Service)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_text(call, "name", in->name, 1, 200);
     check_duration(call, in->duration_minutes);
     check_buffer(call, "buffer_before_minutes", in->buffer_before_minutes);
@@ -125,13 +120,8 @@ static void svc_services_create_service(Clinic__V1__Services_Service *service,
     db_result_free(r);
 }
 
-static void svc_services_get_service(Clinic__V1__Services_Service *service,
-                                     const Clinic__V1__GetServiceRequest *in,
-                                     Clinic__V1__Service_Closure closure, void *data)
+HANDLER(svc_services_get_service, Services, GetServiceRequest, Service)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
@@ -139,13 +129,8 @@ static void svc_services_get_service(Clinic__V1__Services_Service *service,
                      (long long)in->id);
 }
 
-static void svc_services_list_services(Clinic__V1__Services_Service *service,
-                                       const Clinic__V1__ListServicesRequest *in,
-                                       Clinic__V1__ListServicesResponse_Closure closure, void *data)
+HANDLER(svc_services_list_services, Services, ListServicesRequest, ListServicesResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t size;
     int64_t after;
     if (!check_page(call, in->page_size, in->page_token, &size, &after))
@@ -156,13 +141,8 @@ static void svc_services_list_services(Clinic__V1__Services_Service *service,
                       "services", size);
 }
 
-static void svc_services_update_service(Clinic__V1__Services_Service *service,
-                                        const Clinic__V1__UpdateServiceRequest *in,
-                                        Clinic__V1__Service_Closure closure, void *data)
+HANDLER(svc_services_update_service, Services, UpdateServiceRequest, Service)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     static const char *const fields[] = {"name",
                                          "duration_minutes",
                                          "buffer_before_minutes",
@@ -224,13 +204,8 @@ static void svc_services_update_service(Clinic__V1__Services_Service *service,
     db_result_free(r);
 }
 
-static void svc_services_archive_service(Clinic__V1__Services_Service *service,
-                                         const Clinic__V1__ArchiveServiceRequest *in,
-                                         Clinic__V1__Service_Closure closure, void *data)
+HANDLER(svc_services_archive_service, Services, ArchiveServiceRequest, Service)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},

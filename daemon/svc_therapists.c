@@ -191,13 +191,8 @@ static bool find_therapist(struct call *call, int64_t id, const char **zone)
     return found;
 }
 
-static void svc_therapists_create_therapist(Clinic__V1__Therapists_Service *service,
-                                            const Clinic__V1__CreateTherapistRequest *in,
-                                            Clinic__V1__Therapist_Closure closure, void *data)
+HANDLER(svc_therapists_create_therapist, Therapists, CreateTherapistRequest, Therapist)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_name_email(call, in->name, true, in->email, true);
     check_service_ids(call, in->service_ids, in->n_service_ids);
     if (call->code != STATUS_OK)
@@ -220,13 +215,8 @@ static void svc_therapists_create_therapist(Clinic__V1__Therapists_Service *serv
     db_result_free(r);
 }
 
-static void svc_therapists_get_therapist(Clinic__V1__Therapists_Service *service,
-                                         const Clinic__V1__GetTherapistRequest *in,
-                                         Clinic__V1__Therapist_Closure closure, void *data)
+HANDLER(svc_therapists_get_therapist, Therapists, GetTherapistRequest, Therapist)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
@@ -234,14 +224,8 @@ static void svc_therapists_get_therapist(Clinic__V1__Therapists_Service *service
                      (long long)in->id);
 }
 
-static void svc_therapists_list_therapists(Clinic__V1__Therapists_Service *service,
-                                           const Clinic__V1__ListTherapistsRequest *in,
-                                           Clinic__V1__ListTherapistsResponse_Closure closure,
-                                           void *data)
+HANDLER(svc_therapists_list_therapists, Therapists, ListTherapistsRequest, ListTherapistsResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t size;
     int64_t after;
     check_optional_id(call, "service_id", in->service_id);
@@ -253,13 +237,8 @@ static void svc_therapists_list_therapists(Clinic__V1__Therapists_Service *servi
                       "therapists", size);
 }
 
-static void svc_therapists_update_therapist(Clinic__V1__Therapists_Service *service,
-                                            const Clinic__V1__UpdateTherapistRequest *in,
-                                            Clinic__V1__Therapist_Closure closure, void *data)
+HANDLER(svc_therapists_update_therapist, Therapists, UpdateTherapistRequest, Therapist)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     static const char *const fields[] = {"name", "email", "service_ids", NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
@@ -308,13 +287,8 @@ static void svc_therapists_update_therapist(Clinic__V1__Therapists_Service *serv
 
 /* Archived therapists keep their booked appointments (as an archived location does); they are
  * left out of free-slot searches and new bookings. */
-static void svc_therapists_archive_therapist(Clinic__V1__Therapists_Service *service,
-                                             const Clinic__V1__ArchiveTherapistRequest *in,
-                                             Clinic__V1__Therapist_Closure closure, void *data)
+HANDLER(svc_therapists_archive_therapist, Therapists, ArchiveTherapistRequest, Therapist)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
@@ -322,13 +296,8 @@ static void svc_therapists_archive_therapist(Clinic__V1__Therapists_Service *ser
                      (long long)in->id);
 }
 
-static void svc_therapists_add_working_hours(Clinic__V1__Therapists_Service *service,
-                                             const Clinic__V1__AddWorkingHoursRequest *in,
-                                             Clinic__V1__WorkingHours_Closure closure, void *data)
+HANDLER(svc_therapists_add_working_hours, Therapists, AddWorkingHoursRequest, WorkingHours)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_id(call, "therapist_id", in->therapist_id);
     check_id(call, "location_id", in->location_id);
     if (in->weekday < 1 || in->weekday > 7)
@@ -372,14 +341,9 @@ static void svc_therapists_add_working_hours(Clinic__V1__Therapists_Service *ser
     db_result_free(r);
 }
 
-static void svc_therapists_list_working_hours(Clinic__V1__Therapists_Service *service,
-                                              const Clinic__V1__ListWorkingHoursRequest *in,
-                                              Clinic__V1__ListWorkingHoursResponse_Closure closure,
-                                              void *data)
+HANDLER(svc_therapists_list_working_hours, Therapists, ListWorkingHoursRequest,
+        ListWorkingHoursResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     const char *zone;
     if (!check_id(call, "therapist_id", in->therapist_id) ||
         !find_therapist(call, in->therapist_id, &zone))
@@ -399,13 +363,9 @@ static void svc_therapists_list_working_hours(Clinic__V1__Therapists_Service *se
 /* Deleting a rule is always allowed: appointments already booked inside it stay booked (the
  * working-hours rule constrains new bookings, not existing ones); the front desk sees them in
  * the therapist's day and can move them. */
-static void svc_therapists_delete_working_hours(
-    Clinic__V1__Therapists_Service *service, const Clinic__V1__DeleteWorkingHoursRequest *in,
-    Clinic__V1__DeleteWorkingHoursResponse_Closure closure, void *data)
+HANDLER(svc_therapists_delete_working_hours, Therapists, DeleteWorkingHoursRequest,
+        DeleteWorkingHoursResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &delete_hours_stmt, (const char *[]){param_i64(call, in->id)},
@@ -423,13 +383,8 @@ static bool has_offset(const char *s)
 /* Time off is refused while active appointments fall in it (the trigger on time_off counts them):
  * the clinic would otherwise hold bookings the therapist cannot keep. Cancelled and no-show ones
  * do not count. */
-static void svc_therapists_add_time_off(Clinic__V1__Therapists_Service *service,
-                                        const Clinic__V1__AddTimeOffRequest *in,
-                                        Clinic__V1__TimeOff_Closure closure, void *data)
+HANDLER(svc_therapists_add_time_off, Therapists, AddTimeOffRequest, TimeOff)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_id(call, "therapist_id", in->therapist_id);
     check_instant(call, "start_time", in->start_time, false);
     check_instant(call, "end_time", in->end_time, false);
@@ -477,14 +432,8 @@ static void svc_therapists_add_time_off(Clinic__V1__Therapists_Service *service,
 
 /* Instants are shown in the zone of the therapist's first working-hours location (UTC when
  * they have none), as AddTimeOff answers when given no zone. */
-static void svc_therapists_list_time_off(Clinic__V1__Therapists_Service *service,
-                                         const Clinic__V1__ListTimeOffRequest *in,
-                                         Clinic__V1__ListTimeOffResponse_Closure closure,
-                                         void *data)
+HANDLER(svc_therapists_list_time_off, Therapists, ListTimeOffRequest, ListTimeOffResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     const char *zone;
     if (!check_id(call, "therapist_id", in->therapist_id) ||
         !find_therapist(call, in->therapist_id, &zone))
@@ -502,14 +451,8 @@ static void svc_therapists_list_time_off(Clinic__V1__Therapists_Service *service
     db_result_free(r);
 }
 
-static void svc_therapists_delete_time_off(Clinic__V1__Therapists_Service *service,
-                                           const Clinic__V1__DeleteTimeOffRequest *in,
-                                           Clinic__V1__DeleteTimeOffResponse_Closure closure,
-                                           void *data)
+HANDLER(svc_therapists_delete_time_off, Therapists, DeleteTimeOffRequest, DeleteTimeOffResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &delete_time_off_stmt, (const char *[]){param_i64(call, in->id)},

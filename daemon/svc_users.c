@@ -99,13 +99,8 @@ static void reply_user(struct call *call, struct db_result *r, long long id)
         rowmap_reply_row(call, r, 0, &clinic__v1__user__descriptor);
 }
 
-static void svc_users_create_user(Clinic__V1__Users_Service *service,
-                                  const Clinic__V1__CreateUserRequest *in,
-                                  Clinic__V1__User_Closure closure, void *data)
+HANDLER(svc_users_create_user, Users, CreateUserRequest, User)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     check_email(call, "email", in->email, true);
     check_text(call, "name", in->name, 0, 200);
     if (check_role(call, "role", in->role, true))
@@ -132,26 +127,16 @@ static void svc_users_create_user(Clinic__V1__Users_Service *service,
     db_result_free(r);
 }
 
-static void svc_users_get_user(Clinic__V1__Users_Service *service,
-                               const Clinic__V1__GetUserRequest *in,
-                               Clinic__V1__User_Closure closure, void *data)
+HANDLER(svc_users_get_user, Users, GetUserRequest, User)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
                      &clinic__v1__user__descriptor, "user %lld does not exist", (long long)in->id);
 }
 
-static void svc_users_list_users(Clinic__V1__Users_Service *service,
-                                 const Clinic__V1__ListUsersRequest *in,
-                                 Clinic__V1__ListUsersResponse_Closure closure, void *data)
+HANDLER(svc_users_list_users, Users, ListUsersRequest, ListUsersResponse)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     uint32_t size;
     int64_t after;
     check_role(call, "role", in->role, false);
@@ -191,13 +176,8 @@ static bool check_update(struct call *call, const Clinic__V1__UpdateUserRequest 
     return call->code == STATUS_OK;
 }
 
-static void svc_users_update_user(Clinic__V1__Users_Service *service,
-                                  const Clinic__V1__UpdateUserRequest *in,
-                                  Clinic__V1__User_Closure closure, void *data)
+HANDLER(svc_users_update_user, Users, UpdateUserRequest, User)
 {
-    (void)service;
-    (void)closure;
-    struct call *call = data;
     if (!check_id(call, "id", in->id))
         return;
     struct db_result *current;
@@ -234,12 +214,8 @@ static void svc_users_update_user(Clinic__V1__Users_Service *service,
     db_result_free(r);
 }
 
-static void svc_users_set_password(Clinic__V1__Users_Service *service,
-                                   const Clinic__V1__SetPasswordRequest *in,
-                                   Clinic__V1__SetPasswordResponse_Closure closure, void *data)
+HANDLER(svc_users_set_password, Users, SetPasswordRequest, SetPasswordResponse)
 {
-    (void)service;
-    struct call *call = data;
     check_id(call, "id", in->id);
     check_password(call, "password", in->password);
     if (call->code != STATUS_OK)
@@ -264,7 +240,7 @@ static void svc_users_set_password(Clinic__V1__Users_Service *service,
         return;
     }
     Clinic__V1__SetPasswordResponse resp = CLINIC__V1__SET_PASSWORD_RESPONSE__INIT;
-    closure(&resp, call);
+    call_reply(&resp.base, call);
 }
 
 static Clinic__V1__Users_Service users_service = CLINIC__V1__USERS__INIT(svc_users_);
