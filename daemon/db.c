@@ -203,6 +203,18 @@ bool db_error_retryable(const struct db *db)
     return strcmp(db->sqlstate, "40001") == 0 || strcmp(db->sqlstate, "40P01") == 0;
 }
 
+/* Records a refusal decided before any statement reached the server: the SQLSTATE's own status
+ * and sentence (sqlstate_table), and why, for the log. */
+static int refuse_early(struct db *db, const char *sqlstate, const char *why)
+{
+    clear_error(db);
+    copy_field(db->sqlstate, sizeof db->sqlstate, sqlstate);
+    size_t i = sqlstate_index(sqlstate);
+    copy_field(db->public_msg, sizeof db->public_msg, sqlstate_table[i].sentence);
+    copy_field(db->detail, sizeof db->detail, why);
+    return sqlstate_table[i].code;
+}
+
 /* --- connection --- */
 
 struct db *db_new(const char *url)
@@ -315,14 +327,8 @@ int db_ensure(struct db *db)
     if (db->conn && !db->lost && PQstatus(db->conn) == CONNECTION_OK)
         return STATUS_OK;
     disconnect(db);
-    if (now_us() < db->next_attempt_us) {
-        clear_error(db);
-        copy_field(db->sqlstate, sizeof db->sqlstate, "08006");
-        copy_field(db->public_msg, sizeof db->public_msg,
-                   "the database is unreachable; retry shortly");
-        copy_field(db->detail, sizeof db->detail, "waiting before the next connection attempt");
-        return STATUS_UNAVAILABLE;
-    }
+    if (now_us() < db->next_attempt_us)
+        return refuse_early(db, "08006", "waiting before the next connection attempt");
     return connect_now(db);
 }
 
@@ -384,23 +390,13 @@ static const char *prepared_name(struct db *db, const struct db_stmt *stmt, int 
 
 static int past_deadline(struct db *db)
 {
-    clear_error(db);
-    copy_field(db->sqlstate, sizeof db->sqlstate, "57014");
-    copy_field(db->public_msg, sizeof db->public_msg,
-               "the call ran past its deadline; nothing was changed");
-    copy_field(db->detail, sizeof db->detail, "deadline passed before the statement started");
-    return STATUS_DEADLINE_EXCEEDED;
+    return refuse_early(db, "57014", "deadline passed before the statement started");
 }
 
 /* After db_abandon no statement starts: the one it cancelled may have been between two. */
 static int refuse_abandoned(struct db *db)
 {
-    clear_error(db);
-    copy_field(db->sqlstate, sizeof db->sqlstate, DB_SHUTDOWN_SQLSTATE);
-    copy_field(db->public_msg, sizeof db->public_msg,
-               sqlstate_table[sqlstate_index(DB_SHUTDOWN_SQLSTATE)].sentence);
-    copy_field(db->detail, sizeof db->detail, "shutting down: no new statement starts");
-    return STATUS_UNAVAILABLE;
+    return refuse_early(db, DB_SHUTDOWN_SQLSTATE, "shutting down: no new statement starts");
 }
 
 int db_query(struct db *db, const struct db_stmt *stmt, const char *const *params,

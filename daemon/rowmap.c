@@ -21,6 +21,18 @@ ProtobufCMessage *rowmap_new(struct call *call, const ProtobufCMessageDescriptor
     return m;
 }
 
+void rowmap_reply_done(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                       const ProtobufCMessageDescriptor *reply)
+{
+    if (db_query(call->db, stmt, params, NULL) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    ProtobufCMessage *out = rowmap_new(call, reply);
+    if (out)
+        call_reply(out, call);
+}
+
 static bool parse_int(const char *text, long long *out)
 {
     char *end;

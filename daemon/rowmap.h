@@ -15,6 +15,11 @@
 struct db_result;
 struct db_stmt;
 
+/* Runs stmt for its effect and answers with an empty message of type `reply` (methods whose
+ * answer carries nothing: a password set, a session ended); fails the call on a database error. */
+void rowmap_reply_done(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                       const ProtobufCMessageDescriptor *reply);
+
 /* A new, initialised message of type desc in the call's arena; NULL when out of memory. */
 ProtobufCMessage *rowmap_new(struct call *call, const ProtobufCMessageDescriptor *desc);
 

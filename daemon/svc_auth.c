@@ -283,12 +283,12 @@ HANDLER(svc_auth_change_password, Auth, ChangePasswordRequest, ChangePasswordRes
     if (!hash || !auth_token_digest(call->auth_token, digest))
         return;
     const char *params[] = {id, hash, param_i64(call, auth_token_lookup(digest))};
-    if (!params[2] || db_query(call->db, &change_password_stmt, params, NULL) != STATUS_OK) {
+    if (!params[2]) {
         call_fail_db(call);
         return;
     }
-    Clinic__V1__ChangePasswordResponse resp = CLINIC__V1__CHANGE_PASSWORD_RESPONSE__INIT;
-    call_reply(&resp.base, call);
+    rowmap_reply_done(call, &change_password_stmt, params,
+                      &clinic__v1__change_password_response__descriptor);
 }
 
 static Clinic__V1__Auth_Service auth_service = CLINIC__V1__AUTH__INIT(svc_auth_);

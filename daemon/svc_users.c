@@ -235,12 +235,8 @@ HANDLER(svc_users_set_password, Users, SetPasswordRequest, SetPasswordResponse)
     const char *hash = auth_hash_for_call(call, in->password);
     if (!hash)
         return;
-    if (db_query(call->db, &set_password_stmt, (const char *[]){id, hash}, NULL) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    Clinic__V1__SetPasswordResponse resp = CLINIC__V1__SET_PASSWORD_RESPONSE__INIT;
-    call_reply(&resp.base, call);
+    rowmap_reply_done(call, &set_password_stmt, (const char *[]){id, hash},
+                      &clinic__v1__set_password_response__descriptor);
 }
 
 static Clinic__V1__Users_Service users_service = CLINIC__V1__USERS__INIT(svc_users_);
