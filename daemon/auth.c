@@ -13,7 +13,7 @@
 #include "db.h"
 #include "log.h"
 #include "status.h"
-#include "validate.h"
+#include "param.h"
 
 static sem_t hash_slots;
 static bool hash_slots_ready;

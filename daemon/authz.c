@@ -8,7 +8,7 @@
 
 #include "db.h"
 #include "status.h"
-#include "validate.h"
+#include "param.h"
 
 /* --- the check --- */
 

@@ -11,7 +11,7 @@
 
 #include "db.h"
 #include "status.h"
-#include "validate.h"
+#include "param.h"
 
 #define IDEM_KEY_MAX 128 /* the table's CHECK says the same */
 

@@ -9,7 +9,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 
 /* Newest first: the page token carries the last id shown, the next page continues below it.
  * A method filter ending in "/" is a prefix ("/clinic.v1.Notes/"). */

@@ -22,7 +22,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 
 #define LOGIN_SLOW_AFTER    2
 #define LOGIN_LOCK_AFTER    5

@@ -16,7 +16,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 #include "wire.h"
 
 /* Emails go into sentences cut to this many bytes (at a character boundary). */
@@ -96,13 +97,13 @@ static void check_birth_day(struct call *call, const char *s)
 static void check_client(struct call *call, bool all, char *const *mask, size_t n, const char *name,
                          const char *email, const char *phone, const char *dob)
 {
-    if (all || mask_has(mask, n, "name"))
+    if (all || check_in_mask(mask, n, "name"))
         check_text(call, "name", name, 1, 200);
-    if ((all || mask_has(mask, n, "email")) && check_text(call, "email", email, 0, 254))
+    if ((all || check_in_mask(mask, n, "email")) && check_text(call, "email", email, 0, 254))
         check_email(call, "email", email, false);
-    if (all || mask_has(mask, n, "phone"))
+    if (all || check_in_mask(mask, n, "phone"))
         check_phone(call, "phone", phone);
-    if (all || mask_has(mask, n, "date_of_birth"))
+    if (all || check_in_mask(mask, n, "date_of_birth"))
         check_birth_day(call, dob);
 }
 
@@ -190,10 +191,10 @@ HANDLER(svc_clients_update_client, Clients, UpdateClientRequest, Client)
     check_client(call, false, mask, n, in->name, in->email, in->phone, in->date_of_birth);
     if (call->code != STATUS_OK)
         return;
-    bool email = mask_has(mask, n, "email"), phone = mask_has(mask, n, "phone"),
-         dob = mask_has(mask, n, "date_of_birth");
+    bool email = check_in_mask(mask, n, "email"), phone = check_in_mask(mask, n, "phone"),
+         dob = check_in_mask(mask, n, "date_of_birth");
     const char *params[] = {
-        param_i64(call, in->id), mask_has(mask, n, "name") ? in->name : NULL,
+        param_i64(call, in->id), check_in_mask(mask, n, "name") ? in->name : NULL,
         param_bool(email),       email ? in->email : NULL,
         param_bool(phone),       phone ? in->phone : NULL,
         param_bool(dob),         dob ? in->date_of_birth : NULL,

@@ -8,7 +8,7 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "param.h"
 
 #define SINCE_DEFAULT 100
 #define SINCE_MAX     1000

@@ -12,7 +12,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 
 #define LOCATION_COLUMNS                                                                           \
     "id, name, time_zone, min_notice_minutes, max_advance_days, slot_step_minutes,"                \
@@ -137,21 +138,21 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
     check_id(call, "id", in->id);
     if (!check_update_mask(call, mask, n, fields))
         return;
-    if (mask_has(mask, n, "name"))
+    if (check_in_mask(mask, n, "name"))
         check_text(call, "name", in->name, 1, 200);
     check_rules(call, in->min_notice_minutes,
-                mask_has(mask, n, "max_advance_days") ? in->max_advance_days : 1,
-                mask_has(mask, n, "slot_step_minutes") ? in->slot_step_minutes : 1,
+                check_in_mask(mask, n, "max_advance_days") ? in->max_advance_days : 1,
+                check_in_mask(mask, n, "slot_step_minutes") ? in->slot_step_minutes : 1,
                 in->cancellation_window_hours);
-    if (mask_has(mask, n, "max_advance_days") && in->max_advance_days == 0)
+    if (check_in_mask(mask, n, "max_advance_days") && in->max_advance_days == 0)
         call_violation(call, "max_advance_days", "must be from 1 to 3660");
-    if (mask_has(mask, n, "slot_step_minutes") && in->slot_step_minutes == 0)
+    if (check_in_mask(mask, n, "slot_step_minutes") && in->slot_step_minutes == 0)
         call_violation(call, "slot_step_minutes", "must be from 1 to 1440");
-    if (call->code == STATUS_OK && mask_has(mask, n, "time_zone"))
+    if (call->code == STATUS_OK && check_in_mask(mask, n, "time_zone"))
         check_time_zone(call, "time_zone", in->time_zone);
     if (call->code != STATUS_OK)
         return;
-#define IF_MASKED(field, value) (mask_has(mask, n, field) ? (value) : NULL)
+#define IF_MASKED(field, value) (check_in_mask(mask, n, field) ? (value) : NULL)
     const char *params[] = {
         param_i64(call, in->id),
         IF_MASKED("name", in->name),

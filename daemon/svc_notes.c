@@ -20,7 +20,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 
 /* The database's bound on each SOAP text and amendment (sql/0006), in characters. */
 #define NOTE_TEXT_MAX   20000
@@ -162,7 +163,7 @@ static const char *const content_fields[] = {
 static void check_content(struct call *call, const Clinic__V1__NoteContent *c, char *const *mask,
                           size_t n)
 {
-#define WANTED(name) (n == 0 || mask_has(mask, n, name))
+#define WANTED(name) (n == 0 || check_in_mask(mask, n, name))
     if (WANTED("pain_before"))
         check_pain(call, "content.pain_before", c->pain_before);
     if (WANTED("pain_after"))
@@ -286,7 +287,7 @@ static bool content_params(struct call *call, const Clinic__V1__NoteContent *c, 
                            size_t n, const char **params)
 {
     bool ok = true;
-#define WANTED(name) (n == 0 || mask_has(mask, n, name))
+#define WANTED(name) (n == 0 || check_in_mask(mask, n, name))
 #define SET(i, name, value, needed)                                                                \
     do {                                                                                           \
         params[i] = WANTED(name) ? (value) : NULL;                                                 \

@@ -9,7 +9,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 
 static const struct db_stmt client_stmt = {"SELECT name FROM clients WHERE id = $1", 1};
 /* -1 where the wire has no NULL; has_* say whether a score or change exists at all. */

@@ -11,7 +11,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 #include "wire.h"
 
 /* Room names go into sentences cut to this many bytes (at a character boundary), so that a long
@@ -116,9 +117,9 @@ HANDLER(svc_rooms_update_room, Rooms, UpdateRoomRequest, Room)
     check_id(call, "id", in->id);
     if (!check_update_mask(call, mask, n, fields))
         return;
-    if (mask_has(mask, n, "name"))
+    if (check_in_mask(mask, n, "name"))
         check_text(call, "name", in->name, 1, 200);
-    if (mask_has(mask, n, "features"))
+    if (check_in_mask(mask, n, "features"))
         check_features(call, "features", in->features, in->n_features);
     if (call->code != STATUS_OK)
         return;
@@ -126,10 +127,11 @@ HANDLER(svc_rooms_update_room, Rooms, UpdateRoomRequest, Room)
      * not NULL, so naming features in the mask with none given clears them. */
     const char *params[] = {
         param_i64(call, in->id),
-        mask_has(mask, n, "name") ? in->name : NULL,
-        mask_has(mask, n, "features") ? param_text_array(call, in->features, in->n_features) : NULL,
+        check_in_mask(mask, n, "name") ? in->name : NULL,
+        check_in_mask(mask, n, "features") ? param_text_array(call, in->features, in->n_features)
+                                           : NULL,
     };
-    if (!params[0] || (mask_has(mask, n, "features") && !params[2])) {
+    if (!params[0] || (check_in_mask(mask, n, "features") && !params[2])) {
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return;
     }

@@ -19,7 +19,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 
 #define DETAILS_COLUMNS                                                                            \
     "id, client_id, therapist_id, room_id, service_id, location_id, start_time, end_time,"         \

@@ -13,7 +13,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 #include "wire.h"
 
 /* Service names go into sentences cut to this many bytes (at a character boundary). */
@@ -156,22 +157,22 @@ HANDLER(svc_services_update_service, Services, UpdateServiceRequest, Service)
     if (!check_update_mask(call, mask, n, fields))
         return;
     /* fields outside the mask are ignored, whatever they hold */
-    if (mask_has(mask, n, "name"))
+    if (check_in_mask(mask, n, "name"))
         check_text(call, "name", in->name, 1, 200);
-    if (mask_has(mask, n, "duration_minutes"))
+    if (check_in_mask(mask, n, "duration_minutes"))
         check_duration(call, in->duration_minutes);
-    if (mask_has(mask, n, "buffer_before_minutes"))
+    if (check_in_mask(mask, n, "buffer_before_minutes"))
         check_buffer(call, "buffer_before_minutes", in->buffer_before_minutes);
-    if (mask_has(mask, n, "buffer_after_minutes"))
+    if (check_in_mask(mask, n, "buffer_after_minutes"))
         check_buffer(call, "buffer_after_minutes", in->buffer_after_minutes);
-    if (mask_has(mask, n, "price_cents"))
+    if (check_in_mask(mask, n, "price_cents"))
         check_price(call, in->price_cents);
-    if (mask_has(mask, n, "required_features"))
+    if (check_in_mask(mask, n, "required_features"))
         check_features(call, "required_features", in->required_features, in->n_required_features);
     if (call->code != STATUS_OK)
         return;
         /* NULL leaves a column as it is (coalesce in the statement). */
-#define IF_MASKED(field, value) (mask_has(mask, n, field) ? (value) : NULL)
+#define IF_MASKED(field, value) (check_in_mask(mask, n, field) ? (value) : NULL)
     const char *params[] = {
         param_i64(call, in->id),
         IF_MASKED("name", in->name),
@@ -186,7 +187,7 @@ HANDLER(svc_services_update_service, Services, UpdateServiceRequest, Service)
      * (params[i] holds fields[i - 1]) */
     bool complete = params[0] != NULL;
     for (size_t i = 1; i < sizeof params / sizeof params[0]; i++)
-        complete = complete && (params[i] || !mask_has(mask, n, fields[i - 1]));
+        complete = complete && (params[i] || !check_in_mask(mask, n, fields[i - 1]));
 #undef IF_MASKED
     if (!complete) {
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");

@@ -12,7 +12,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 
 /* A therapist performs few services; the bound keeps one request from naming thousands. */
 #define MAX_SERVICE_IDS 100
@@ -245,9 +246,9 @@ HANDLER(svc_therapists_update_therapist, Therapists, UpdateTherapistRequest, The
     check_id(call, "id", in->id);
     if (!check_update_mask(call, mask, n, fields))
         return;
-    bool set_services = mask_has(mask, n, "service_ids");
-    check_name_email(call, in->name, mask_has(mask, n, "name"), in->email,
-                     mask_has(mask, n, "email"));
+    bool set_services = check_in_mask(mask, n, "service_ids");
+    check_name_email(call, in->name, check_in_mask(mask, n, "name"), in->email,
+                     check_in_mask(mask, n, "email"));
     if (set_services)
         check_service_ids(call, in->service_ids, in->n_service_ids);
     if (call->code != STATUS_OK)
@@ -263,8 +264,8 @@ HANDLER(svc_therapists_update_therapist, Therapists, UpdateTherapistRequest, The
         check_services_exist(call, ids);
     if (call->code != STATUS_OK)
         return;
-    const char *params[] = {id, mask_has(mask, n, "name") ? in->name : NULL,
-                            mask_has(mask, n, "email") ? in->email : NULL};
+    const char *params[] = {id, check_in_mask(mask, n, "name") ? in->name : NULL,
+                            check_in_mask(mask, n, "email") ? in->email : NULL};
     struct db_result *r;
     if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
         fail_write(call, in->email);

@@ -15,7 +15,8 @@
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
-#include "validate.h"
+#include "check.h"
+#include "param.h"
 
 static const struct db_stmt create_stmt = {
     "INSERT INTO users AS u (email, name, role, therapist_id, client_id, password_hash)"
@@ -159,17 +160,17 @@ static bool check_update(struct call *call, const Clinic__V1__UpdateUserRequest 
     size_t n = in->n_update_mask;
     if (!check_update_mask(call, mask, n, fields))
         return false;
-    if (mask_has(mask, n, "email"))
+    if (check_in_mask(mask, n, "email"))
         check_email(call, "email", in->email, true);
-    if (mask_has(mask, n, "name"))
+    if (check_in_mask(mask, n, "name"))
         check_text(call, "name", in->name, 0, 200);
-    bool links = mask_has(mask, n, "therapist_id") || mask_has(mask, n, "client_id");
-    if (mask_has(mask, n, "role") && check_role(call, "role", in->role, true) && !links)
+    bool links = check_in_mask(mask, n, "therapist_id") || check_in_mask(mask, n, "client_id");
+    if (check_in_mask(mask, n, "role") && check_role(call, "role", in->role, true) && !links)
         call_violation(call, "update_mask",
                        "changing the role needs therapist_id and client_id in the mask too");
-    else if (links || mask_has(mask, n, "role"))
+    else if (links || check_in_mask(mask, n, "role"))
         check_links(call,
-                    mask_has(mask, n, "role")
+                    check_in_mask(mask, n, "role")
                         ? in->role
                         : (Clinic__V1__Role)caller_role_from_name(db_value(current, 0, 3)),
                     in->therapist_id, in->client_id);
@@ -193,17 +194,17 @@ HANDLER(svc_users_update_user, Users, UpdateUserRequest, User)
         return;
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
-    bool links = mask_has(mask, n, "therapist_id") || mask_has(mask, n, "client_id") ||
-                 mask_has(mask, n, "role");
+    bool links = check_in_mask(mask, n, "therapist_id") || check_in_mask(mask, n, "client_id") ||
+                 check_in_mask(mask, n, "role");
     const char *params[] = {
         id,
-        mask_has(mask, n, "email") ? in->email : NULL,
-        mask_has(mask, n, "name") ? in->name : NULL,
-        mask_has(mask, n, "role") ? caller_role_name((enum caller_role)in->role) : NULL,
+        check_in_mask(mask, n, "email") ? in->email : NULL,
+        check_in_mask(mask, n, "name") ? in->name : NULL,
+        check_in_mask(mask, n, "role") ? caller_role_name((enum caller_role)in->role) : NULL,
         param_id_or_null(call, in->therapist_id),
         param_id_or_null(call, in->client_id),
         param_bool(links),
-        mask_has(mask, n, "active") ? param_bool(in->active) : NULL,
+        check_in_mask(mask, n, "active") ? param_bool(in->active) : NULL,
     };
     struct db_result *r;
     if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {

@@ -1,9 +1,8 @@
-/* validate.h: field checks shared by handlers, and turning request values into query
- * parameters. A failed check records a FieldViolation on the call (naming the field and what a
- * good value looks like) and returns false; handlers run every check, then stop if the call
- * failed, so the caller learns about all bad fields at once. */
-#ifndef CLINICD_VALIDATE_H
-#define CLINICD_VALIDATE_H
+/* check.h: the field checks handlers share. A failed check records a FieldViolation on the call
+ * (naming the field and what a good value looks like) and returns false; handlers run every check,
+ * then stop if the call failed, so the caller learns about all bad fields at once. */
+#ifndef CLINICD_CHECK_H
+#define CLINICD_CHECK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,22 +37,12 @@ bool check_time_zone(struct call *call, const char *field, const char *zone);
 
 /* Every name in the mask is one of `allowed` (NULL-terminated), and the mask is not empty. */
 bool check_update_mask(struct call *call, char *const *mask, size_t n, const char *const *allowed);
-bool mask_has(char *const *mask, size_t n, const char *field);
+/* Whether `field` is one of the mask's names (to be updated). */
+bool check_in_mask(char *const *mask, size_t n, const char *field);
 
 /* page_size (0: default) and page_token ("" or a token from an earlier reply, which this
  * decodes into the key to continue after; 0 when starting). */
 bool check_page(struct call *call, uint32_t page_size, const char *token, uint32_t *size,
                 int64_t *after);
-
-/* Query parameters, in the call's arena. */
-const char *param_i64(struct call *call, int64_t v);
-const char *param_u32(struct call *call, uint32_t v);
-const char *param_bool(bool v);
-/* NULL (SQL NULL) for 0 or "". */
-const char *param_id_or_null(struct call *call, int64_t v);
-const char *param_text_or_null(const char *s);
-/* A PostgreSQL array literal of strings or ids. */
-const char *param_text_array(struct call *call, char *const *items, size_t n);
-const char *param_id_array(struct call *call, const int64_t *ids, size_t n);
 
 #endif

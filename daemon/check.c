@@ -1,5 +1,5 @@
-/* validate.c: request field checks and query parameters. */
-#include "validate.h"
+/* check.c: the field checks handlers share (check.h). */
+#include "check.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -163,7 +163,7 @@ bool check_instant(struct call *call, const char *field, const char *s, bool opt
     return ok;
 }
 
-bool mask_has(char *const *mask, size_t n, const char *field)
+bool check_in_mask(char *const *mask, size_t n, const char *field)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(mask[i], field) == 0)
@@ -212,76 +212,6 @@ bool check_page(struct call *call, uint32_t page_size, const char *token, uint32
         *after = v;
     }
     return ok;
-}
-
-const char *param_i64(struct call *call, int64_t v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", (long long)v);
-    return call_strdup(call, buf);
-}
-
-const char *param_u32(struct call *call, uint32_t v)
-{
-    char buf[12];
-    snprintf(buf, sizeof buf, "%u", v);
-    return call_strdup(call, buf);
-}
-
-const char *param_bool(bool v)
-{
-    return v ? "true" : "false";
-}
-
-const char *param_id_or_null(struct call *call, int64_t v)
-{
-    return v ? param_i64(call, v) : NULL;
-}
-
-const char *param_text_or_null(const char *s)
-{
-    return s && *s ? s : NULL;
-}
-
-/* {"a","b"} with quotes and backslashes escaped. */
-const char *param_text_array(struct call *call, char *const *items, size_t n)
-{
-    size_t len = 3;
-    for (size_t i = 0; i < n; i++)
-        len += 2 * strlen(items[i]) + 3;
-    char *out = call_alloc(call, len);
-    if (!out)
-        return NULL;
-    char *p = out;
-    *p++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            *p++ = ',';
-        *p++ = '"';
-        for (const char *s = items[i]; *s; s++) {
-            if (*s == '"' || *s == '\\')
-                *p++ = '\\';
-            *p++ = *s;
-        }
-        *p++ = '"';
-    }
-    *p++ = '}';
-    *p = '\0';
-    return out;
-}
-
-const char *param_id_array(struct call *call, const int64_t *ids, size_t n)
-{
-    char *out = call_alloc(call, n * 21 + 3);
-    if (!out)
-        return NULL;
-    size_t used = 0;
-    out[used++] = '{';
-    for (size_t i = 0; i < n; i++)
-        used += (size_t)snprintf(out + used, 22, "%s%lld", i ? "," : "", (long long)ids[i]);
-    out[used++] = '}';
-    out[used] = '\0';
-    return out;
 }
 
 bool check_time_zone(struct call *call, const char *field, const char *zone)
