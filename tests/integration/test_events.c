@@ -152,18 +152,22 @@ static void booking_through_one_daemon_is_published_by_the_other(void **state)
     clinic_subscription *sub;
     assert_int_equal(clinic_subscribe(c, CLINIC_AFTER_NOW, &opts, &sub, &err), STATUS_OK);
     settle(sub);
-    long long id = book_through(&a);
-    Clinic__V1__Event *e = NULL;
-    assert_int_equal(clinic_subscription_next(sub, 10000, &e, &err), STATUS_OK);
-    assert_int_equal(e->appointment_id, id);
-    assert_string_equal(e->topic, "appointment.booked");
-    assert_true(e->seq > 0);
-    struct clinic_subscription_stats st;
-    clinic_subscription_stats(sub, &st);
+    /* Connected at our end is not yet attached at the daemon's: PUB may drop what it publishes
+     * before then, and Since hands that event out instead. Book again, a bounded number of
+     * times, until one booking arrives live. */
+    struct clinic_subscription_stats st = {0};
+    for (int attempt = 0; attempt < 5 && st.live == 0; attempt++) {
+        long long id = book_through(&a);
+        Clinic__V1__Event *e = NULL;
+        assert_int_equal(clinic_subscription_next(sub, 10000, &e, &err), STATUS_OK);
+        assert_int_equal(e->appointment_id, id);
+        assert_string_equal(e->topic, "appointment.booked");
+        assert_true(e->seq > 0);
+        clinic__v1__event__free_unpacked(e, NULL);
+        clinic_subscription_stats(sub, &st);
+    }
     assert_int_equal(st.live, 1);
-    assert_int_equal(st.replayed, 0);
     assert_int_equal(st.malformed, 0);
-    clinic__v1__event__free_unpacked(e, NULL);
     clinic_subscription_close(sub);
     clinic_close(c);
 }
