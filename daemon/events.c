@@ -186,8 +186,7 @@ void events_stop(struct events *ev)
     atomic_store(&ev->stopping, true);
     if (ev->relay_started)
         pthread_join(ev->relay, NULL);
-    nng_close(ev->sock);
-    listen_free(ev->listener);
+    listen_close(ev->sock, ev->listener);
     db_free(ev->db);
     free(ev);
 }

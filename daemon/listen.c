@@ -2,14 +2,20 @@
  * and, for ipc://, the front of ipc_front.c. */
 #include "listen.h"
 
+#include <errno.h>
 #include <nng/supplemental/tls/tls.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ipc_front.h"
 #include "log.h"
+
+/* A close takes milliseconds; one that takes longer is stuck in nng (listen_close). */
+#define CLOSE_TIMEOUT_MS 3000
 
 struct listener {
     nng_listener nng;
@@ -108,6 +114,14 @@ static bool start_nng(nng_socket sock, const struct listen_options *opt, const c
     return true;
 }
 
+static void listener_free(struct listener *l)
+{
+    if (!l)
+        return;
+    ipc_front_close(l->front);
+    free(l);
+}
+
 struct listener *listen_start(nng_socket sock, const struct listen_options *opt, char *err,
                               size_t errlen)
 {
@@ -139,8 +153,7 @@ fail:
     nng_listener_close(l->nng);
     nng_pipe_notify(sock, NNG_PIPE_EV_ADD_PRE, NULL, NULL);
     nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
-    ipc_front_close(l->front);
-    free(l);
+    listener_free(l);
     return NULL;
 }
 
@@ -149,10 +162,98 @@ const char *listen_url(const struct listener *l)
     return l->url;
 }
 
-void listen_free(struct listener *l)
+/* One nng_close on its own thread. The closer and the waiter each hold a reference; whoever
+ * lets go last frees it, so a waiter that gives up leaves nothing dangling. */
+struct socket_close {
+    nng_socket sock;
+    pthread_mutex_t mutex;
+    pthread_cond_t done_cond;
+    bool done;
+    atomic_int refs;
+};
+
+static void socket_close_release(struct socket_close *c)
 {
-    if (!l)
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
-    ipc_front_close(l->front);
-    free(l);
+    pthread_cond_destroy(&c->done_cond);
+    pthread_mutex_destroy(&c->mutex);
+    free(c);
+}
+
+static void *socket_close_main(void *arg)
+{
+    struct socket_close *c = arg;
+    nng_close(c->sock);
+    pthread_mutex_lock(&c->mutex);
+    c->done = true;
+    pthread_cond_signal(&c->done_cond);
+    pthread_mutex_unlock(&c->mutex);
+    socket_close_release(c);
+    return NULL;
+}
+
+/* True once c's close finished, false when timeout_ms passed first. */
+static bool socket_close_wait(struct socket_close *c, long timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->mutex);
+    int rv = 0;
+    while (!c->done && rv != ETIMEDOUT)
+        rv = pthread_cond_timedwait(&c->done_cond, &c->mutex, &until);
+    bool done = c->done;
+    pthread_mutex_unlock(&c->mutex);
+    return done;
+}
+
+static bool socket_close_init(struct socket_close *c, nng_socket sock)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return false;
+    bool ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&c->done_cond, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    if (!ok)
+        return false;
+    pthread_mutex_init(&c->mutex, NULL);
+    c->sock = sock;
+    atomic_init(&c->refs, 2);
+    return true;
+}
+
+bool listen_close(nng_socket sock, struct listener *l)
+{
+    struct socket_close *c = calloc(1, sizeof *c);
+    pthread_t closer;
+    if (!c || !socket_close_init(c, sock)) {
+        free(c);
+        nng_close(sock); /* no thread to spare: close without a bound */
+        listener_free(l);
+        return true;
+    }
+    if (pthread_create(&closer, NULL, socket_close_main, c) != 0) {
+        atomic_store(&c->refs, 1);
+        socket_close_main(c);
+        listener_free(l);
+        return true;
+    }
+    pthread_detach(closer);
+    bool closed = socket_close_wait(c, CLOSE_TIMEOUT_MS);
+    socket_close_release(c);
+    if (closed)
+        listener_free(l);
+    else
+        log_msg(LOG_LEVEL_WARN,
+                "the socket listening on %s did not close within %ld ms (an nng 1.5.2 defect, "
+                "nanomsg/nng#1813); going on without it",
+                l ? l->url : "?", (long)CLOSE_TIMEOUT_MS);
+    return closed;
 }

@@ -27,8 +27,11 @@ listen_start(nng_socket sock, const struct listen_options *opt, char *err, size_
  * port the system chose (so tests and tools can listen on "tcp://127.0.0.1:0" without racing). */
 const char *listen_url(const struct listener *l);
 
-/* Releases what the listener holds. Call after nng_close of its socket, which closes nng's side
- * and stops the connection callbacks. NULL is fine. */
-void listen_free(struct listener *l);
+/* Closes sock, the socket l listens for, and releases l (NULL is fine). Returns false when nng
+ * did not finish closing within a few seconds: nng 1.5.2 can wait forever for a connection torn
+ * down mid-receive (nanomsg/nng#1813, fixed in nng 1.8), so the close is left running on its own
+ * thread and l is not freed (nng may still call its connection callbacks); the caller goes on
+ * shutting down and the process exits. */
+bool listen_close(nng_socket sock, struct listener *l);
 
 #endif

@@ -272,8 +272,7 @@ void pool_stop(struct pool *pool, long grace_ms)
             nng_aio_free(w->aio); /* waits for nng to finish expiring its last receive */
         db_free(w->db);
     }
-    nng_close(pool->sock); /* no receive of ours is pending: see the DESIGN note above */
-    listen_free(pool->listener);
+    listen_close(pool->sock, pool->listener); /* no receive of ours is pending: see above */
     free(pool->workers);
     free(pool);
 }
