@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "constraints.h"
 #include "db.h"
 #include "log.h"
 #include "status.h"
@@ -74,21 +75,30 @@ void call_violation(struct call *call, const char *field, const char *fmt, ...)
 
 void call_fail_db(struct call *call)
 {
-    int code = db_status_for_sqlstate(db_error_sqlstate(call->db));
+    const char *state = db_error_sqlstate(call->db), *constraint = db_error_constraint(call->db);
+    int code = db_status_for_sqlstate(state);
+    struct constraint_refusal refusal;
     if (code == STATUS_INTERNAL) {
-        log_msg(LOG_LEVEL_ERROR, "request_id=%s method=%s database error %s: %s", call->request_id,
-                call->method, db_error_sqlstate(call->db), db_error_detail(call->db));
+        log_msg(LOG_LEVEL_ERROR,
+                "request_id=%s method=%s database error %s (constraint \"%s\"): %s",
+                call->request_id, call->method, state, constraint, db_error_detail(call->db));
         call_fail(call, STATUS_INTERNAL,
                   "an internal error occurred; report request id %s to the administrator",
                   call->request_id);
         return;
     }
-    log_msg(LOG_LEVEL_DEBUG, "request_id=%s database said %s: %s", call->request_id,
-            db_error_sqlstate(call->db), db_error_detail(call->db));
-    if (code == STATUS_INVALID_ARGUMENT && db_error_column(call->db)[0])
+    log_msg(LOG_LEVEL_DEBUG, "request_id=%s database said %s (constraint \"%s\"): %s",
+            call->request_id, state, constraint, db_error_detail(call->db));
+    if (constraint_refusal_for(state, constraint, call->request, &refusal)) {
+        if (refusal.field[0])
+            call_violation(call, refusal.field, "%s", refusal.sentence);
+        else
+            call_fail(call, refusal.code, "%s", refusal.sentence);
+    } else if (code == STATUS_INVALID_ARGUMENT && db_error_column(call->db)[0]) {
         call_violation(call, db_error_column(call->db), "%s", db_error_public(call->db));
-    else
+    } else {
         call_fail(call, code, "%s", db_error_public(call->db));
+    }
 }
 
 /* A reply that is one record ("Client", "WorkingHours") with an int64 id names the call's audit

@@ -42,6 +42,7 @@ struct call {
     const char *auth_token;
     const char *idempotency_key;
     const ProtobufCBinaryData *payload; /* the request's serialized input */
+    const ProtobufCMessage *request;    /* and decoded, once its handler runs (HANDLER) */
     int64_t deadline_us;                /* monotonic, see clock.h */
     const struct rpc_table *served;     /* every method this daemon serves (for reflection) */
     struct caller caller;               /* set before the handler runs (authorisation passed) */
@@ -84,8 +85,10 @@ void call_fail(struct call *call, int code, const char *fmt, ...)
 void call_violation(struct call *call, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Fails the call with the database's last error: its status and its client-safe sentence. The
- * server's full text goes to the log with the request id, never to the client. */
+/* Fails the call with the database's last error: the sentence constraints.c has for the
+ * constraint it names, filled from the request, or else the SQLSTATE's status and client-safe
+ * sentence. The server's primary message goes to the log with the request id, never to the
+ * client. */
 void call_fail_db(struct call *call);
 
 /* The protobuf-c closure every handler receives: packs the response into call->reply. */

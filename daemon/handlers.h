@@ -16,18 +16,19 @@
  * has: `call`, the call it serves (call.h; answer with call_reply or call_fail), and `in`, its
  * decoded request. For example:
  *     HANDLER(svc_rooms_get_room, Rooms, GetRoomRequest, Room) { ... }  */
-#define HANDLER(name, service, request, response)                                                  \
+#define HANDLER(name, service, Request, Response)                                                  \
     static void name##_body(struct call *call,                                                     \
-                            const Clinic__V1__##request *in __attribute__((unused)));              \
-    static void name(Clinic__V1__##service##_Service *service_, const Clinic__V1__##request *in,   \
-                     Clinic__V1__##response##_Closure closure, void *data)                         \
+                            const Clinic__V1__##Request *in __attribute__((unused)));              \
+    static void name(Clinic__V1__##service##_Service *service_, const Clinic__V1__##Request *in,   \
+                     Clinic__V1__##Response##_Closure closure, void *data)                         \
     {                                                                                              \
         (void)service_;                                                                            \
         (void)closure; /* answers go through call_reply */                                         \
+        ((struct call *)data)->request = &in->base;                                                \
         name##_body(data, in);                                                                     \
     }                                                                                              \
     static void name##_body(struct call *call,                                                     \
-                            const Clinic__V1__##request *in __attribute__((unused)))
+                            const Clinic__V1__##Request *in __attribute__((unused)))
 
 /* What a svc_<name>.c exports: its protobuf-c service (descriptor + handlers). */
 struct handler_set {

@@ -1,10 +1,7 @@
 /* svc_clients.c: clinic.v1.Clients: the people who book sessions, and their contact details.
  *
- * Names, emails, phone numbers and birth dates are personal data: nothing here logs them. A
- * failed INSERT or UPDATE is reported without the server's text, whose DETAIL quotes row values
- * ("Key (lower(email))=(...)", "Failing row contains (...)") and which call_fail_db would log.
- * Reads and archiving use the shared rowmap helpers: their errors (a timeout, a lost
- * connection) quote no row values. */
+ * Names, emails, phone numbers and birth dates are personal data: nothing here logs them, and
+ * db.c keeps no DETAIL of a refused write (it quotes row values), so call_fail_db logs none. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,16 +9,12 @@
 #include "call.h"
 #include "clinic/v1/admin.pb-c.h"
 #include "db.h"
-#include "log.h"
 #include "rowmap.h"
 #include "handlers.h"
 #include "status.h"
 #include "check.h"
 #include "param.h"
-#include "wire.h"
 
-/* Emails go into sentences cut to this many bytes (at a character boundary). */
-#define EMAIL_IN_SENTENCE 120
 /* Long enough for a whole email address (254 bytes at most). */
 #define QUERY_MAX 254
 
@@ -107,35 +100,6 @@ static void check_client(struct call *call, bool all, char *const *mask, size_t 
         check_birth_day(call, dob);
 }
 
-/* Fails the call after a database error, like call_fail_db but without logging the server's
- * text (see the top of the file): a taken email gets its own sentence, a broken CHECK names its
- * field, anything unexpected is logged by SQLSTATE and constraint name only. */
-static void fail_write(struct call *call, const char *email)
-{
-    const char *state = db_error_sqlstate(call->db);
-    const char *constraint = db_error_constraint(call->db);
-    int code = db_status_for_sqlstate(state);
-    size_t len = strlen(constraint);
-    if (strcmp(state, "23505") == 0 && strcmp(constraint, "clients_email_key") == 0) {
-        call_fail(call, STATUS_ALREADY_EXISTS, "a client with email \"%.*s\" already exists",
-                  (int)wire_utf8_prefix(email, EMAIL_IN_SENTENCE), email);
-    } else if (strcmp(state, "23514") == 0 && strncmp(constraint, "clients_", 8) == 0 && len > 14 &&
-               strcmp(constraint + len - 6, "_check") == 0) {
-        /* column CHECKs are named clients_<column>_check */
-        char field[64];
-        snprintf(field, sizeof field, "%.*s", (int)(len - 14), constraint + 8);
-        call_violation(call, field, "was refused by the database's rules for this field");
-    } else if (code == STATUS_INTERNAL) {
-        log_msg(LOG_LEVEL_ERROR, "request_id=%s method=%s database error %s (constraint \"%s\")",
-                call->request_id, call->method, state, constraint);
-        call_fail(call, STATUS_INTERNAL,
-                  "an internal error occurred; report request id %s to the administrator",
-                  call->request_id);
-    } else {
-        call_fail(call, code, "%s", db_error_public(call->db));
-    }
-}
-
 /* Answers with the single row of r as a Client. */
 static void reply_client(struct call *call, const struct db_result *r)
 {
@@ -151,7 +115,7 @@ HANDLER(svc_clients_create_client, Clients, CreateClientRequest, Client)
                             param_text_or_null(in->date_of_birth)};
     struct db_result *r;
     if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->email);
+        call_fail_db(call);
         return;
     }
     reply_client(call, r);
@@ -205,7 +169,7 @@ HANDLER(svc_clients_update_client, Clients, UpdateClientRequest, Client)
     }
     struct db_result *r;
     if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->email);
+        call_fail_db(call);
         return;
     }
     if (db_rows(r) == 0)

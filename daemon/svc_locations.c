@@ -69,15 +69,6 @@ static void check_rules(struct call *call, uint32_t notice, uint32_t advance, ui
         call_violation(call, "cancellation_window_hours", "must be at most 8760 (a year)");
 }
 
-/* Fails the call after a write: a taken name gets its own sentence. */
-static void fail_write(struct call *call, const char *name)
-{
-    if (db_error_is(call->db, "23505"))
-        call_fail(call, STATUS_ALREADY_EXISTS, "a location named \"%s\" already exists", name);
-    else
-        call_fail_db(call);
-}
-
 HANDLER(svc_locations_create_location, Locations, CreateLocationRequest, Location)
 {
     uint32_t advance = in->max_advance_days ? in->max_advance_days : 90;
@@ -96,7 +87,7 @@ HANDLER(svc_locations_create_location, Locations, CreateLocationRequest, Locatio
                             param_u32(call, in->cancellation_window_hours)};
     struct db_result *r;
     if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->name);
+        call_fail_db(call);
         return;
     }
     rowmap_reply_row(call, r, 0, &clinic__v1__location__descriptor);
@@ -165,7 +156,7 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
 #undef IF_MASKED
     struct db_result *r;
     if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->name);
+        call_fail_db(call);
         return;
     }
     if (db_rows(r) == 0) {
@@ -200,11 +191,7 @@ HANDLER(svc_locations_add_closure, Locations, AddClosureRequest, Closure)
     struct db_result *r;
     if (db_query(call->db, &add_closure_stmt,
                  (const char *[]){location, in->first_day, last, in->reason}, &r) != STATUS_OK) {
-        if (db_error_is(call->db, "23503"))
-            call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist",
-                      (long long)in->location_id);
-        else
-            call_fail_db(call);
+        call_fail_db(call);
         return;
     }
     rowmap_reply_row(call, r, 0, &clinic__v1__closure__descriptor);

@@ -394,21 +394,13 @@ static void reply_note(struct call *call, int64_t id)
         call_reply(&note->base, call);
 }
 
-/* Runs a statement whose single value is a note id (clinic_note_*), and answers with that note.
- * A second note for an appointment is ALREADY_EXISTS with its own sentence (the table's
- * generic one speaks of names and emails). */
+/* Runs a statement whose single value is a note id (clinic_note_*), and answers with that note. */
 static void change_and_reply(struct call *call, const struct db_stmt *stmt,
-                             const char *const *params, int64_t appointment)
+                             const char *const *params)
 {
     struct db_result *r;
     if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
-        if (db_error_is(call->db, "23505") &&
-            strcmp(db_error_constraint(call->db), "treatment_notes_one_per_appointment") == 0)
-            call_fail(call, STATUS_ALREADY_EXISTS,
-                      "appointment %lld already has a note; edit that draft instead",
-                      (long long)appointment);
-        else
-            call_fail_db(call);
+        call_fail_db(call);
         return;
     }
     long long id = 0;
@@ -442,7 +434,7 @@ HANDLER(svc_notes_draft_note, Notes, DraftNoteRequest, Note)
     params[1] = param_i64(call, call->caller.therapist_id);
     if (!content_params(call, c, NULL, 0, params + 2))
         return;
-    change_and_reply(call, &draft_stmt, params, in->appointment_id);
+    change_and_reply(call, &draft_stmt, params);
 }
 
 HANDLER(svc_notes_edit_note, Notes, EditNoteRequest, Note)
@@ -472,7 +464,7 @@ HANDLER(svc_notes_edit_note, Notes, EditNoteRequest, Note)
     }
     if (!content_params(call, in->content, mask, n, params + 2))
         return;
-    change_and_reply(call, &edit_stmt, params, 0);
+    change_and_reply(call, &edit_stmt, params);
 }
 
 HANDLER(svc_notes_sign_note, Notes, NoteRef, Note)
@@ -480,7 +472,7 @@ HANDLER(svc_notes_sign_note, Notes, NoteRef, Note)
     call_set_target(call, "note:%lld", (long long)in->id);
     if (!check_id(call, "id", in->id) || !check_author(call))
         return;
-    change_and_reply(call, &sign_stmt, (const char *[]){param_i64(call, in->id)}, 0);
+    change_and_reply(call, &sign_stmt, (const char *[]){param_i64(call, in->id)});
 }
 
 HANDLER(svc_notes_amend_note, Notes, AmendNoteRequest, Note)
@@ -494,7 +486,7 @@ HANDLER(svc_notes_amend_note, Notes, AmendNoteRequest, Note)
         return;
     const char *params[] = {param_i64(call, in->id), param_i64(call, call->caller.therapist_id),
                             in->reason, in->text};
-    change_and_reply(call, &amend_stmt, params, 0);
+    change_and_reply(call, &amend_stmt, params);
 }
 
 HANDLER(svc_notes_get_note, Notes, NoteRef, Note)

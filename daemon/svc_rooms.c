@@ -13,11 +13,6 @@
 #include "status.h"
 #include "check.h"
 #include "param.h"
-#include "wire.h"
-
-/* Room names go into sentences cut to this many bytes (at a character boundary), so that a long
- * name cannot push the rest of the sentence out of the status message. */
-#define NAME_IN_SENTENCE 80
 
 #define ROOM_COLUMNS "id, location_id, name, features, archived"
 
@@ -38,27 +33,6 @@ static const struct db_stmt update_stmt = {
     3};
 static const struct db_stmt archive_stmt = {
     "UPDATE rooms SET archived = true WHERE id = $1 RETURNING " ROOM_COLUMNS, 1};
-
-/* Fails the call after a write: a taken name and an unknown location get their own sentences.
- * location_id is 0 when the statement did not name one (an update keeps the room's location). */
-static void fail_write(struct call *call, const char *name, int64_t location_id)
-{
-    const char *constraint = db_error_constraint(call->db);
-    int cut = (int)wire_utf8_prefix(name, NAME_IN_SENTENCE);
-    bool name_taken =
-        db_error_is(call->db, "23505") && strcmp(constraint, "rooms_location_name_key") == 0;
-    if (name_taken && location_id)
-        call_fail(call, STATUS_ALREADY_EXISTS,
-                  "a room named \"%.*s\" already exists at location %lld", cut, name,
-                  (long long)location_id);
-    else if (name_taken)
-        call_fail(call, STATUS_ALREADY_EXISTS,
-                  "a room named \"%.*s\" already exists at the room's location", cut, name);
-    else if (db_error_is(call->db, "23503") && strcmp(constraint, "rooms_location_id_fkey") == 0)
-        call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist", (long long)location_id);
-    else
-        call_fail_db(call);
-}
 
 /* Answers with the single row of r as a Room. */
 static void reply_room(struct call *call, const struct db_result *r)
@@ -81,7 +55,7 @@ HANDLER(svc_rooms_create_room, Rooms, CreateRoomRequest, Room)
     }
     struct db_result *r;
     if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->name, in->location_id);
+        call_fail_db(call);
         return;
     }
     reply_room(call, r);
@@ -137,7 +111,7 @@ HANDLER(svc_rooms_update_room, Rooms, UpdateRoomRequest, Room)
     }
     struct db_result *r;
     if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->name, 0);
+        call_fail_db(call);
         return;
     }
     if (db_rows(r) == 0)

@@ -15,10 +15,6 @@
 #include "status.h"
 #include "check.h"
 #include "param.h"
-#include "wire.h"
-
-/* Service names go into sentences cut to this many bytes (at a character boundary). */
-#define NAME_IN_SENTENCE 80
 
 /* The schema's ranges (sql/0002_scheduling.sql), checked here first so that every bad field is
  * reported by name, and so that a uint32 past INT_MAX never reaches an integer column. */
@@ -73,17 +69,6 @@ static void check_price(struct call *call, int64_t cents)
         call_violation(call, "price_cents", "must be from 0 to %d (cents)", PRICE_CENTS_MAX);
 }
 
-/* Fails the call after a write: a taken name gets its own sentence. */
-static void fail_write(struct call *call, const char *name)
-{
-    if (db_error_is(call->db, "23505") &&
-        strcmp(db_error_constraint(call->db), "services_name_key") == 0)
-        call_fail(call, STATUS_ALREADY_EXISTS, "a service named \"%.*s\" already exists",
-                  (int)wire_utf8_prefix(name, NAME_IN_SENTENCE), name);
-    else
-        call_fail_db(call);
-}
-
 /* Answers with the single row of r as a Service. */
 static void reply_service(struct call *call, const struct db_result *r)
 {
@@ -114,7 +99,7 @@ HANDLER(svc_services_create_service, Services, CreateServiceRequest, Service)
     }
     struct db_result *r;
     if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->name);
+        call_fail_db(call);
         return;
     }
     reply_service(call, r);
@@ -195,7 +180,7 @@ HANDLER(svc_services_update_service, Services, UpdateServiceRequest, Service)
     }
     struct db_result *r;
     if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->name);
+        call_fail_db(call);
         return;
     }
     if (db_rows(r) == 0)

@@ -160,15 +160,6 @@ static void check_services_exist(struct call *call, const char *ids)
     db_result_free(r);
 }
 
-/* Fails the call after a write to therapists: a taken email gets its own sentence. */
-static void fail_write(struct call *call, const char *email)
-{
-    if (db_error_is(call->db, "23505"))
-        call_fail(call, STATUS_ALREADY_EXISTS, "a therapist with email %s already exists", email);
-    else
-        call_fail_db(call);
-}
-
 /* Looks the therapist up. True when they exist, with *zone set (in the arena) to the zone of
  * their first working-hours location, "" when they have none; otherwise the call failed. */
 static bool find_therapist(struct call *call, int64_t id, const char **zone)
@@ -209,7 +200,7 @@ HANDLER(svc_therapists_create_therapist, Therapists, CreateTherapistRequest, The
     struct db_result *r;
     if (db_query(call->db, &create_stmt, (const char *[]){in->name, in->email, ids}, &r) !=
         STATUS_OK) {
-        fail_write(call, in->email);
+        call_fail_db(call);
         return;
     }
     rowmap_reply_row(call, r, 0, &clinic__v1__therapist__descriptor);
@@ -268,7 +259,7 @@ HANDLER(svc_therapists_update_therapist, Therapists, UpdateTherapistRequest, The
                             check_in_mask(mask, n, "email") ? in->email : NULL};
     struct db_result *r;
     if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        fail_write(call, in->email);
+        call_fail_db(call);
         return;
     }
     bool found = db_rows(r) > 0;
@@ -328,14 +319,7 @@ HANDLER(svc_therapists_add_working_hours, Therapists, AddWorkingHoursRequest, Wo
                             param_text_or_null(in->valid_until)};
     struct db_result *r;
     if (db_query(call->db, &add_hours_stmt, params, &r) != STATUS_OK) {
-        if (!db_error_is(call->db, "23503"))
-            call_fail_db(call);
-        else if (strstr(db_error_constraint(call->db), "location"))
-            call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist",
-                      (long long)in->location_id);
-        else
-            call_fail(call, STATUS_NOT_FOUND, "therapist %lld does not exist",
-                      (long long)in->therapist_id);
+        call_fail_db(call);
         return;
     }
     rowmap_reply_row(call, r, 0, &clinic__v1__working_hours__descriptor);

@@ -76,22 +76,6 @@ static void check_links(struct call *call, Clinic__V1__Role role, int64_t therap
         call_violation(call, "client_id", "is only for ROLE_CLIENT; leave it 0");
 }
 
-/* Fails a write with what the database refused, in words about the request's fields. */
-static void fail_write(struct call *call)
-{
-    const char *constraint = db_error_constraint(call->db);
-    if (db_error_is(call->db, "23505") && strstr(constraint, "email"))
-        call_fail(call, STATUS_ALREADY_EXISTS, "a user with this email already exists");
-    else if (db_error_is(call->db, "23505"))
-        call_fail(call, STATUS_ALREADY_EXISTS, "that %s already has a user",
-                  strstr(constraint, "therapist") ? "therapist" : "client");
-    else if (db_error_is(call->db, "23503"))
-        call_fail(call, STATUS_NOT_FOUND, "the %s named does not exist",
-                  strstr(constraint, "therapist") ? "therapist" : "client");
-    else
-        call_fail_db(call);
-}
-
 static void reply_user(struct call *call, struct db_result *r, long long id)
 {
     if (db_rows(r) == 0)
@@ -120,7 +104,7 @@ HANDLER(svc_users_create_user, Users, CreateUserRequest, User)
                             hash};
     struct db_result *r;
     if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        fail_write(call);
+        call_fail_db(call);
         return;
     }
     call_set_target(call, "user:%s", db_value(r, 0, 0));
@@ -208,7 +192,7 @@ HANDLER(svc_users_update_user, Users, UpdateUserRequest, User)
     };
     struct db_result *r;
     if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        fail_write(call);
+        call_fail_db(call);
         return;
     }
     reply_user(call, r, (long long)in->id);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "constraints.h"
 #include "db.h"
 #include "harness.h"
 #include "migrate.h"
@@ -75,10 +76,32 @@ static void schema_guarantees_hold(void **state)
     globfree(&g);
 }
 
+/* Every constraint constraints.c words a refusal for is one the schema has (a constraint, or a
+ * unique index, which PostgreSQL reports by its name): a renamed constraint would otherwise
+ * quietly fall back to the generic sentence. */
+static void every_worded_constraint_exists(void **state)
+{
+    (void)state;
+    for (size_t i = 0; constraint_table_name(i); i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM (SELECT conname AS name FROM pg_constraint UNION ALL "
+                 "SELECT relname FROM pg_class WHERE relkind = 'i') n WHERE name = '%s'",
+                 constraint_table_name(i));
+        char *count = harness_sql(url, sql);
+        assert_non_null(count);
+        if (strcmp(count, "0") == 0)
+            fail_msg("constraints.c words \"%s\", which the schema does not define",
+                     constraint_table_name(i));
+        free(count);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schema_guarantees_hold),
+        cmocka_unit_test(every_worded_constraint_exists),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
