@@ -73,6 +73,13 @@ void call_violation(struct call *call, const char *field, const char *fmt, ...)
     trim_to_character(call->message, sizeof call->message);
 }
 
+void call_fail_internal(struct call *call)
+{
+    call_fail(call, STATUS_INTERNAL,
+              "an internal error occurred; report request id %s to the administrator",
+              call->request_id);
+}
+
 void call_fail_db(struct call *call)
 {
     const char *state = db_error_sqlstate(call->db), *constraint = db_error_constraint(call->db);
@@ -82,9 +89,7 @@ void call_fail_db(struct call *call)
         log_msg(LOG_LEVEL_ERROR,
                 "request_id=%s method=%s database error %s (constraint \"%s\"): %s",
                 call->request_id, call->method, state, constraint, db_error_detail(call->db));
-        call_fail(call, STATUS_INTERNAL,
-                  "an internal error occurred; report request id %s to the administrator",
-                  call->request_id);
+        call_fail_internal(call);
         return;
     }
     log_msg(LOG_LEVEL_DEBUG, "request_id=%s database said %s (constraint \"%s\"): %s",

@@ -81,6 +81,10 @@ enum caller_role caller_role_from_name(const char *name);
 void call_fail(struct call *call, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Fails the call INTERNAL with the sentence that asks the caller to report its request id (the
+ * cause goes to the log, never to the caller). */
+void call_fail_internal(struct call *call);
+
 /* Records one bad field and makes the call INVALID_ARGUMENT; the message summarises the fields. */
 void call_violation(struct call *call, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

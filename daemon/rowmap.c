@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "check.h"
 #include "db.h"
+#include "param.h"
 #include "status.h"
 
 ProtobufCMessage *rowmap_new(struct call *call, const ProtobufCMessageDescriptor *desc)
@@ -191,9 +193,7 @@ bool rowmap_fill(struct call *call, ProtobufCMessage *msg, const struct db_resul
                       ? store_array(call, f, base, text)
                       : store_value(call, f, base + f->offset, text);
         if (!ok) {
-            call_fail(call, STATUS_INTERNAL,
-                      "an internal error occurred; report request id %s to the administrator",
-                      call->request_id);
+            call_fail_internal(call);
             return false;
         }
     }
@@ -227,6 +227,29 @@ void rowmap_reply_one(struct call *call, const struct db_stmt *stmt, const char 
         rowmap_reply_row(call, r, 0, desc);
     }
     db_result_free(r);
+}
+
+void rowmap_reply_inserted(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                           const ProtobufCMessageDescriptor *desc)
+{
+    struct db_result *r;
+    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    if (db_rows(r) == 1)
+        rowmap_reply_row(call, r, 0, desc);
+    else
+        call_fail_internal(call);
+    db_result_free(r);
+}
+
+void rowmap_reply_by_id(struct call *call, const struct db_stmt *stmt, int64_t id,
+                        const ProtobufCMessageDescriptor *desc, const char *record)
+{
+    if (check_id(call, "id", id))
+        rowmap_reply_one(call, stmt, (const char *[]){param_i64(call, id)}, desc,
+                         "%s %lld does not exist", record, (long long)id);
 }
 
 bool rowmap_fill_list(struct call *call, ProtobufCMessage *list, const char *field,

@@ -38,6 +38,16 @@ void rowmap_reply_one(struct call *call, const struct db_stmt *stmt, const char 
                       const ProtobufCMessageDescriptor *desc, const char *not_found, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Runs stmt, an INSERT ... RETURNING, and answers with the row it made as a `desc` message. */
+void rowmap_reply_inserted(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                           const ProtobufCMessageDescriptor *desc);
+
+/* The by-id shape of Get, Archive and Delete: checks that id (the request's "id") is positive,
+ * runs stmt with it as $1 and answers with the single row as a `desc` message, or NOT_FOUND
+ * "<record> <id> does not exist" ("room 12 does not exist"). */
+void rowmap_reply_by_id(struct call *call, const struct db_stmt *stmt, int64_t id,
+                        const ProtobufCMessageDescriptor *desc, const char *record);
+
 /* Runs stmt, which returns up to page_size + 1 rows in page order with a `page_key` column, and
  * answers with a `list_desc` message whose repeated message field `field` holds the first
  * page_size rows; when there was one more row, next_page_token is the last shown row's page_key. */

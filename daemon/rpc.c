@@ -215,9 +215,7 @@ static void invoke(const struct rpc_method *m, const ProtobufCMessage *input, st
     if (call->code == STATUS_OK && !call->replied) {
         log_msg(LOG_LEVEL_ERROR, "request_id=%s method=%s handler returned without a reply",
                 call->request_id, m->name);
-        call_fail(call, STATUS_INTERNAL,
-                  "an internal error occurred; report request id %s to the administrator",
-                  call->request_id);
+        call_fail_internal(call);
     }
 }
 

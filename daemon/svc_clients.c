@@ -100,12 +100,6 @@ static void check_client(struct call *call, bool all, char *const *mask, size_t 
         check_birth_day(call, dob);
 }
 
-/* Answers with the single row of r as a Client. */
-static void reply_client(struct call *call, const struct db_result *r)
-{
-    rowmap_reply_row(call, r, 0, &clinic__v1__client__descriptor);
-}
-
 HANDLER(svc_clients_create_client, Clients, CreateClientRequest, Client)
 {
     check_client(call, true, NULL, 0, in->name, in->email, in->phone, in->date_of_birth);
@@ -113,22 +107,12 @@ HANDLER(svc_clients_create_client, Clients, CreateClientRequest, Client)
         return;
     const char *params[] = {in->name, param_text_or_null(in->email), param_text_or_null(in->phone),
                             param_text_or_null(in->date_of_birth)};
-    struct db_result *r;
-    if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    reply_client(call, r);
-    db_result_free(r);
+    rowmap_reply_inserted(call, &create_stmt, params, &clinic__v1__client__descriptor);
 }
 
 HANDLER(svc_clients_get_client, Clients, GetClientRequest, Client)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__client__descriptor, "client %lld does not exist",
-                     (long long)in->id);
+    rowmap_reply_by_id(call, &get_stmt, in->id, &clinic__v1__client__descriptor, "client");
 }
 
 HANDLER(svc_clients_list_clients, Clients, ListClientsRequest, ListClientsResponse)
@@ -167,25 +151,13 @@ HANDLER(svc_clients_update_client, Clients, UpdateClientRequest, Client)
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return;
     }
-    struct db_result *r;
-    if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    if (db_rows(r) == 0)
-        call_fail(call, STATUS_NOT_FOUND, "client %lld does not exist", (long long)in->id);
-    else
-        reply_client(call, r);
-    db_result_free(r);
+    rowmap_reply_one(call, &update_stmt, params, &clinic__v1__client__descriptor,
+                     "client %lld does not exist", (long long)in->id);
 }
 
 HANDLER(svc_clients_archive_client, Clients, ArchiveClientRequest, Client)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__client__descriptor, "client %lld does not exist",
-                     (long long)in->id);
+    rowmap_reply_by_id(call, &archive_stmt, in->id, &clinic__v1__client__descriptor, "client");
 }
 
 /* Erasure keeps the clinical record (appointments, notes, audit) and redacts contact details;

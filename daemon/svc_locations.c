@@ -85,22 +85,12 @@ HANDLER(svc_locations_create_location, Locations, CreateLocationRequest, Locatio
                             param_u32(call, advance),
                             param_u32(call, step),
                             param_u32(call, in->cancellation_window_hours)};
-    struct db_result *r;
-    if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    rowmap_reply_row(call, r, 0, &clinic__v1__location__descriptor);
-    db_result_free(r);
+    rowmap_reply_inserted(call, &create_stmt, params, &clinic__v1__location__descriptor);
 }
 
 HANDLER(svc_locations_get_location, Locations, GetLocationRequest, Location)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__location__descriptor, "location %lld does not exist",
-                     (long long)in->id);
+    rowmap_reply_by_id(call, &get_stmt, in->id, &clinic__v1__location__descriptor, "location");
 }
 
 HANDLER(svc_locations_list_locations, Locations, ListLocationsRequest, ListLocationsResponse)
@@ -154,26 +144,13 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
         IF_MASKED("cancellation_window_hours", param_u32(call, in->cancellation_window_hours)),
     };
 #undef IF_MASKED
-    struct db_result *r;
-    if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    if (db_rows(r) == 0) {
-        call_fail(call, STATUS_NOT_FOUND, "location %lld does not exist", (long long)in->id);
-    } else {
-        rowmap_reply_row(call, r, 0, &clinic__v1__location__descriptor);
-    }
-    db_result_free(r);
+    rowmap_reply_one(call, &update_stmt, params, &clinic__v1__location__descriptor,
+                     "location %lld does not exist", (long long)in->id);
 }
 
 HANDLER(svc_locations_archive_location, Locations, ArchiveLocationRequest, Location)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__location__descriptor, "location %lld does not exist",
-                     (long long)in->id);
+    rowmap_reply_by_id(call, &archive_stmt, in->id, &clinic__v1__location__descriptor, "location");
 }
 
 HANDLER(svc_locations_add_closure, Locations, AddClosureRequest, Closure)
@@ -188,14 +165,9 @@ HANDLER(svc_locations_add_closure, Locations, AddClosureRequest, Closure)
     if (call->code != STATUS_OK)
         return;
     const char *location = param_i64(call, in->location_id);
-    struct db_result *r;
-    if (db_query(call->db, &add_closure_stmt,
-                 (const char *[]){location, in->first_day, last, in->reason}, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    rowmap_reply_row(call, r, 0, &clinic__v1__closure__descriptor);
-    db_result_free(r);
+    rowmap_reply_inserted(call, &add_closure_stmt,
+                          (const char *[]){location, in->first_day, last, in->reason},
+                          &clinic__v1__closure__descriptor);
 }
 
 HANDLER(svc_locations_list_closures, Locations, ListClosuresRequest, ListClosuresResponse)
@@ -216,11 +188,8 @@ HANDLER(svc_locations_list_closures, Locations, ListClosuresRequest, ListClosure
 
 HANDLER(svc_locations_delete_closure, Locations, DeleteClosureRequest, DeleteClosureResponse)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &delete_closure_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__delete_closure_response__descriptor,
-                     "closure %lld does not exist", (long long)in->id);
+    rowmap_reply_by_id(call, &delete_closure_stmt, in->id,
+                       &clinic__v1__delete_closure_response__descriptor, "closure");
 }
 
 static Clinic__V1__Locations_Service locations = CLINIC__V1__LOCATIONS__INIT(svc_locations_);

@@ -407,9 +407,7 @@ static void change_and_reply(struct call *call, const struct db_stmt *stmt,
     bool ok = db_rows(r) == 1 && sscanf(db_value(r, 0, 0), "%lld", &id) == 1;
     db_result_free(r);
     if (!ok) {
-        call_fail(call, STATUS_INTERNAL,
-                  "an internal error occurred; report request id %s to the administrator",
-                  call->request_id);
+        call_fail_internal(call);
         return;
     }
     call_set_target(call, "note:%lld", id);

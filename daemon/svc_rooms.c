@@ -34,12 +34,6 @@ static const struct db_stmt update_stmt = {
 static const struct db_stmt archive_stmt = {
     "UPDATE rooms SET archived = true WHERE id = $1 RETURNING " ROOM_COLUMNS, 1};
 
-/* Answers with the single row of r as a Room. */
-static void reply_room(struct call *call, const struct db_result *r)
-{
-    rowmap_reply_row(call, r, 0, &clinic__v1__room__descriptor);
-}
-
 HANDLER(svc_rooms_create_room, Rooms, CreateRoomRequest, Room)
 {
     check_id(call, "location_id", in->location_id);
@@ -53,21 +47,12 @@ HANDLER(svc_rooms_create_room, Rooms, CreateRoomRequest, Room)
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return;
     }
-    struct db_result *r;
-    if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    reply_room(call, r);
-    db_result_free(r);
+    rowmap_reply_inserted(call, &create_stmt, params, &clinic__v1__room__descriptor);
 }
 
 HANDLER(svc_rooms_get_room, Rooms, GetRoomRequest, Room)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__room__descriptor, "room %lld does not exist", (long long)in->id);
+    rowmap_reply_by_id(call, &get_stmt, in->id, &clinic__v1__room__descriptor, "room");
 }
 
 HANDLER(svc_rooms_list_rooms, Rooms, ListRoomsRequest, ListRoomsResponse)
@@ -109,24 +94,13 @@ HANDLER(svc_rooms_update_room, Rooms, UpdateRoomRequest, Room)
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return;
     }
-    struct db_result *r;
-    if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    if (db_rows(r) == 0)
-        call_fail(call, STATUS_NOT_FOUND, "room %lld does not exist", (long long)in->id);
-    else
-        reply_room(call, r);
-    db_result_free(r);
+    rowmap_reply_one(call, &update_stmt, params, &clinic__v1__room__descriptor,
+                     "room %lld does not exist", (long long)in->id);
 }
 
 HANDLER(svc_rooms_archive_room, Rooms, ArchiveRoomRequest, Room)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__room__descriptor, "room %lld does not exist", (long long)in->id);
+    rowmap_reply_by_id(call, &archive_stmt, in->id, &clinic__v1__room__descriptor, "room");
 }
 
 static Clinic__V1__Rooms_Service rooms = CLINIC__V1__ROOMS__INIT(svc_rooms_);

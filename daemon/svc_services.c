@@ -69,12 +69,6 @@ static void check_price(struct call *call, int64_t cents)
         call_violation(call, "price_cents", "must be from 0 to %d (cents)", PRICE_CENTS_MAX);
 }
 
-/* Answers with the single row of r as a Service. */
-static void reply_service(struct call *call, const struct db_result *r)
-{
-    rowmap_reply_row(call, r, 0, &clinic__v1__service__descriptor);
-}
-
 HANDLER(svc_services_create_service, Services, CreateServiceRequest, Service)
 {
     check_text(call, "name", in->name, 1, 200);
@@ -97,22 +91,12 @@ HANDLER(svc_services_create_service, Services, CreateServiceRequest, Service)
             return;
         }
     }
-    struct db_result *r;
-    if (db_query(call->db, &create_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    reply_service(call, r);
-    db_result_free(r);
+    rowmap_reply_inserted(call, &create_stmt, params, &clinic__v1__service__descriptor);
 }
 
 HANDLER(svc_services_get_service, Services, GetServiceRequest, Service)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__service__descriptor, "service %lld does not exist",
-                     (long long)in->id);
+    rowmap_reply_by_id(call, &get_stmt, in->id, &clinic__v1__service__descriptor, "service");
 }
 
 HANDLER(svc_services_list_services, Services, ListServicesRequest, ListServicesResponse)
@@ -178,25 +162,13 @@ HANDLER(svc_services_update_service, Services, UpdateServiceRequest, Service)
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return;
     }
-    struct db_result *r;
-    if (db_query(call->db, &update_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    if (db_rows(r) == 0)
-        call_fail(call, STATUS_NOT_FOUND, "service %lld does not exist", (long long)in->id);
-    else
-        reply_service(call, r);
-    db_result_free(r);
+    rowmap_reply_one(call, &update_stmt, params, &clinic__v1__service__descriptor,
+                     "service %lld does not exist", (long long)in->id);
 }
 
 HANDLER(svc_services_archive_service, Services, ArchiveServiceRequest, Service)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__service__descriptor, "service %lld does not exist",
-                     (long long)in->id);
+    rowmap_reply_by_id(call, &archive_stmt, in->id, &clinic__v1__service__descriptor, "service");
 }
 
 static Clinic__V1__Services_Service services = CLINIC__V1__SERVICES__INIT(svc_services_);

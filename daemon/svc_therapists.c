@@ -209,11 +209,7 @@ HANDLER(svc_therapists_create_therapist, Therapists, CreateTherapistRequest, The
 
 HANDLER(svc_therapists_get_therapist, Therapists, GetTherapistRequest, Therapist)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__therapist__descriptor, "therapist %lld does not exist",
-                     (long long)in->id);
+    rowmap_reply_by_id(call, &get_stmt, in->id, &clinic__v1__therapist__descriptor, "therapist");
 }
 
 HANDLER(svc_therapists_list_therapists, Therapists, ListTherapistsRequest, ListTherapistsResponse)
@@ -281,11 +277,8 @@ HANDLER(svc_therapists_update_therapist, Therapists, UpdateTherapistRequest, The
  * left out of free-slot searches and new bookings. */
 HANDLER(svc_therapists_archive_therapist, Therapists, ArchiveTherapistRequest, Therapist)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &archive_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__therapist__descriptor, "therapist %lld does not exist",
-                     (long long)in->id);
+    rowmap_reply_by_id(call, &archive_stmt, in->id, &clinic__v1__therapist__descriptor,
+                       "therapist");
 }
 
 HANDLER(svc_therapists_add_working_hours, Therapists, AddWorkingHoursRequest, WorkingHours)
@@ -317,13 +310,7 @@ HANDLER(svc_therapists_add_working_hours, Therapists, AddWorkingHoursRequest, Wo
                             in->end_local,
                             param_text_or_null(in->valid_from),
                             param_text_or_null(in->valid_until)};
-    struct db_result *r;
-    if (db_query(call->db, &add_hours_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    rowmap_reply_row(call, r, 0, &clinic__v1__working_hours__descriptor);
-    db_result_free(r);
+    rowmap_reply_inserted(call, &add_hours_stmt, params, &clinic__v1__working_hours__descriptor);
 }
 
 HANDLER(svc_therapists_list_working_hours, Therapists, ListWorkingHoursRequest,
@@ -351,11 +338,9 @@ HANDLER(svc_therapists_list_working_hours, Therapists, ListWorkingHoursRequest,
 HANDLER(svc_therapists_delete_working_hours, Therapists, DeleteWorkingHoursRequest,
         DeleteWorkingHoursResponse)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &delete_hours_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__delete_working_hours_response__descriptor,
-                     "working hours %lld do not exist", (long long)in->id);
+    rowmap_reply_by_id(call, &delete_hours_stmt, in->id,
+                       &clinic__v1__delete_working_hours_response__descriptor,
+                       "working hours entry");
 }
 
 /* True when an instant's text (already of check_instant's shape) carries an offset or Z: the
@@ -438,11 +423,8 @@ HANDLER(svc_therapists_list_time_off, Therapists, ListTimeOffRequest, ListTimeOf
 
 HANDLER(svc_therapists_delete_time_off, Therapists, DeleteTimeOffRequest, DeleteTimeOffResponse)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &delete_time_off_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__delete_time_off_response__descriptor,
-                     "time off %lld does not exist", (long long)in->id);
+    rowmap_reply_by_id(call, &delete_time_off_stmt, in->id,
+                       &clinic__v1__delete_time_off_response__descriptor, "time off");
 }
 
 static Clinic__V1__Therapists_Service therapists = CLINIC__V1__THERAPISTS__INIT(svc_therapists_);

@@ -114,10 +114,7 @@ HANDLER(svc_users_create_user, Users, CreateUserRequest, User)
 
 HANDLER(svc_users_get_user, Users, GetUserRequest, User)
 {
-    if (!check_id(call, "id", in->id))
-        return;
-    rowmap_reply_one(call, &get_stmt, (const char *[]){param_i64(call, in->id)},
-                     &clinic__v1__user__descriptor, "user %lld does not exist", (long long)in->id);
+    rowmap_reply_by_id(call, &get_stmt, in->id, &clinic__v1__user__descriptor, "user");
 }
 
 HANDLER(svc_users_list_users, Users, ListUsersRequest, ListUsersResponse)
