@@ -122,6 +122,7 @@ static const struct method_rule rules[] = {
        ROLES(ALL, ALL, OWN, _)),
     ON("Scheduling/MarkNoShow", MUTATES, TARGET_APPOINTMENT, "appointment_id",
        ROLES(ALL, ALL, OWN, _)),
+    ON("Scheduling/Undo", MUTATES, TARGET_APPOINTMENT, "appointment_id", DESK),
     ON("Scheduling/GetAppointment", READS, TARGET_APPOINTMENT, "appointment_id",
        ROLES(ALL, ALL, CARE, OWN)),
     RULE("Scheduling/DaySheet", READS, DESK),

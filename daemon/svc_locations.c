@@ -17,14 +17,14 @@
 
 #define LOCATION_COLUMNS                                                                           \
     "id, name, time_zone, min_notice_minutes, max_advance_days, slot_step_minutes,"                \
-    " cancellation_window_hours, archived"
+    " cancellation_window_hours, archived, check_in_opens_minutes"
 #define CLOSURE_COLUMNS "id, location_id, first_day::text, last_day::text, reason"
 
 static const struct db_stmt create_stmt = {
     "INSERT INTO locations (name, time_zone, min_notice_minutes, max_advance_days,"
-    " slot_step_minutes, cancellation_window_hours) VALUES ($1, $2, $3, $4, $5, $6)"
-    " RETURNING " LOCATION_COLUMNS,
-    6};
+    " slot_step_minutes, cancellation_window_hours, check_in_opens_minutes)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " LOCATION_COLUMNS,
+    7};
 static const struct db_stmt get_stmt = {"SELECT " LOCATION_COLUMNS " FROM locations WHERE id = $1",
                                         1};
 static const struct db_stmt list_stmt = {
@@ -36,9 +36,10 @@ static const struct db_stmt update_stmt = {
     " min_notice_minutes = coalesce($4::int, min_notice_minutes),"
     " max_advance_days = coalesce($5::int, max_advance_days),"
     " slot_step_minutes = coalesce($6::int, slot_step_minutes),"
-    " cancellation_window_hours = coalesce($7::int, cancellation_window_hours)"
+    " cancellation_window_hours = coalesce($7::int, cancellation_window_hours),"
+    " check_in_opens_minutes = coalesce($8::int, check_in_opens_minutes)"
     " WHERE id = $1 RETURNING " LOCATION_COLUMNS,
-    7};
+    8};
 static const struct db_stmt archive_stmt = {
     "UPDATE locations SET archived = true WHERE id = $1 RETURNING " LOCATION_COLUMNS, 1};
 /* A closure may not strand booked appointments: the trigger on closures
@@ -57,7 +58,7 @@ static const struct db_stmt delete_closure_stmt = {
 
 /* The booking rules, each within the range the schema allows. */
 static void check_rules(struct call *call, uint32_t notice, uint32_t advance, uint32_t step,
-                        uint32_t window)
+                        uint32_t window, uint32_t check_in_opens)
 {
     if (notice > 525600)
         call_violation(call, "min_notice_minutes", "must be at most 525600 (a year)");
@@ -67,14 +68,17 @@ static void check_rules(struct call *call, uint32_t notice, uint32_t advance, ui
         call_violation(call, "slot_step_minutes", "must be from 1 to 1440");
     if (window > 8760)
         call_violation(call, "cancellation_window_hours", "must be at most 8760 (a year)");
+    if (check_in_opens > 1440)
+        call_violation(call, "check_in_opens_minutes", "must be at most 1440 (a day)");
 }
 
 HANDLER(svc_locations_create_location, Locations, CreateLocationRequest, Location)
 {
     uint32_t advance = in->max_advance_days ? in->max_advance_days : 90;
     uint32_t step = in->slot_step_minutes ? in->slot_step_minutes : 15;
+    uint32_t opens = in->check_in_opens_minutes ? in->check_in_opens_minutes : 120;
     check_text(call, "name", in->name, 1, 200);
-    check_rules(call, in->min_notice_minutes, advance, step, in->cancellation_window_hours);
+    check_rules(call, in->min_notice_minutes, advance, step, in->cancellation_window_hours, opens);
     if (call->code == STATUS_OK)
         check_time_zone(call, "time_zone", in->time_zone);
     if (call->code != STATUS_OK)
@@ -84,7 +88,8 @@ HANDLER(svc_locations_create_location, Locations, CreateLocationRequest, Locatio
                             param_u32(call, in->min_notice_minutes),
                             param_u32(call, advance),
                             param_u32(call, step),
-                            param_u32(call, in->cancellation_window_hours)};
+                            param_u32(call, in->cancellation_window_hours),
+                            param_u32(call, opens)};
     rowmap_reply_inserted(call, &create_stmt, params, &clinic__v1__location__descriptor);
 }
 
@@ -113,6 +118,7 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
                                          "max_advance_days",
                                          "slot_step_minutes",
                                          "cancellation_window_hours",
+                                         "check_in_opens_minutes",
                                          NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
@@ -124,7 +130,7 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
     check_rules(call, in->min_notice_minutes,
                 check_in_mask(mask, n, "max_advance_days") ? in->max_advance_days : 1,
                 check_in_mask(mask, n, "slot_step_minutes") ? in->slot_step_minutes : 1,
-                in->cancellation_window_hours);
+                in->cancellation_window_hours, in->check_in_opens_minutes);
     if (check_in_mask(mask, n, "max_advance_days") && in->max_advance_days == 0)
         call_violation(call, "max_advance_days", "must be from 1 to 3660");
     if (check_in_mask(mask, n, "slot_step_minutes") && in->slot_step_minutes == 0)
@@ -142,6 +148,7 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
         IF_MASKED("max_advance_days", param_u32(call, in->max_advance_days)),
         IF_MASKED("slot_step_minutes", param_u32(call, in->slot_step_minutes)),
         IF_MASKED("cancellation_window_hours", param_u32(call, in->cancellation_window_hours)),
+        IF_MASKED("check_in_opens_minutes", param_u32(call, in->check_in_opens_minutes)),
     };
 #undef IF_MASKED
     rowmap_reply_one(call, &update_stmt, params, &clinic__v1__location__descriptor,

@@ -351,6 +351,13 @@ HANDLER(svc_scheduling_mark_no_show, Scheduling, AppointmentRef, Appointment)
     transition(call, in->appointment_id, "no_show", "");
 }
 
+/* Back to booked: the front desk takes back a mistaken check-in, completion or no-show. */
+HANDLER(svc_scheduling_undo, Scheduling, UndoRequest, Appointment)
+{
+    if (check_text(call, "reason", in->reason, 1, 500))
+        transition(call, in->appointment_id, "booked", in->reason);
+}
+
 HANDLER(svc_scheduling_get_appointment, Scheduling, AppointmentRef, Appointment)
 {
     if (check_id(call, "appointment_id", in->appointment_id))

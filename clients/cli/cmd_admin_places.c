@@ -17,6 +17,8 @@ static void print_location(const ProtobufCMessage *m, const char *done)
     admin_line("books ahead", "up to %u days", l->max_advance_days);
     admin_line("slot step", "%u minutes", l->slot_step_minutes);
     admin_line("late cancellation", "within %u hours of the start", l->cancellation_window_hours);
+    admin_line("check-in opens", "%u minutes before the start, on its day",
+               l->check_in_opens_minutes);
     if (l->archived)
         admin_line("archived", "yes");
 }
@@ -52,7 +54,10 @@ static void location_row(struct table *t, const ProtobufCMessage *m)
             .field = "slot_step_minutes", .arg = "MINUTES"),                                       \
         OPT("cancellation-window", OPTION_UINT, &(r)->cancellation_window_hours,                   \
             "a cancellation later than this before the start is recorded as late",                 \
-            .field = "cancellation_window_hours", .arg = "HOURS")
+            .field = "cancellation_window_hours", .arg = "HOURS"),                                 \
+        OPT("check-in-opens", OPTION_UINT, &(r)->check_in_opens_minutes,                           \
+            "check-in opens this long before the start, on its day (at creation, 0 means 120)",    \
+            .field = "check_in_opens_minutes", .arg = "MINUTES")
 
 static int location_create(struct cli *cli, int argc, char **argv)
 {
@@ -68,6 +73,7 @@ static int location_create(struct cli *cli, int argc, char **argv)
     req.max_advance_days = u.max_advance_days;
     req.slot_step_minutes = u.slot_step_minutes;
     req.cancellation_window_hours = u.cancellation_window_hours;
+    req.check_in_opens_minutes = u.check_in_opens_minutes;
     return admin_call(cli, opts, "/clinic.v1.Locations/CreateLocation", &req.base,
                       &clinic__v1__location__descriptor, print_location, "Created");
 }

@@ -1,5 +1,5 @@
 /* cmd_schedule.c: finding and booking time: `clinic slots`, `book`, `book-course`,
- * `reschedule`, `cancel`, `check-in`, `complete`, `no-show` and `appointment`.
+ * `reschedule`, `cancel`, `check-in`, `complete`, `no-show`, `undo` and `appointment`.
  *
  * Times typed by the user go to the daemon as typed: it reads "2026-03-29 09:00" in the
  * location's zone. Replies carry the location's offset, so what is shown is the location's
@@ -322,6 +322,25 @@ int cmd_cancel(struct cli *cli, int argc, char **argv)
         return code;
     code =
         call_appointment(cli, "/clinic.v1.Scheduling/Cancel", &req.base, "Cancelled appointment");
+    options_free(opts);
+    return code;
+}
+
+int cmd_undo(struct cli *cli, int argc, char **argv)
+{
+    Clinic__V1__UndoRequest req = CLINIC__V1__UNDO_REQUEST__INIT;
+    int code;
+    struct option opts[] = {
+        OPT("ID", OPTION_ID, &req.appointment_id, "the appointment to book again",
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+        OPT("reason", OPTION_STRING, &req.reason, "why (kept with the appointment's history)",
+            .flags = OPTION_REQUIRED),
+        OPTIONS_END,
+    };
+    if (!parse(cli, opts, argc, argv, &code))
+        return code;
+    code = call_appointment(cli, "/clinic.v1.Scheduling/Undo", &req.base,
+                            "Booked again (undone) appointment");
     options_free(opts);
     return code;
 }

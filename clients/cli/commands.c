@@ -14,6 +14,7 @@ int cmd_cancel(struct cli *cli, int argc, char **argv);
 int cmd_check_in(struct cli *cli, int argc, char **argv);
 int cmd_complete(struct cli *cli, int argc, char **argv);
 int cmd_no_show(struct cli *cli, int argc, char **argv);
+int cmd_undo(struct cli *cli, int argc, char **argv);
 int cmd_appointment(struct cli *cli, int argc, char **argv);
 int cmd_day(struct cli *cli, int argc, char **argv);
 int cmd_agenda(struct cli *cli, int argc, char **argv);
@@ -70,9 +71,13 @@ const struct command cli_commands[] = {
                 "--count 6"},
     COMMAND("reschedule", cmd_reschedule, "move an appointment to another time"),
     COMMAND("cancel", cmd_cancel, "cancel an appointment (late inside the cancellation window)"),
-    COMMAND("check-in", cmd_check_in, "the client has arrived"),
-    COMMAND("complete", cmd_complete, "the session took place"),
-    COMMAND("no-show", cmd_no_show, "the client did not come"),
+    COMMAND("check-in", cmd_check_in, "the client has arrived (on the appointment's day)"),
+    COMMAND("complete", cmd_complete, "the session took place (once it has started)"),
+    COMMAND("no-show", cmd_no_show, "the client did not come (once the appointment has started)"),
+    {.name = "undo",
+     .run = cmd_undo,
+     .summary = "take back a check-in, completion or no-show on the day: booked again",
+     .details = "Example: clinic undo 11 --reason \"checked in the wrong client\""},
     COMMAND("appointment", cmd_appointment, "show one appointment"),
     {.name = "day",
      .run = cmd_day,

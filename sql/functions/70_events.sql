@@ -10,6 +10,8 @@ DECLARE
 BEGIN
     IF TG_OP = 'INSERT' THEN
         t := 'appointment.booked';
+    ELSIF NEW.status = 'booked' AND OLD.status <> 'booked' THEN
+        t := 'appointment.undone'; -- a check-in, completion or no-show taken back
     ELSIF NEW.status <> OLD.status THEN
         t := 'appointment.' || NEW.status::text;
     ELSIF NEW.start_at <> OLD.start_at OR NEW.therapist_id <> OLD.therapist_id

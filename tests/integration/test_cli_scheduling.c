@@ -301,7 +301,7 @@ static void agenda_and_client_appointments_list_the_bookings(void **state)
     harness_run_free(&r);
 }
 
-static void life_cycle_moves_checks_in_and_completes(void **state)
+static void life_cycle_moves_and_refuses_what_has_not_happened(void **state)
 {
     (void)state;
     char start[32], id[24];
@@ -317,13 +317,19 @@ static void life_cycle_moves_checks_in_and_completes(void **state)
     harness_assert_contains(r.out, "14:30-15:30");
     harness_run_free(&r);
 
+    /* days ahead: too early to check in (the day's own path is test_life_cycle.c's) */
     r = CLINIC("check-in", id);
-    assert_int_equal(r.status, 0);
-    harness_assert_contains(r.out, "checked in");
+    assert_int_equal(r.status, STATUS_FAILED_PRECONDITION);
+    harness_assert_contains(r.err, "check-in opens");
     harness_run_free(&r);
-    r = CLINIC("complete", id);
-    assert_int_equal(r.status, 0);
-    harness_assert_contains(r.out, "completed");
+    /* an undo needs its reason */
+    r = CLINIC("undo", id);
+    assert_int_equal(r.status, 2);
+    harness_assert_contains(r.err, "--reason");
+    harness_run_free(&r);
+    r = CLINIC("undo", id, "--reason", "nothing happened yet");
+    assert_int_equal(r.status, STATUS_FAILED_PRECONDITION);
+    harness_assert_contains(r.err, "cannot be undone");
     harness_run_free(&r);
 
     /* the appointment lies a week ahead: too early to call it a no-show */
@@ -419,6 +425,7 @@ static void every_command_answers_help_without_a_daemon(void **state)
         {"check-in"},
         {"complete"},
         {"no-show"},
+        {"undo"},
         {"appointment"},
         {"day"},
         {"agenda"},
@@ -457,12 +464,13 @@ static void every_command_answers_help_without_a_daemon(void **state)
     harness_assert_contains(r.out, "admin location update ID");
     harness_assert_contains(r.out, "--slot-step MINUTES");
     harness_assert_contains(r.out, "--time-zone ZONE");
+    harness_assert_contains(r.out, "--check-in-opens MINUTES");
     harness_run_free(&r);
 
     r = CLINIC("--help");
     assert_int_equal(r.status, 0);
     for (const char *c = "slots\0book\0book-course\0reschedule\0cancel\0check-in\0complete\0"
-                         "no-show\0day\0agenda\0client-appointments\0appointment\0demo load\0"
+                         "no-show\0undo\0day\0agenda\0client-appointments\0appointment\0demo load\0"
                          "admin ENTITY VERB\0location\0therapist\0hours\0time-off\0closure\0";
          *c; c += strlen(c) + 1)
         harness_assert_contains(r.out, c);
@@ -540,7 +548,7 @@ int main(void)
         cmocka_unit_test(json_book_prints_one_document_with_the_id),
         cmocka_unit_test(day_shows_bookings_and_free_gaps_in_80_columns),
         cmocka_unit_test(agenda_and_client_appointments_list_the_bookings),
-        cmocka_unit_test(life_cycle_moves_checks_in_and_completes),
+        cmocka_unit_test(life_cycle_moves_and_refuses_what_has_not_happened),
         cmocka_unit_test(cancel_frees_the_time_and_a_second_cancel_is_refused),
         cmocka_unit_test(booking_outside_working_hours_exits_9_with_the_rule),
         cmocka_unit_test(usage_errors_exit_2_and_name_the_option),

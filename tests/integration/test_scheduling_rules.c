@@ -720,18 +720,18 @@ static void book_names_each_bad_field(void **state)
 
 /* --- the life cycle --- */
 
-static void booked_checked_in_completed_is_the_normal_path(void **state)
+/* The path booked -> checked in -> completed on the day is test_life_cycle.c's; a booking ahead
+ * cannot be checked in yet. */
+static void check_in_before_the_appointments_day_is_refused(void **state)
 {
     (void)state;
     int64_t id = book_ok(clinic.client_ids[10], 0, on("05-24 10:00"));
-    assert_int_equal(step_ok("CheckIn", id),
-                     CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_CHECKED_IN);
-    assert_int_equal(step_ok("Complete", id),
-                     CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_COMPLETED);
     struct clinic_error err;
     Clinic__V1__Appointment *a;
+    int code = on_appointment("CheckIn", id, &a, &err);
+    assert_refused(code, &err, STATUS_FAILED_PRECONDITION, "check-in opens");
     assert_int_equal(on_appointment("GetAppointment", id, &a, &err), STATUS_OK);
-    assert_int_equal(a->status, CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_COMPLETED);
+    assert_int_equal(a->status, CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_BOOKED);
     free_msg(a);
 }
 
@@ -1145,7 +1145,7 @@ int main(void)
         cmocka_unit_test(cleanup_buffer_blocks_the_next_start_until_it_ends),
         cmocka_unit_test(cancelled_appointment_frees_its_time),
         cmocka_unit_test(book_names_each_bad_field),
-        cmocka_unit_test(booked_checked_in_completed_is_the_normal_path),
+        cmocka_unit_test(check_in_before_the_appointments_day_is_refused),
         cmocka_unit_test(complete_without_check_in_is_refused),
         cmocka_unit_test(cancel_twice_is_refused),
         cmocka_unit_test(no_show_before_the_start_is_refused),
