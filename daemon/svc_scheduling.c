@@ -74,7 +74,14 @@ static const struct db_stmt appointment_zone_stmt = {
     " WHERE a.id = $1",
     1};
 static const struct db_stmt reschedule_stmt = {
-    "SELECT clinic_reschedule($1, clinic_parse_instant($2, $4, 'start_time'), $3)", 4};
+    "SELECT m.appointment_id, m.previous_therapist_id"
+    " FROM clinic_reschedule($1, clinic_parse_instant($2, $4, 'start_time'), $3, $5) m",
+    5};
+/* The moved appointment, and the therapist it had when the move changed them. */
+static const struct db_stmt moved_details_stmt = {"SELECT " DETAILS_COLUMNS
+                                                  ", $2::bigint AS previous_therapist_id"
+                                                  " FROM appointment_details WHERE id = $1",
+                                                  2};
 static const struct db_stmt transition_stmt = {
     "SELECT clinic_transition($1, $2::appointment_status, $3)", 3};
 
@@ -315,11 +322,23 @@ HANDLER(svc_scheduling_reschedule, Scheduling, RescheduleRequest, Appointment)
     check_id(call, "appointment_id", in->appointment_id);
     check_optional_id(call, "therapist_id", in->therapist_id);
     check_instant(call, "start_time", in->start_time, false);
+    if (in->any_therapist && in->therapist_id)
+        call_violation(call, "any_therapist", "name a therapist or ask for any, not both");
     if (call->code != STATUS_OK || !appointment_zone(call, in->appointment_id, zone, sizeof zone))
         return;
     const char *params[] = {param_i64(call, in->appointment_id), in->start_time,
-                            param_id_or_null(call, in->therapist_id), zone};
-    book_and_reply(call, &reschedule_stmt, params);
+                            param_id_or_null(call, in->therapist_id), zone,
+                            param_bool(in->any_therapist)};
+    struct db_result *r;
+    if (db_query(call->db, &reschedule_stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    const char *moved[] = {call_strdup(call, db_value(r, 0, 0)),
+                           db_is_null(r, 0, 1) ? NULL : call_strdup(call, db_value(r, 0, 1))};
+    db_result_free(r);
+    rowmap_reply_one(call, &moved_details_stmt, moved, &clinic__v1__appointment__descriptor,
+                     "appointment %lld does not exist", (long long)in->appointment_id);
 }
 
 /* ------------------------------------------------------------------ the life cycle */

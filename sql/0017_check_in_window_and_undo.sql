@@ -1,5 +1,9 @@
 -- 0017_check_in_window_and_undo.sql: how long before its start an appointment can be checked in,
--- per location, and the record of every check-in, completion or no-show taken back.
+-- per location, and the record of every check-in, completion or no-show taken back. Also drops
+-- clinic_reschedule of three arguments: it now takes whether any therapist will do, and says
+-- which therapist the appointment had (sql/functions/50_booking.sql).
+
+DROP FUNCTION IF EXISTS clinic_reschedule(bigint, timestamptz, bigint);
 
 ALTER TABLE locations
     ADD COLUMN check_in_opens_minutes integer NOT NULL DEFAULT 120

@@ -98,6 +98,9 @@ static void print_appointment(const Clinic__V1__Appointment *a, const char *head
     printf("  client     %s, id %lld\n", a->client_name, (long long)a->client_id);
     printf("  service    %s, id %lld\n", a->service_name, (long long)a->service_id);
     printf("  therapist  %s, id %lld\n", a->therapist_name, (long long)a->therapist_id);
+    if (a->previous_therapist_id)
+        printf("             (changed: therapist %lld had it before)\n",
+               (long long)a->previous_therapist_id);
     printf("  room       %s, id %lld\n", a->room_name, (long long)a->room_id);
     printf("  location   %lld\n", (long long)a->location_id);
     printf("  status     %s\n", schedule_status(a));
@@ -297,7 +300,9 @@ int cmd_reschedule(struct cli *cli, int argc, char **argv)
         OPT("start", OPTION_INSTANT, &req.start_time, "the new start (the location's time)",
             .flags = OPTION_REQUIRED),
         OPT("therapist", OPTION_ID, &req.therapist_id,
-            "who (default: the same therapist if free, else any free one)"),
+            "another therapist (default: the appointment's own, refused if not free then)"),
+        OPT("any-therapist", OPTION_FLAG, &req.any_therapist,
+            "any free therapist will do (the answer says when the therapist changed)"),
         OPTIONS_END,
     };
     if (!parse(cli, opts, argc, argv, &code))

@@ -364,9 +364,13 @@ LANGUAGE sql AS $$
                                        p_booked_by, p_moving)
 $$;
 
--- Moves a booked appointment to p_start (same client, service and location).
-CREATE OR REPLACE FUNCTION clinic_reschedule(p_id bigint, p_start timestamptz, p_therapist bigint)
-RETURNS bigint
+-- Moves a booked appointment to p_start (same client, service and location). The therapist stays,
+-- for continuity of care within a course, unless the caller names another (p_therapist) or asks
+-- for any free one (p_any); when the kept or named therapist cannot take the new time, the
+-- refusal says why. previous_therapist_id is the therapist before the move when it changed.
+CREATE OR REPLACE FUNCTION clinic_reschedule(p_id bigint, p_start timestamptz, p_therapist bigint,
+                                             p_any boolean, OUT appointment_id bigint,
+                                             OUT previous_therapist_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     a appointments;
@@ -383,7 +387,11 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
             'appointment %s has already started; it cannot be moved', p_id);
     END IF;
-    RETURN clinic_book(a.client_id, a.service_id, a.location_id, p_start, p_therapist, a.booked_by, p_id);
+    appointment_id := clinic_book(a.client_id, a.service_id, a.location_id, p_start,
+                                  CASE WHEN p_any THEN NULL ELSE coalesce(p_therapist, a.therapist_id) END,
+                                  a.booked_by, p_id);
+    SELECT nullif(a.therapist_id, m.therapist_id) INTO previous_therapist_id
+    FROM appointments m WHERE m.id = appointment_id;
 END
 $$;
 

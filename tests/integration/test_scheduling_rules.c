@@ -177,15 +177,22 @@ static int step_ok(const char *method, int64_t id)
     return status;
 }
 
-static int reschedule(int64_t id, const char *start, int64_t therapist,
-                      Clinic__V1__Appointment **out, struct clinic_error *err)
+static int reschedule_with(int64_t id, const char *start, int64_t therapist, bool any,
+                           Clinic__V1__Appointment **out, struct clinic_error *err)
 {
     Clinic__V1__RescheduleRequest req = CLINIC__V1__RESCHEDULE_REQUEST__INIT;
     req.appointment_id = id;
     req.start_time = (char *)start;
     req.therapist_id = therapist;
+    req.any_therapist = any;
     return call("Reschedule", &req.base, &clinic__v1__appointment__descriptor, out, true, NULL,
                 err);
+}
+
+static int reschedule(int64_t id, const char *start, int64_t therapist,
+                      Clinic__V1__Appointment **out, struct clinic_error *err)
+{
+    return reschedule_with(id, start, therapist, false, out, err);
 }
 
 static int find_slots_of(int64_t service, int64_t location, const char *from, const char *to,
@@ -837,6 +844,36 @@ static void reschedule_moves_a_booked_appointment(void **state)
     assert_refused(code, &err, STATUS_ABORTED, NULL);
 }
 
+/* Continuity of care: a move keeps the therapist unless the caller asks for any, and then the
+ * answer says who had it before. */
+static void reschedule_keeps_the_therapist_unless_any_will_do(void **state)
+{
+    (void)state;
+    int64_t therapist = clinic.therapist_ids[0], other = clinic.therapist_ids[1];
+    int64_t id = book_ok(clinic.client_ids[17], therapist, on("05-28 10:00"));
+    book_ok(clinic.client_ids[18], therapist, on("05-28 14:00"));
+    struct clinic_error err;
+    Clinic__V1__Appointment *a = NULL;
+    int code = reschedule(id, on("05-28 14:00"), 0, &a, &err);
+    if (code == STATUS_OK)
+        fail_msg("moved to therapist %lld instead of refusing", (long long)a->therapist_id);
+    assert_non_null(strstr(err.message, "busy"));
+    code = reschedule_with(id, on("05-28 14:00"), 0, true, &a, &err);
+    if (code != STATUS_OK)
+        fail_msg("Reschedule to any therapist: %s", err.message);
+    assert_int_equal(a->therapist_id, other);
+    assert_int_equal(a->previous_therapist_id, therapist);
+    free_msg(a);
+    code = reschedule(id, on("05-28 12:00"), 0, &a, &err);
+    if (code != STATUS_OK)
+        fail_msg("Reschedule: %s", err.message);
+    assert_int_equal(a->therapist_id, other); /* the new therapist is now the one kept */
+    assert_int_equal(a->previous_therapist_id, 0);
+    free_msg(a);
+    code = reschedule_with(id, on("05-28 11:00"), other, true, &a, &err);
+    assert_violation_on(code, &err, "any_therapist");
+}
+
 static void reschedule_refuses_a_cancelled_appointment(void **state)
 {
     (void)state;
@@ -1151,6 +1188,7 @@ int main(void)
         cmocka_unit_test(no_show_before_the_start_is_refused),
         cmocka_unit_test(cancel_inside_the_window_is_late_and_outside_is_not),
         cmocka_unit_test(reschedule_moves_a_booked_appointment),
+        cmocka_unit_test(reschedule_keeps_the_therapist_unless_any_will_do),
         cmocka_unit_test(reschedule_refuses_a_cancelled_appointment),
         cmocka_unit_test(unknown_appointment_is_not_found),
         cmocka_unit_test(course_of_four_weekly_sessions_is_all_booked),
