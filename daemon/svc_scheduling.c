@@ -334,6 +334,11 @@ HANDLER(svc_scheduling_reschedule, Scheduling, RescheduleRequest, Appointment)
         call_fail_db(call);
         return;
     }
+    if (db_rows(r) != 1) {
+        db_result_free(r);
+        call_fail_internal(call);
+        return;
+    }
     const char *moved[] = {call_strdup(call, db_value(r, 0, 0)),
                            db_is_null(r, 0, 1) ? NULL : call_strdup(call, db_value(r, 0, 1))};
     db_result_free(r);
