@@ -47,6 +47,9 @@ DECLARE
     chosen_r bigint;
     away time_off;
     booked boolean := false;
+    away_appt record;
+    found_free boolean;
+    busy text;
 BEGIN
     -- The rules this booking reads (the location's closures, working hours and rooms, the
     -- service) are not changed while it runs, and a change that committed while it waited is
@@ -245,7 +248,26 @@ BEGIN
                             AND a.id IS DISTINCT FROM p_moving)
         ORDER BY ord LIMIT 1;
     END IF;
-    IF chosen_t IS NOT NULL AND chosen_r IS NOT NULL THEN
+    -- The client's own other session at that time is an ordinary refusal, told with its time;
+    -- the same conflict found only after the locks below is a race.
+    SELECT a.id, a.start_at, a.end_at INTO away_appt FROM appointments a
+    WHERE a.client_id = p_client AND tstzrange(a.start_at, a.end_at) && session
+      AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'client %s already has appointment %s from %s to %s', p_client, away_appt.id,
+            to_char(away_appt.start_at AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'),
+            to_char(away_appt.end_at AT TIME ZONE b.time_zone, 'HH24:MI'));
+    END IF;
+    -- (the only candidate was taken without a look: look now, so that a therapist busy before
+    -- this call is told as such and not as a race)
+    found_free := chosen_t IS NOT NULL AND chosen_r IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM appointments a
+                        WHERE a.therapist_id = chosen_t AND a.blocked && v_blocked
+                          AND a.status NOT IN ('cancelled', 'no_show')
+                          AND a.id IS DISTINCT FROM p_moving);
+    IF found_free THEN
         -- Lock therapist, room and client in the one global order (clinic_lock_resources), so
         -- concurrent bookings and courses of the same resources queue instead of deadlocking;
         -- then write if each is still free. The write is a statement of its own, so its
@@ -321,11 +343,52 @@ BEGIN
                 'rooms: no room at %s has what "%s" needs (%s)', b.location_name, b.service_name,
                 array_to_string(b.required_features, ', '));
         END IF;
+        IF NOT found_free THEN
+            -- Busy before this call looked: FAILED_PRECONDITION, with who is busy until when
+            -- (their sessions' times; buffers are why a session ending earlier still blocks).
+            IF NOT EXISTS (SELECT 1 FROM unnest(working) AS u(t)
+                           WHERE NOT EXISTS (SELECT 1 FROM appointments a
+                                             WHERE a.therapist_id = u.t AND a.blocked && v_blocked
+                                               AND a.status NOT IN ('cancelled', 'no_show')
+                                               AND a.id IS DISTINCT FROM p_moving)) THEN
+                SELECT string_agg(format('therapist %s is with another client from %s to %s',
+                                         x.therapist_id,
+                                         to_char(x.start_at AT TIME ZONE b.time_zone, 'HH24:MI'),
+                                         to_char(x.end_at AT TIME ZONE b.time_zone, 'HH24:MI')),
+                                  '; ' ORDER BY x.therapist_id)
+                INTO busy
+                FROM (SELECT DISTINCT ON (a.therapist_id) a.therapist_id, a.start_at, a.end_at
+                      FROM appointments a
+                      WHERE a.therapist_id = ANY (working) AND a.blocked && v_blocked
+                        AND a.status NOT IN ('cancelled', 'no_show')
+                        AND a.id IS DISTINCT FROM p_moving
+                      ORDER BY a.therapist_id, a.start_at) x;
+                RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                    '%s at %s (buffers included): %s; search for a free time',
+                    CASE WHEN cardinality(working) = 1 THEN 'busy' ELSE 'every therapist who works then is busy' END,
+                    to_char(local_start, 'YYYY-MM-DD HH24:MI'), busy);
+            END IF;
+            SELECT string_agg(format('%s until %s', rm.name,
+                                     to_char(x.upper_at AT TIME ZONE b.time_zone, 'HH24:MI')),
+                              ', ' ORDER BY rm.id)
+            INTO busy
+            FROM rooms rm
+            JOIN LATERAL (SELECT max(upper(a.blocked)) AS upper_at FROM appointments a
+                          WHERE a.room_id = rm.id AND a.blocked && v_blocked
+                            AND a.status NOT IN ('cancelled', 'no_show')
+                            AND a.id IS DISTINCT FROM p_moving) x ON x.upper_at IS NOT NULL
+            WHERE rm.location_id = p_location AND NOT rm.archived
+              AND rm.features @> b.required_features;
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'rooms: every room for "%s" is in use at %s (%s); search for a free time',
+                b.service_name, to_char(local_start, 'YYYY-MM-DD HH24:MI'), busy);
+        END IF;
+        -- Free when this call looked, taken while it waited for its locks: a race, ABORTED.
         IF EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = p_client
                    AND tstzrange(a.start_at, a.end_at) && session
                    AND a.status NOT IN ('cancelled', 'no_show') AND a.id IS DISTINCT FROM p_moving) THEN
             RAISE EXCEPTION USING ERRCODE = 'CLBSY', MESSAGE = format(
-                'client %s already has an appointment at that time', p_client);
+                'client %s was just booked at that time by another call', p_client);
         END IF;
         SELECT s INTO chosen_t FROM unnest(working) WITH ORDINALITY AS u(s, ord)
         WHERE NOT EXISTS (SELECT 1 FROM appointments a

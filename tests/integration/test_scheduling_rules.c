@@ -1,12 +1,12 @@
 /* clinic.v1.Scheduling through libclinic, against the rules in sql/0003: free-slot search and its
  * pages, booking and every rule that can refuse it (each a FAILED_PRECONDITION whose sentence
- * names the rule), taken slots (ABORTED), field violations, the appointment life cycle, courses
- * (all or nothing), idempotency keys, the day sheet, and closures that would strand a booking. The
- * clinic is written by SQL (harness_seed_clinic: Europe/Berlin, 09:00-17:00 every day, a 60-minute
- * service with 15 minutes of cleanup). Every test books on a day of its own, so that none depends
- * on another, in the year after the current one (harness_next_year): all of it lies ahead of now()
- * and within the clinic's horizon whatever day the suite runs. The days are in May..August, when
- * Berlin is at +02:00, which the expected instants spell out. */
+ * names the rule; a taken time names who holds it until when), field violations, the appointment
+ * life cycle, courses (all or nothing), idempotency keys, the day sheet, and closures that would
+ * strand a booking. The clinic is written by SQL (harness_seed_clinic: Europe/Berlin, 09:00-17:00
+ * every day, a 60-minute service with 15 minutes of cleanup). Every test books on a day of its own,
+ * so that none depends on another, in the year after the current one (harness_next_year): all of it
+ * lies ahead of now() and within the clinic's horizon whatever day the suite runs. The days are in
+ * May..August, when Berlin is at +02:00, which the expected instants spell out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -634,27 +634,36 @@ static void book_refuses_an_archived_client(void **state)
     assert_refused(code, &err, STATUS_NOT_FOUND, "client");
 }
 
-static void book_same_therapist_same_time_for_another_client_is_aborted(void **state)
+/* A time taken before the call looked is an ordinary refusal that says who holds it until when;
+ * ABORTED is kept for a time taken while the call waited (test_booking_races). */
+static void book_same_therapist_same_time_for_another_client_names_the_conflict(void **state)
 {
     (void)state;
     book_ok(clinic.client_ids[3], clinic.therapist_ids[0], on("05-17 10:00"));
     struct clinic_error err;
     Clinic__V1__Appointment *a;
     int code = book(clinic.client_ids[4], clinic.therapist_ids[0], on("05-17 10:00"), &a, &err);
-    assert_refused(code, &err, STATUS_ABORTED, "busy");
+    char expected[128];
+    snprintf(expected, sizeof expected, "therapist %lld is with another client from 10:00 to 11:00",
+             (long long)clinic.therapist_ids[0]);
+    assert_refused(code, &err, STATUS_FAILED_PRECONDITION, expected);
+    assert_non_null(strstr(err.message, "search for a free time"));
 }
 
-static void book_overlapping_for_the_same_client_is_aborted(void **state)
+static void book_overlapping_for_the_same_client_names_their_appointment(void **state)
 {
     (void)state;
-    book_ok(clinic.client_ids[5], 0, on("05-18 10:00"));
+    int64_t first = book_ok(clinic.client_ids[5], 0, on("05-18 10:00"));
     struct clinic_error err;
     Clinic__V1__Appointment *a;
+    char expected[128];
+    snprintf(expected, sizeof expected, "client %lld already has appointment %lld from %s to 11:00",
+             (long long)clinic.client_ids[5], (long long)first, on("05-18 10:00"));
     /* the other therapist and the other room are free: the client is not */
     int code = book(clinic.client_ids[5], 0, on("05-18 10:30"), &a, &err);
-    assert_refused(code, &err, STATUS_ABORTED, "already has an appointment");
+    assert_refused(code, &err, STATUS_FAILED_PRECONDITION, expected);
     code = book(clinic.client_ids[5], clinic.therapist_ids[1], on("05-18 10:00"), &a, &err);
-    assert_refused(code, &err, STATUS_ABORTED, "already has an appointment");
+    assert_refused(code, &err, STATUS_FAILED_PRECONDITION, expected);
 }
 
 static void cleanup_buffer_blocks_the_next_start_until_it_ends(void **state)
@@ -665,7 +674,8 @@ static void cleanup_buffer_blocks_the_next_start_until_it_ends(void **state)
     struct clinic_error err;
     Clinic__V1__Appointment *a;
     int code = book(clinic.client_ids[7], t1, on("05-19 10:00"), &a, &err);
-    assert_refused(code, &err, STATUS_ABORTED, "busy");
+    assert_refused(code, &err, STATUS_FAILED_PRECONDITION, "(buffers included)");
+    assert_non_null(strstr(err.message, "from 09:00 to 10:00"));
     code = book(clinic.client_ids[7], t1, on("05-19 10:15"), &a, &err);
     if (code != STATUS_OK)
         fail_msg("10:15 after the buffer: %s", err.message);
@@ -682,7 +692,7 @@ static void cancelled_appointment_frees_its_time(void **state)
     struct clinic_error err;
     Clinic__V1__Appointment *a;
     int code = book(clinic.client_ids[9], t1, on("05-20 10:00"), &a, &err);
-    assert_refused(code, &err, STATUS_ABORTED, NULL);
+    assert_refused(code, &err, STATUS_FAILED_PRECONDITION, "is with another client");
     assert_int_equal(step_ok("Cancel", id),
                      CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_CANCELLED);
     code = book(clinic.client_ids[9], t1, on("05-20 10:00"), &a, &err);
@@ -839,9 +849,9 @@ static void reschedule_moves_a_booked_appointment(void **state)
     free_msg(a);
     /* the old time is free again: the same therapist takes another client at 10:00 */
     book_ok(clinic.client_ids[16], clinic.therapist_ids[1], on("05-26 10:00"));
-    /* and moving onto a taken time is ABORTED */
+    /* and moving onto a taken time is refused, saying who has it */
     code = reschedule(id, on("05-26 10:00"), clinic.therapist_ids[1], &a, &err);
-    assert_refused(code, &err, STATUS_ABORTED, NULL);
+    assert_refused(code, &err, STATUS_FAILED_PRECONDITION, "is with another client from 10:00");
 }
 
 /* Continuity of care: a move keeps the therapist unless the caller asks for any, and then the
@@ -1177,8 +1187,8 @@ int main(void)
         cmocka_unit_test(book_refuses_a_therapist_who_does_not_perform_the_service),
         cmocka_unit_test(book_refuses_when_no_room_has_the_needed_features),
         cmocka_unit_test(book_refuses_an_archived_client),
-        cmocka_unit_test(book_same_therapist_same_time_for_another_client_is_aborted),
-        cmocka_unit_test(book_overlapping_for_the_same_client_is_aborted),
+        cmocka_unit_test(book_same_therapist_same_time_for_another_client_names_the_conflict),
+        cmocka_unit_test(book_overlapping_for_the_same_client_names_their_appointment),
         cmocka_unit_test(cleanup_buffer_blocks_the_next_start_until_it_ends),
         cmocka_unit_test(cancelled_appointment_frees_its_time),
         cmocka_unit_test(book_names_each_bad_field),
