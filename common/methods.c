@@ -53,6 +53,7 @@ static const struct method_rule rules[] = {
     /* the wire's own services, and logging in */
     PUBLIC("Health/Check", NO_TX),
     PUBLIC("Reflection/ListMethods", NO_TX),
+    PUBLIC("Server/Info", NO_TX),
     PUBLIC("Diagnostics/Sleep", READS), /* served only with --enable-diagnostics */
     PUBLIC("Auth/Login", NO_TX), /* takes no key: its reply, token and all, must not be kept */
     RULE("Auth/Logout", MUTATES, EVERYONE),

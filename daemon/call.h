@@ -45,6 +45,7 @@ struct call {
     const ProtobufCMessage *request;    /* and decoded, once its handler runs (HANDLER) */
     int64_t deadline_us;                /* monotonic, see clock.h */
     const struct rpc_table *served;     /* every method this daemon serves (for reflection) */
+    const char *events_url;             /* where it publishes events, "" nowhere (Server/Info) */
     struct caller caller;               /* set before the handler runs (authorisation passed) */
 
     /* what the call acted on ("appointment:42"), for its audit row: set from the request by the

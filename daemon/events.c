@@ -165,7 +165,9 @@ struct events *events_start(const struct listen_options *opt, const char *databa
     }
     struct listen_options listen = *opt;
     listen.recv_max = EVENTS_RECV_MAX;
-    if (!(ev->listener = listen_start(ev->sock, &listen, err, errlen))) {
+    /* Without a URL nobody can subscribe, but the relay still numbers events: Events/Since
+     * serves watchers from those numbers, here and on every other daemon of the database. */
+    if (opt->url && opt->url[0] && !(ev->listener = listen_start(ev->sock, &listen, err, errlen))) {
         events_stop(ev);
         return NULL;
     }
@@ -175,8 +177,17 @@ struct events *events_start(const struct listen_options *opt, const char *databa
         events_stop(ev);
         return NULL;
     }
-    log_msg(LOG_LEVEL_INFO, "publishing events on %s", listen_url(ev->listener));
+    if (ev->listener)
+        log_msg(LOG_LEVEL_INFO, "publishing events on %s", listen_url(ev->listener));
+    else
+        log_msg(LOG_LEVEL_INFO, "publishing no events (--events is empty): watchers of this "
+                                "daemon ask Events/Since every few seconds instead");
     return ev;
+}
+
+const char *events_url(const struct events *ev)
+{
+    return ev && ev->listener ? listen_url(ev->listener) : "";
 }
 
 void events_stop(struct events *ev)

@@ -16,9 +16,15 @@
 struct events;
 
 /* Opens the PUB socket as opt says (its receive limit is the relay's own) and starts the relay
- * on its own connection to database_url. NULL with a sentence in err on failure. */
+ * on its own connection to database_url. An empty opt->url publishes nothing (the relay still
+ * numbers events for Events/Since). NULL with a sentence in err on failure. */
 __attribute__((warn_unused_result)) struct events *
 events_start(const struct listen_options *opt, const char *database_url, char *err, size_t errlen);
 void events_stop(struct events *ev);
+
+/* The URL the PUB socket listens on, as peers should dial it (a port 0 replaced by the port the
+ * system chose; a wildcard host stays a wildcard), or "" when it publishes nowhere. Valid until
+ * events_stop. */
+const char *events_url(const struct events *ev);
 
 #endif

@@ -82,6 +82,7 @@ static bool start(struct daemon *d, char *err, size_t errlen)
     struct listen_options events = listen_options_from(&d->cfg, d->cfg.events_url);
     if (!(d->events = events_start(&events, url, err, errlen)))
         return false;
+    d->server.events_url = events_url(d->events);
     struct pool_options opt = {
         .listen = listen_options_from(&d->cfg, d->cfg.listen_url),
         .database_url = url,

@@ -423,8 +423,12 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
 {
     int64_t started = now_us();
     char generated_id[32];
-    struct call call = {
-        .db = db, .worker = worker, .peer = peer, .method = "-", .served = &server->table};
+    struct call call = {.db = db,
+                        .worker = worker,
+                        .peer = peer,
+                        .method = "-",
+                        .served = &server->table,
+                        .events_url = server->events_url ? server->events_url : ""};
     ProtobufCMessage *input = NULL;
     const struct rpc_method *m = NULL;
 

@@ -44,6 +44,7 @@ struct rpc_server {
     struct rpc_table table;
     size_t max_request_bytes;
     uint32_t default_deadline_ms;
+    const char *events_url; /* the event socket's URL for Server/Info; NULL or "" when none */
 };
 
 /* Serves one request from the peer at address `peer` (see struct call). Always produces a reply:

@@ -284,8 +284,11 @@ bool harness_daemon_wait_url(struct harness_daemon *d, int timeout_ms)
     long long give_up = monotonic_ms() + timeout_ms;
     while (monotonic_ms() < give_up) {
         char *log = harness_daemon_log(d);
-        bool ok = log && url_from_log(log, "serving RPC on ", d->url, sizeof d->url) &&
-                  url_from_log(log, "publishing events on ", d->events_url, sizeof d->events_url);
+        /* a daemon started with --events "" says so instead of naming a URL */
+        bool ok =
+            log && url_from_log(log, "serving RPC on ", d->url, sizeof d->url) &&
+            (url_from_log(log, "publishing events on ", d->events_url, sizeof d->events_url) ||
+             strstr(log, "publishing no events"));
         free(log);
         if (ok)
             return true;

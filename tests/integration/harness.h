@@ -114,7 +114,8 @@ clinic_client *harness_connect_as(const char *url, const char *token);
 bool harness_daemon_start(struct harness_daemon *d, const char *dir, const char *database_url,
                           const char *const *extra_args, bool wait_serving);
 /* Waits (bounded) until the daemon has logged where it listens and fills d->url and
- * d->events_url; false if it exited first or timeout_ms passed. */
+ * d->events_url ("" for a daemon that publishes no events); false if it exited first or
+ * timeout_ms passed. */
 bool harness_daemon_wait_url(struct harness_daemon *d, int timeout_ms);
 
 /* Sends SIGTERM and waits (bounded); returns the exit status, or -1 if it had to be killed. */
