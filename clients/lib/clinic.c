@@ -248,6 +248,11 @@ void clinic_close(clinic_client *c)
     free(c);
 }
 
+const char *clinic_client_urls(const clinic_client *c)
+{
+    return c->urls;
+}
+
 const char *clinic_client_tls_ca(const clinic_client *c)
 {
     return c->tls_ca;

@@ -109,7 +109,9 @@ typedef struct clinic_subscription clinic_subscription;
 #define CLINIC_AFTER_NOW UINT64_MAX
 
 struct clinic_subscribe_options {
-    const char *events_url;    /* NULL: CLINIC_EVENTS, else CLINIC_DEFAULT_EVENTS_URL */
+    /* NULL: CLINIC_EVENTS; when that is unset too, the URL the daemon reports (Server/Info),
+     * near the host the client dialled (clinic_events_url_near) */
+    const char *events_url;
     const char *topic;         /* deliver only topics starting with this; NULL: every event */
     uint32_t call_timeout_ms;  /* each Events/Since call at most; 0: the client's default */
     uint32_t resync_ms;        /* ask Since after this long without a live event; 0: 3000 */
@@ -150,6 +152,22 @@ struct clinic_subscription_stats {
 };
 void clinic_subscription_stats(const clinic_subscription *sub,
                                struct clinic_subscription_stats *out);
+
+/* The events URLs the subscription dials, comma-separated; "" when it has none (the daemon
+ * publishes no events) and so learns of events only from Events/Since, every resync_ms. Whether
+ * a dial got through shows in clinic_subscription_stats' connections. */
+const char *clinic_subscription_events_url(const clinic_subscription *sub);
+
+/* Writes into out (len bytes) the URL a client that reached clinicd at rpc_url dials for the
+ * events the daemon reports publishing on (`reported`, Server/Info's events_url). A wildcard
+ * ("0.0.0.0", "::", none) or loopback host in `reported` is the daemon's own view of itself and
+ * becomes rpc_url's host, keeping the scheme and port: "tcp://10.0.0.5:7450" with
+ * "tcp://0.0.0.0:7451" gives "tcp://10.0.0.5:7451". Any other host, and a URL without one
+ * (ipc://), is kept; so is a loopback host when rpc_url has no host (a wildcard then becomes
+ * the loopback address). An rpc_url that does not parse counts as one without a host. False, with
+ * out empty, when reported is empty (the daemon publishes no events) or does not parse, or the
+ * result does not fit. */
+bool clinic_events_url_near(const char *rpc_url, const char *reported, char *out, size_t len);
 
 /* Closes the events socket and frees what the subscription holds (NULL is fine). */
 void clinic_subscription_close(clinic_subscription *sub);

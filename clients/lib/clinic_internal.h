@@ -13,6 +13,17 @@
 int clinic_dialer_create(nng_socket sock, const char *url, const char *ca_file, nng_dialer *d,
                          struct clinic_error *err);
 
+/* The daemon URLs the client dials, comma-separated, as given to clinic_connect. */
+const char *clinic_client_urls(const clinic_client *client);
+
+/* Fills out (len bytes) with the events URLs a subscription of client dials, comma-separated:
+ * the URL Server/Info reports, placed near each of the client's daemon URLs
+ * (clinic_events_url_near), each once; "" when the daemon publishes no events. A daemon that
+ * does not know Server/Info or does not answer in timeout_ms is taken to publish on
+ * CLINIC_DEFAULT_EVENTS_URL's port. STATUS_OK, else a status with err filled. */
+int clinic_events_urls_discover(clinic_client *client, uint32_t timeout_ms, char *out, size_t len,
+                                struct clinic_error *err);
+
 /* The CA file the client verifies TLS daemons with ("" when none), and its default timeout. */
 const char *clinic_client_tls_ca(const clinic_client *client);
 uint32_t clinic_client_default_timeout_ms(const clinic_client *client);

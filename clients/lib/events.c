@@ -32,12 +32,14 @@
 #define HELD_PATIENCE_MS   2000
 #define EVENT_MAX_BYTES    (64 * 1024) /* an event is a few hundred bytes; refuse absurd frames */
 #define TOPIC_MAX          128
+#define EVENTS_URLS_MAX    1024
 
 struct clinic_subscription {
     clinic_client *client;
     nng_socket sock;
     nng_aio *aio;
     char topic[TOPIC_MAX];
+    char events_urls[EVENTS_URLS_MAX]; /* dialled, comma-separated; "": none, Since only */
     uint32_t call_timeout_ms, resync_ms, page_limit, retry_max_ms;
     uint64_t last_seq;
     Clinic__V1__SinceResponse *page; /* a Since answer being handed out */
@@ -312,20 +314,11 @@ static int newest_seq(clinic_client *client, uint32_t timeout_ms, uint64_t *seq,
     return code;
 }
 
-/* Opens the SUB socket (every topic) and starts dialling url in the background. */
-static int open_socket(struct clinic_subscription *s, const char *url, struct clinic_error *err)
+/* Starts dialling url in the background. */
+static int dial(struct clinic_subscription *s, const char *url, struct clinic_error *err)
 {
     int rv;
     nng_dialer d;
-    if ((rv = nng_sub0_open(&s->sock)) != 0 || (rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
-        clinic_set_error(err, STATUS_INTERNAL, NULL, "cannot open a socket: %s", nng_strerror(rv));
-        return STATUS_INTERNAL;
-    }
-    nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
-    nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, EVENT_MAX_BYTES);
-    nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS);
-    nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, (nng_duration)s->retry_max_ms);
-    nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_added, s);
     if (err)
         err->code = STATUS_OK;
     rv = clinic_dialer_create(s->sock, url, clinic_client_tls_ca(s->client), &d, err);
@@ -339,6 +332,32 @@ static int open_socket(struct clinic_subscription *s, const char *url, struct cl
                          "(tcp://HOST:PORT, ipc:///PATH or tls+tcp://HOST:PORT)",
                          url, nng_strerror(rv));
     return err ? err->code : STATUS_INVALID_ARGUMENT;
+}
+
+/* Opens the SUB socket (every topic) and starts dialling each of s->events_urls (none: the
+ * socket stays idle and Since does all the work). */
+static int open_socket(struct clinic_subscription *s, struct clinic_error *err)
+{
+    int rv;
+    if ((rv = nng_sub0_open(&s->sock)) != 0 || (rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
+        clinic_set_error(err, STATUS_INTERNAL, NULL, "cannot open a socket: %s", nng_strerror(rv));
+        return STATUS_INTERNAL;
+    }
+    nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+    nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, EVENT_MAX_BYTES);
+    nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS);
+    nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, (nng_duration)s->retry_max_ms);
+    nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_added, s);
+    char list[EVENTS_URLS_MAX], *save = NULL;
+    snprintf(list, sizeof list, "%s", s->events_urls);
+    for (char *url = strtok_r(list, ",", &save); url; url = strtok_r(NULL, ",", &save)) {
+        while (*url == ' ')
+            url++;
+        int code = dial(s, url, err);
+        if (code != STATUS_OK)
+            return code;
+    }
+    return STATUS_OK;
 }
 
 static void apply_options(struct clinic_subscription *s, const struct clinic_subscribe_options *o)
@@ -375,14 +394,24 @@ int clinic_subscribe(clinic_client *client, uint64_t after_seq,
     s->catch_up = true; /* the events after after_seq come from Since first */
     s->last_sync_ms = clinic_now_ms();
     const char *url = opts->events_url ? opts->events_url : getenv("CLINIC_EVENTS");
+    if (code == STATUS_OK && url && *url)
+        snprintf(s->events_urls, sizeof s->events_urls, "%s", url);
+    else if (code == STATUS_OK)
+        code = clinic_events_urls_discover(client, s->call_timeout_ms, s->events_urls,
+                                           sizeof s->events_urls, err);
     if (code == STATUS_OK)
-        code = open_socket(s, url && *url ? url : CLINIC_DEFAULT_EVENTS_URL, err);
+        code = open_socket(s, err);
     if (code != STATUS_OK) {
         clinic_subscription_close(s);
         return code;
     }
     *sub = s;
     return STATUS_OK;
+}
+
+const char *clinic_subscription_events_url(const clinic_subscription *s)
+{
+    return s->events_urls;
 }
 
 uint64_t clinic_subscription_last_seq(const clinic_subscription *s)
