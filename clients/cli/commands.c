@@ -120,10 +120,12 @@ const struct command cli_commands[] = {
      .run = cmd_watch,
      .summary = "print appointment changes as they happen, missing none",
      .usage = "watch [--events URL] [--after SEQ] [--topic PREFIX] [--count N]\n\n"
-              "  --events URL   the daemon's event socket (env CLINIC_EVENTS, default "
-              "tcp://127.0.0.1:7451)\n"
+              "  --events URL   the daemon's event socket (env CLINIC_EVENTS); default: the\n"
+              "                 URL the daemon reports, at the host of --url\n"
               "  --after SEQ    start after this sequence number (resume); default: from now\n"
               "  --topic P      only topics starting with P (default appointment.)\n"
-              "  --count N      stop after N events"},
+              "  --count N      stop after N events\n\n"
+              "When the event socket cannot be reached, the watch says so on stderr and asks\n"
+              "the daemon for changes every 3 s instead."},
     COMMANDS_END,
 };
