@@ -128,7 +128,8 @@ static int watch_loop(struct watch *w, clinic_subscription *sub)
         Clinic__V1__Event *e;
         struct clinic_error err;
         int code = clinic_subscription_next(sub, POLL_MS, &e, &err);
-        if (code != STATUS_UNAVAILABLE) /* with the daemon away, its events are the least */
+        /* a daemon out of reach gets its own message below: polling is then no help either */
+        if (code != STATUS_UNAVAILABLE)
             watch_report_liveness(w, sub);
         if (code == STATUS_OK) {
             print_event(w, e);
