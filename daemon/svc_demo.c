@@ -5,14 +5,17 @@
 #include "db.h"
 #include "rowmap.h"
 #include "handlers.h"
+#include "param.h"
 #include "status.h"
 
-static const struct db_stmt load_stmt = {"SELECT * FROM clinic_load_demo()", 0};
+/* Refuses a clinic that is not empty unless $1 (force) with CLRUL, which call_fail_db answers as
+ * FAILED_PRECONDITION with the function's sentence (what the clinic holds, how to go on). */
+static const struct db_stmt load_stmt = {"SELECT * FROM clinic_load_demo($1::boolean)", 1};
 
 HANDLER(svc_demo_load, Demo, LoadDemoRequest, LoadDemoResponse)
 {
     struct db_result *r;
-    if (db_query(call->db, &load_stmt, NULL, &r) != STATUS_OK) {
+    if (db_query(call->db, &load_stmt, (const char *[]){param_bool(in->force)}, &r) != STATUS_OK) {
         if (db_error_is(call->db, "23505"))
             call_fail(call, STATUS_ALREADY_EXISTS,
                       "the demo clinic is already loaded; `clinic admin location list` shows it");

@@ -1,24 +1,56 @@
 -- 95_demo.sql: a demo clinic for a new user to search and book at once (Demo/Load,
 -- `clinic demo load`). Data only appears when asked for.
-CREATE OR REPLACE FUNCTION clinic_load_demo(OUT location_id bigint, OUT rooms integer, OUT services integer,
-                                 OUT therapists integer, OUT clients integer)
+--
+-- Only into an empty clinic (no location, therapist, client or service, archived ones included)
+-- unless p_force: mixed into a working clinic the demo is a second location (every command that
+-- defaults to the only location then asks for one) and clients and therapists that look real,
+-- and nothing takes it out again. Refused with CLRUL (FAILED_PRECONDITION) saying what is there.
+-- Two loads at once into an empty clinic both pass the check; the second then meets the unique
+-- location name (23505, "already loaded"). Forced or not, a loaded demo is not loaded twice.
+-- Services, therapists and clients whose name or email exists already are not added again; the
+-- answer counts what was added and lists its ids.
+CREATE OR REPLACE FUNCTION clinic_load_demo(p_force boolean,
+                                 OUT location_id bigint, OUT rooms integer, OUT services integer,
+                                 OUT therapists integer, OUT clients integer,
+                                 OUT working_hours integer, OUT appointments integer,
+                                 OUT room_ids bigint[], OUT service_ids bigint[],
+                                 OUT therapist_ids bigint[], OUT client_ids bigint[])
 LANGUAGE plpgsql AS $$
 DECLARE
     loc bigint;
+    n_locations bigint;
+    n_therapists bigint;
+    n_clients bigint;
+    n_services bigint;
 BEGIN
-    IF EXISTS (SELECT 1 FROM locations WHERE lower(name) = 'demo clinic') THEN
+    IF EXISTS (SELECT 1 FROM locations l WHERE lower(l.name) = 'demo clinic') THEN
         RAISE EXCEPTION USING ERRCODE = '23505', CONSTRAINT = 'locations_name_key',
             MESSAGE = 'the demo clinic is already loaded';
+    END IF;
+    IF NOT p_force THEN
+        SELECT (SELECT count(*) FROM locations), (SELECT count(*) FROM therapists),
+               (SELECT count(*) FROM clients), (SELECT count(*) FROM services)
+        INTO n_locations, n_therapists, n_clients, n_services;
+        IF n_locations + n_therapists + n_clients + n_services > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'this clinic already holds %s location(s), %s therapist(s), %s client(s) and '
+                '%s service(s); demo data would mix with them and cannot be taken out again: '
+                'load it into an empty clinic, or force it (clinic demo load --force)',
+                n_locations, n_therapists, n_clients, n_services);
+        END IF;
     END IF;
     INSERT INTO locations (name, time_zone, min_notice_minutes, max_advance_days,
                            slot_step_minutes, cancellation_window_hours)
     VALUES ('Demo Clinic', 'Europe/Berlin', 120, 90, 15, 24)
     RETURNING id INTO loc;
 
-    INSERT INTO rooms (location_id, name, features) VALUES
-        (loc, 'Linden', '{table}'),
-        (loc, 'Kastanie', '{table,heated_table}'),
-        (loc, 'Eiche', '{table,shower}');
+    WITH r AS (
+        INSERT INTO rooms (location_id, name, features) VALUES
+            (loc, 'Linden', '{table}'),
+            (loc, 'Kastanie', '{table,heated_table}'),
+            (loc, 'Eiche', '{table,shower}')
+        RETURNING id)
+    SELECT array_agg(r.id ORDER BY r.id) INTO room_ids FROM r;
 
     CREATE TEMPORARY TABLE demo_services ON COMMIT DROP AS
     WITH s AS (
@@ -68,6 +100,7 @@ BEGIN
     INSERT INTO working_hours (therapist_id, location_id, weekday, start_local, end_local)
     SELECT t.id, loc, 6, '09:00', '13:00' FROM demo_therapists t WHERE t.name = 'Clara Weiss';
 
+    WITH c AS (
     INSERT INTO clients (name, email, phone, date_of_birth)
     SELECT v.name, v.email, v.phone, v.dob::date FROM (VALUES
         ('Maria Schmidt', 'maria.schmidt@example.org', '+49 30 5550101', '1968-04-12'),
@@ -78,12 +111,21 @@ BEGIN
         ('Tom Fischer', 'tom.fischer@example.org', '+49 30 5550106', '1971-03-08'),
         ('Sofia Rossi', 'sofia.rossi@example.org', '+49 30 5550107', '1986-12-24'),
         ('Karl Braun', 'karl.braun@example.org', '+49 30 5550108', '1949-07-15')) AS v(name, email, phone, dob)
-    WHERE NOT EXISTS (SELECT 1 FROM clients x WHERE lower(x.email) = v.email);
+    WHERE NOT EXISTS (SELECT 1 FROM clients x WHERE lower(x.email) = v.email)
+    RETURNING id)
+    SELECT array_agg(c.id ORDER BY c.id) INTO client_ids FROM c;
 
     location_id := loc;
-    rooms := 3;
-    services := (SELECT count(*) FROM demo_services);
-    therapists := (SELECT count(*) FROM demo_therapists);
-    clients := 8;
+    room_ids := coalesce(room_ids, '{}');
+    rooms := cardinality(room_ids);
+    service_ids := ARRAY(SELECT s.id FROM demo_services s ORDER BY s.id);
+    services := cardinality(service_ids);
+    therapist_ids := ARRAY(SELECT t.id FROM demo_therapists t ORDER BY t.id);
+    therapists := cardinality(therapist_ids);
+    client_ids := coalesce(client_ids, '{}');
+    clients := cardinality(client_ids);
+    working_hours := (SELECT count(*) FROM working_hours w WHERE w.location_id = loc);
+    -- the demo books nothing: its calendar is free for a first booking
+    appointments := 0;
 END
 $$;

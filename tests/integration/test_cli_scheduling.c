@@ -515,15 +515,22 @@ static void lists_show_one_page_or_all_of_them(void **state)
     harness_run_free(&r);
 }
 
-static void demo_load_builds_a_clinic_once(void **state)
+static void demo_load_goes_into_a_set_up_clinic_only_when_forced(void **state)
 {
     (void)state;
+    /* the clinic set up above is not empty: the demo would mix with it */
     struct harness_run r = CLINIC("demo", "load");
+    assert_int_equal(r.status, STATUS_FAILED_PRECONDITION);
+    harness_assert_contains(r.err, "already holds 1 location(s)");
+    harness_assert_contains(r.err, "--force");
+    harness_run_free(&r);
+
+    r = CLINIC("demo", "load", "--force");
     assert_int_equal(r.status, 0);
     harness_assert_contains(r.out, "Loaded the demo clinic");
     harness_run_free(&r);
 
-    r = CLINIC("demo", "load");
+    r = CLINIC("demo", "load", "--force");
     assert_int_equal(r.status, STATUS_ALREADY_EXISTS);
     harness_assert_contains(r.err, "already");
     harness_run_free(&r);
@@ -554,7 +561,7 @@ int main(void)
         cmocka_unit_test(usage_errors_exit_2_and_name_the_option),
         cmocka_unit_test(every_command_answers_help_without_a_daemon),
         cmocka_unit_test(lists_show_one_page_or_all_of_them),
-        cmocka_unit_test(demo_load_builds_a_clinic_once),
+        cmocka_unit_test(demo_load_goes_into_a_set_up_clinic_only_when_forced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
