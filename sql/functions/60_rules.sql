@@ -1,6 +1,7 @@
 -- 60_rules.sql: what writing a booking rule does first: the triggers on closures, rooms,
 -- working hours, locations, services and time off take the rule's lock (30_locks.sql) and refuse
--- a closure or time off that would strand booked appointments.
+-- a closure or time off that would strand booked appointments, or working hours that overlap a
+-- rule the therapist has already.
 
 -- Before a row of closures, rooms or working_hours is written, and before a location is
 -- changed: the location's rules lock (both locations', in order, if a row moves). A closure
@@ -8,6 +9,16 @@
 -- the closed days unseen (it either committed before the count or waits for this change).
 -- Buffers count as in clinic_book_details: a closure touches an appointment when one of its
 -- days is a day the blocked time touches.
+-- A working-hours rule may not overlap another of the same therapist (any location: they cannot
+-- work in two places at once) on the same weekday in time and in validity; rules that only touch
+-- (09:00-12:00 and 12:00-17:00) are fine. An overlap never changed availability (the rules are
+-- united), but it hides which rule to change, and at two locations it offers one therapist twice.
+-- Checked under the therapist's lock (kind 1, as time off takes it; after the location's, in
+-- the global order), so that of two overlapping rules written at once the second sees the
+-- first. A check rather than an exclusion constraint: such a constraint cannot be added NOT
+-- VALID, so a database that already holds overlaps could not be upgraded; those rules stay as
+-- they are (docs/sql.md shows how to list them) and only rules written from now on are held to
+-- it. The refusal names the rule that is in the way, for the caller to change or delete it.
 CREATE OR REPLACE FUNCTION clinic_location_rules_written() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -15,6 +26,7 @@ DECLARE
     new_location bigint;
     tz text;
     n bigint;
+    other working_hours%ROWTYPE;
 BEGIN
     IF TG_TABLE_NAME = 'locations' THEN
         old_location := OLD.id;
@@ -44,6 +56,35 @@ BEGIN
                 '%s appointment(s) are booked at this location from %s to %s; move or cancel them '
                 'before closing', n, to_char(NEW.first_day, 'YYYY-MM-DD'),
                 to_char(NEW.last_day, 'YYYY-MM-DD'));
+        END IF;
+    END IF;
+    IF TG_TABLE_NAME = 'working_hours' AND TG_OP <> 'DELETE' THEN
+        PERFORM clinic_lock_resources(ARRAY[clinic_lock_key(1, NEW.therapist_id)]);
+        SELECT * INTO other FROM working_hours w
+        WHERE w.therapist_id = NEW.therapist_id AND w.weekday = NEW.weekday AND w.id <> NEW.id
+          AND w.start_local < NEW.end_local AND NEW.start_local < w.end_local
+          AND w.valid_from <= coalesce(NEW.valid_until, 'infinity')
+          AND NEW.valid_from <= coalesce(w.valid_until, 'infinity')
+        ORDER BY w.id LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'therapist %s already works %s %s-%s at location %s (working hours %s, %s), which '
+                'overlaps these hours; delete or change working hours %s first, or make the two '
+                'meet without overlapping',
+                other.therapist_id,
+                (ARRAY['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday',
+                       'Sunday'])[other.weekday],
+                to_char(other.start_local, 'HH24:MI'), to_char(other.end_local, 'HH24:MI'),
+                other.location_id, other.id,
+                CASE WHEN other.valid_from <= date '2000-01-01' AND other.valid_until IS NULL
+                         THEN 'valid always'
+                     WHEN other.valid_until IS NULL
+                         THEN 'valid from ' || to_char(other.valid_from, 'YYYY-MM-DD')
+                     WHEN other.valid_from <= date '2000-01-01'
+                         THEN 'valid until ' || to_char(other.valid_until, 'YYYY-MM-DD')
+                     ELSE 'valid ' || to_char(other.valid_from, 'YYYY-MM-DD') || ' to '
+                          || to_char(other.valid_until, 'YYYY-MM-DD') END,
+                other.id);
         END IF;
     END IF;
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;

@@ -1,5 +1,6 @@
 /* clinic.v1.Therapists through libclinic: therapists and the services they perform (create, get,
- * list with a service filter and pages, update by mask, archive), weekly working hours, and time
+ * list with a service filter and pages, update by mask, archive), weekly working hours (an
+ * overlapping rule refused naming the one in its way, also when two arrive at once), and time
  * off read in a time zone (the spring-forward gap refused) and refused over booked appointments.
  * Every bad field comes back as a violation naming it. Locations, services, clients, rooms and
  * appointments are written by SQL, so these tests depend on no other service. */
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -691,6 +693,180 @@ static void working_hours_refuse_bad_values_naming_the_field(void **state)
     assert_int_equal(sql_number(sql), 0);
 }
 
+/* Asserts that adding hours was refused because of rule `in_the_way`, whose description (weekday,
+ * times, validity) the sentence must carry. */
+static void assert_overlap_names(int code, const struct clinic_error *err, int64_t in_the_way,
+                                 const char *described)
+{
+    assert_int_equal(code, STATUS_FAILED_PRECONDITION);
+    if (!strstr(err->message, text("(working hours %lld, ", (long long)in_the_way)) ||
+        !strstr(err->message, described) ||
+        !strstr(err->message, text("delete or change working hours %lld", (long long)in_the_way)))
+        fail_msg("expected working hours %lld (%s) named in: %s", (long long)in_the_way, described,
+                 err->message);
+}
+
+static void working_hours_refuse_an_overlap_naming_the_rule_in_the_way(void **state)
+{
+    (void)state;
+    int64_t id = create_ok("Olga Overlap", "olga@example.org", NULL, 0);
+    struct clinic_error err;
+    Clinic__V1__WorkingHours *h;
+    assert_int_equal(add_hours(id, berlin, 1, "09:00", "17:00", "", "", &h, &err), STATUS_OK);
+    int64_t monday = h->id;
+    free_msg(h);
+
+    /* an early start over the day's rule, a duplicate, a rule inside it, one around it */
+    int code = add_hours(id, berlin, 1, "08:00", "10:00", "", "", &h, &err);
+    assert_overlap_names(code, &err, monday, "Monday 09:00-17:00 at location");
+    assert_non_null(strstr(err.message, "valid always"));
+    code = add_hours(id, berlin, 1, "09:00", "17:00", "", "", &h, &err);
+    assert_overlap_names(code, &err, monday, "Monday 09:00-17:00");
+    code = add_hours(id, berlin, 1, "12:00", "13:00", "", "", &h, &err);
+    assert_overlap_names(code, &err, monday, "Monday 09:00-17:00");
+    code = add_hours(id, berlin, 1, "07:00", "20:00", in_next_year("03-01"), "", &h, &err);
+    assert_overlap_names(code, &err, monday, "Monday 09:00-17:00");
+    /* nobody works in two places at once: another location is no way round it */
+    code = add_hours(id, lisbon, 1, "16:00", "18:00", "", "", &h, &err);
+    assert_overlap_names(code, &err, monday, "Monday 09:00-17:00");
+
+    /* rules that only meet are fine, before and after */
+    assert_int_equal(add_hours(id, berlin, 1, "17:00", "20:00", "", "", &h, &err), STATUS_OK);
+    free_msg(h);
+    assert_int_equal(add_hours(id, lisbon, 1, "06:00", "09:00", "", "", &h, &err), STATUS_OK);
+    int64_t early = h->id;
+    free_msg(h);
+    /* another weekday, and another therapist on the same hours */
+    assert_int_equal(add_hours(id, berlin, 2, "08:00", "10:00", "", "", &h, &err), STATUS_OK);
+    free_msg(h);
+    int64_t other = create_ok("Otto Other", "otto@example.org", NULL, 0);
+    assert_int_equal(add_hours(other, berlin, 1, "09:00", "17:00", "", "", &h, &err), STATUS_OK);
+    free_msg(h);
+
+    /* validity counts: a summer rule and a winter rule that follows it do not overlap */
+    assert_int_equal(add_hours(id, berlin, 4, "09:00", "17:00", in_next_year("04-01"),
+                               in_next_year("09-30"), &h, &err),
+                     STATUS_OK);
+    int64_t summer = h->id;
+    free_msg(h);
+    assert_int_equal(
+        add_hours(id, berlin, 4, "08:00", "16:00", in_next_year("10-01"), "", &h, &err), STATUS_OK);
+    free_msg(h);
+    assert_int_equal(
+        add_hours(id, berlin, 4, "10:00", "18:00", "", in_next_year("03-31"), &h, &err), STATUS_OK);
+    free_msg(h);
+    /* ... but one that starts on the summer rule's last day does */
+    code = add_hours(id, berlin, 4, "12:00", "13:00", in_next_year("09-30"), in_next_year("09-30"),
+                     &h, &err);
+    assert_overlap_names(code, &err, summer,
+                         text("Thursday 09:00-17:00 at location %lld (working hours %lld, valid %s "
+                              "to %s)",
+                              (long long)berlin, (long long)summer, in_next_year("04-01"),
+                              in_next_year("09-30")));
+
+    /* deleting the rule in the way lets the new one in */
+    Clinic__V1__DeleteWorkingHoursRequest del = CLINIC__V1__DELETE_WORKING_HOURS_REQUEST__INIT;
+    del.id = monday;
+    Clinic__V1__DeleteWorkingHoursResponse *dr;
+    assert_int_equal(call("DeleteWorkingHours", &del.base,
+                          &clinic__v1__delete_working_hours_response__descriptor, &dr, true, NULL,
+                          &err),
+                     STATUS_OK);
+    free_msg(dr);
+    assert_int_equal(add_hours(id, berlin, 1, "09:00", "12:00", "", "", &h, &err), STATUS_OK);
+    free_msg(h);
+    /* the early rule at the other location is still in the way of an earlier start */
+    code = add_hours(id, berlin, 1, "08:00", "10:00", "", "", &h, &err);
+    assert_overlap_names(code, &err, early, "Monday 06:00-09:00");
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM working_hours WHERE therapist_id = %lld AND weekday = 1",
+             (long long)id);
+    assert_int_equal(sql_number(sql), 3);
+}
+
+/* One of two callers adding overlapping hours at the same moment, on its own connection. */
+struct hours_racer {
+    pthread_barrier_t *start;
+    int64_t therapist, location;
+    uint32_t weekday;
+    const char *from, *to;
+    int code;
+    char message[256];
+};
+
+static void *hours_racer_run(void *arg)
+{
+    struct hours_racer *r = arg;
+    clinic_client *c = harness_connect_as(daemon_.url, daemon_.admin_token);
+    r->code = -1;
+    if (!c)
+        return NULL;
+    Clinic__V1__AddWorkingHoursRequest req = CLINIC__V1__ADD_WORKING_HOURS_REQUEST__INIT;
+    req.therapist_id = r->therapist;
+    req.location_id = r->location;
+    req.weekday = r->weekday;
+    req.start_local = (char *)r->from;
+    req.end_local = (char *)r->to;
+    req.valid_from = "";
+    req.valid_until = "";
+    struct clinic_error err;
+    Clinic__V1__WorkingHours *h = NULL;
+    pthread_barrier_wait(r->start);
+    r->code = harness_call(c, "Therapists/AddWorkingHours", &req,
+                           &clinic__v1__working_hours__descriptor, &h, true, NULL, &err);
+    snprintf(r->message, sizeof r->message, "%.200s", r->code == STATUS_OK ? "" : err.message);
+    harness_free_message(h);
+    clinic_close(c);
+    return NULL;
+}
+
+static void working_hours_added_at_once_overlapping_let_exactly_one_in(void **state)
+{
+    (void)state;
+    /* a few rounds, each on a fresh therapist and weekday, so that the two calls meet in the
+     * database more than once; every round must end with one rule. The two rules are at two
+     * locations, whose rules locks do not serialise them: only the therapist's does. */
+    enum { ROUNDS = 6 };
+    for (int round = 0; round < ROUNDS; round++) {
+        int64_t id =
+            create_ok(text("Rita Race %d", round), text("rita%d@example.org", round), NULL, 0);
+        pthread_barrier_t start;
+        assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+        struct hours_racer racers[2] = {
+            {.start = &start,
+             .therapist = id,
+             .location = berlin,
+             .weekday = 1 + round % 7,
+             .from = "09:00",
+             .to = "17:00"},
+            {.start = &start,
+             .therapist = id,
+             .location = lisbon,
+             .weekday = 1 + round % 7,
+             .from = "08:00",
+             .to = "10:00"},
+        };
+        pthread_t threads[2];
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&threads[i], NULL, hours_racer_run, &racers[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(threads[i], NULL);
+        pthread_barrier_destroy(&start);
+        int won = (racers[0].code == STATUS_OK) + (racers[1].code == STATUS_OK);
+        if (won != 1)
+            fail_msg("round %d: %d of 2 overlapping rules were added (%d \"%s\", %d \"%s\")", round,
+                     won, racers[0].code, racers[0].message, racers[1].code, racers[1].message);
+        struct hours_racer *lost = racers[0].code == STATUS_OK ? &racers[1] : &racers[0];
+        assert_int_equal(lost->code, STATUS_FAILED_PRECONDITION);
+        assert_non_null(strstr(lost->message, "delete or change working hours"));
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM working_hours WHERE therapist_id = %lld",
+                 (long long)id);
+        assert_int_equal(sql_number(sql), 1);
+    }
+}
+
 /* --- time off --- */
 
 /* On the day of clock change c, the local time `hours` from the start of the hour it skips or
@@ -912,6 +1088,8 @@ int main(void)
         cmocka_unit_test(create_with_the_same_idempotency_key_returns_the_first_answer),
         cmocka_unit_test(working_hours_round_trip),
         cmocka_unit_test(working_hours_refuse_bad_values_naming_the_field),
+        cmocka_unit_test(working_hours_refuse_an_overlap_naming_the_rule_in_the_way),
+        cmocka_unit_test(working_hours_added_at_once_overlapping_let_exactly_one_in),
         cmocka_unit_test(time_off_reads_local_times_in_the_zone_across_spring_forward),
         cmocka_unit_test(time_off_refuses_bad_values_naming_the_field),
         cmocka_unit_test(time_off_over_a_booked_appointment_fails_precondition),

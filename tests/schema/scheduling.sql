@@ -1,7 +1,7 @@
 -- pgTAP: what the scheduling schema guarantees by itself, whoever writes to it.
 -- The dates are fixed and past on purpose: what the schema guarantees does not depend on today.
 BEGIN;
-SELECT plan(36);
+SELECT plan(42);
 
 SELECT has_extension('btree_gist');
 SELECT has_table('appointments');
@@ -55,6 +55,29 @@ SELECT throws_ok($$INSERT INTO time_off (therapist_id, during) VALUES (902, tstz
                  'time off may not strand active appointments, the cleanup buffer included');
 SELECT lives_ok($$INSERT INTO time_off (therapist_id, during) VALUES (902, tstzrange('2019-01-07 11:30+01', '2019-01-07 12:00+01'))$$,
                 'time off after the buffer is accepted');
+
+-- working hours: no two rules of one therapist overlap on a weekday in time and in validity
+-- (60_rules.sql, under the therapist's lock); rules that only meet are fine
+INSERT INTO working_hours (id, therapist_id, location_id, weekday, start_local, end_local, valid_from, valid_until)
+    OVERRIDING SYSTEM VALUE VALUES (901, 901, 901, 1, '09:00', '17:00', '2019-01-01', '2019-06-30');
+SELECT throws_ok($$INSERT INTO working_hours (therapist_id, location_id, weekday, start_local, end_local)
+                  VALUES (901, 901, 1, '08:00', '10:00')$$,
+                 'CLRUL', 'therapist 901 already works Monday 09:00-17:00 at location 901 (working hours 901, valid 2019-01-01 to 2019-06-30), which overlaps these hours; delete or change working hours 901 first, or make the two meet without overlapping',
+                 'an overlapping rule is refused, naming the rule in its way');
+SELECT throws_ok($$INSERT INTO working_hours (therapist_id, location_id, weekday, start_local, end_local, valid_from)
+                  VALUES (901, 901, 1, '09:00', '17:00', '2019-06-30')$$,
+                 'CLRUL', NULL, 'validity ranges that share a day overlap');
+SELECT lives_ok($$INSERT INTO working_hours (therapist_id, location_id, weekday, start_local, end_local, valid_from)
+                  VALUES (901, 901, 1, '09:00', '17:00', '2019-07-01')$$,
+                'the same hours from the day after the last rule ends are accepted');
+SELECT lives_ok($$INSERT INTO working_hours (therapist_id, location_id, weekday, start_local, end_local)
+                  VALUES (901, 901, 1, '17:00', '20:00'), (901, 901, 1, '06:00', '09:00')$$,
+                'rules that only meet are accepted');
+SELECT throws_ok($$INSERT INTO working_hours (therapist_id, location_id, weekday, start_local, end_local)
+                  VALUES (902, 901, 2, '10:00', '12:00'), (902, 901, 2, '11:00', '13:00')$$,
+                 'CLRUL', NULL, 'two overlapping rules in one statement are refused');
+SELECT throws_ok($$UPDATE working_hours SET end_local = '18:00' WHERE id = 901$$,
+                 'CLRUL', NULL, 'an update into an overlap is refused');
 
 -- events: one row per change, numbered contiguously in commit order
 SELECT is((SELECT count(*)::int FROM events e JOIN appointments a ON a.id = e.appointment_id WHERE a.location_id = 901), 4,
