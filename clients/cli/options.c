@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "times.h"
+
 #define HELP_COLUMN 26
 #define GLUE        '\x1f' /* a space wrap() does not break at ("--client ID") */
 #define HELP_WIDTH  79
@@ -113,15 +115,6 @@ static bool digits(const char *s, size_t n)
     return true;
 }
 
-static bool is_date(const char *s)
-{
-    if (strlen(s) < 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
-        !digits(s + 8, 2))
-        return false;
-    int month = (s[5] - '0') * 10 + (s[6] - '0'), day = (s[8] - '0') * 10 + (s[9] - '0');
-    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
-
 static bool is_clock(const char *s)
 {
     if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2))
@@ -131,10 +124,12 @@ static bool is_clock(const char *s)
 }
 
 /* "2026-03-29 09:00", "2026-03-29T09:00:00", "...:00.5", with "Z" or "+02:00" / "+0200" after:
- * the shapes the daemon reads (it reads an offset-less time in the location's zone). */
+ * the shapes the daemon reads (it reads an offset-less time in the location's zone). A day that
+ * does not exist (2026-02-30) is refused like an hour that does not (25:00): both are the user's
+ * typing, so both are usage errors here rather than INVALID_ARGUMENT from the daemon later. */
 static bool is_instant(const char *s)
 {
-    if (strlen(s) < 16 || !is_date(s) || (s[10] != ' ' && s[10] != 'T') || !is_clock(s + 11))
+    if (strlen(s) < 16 || !times_is_date(s) || (s[10] != ' ' && s[10] != 'T') || !is_clock(s + 11))
         return false;
     const char *p = s + 16;
     if (p[0] == ':' && digits(p + 1, 2)) {
@@ -333,11 +328,11 @@ static bool set_value(struct option *o, char *value, bool *oom)
         return add_items(o, value, oom);
     case OPTION_INSTANT:
         if (!is_instant(value) &&
-            !((o->flags & OPTION_DAY_OK) && strlen(value) == 10 && is_date(value)))
+            !((o->flags & OPTION_DAY_OK) && strlen(value) == 10 && times_is_date(value)))
             return false;
         break;
     case OPTION_DATE:
-        if (strlen(value) != 10 || !is_date(value))
+        if (strlen(value) != 10 || !times_is_date(value))
             return false;
         break;
     case OPTION_CLOCK:

@@ -59,6 +59,19 @@ static bool date_days(const char *s, int64_t *days)
     return true;
 }
 
+bool times_is_date(const char *s)
+{
+    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strnlen(s, 10) < 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+        !digits(s + 8, 2))
+        return false;
+    int year = number(s, 4), month = number(s + 5, 2), day = number(s + 8, 2);
+    if (month < 1 || month > 12 || day < 1)
+        return false;
+    bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    return day <= month_days[month - 1] + (month == 2 && leap);
+}
+
 /* True when s looks like "YYYY-MM-DD?HH:MM...". */
 static bool has_clock(const char *s)
 {

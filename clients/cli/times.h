@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* True when s starts with a day of the Gregorian calendar, "YYYY-MM-DD": 2028-02-29 is one,
+ * 2026-02-30 and 2026-04-31 are not. What follows the date is not looked at. */
+bool times_is_date(const char *s);
+
 /* "2026-03-29T09:00:00+02:00" as "2026-03-29 09:00" in out; other text is copied. Returns out. */
 const char *times_local(const char *instant, char *out, size_t len);
 

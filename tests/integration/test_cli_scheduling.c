@@ -393,9 +393,17 @@ static void usage_errors_exit_2_and_name_the_option(void **state)
         (const char *const[]){"admin", "location", "update", "1", "--slot-step", "-5", NULL},
         (const char *const[]){"day", "--date", "29.03.2026", NULL},
         (const char *const[]){"cancel", "1", "--frobnicate", NULL},
+        /* a day that does not exist is the same mistake as an hour that does not */
+        (const char *const[]){"book", "--client", "1", "--service", "1", "--start",
+                              "2026-02-30 10:00", NULL},
+        (const char *const[]){"book", "--client", "1", "--service", "1", "--start",
+                              "2026-03-29 25:00", NULL},
+        (const char *const[]){"day", "--date", "2026-04-31", NULL},
+        (const char *const[]){"agenda", "1", "--to", "2026-02-29", NULL},
     };
-    const char *const named[] = {"--client",  "--from",      "--unit", "ID",          "--start",
-                                 "--weekday", "--slot-step", "--date", "--frobnicate"};
+    const char *const named[] = {"--client",  "--from",      "--unit", "ID",           "--start",
+                                 "--weekday", "--slot-step", "--date", "--frobnicate", "--start",
+                                 "--start",   "--date",      "--to"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *argv[32] = {"--url", unreachable_url};
         int n = 2;

@@ -109,6 +109,20 @@ static void the_update_mask_holds_exactly_the_options_given(void **state)
     options_free(c.opts);
 }
 
+static void calendar_days_and_clock_times_that_exist_parse(void **state)
+{
+    (void)state;
+    const char *good[] = {"2028-02-29 10:00", "2000-02-29T23:59:00Z", "2026-12-31 24:00",
+                          "2026-04-30 00:00"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct command_line c;
+        char **v = ARGS("1", "--start", (char *)good[i]);
+        if (!parse(&c, count_args(v), v))
+            fail_msg("%s was refused", good[i]);
+        options_free(c.opts);
+    }
+}
+
 static void malformed_values_are_usage_errors(void **state)
 {
     (void)state;
@@ -119,6 +133,11 @@ static void malformed_values_are_usage_errors(void **state)
         ARGS("1", "--weekday", "someday"),
         ARGS("1", "--unit", "months"),
         ARGS("1", "--start", "tomorrow"),
+        /* a day or an hour that does not exist: the same mistake, the same exit status */
+        ARGS("1", "--start", "2026-02-30 10:00"),
+        ARGS("1", "--start", "2026-04-31 10:00"),
+        ARGS("1", "--start", "2026-03-29 25:00"),
+        ARGS("1", "--start", "2026-03-29 09:60"),
         ARGS("1", "--count", "-1"),
         ARGS("1", "--nonsense", "x"),
         ARGS("1", "--client", "1", "--client", "2"),
@@ -139,6 +158,7 @@ int main(void)
         cmocka_unit_test(money_weekdays_and_choices_parse),
         cmocka_unit_test(lists_accept_repetition),
         cmocka_unit_test(the_update_mask_holds_exactly_the_options_given),
+        cmocka_unit_test(calendar_days_and_clock_times_that_exist_parse),
         cmocka_unit_test(malformed_values_are_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,24 @@ static void adding_days_crosses_months_years_and_leap_days(void **state)
     assert_false(times_add_days("soon", 1, out, sizeof out));
 }
 
+static void only_days_of_the_calendar_are_dates(void **state)
+{
+    (void)state;
+    assert_true(times_is_date("2026-02-28"));
+    assert_true(times_is_date("2028-02-29"));
+    assert_true(times_is_date("2000-02-29"));
+    assert_true(times_is_date("2026-12-31 09:00"));
+    assert_false(times_is_date("2026-02-29"));
+    assert_false(times_is_date("1900-02-29"));
+    assert_false(times_is_date("2026-02-30 10:00"));
+    assert_false(times_is_date("2026-04-31"));
+    assert_false(times_is_date("2026-13-01"));
+    assert_false(times_is_date("2026-00-10"));
+    assert_false(times_is_date("2026-01-00"));
+    assert_false(times_is_date("2026-1-01"));
+    assert_false(times_is_date("tomorrow"));
+}
+
 static void weekdays_are_iso(void **state)
 {
     (void)state;
@@ -94,6 +112,7 @@ int main(void)
         cmocka_unit_test(spans_within_a_day_show_clock_times_only),
         cmocka_unit_test(epoch_follows_the_offset),
         cmocka_unit_test(adding_days_crosses_months_years_and_leap_days),
+        cmocka_unit_test(only_days_of_the_calendar_are_dates),
         cmocka_unit_test(weekdays_are_iso),
         cmocka_unit_test(a_bare_end_date_includes_its_whole_day),
         cmocka_unit_test(today_in_a_zone_is_a_date),
