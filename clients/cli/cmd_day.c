@@ -195,14 +195,19 @@ static int range_command(struct cli *cli, int argc, char **argv, bool agenda)
     Clinic__V1__TherapistAgendaRequest therapist = CLINIC__V1__THERAPIST_AGENDA_REQUEST__INIT;
     Clinic__V1__ClientAppointmentsRequest client = CLINIC__V1__CLIENT_APPOINTMENTS_REQUEST__INIT;
     char *from = NULL, *to = NULL, *token = NULL;
-    int64_t who = 0;
+    int64_t who = 0, who_named = 0;
     uint32_t size = 0;
     bool all = false;
     int code;
+    /* The person may be given by position ("agenda 3") or by name ("agenda --therapist 3"),
+     * as `book` and `slots` name a therapist; both spellings are documented. */
+    const char *label = agenda ? "THERAPIST" : "CLIENT", *flag = agenda ? "therapist" : "client";
     struct option opts[] = {
-        OPT(agenda ? "THERAPIST" : "CLIENT", OPTION_ID, &who,
-            agenda ? "the therapist's id" : "the client's id",
-            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+        OPT(label, OPTION_ID, &who, agenda ? "the therapist's id" : "the client's id",
+            .flags = OPTION_POSITIONAL),
+        OPT(flag, OPTION_ID, &who_named,
+            agenda ? "the therapist's id (or give it as THERAPIST)"
+                   : "the client's id (or give it as CLIENT)"),
         OPT("from", OPTION_INSTANT, &from,
             agenda ? "from this time or day (default: today)" : "from this time or day",
             .flags = OPTION_DAY_OK),
@@ -215,6 +220,15 @@ static int range_command(struct cli *cli, int argc, char **argv, bool agenda)
     };
     if (!options_parse(cli, opts, argc, argv, &code))
         return code;
+    if (who && who_named && who != who_named)
+        return cli_usage_error(cli->command_path, "%s and --%s name different %ss; give one", label,
+                               flag, flag);
+    if (!who && !who_named)
+        return cli_usage_error(cli->command_path,
+                               "--%s is required: the %s's id (or give it as %s)", flag, flag,
+                               label);
+    if (!who)
+        who = who_named;
     char from_text[64] = "", to_text[64] = "", today[11];
     if (from) {
         times_bound(from, false, from_text, sizeof from_text);

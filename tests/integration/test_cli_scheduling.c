@@ -294,6 +294,23 @@ static void agenda_and_client_appointments_list_the_bookings(void **state)
     harness_assert_contains(r.out, "11:00-12:00");
     harness_run_free(&r);
 
+    /* the README's spelling: the therapist by name, as book and slots take it */
+    r = CLINIC("agenda", "--therapist", therapist_id, "--from", day, "--to", day);
+    assert_int_equal(r.status, 0);
+    harness_assert_contains(r.out, "Carl Client");
+    harness_assert_contains(r.out, "09:00-10:00");
+    harness_run_free(&r);
+
+    r = CLINIC("agenda", "--from", day);
+    assert_int_equal(r.status, EXIT_USAGE);
+    harness_assert_contains(r.err, "--therapist is required");
+    harness_run_free(&r);
+
+    r = CLINIC("client-appointments", "--client", client_id);
+    assert_int_equal(r.status, 0);
+    harness_assert_contains(r.out, appointment_id);
+    harness_run_free(&r);
+
     r = CLINIC("client-appointments", client_id);
     assert_int_equal(r.status, 0);
     harness_assert_contains(r.out, "Tess Therapist");
