@@ -65,23 +65,37 @@ static void print_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* One error as the JSON object scripts read on stderr: every error the tool reports with --json
+ * has this shape, whether the daemon, the transport or the command line is at fault. command is
+ * only written when given. */
+static void print_json_error(int code, const char *status, const char *message,
+                             const char *request_id, const struct clinic_violation *violations,
+                             size_t n_violations, const char *command)
+{
+    fprintf(stderr, "{\"code\":%d,\"status\":\"%s\",\"message\":", code, status);
+    print_json_string(stderr, message);
+    if (command) {
+        fprintf(stderr, ",\"command\":");
+        print_json_string(stderr, command);
+    }
+    fprintf(stderr, ",\"request_id\":");
+    print_json_string(stderr, request_id);
+    fprintf(stderr, ",\"violations\":[");
+    for (size_t i = 0; i < n_violations; i++) {
+        fprintf(stderr, "%s{\"field\":", i ? "," : "");
+        print_json_string(stderr, violations[i].field);
+        fprintf(stderr, ",\"description\":");
+        print_json_string(stderr, violations[i].description);
+        fprintf(stderr, "}");
+    }
+    fprintf(stderr, "]}\n");
+}
+
 int cli_fail(const struct cli *cli, const struct clinic_error *err)
 {
     if (cli->json) {
-        fprintf(stderr, "{\"code\":%d,\"status\":\"%s\",\"message\":", err->code,
-                status_code_name(err->code));
-        print_json_string(stderr, err->message);
-        fprintf(stderr, ",\"request_id\":");
-        print_json_string(stderr, err->request_id);
-        fprintf(stderr, ",\"violations\":[");
-        for (size_t i = 0; i < err->n_violations; i++) {
-            fprintf(stderr, "%s{\"field\":", i ? "," : "");
-            print_json_string(stderr, err->violations[i].field);
-            fprintf(stderr, ",\"description\":");
-            print_json_string(stderr, err->violations[i].description);
-            fprintf(stderr, "}");
-        }
-        fprintf(stderr, "]}\n");
+        print_json_error(err->code, status_code_name(err->code), err->message, err->request_id,
+                         err->violations, err->n_violations, NULL);
     } else {
         fprintf(stderr, "clinic: %s: %s", status_code_name(err->code), err->message);
         if (err->request_id[0] && err->code == STATUS_INTERNAL)
@@ -109,17 +123,24 @@ int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *reques
     return STATUS_OK;
 }
 
-int cli_usage_error(const char *command, const char *fmt, ...)
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 {
-    char text[512];
+    char text[512], help[128];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    if (command)
-        fprintf(stderr, "clinic %s: %s; see clinic %s --help\n", command, text, command);
-    else
-        fprintf(stderr, "clinic: %s; see clinic --help\n", text);
+    const char *command = cli->command_path;
+    snprintf(help, sizeof help, "clinic %s%s--help", command, command[0] ? " " : "");
+    if (cli->json) {
+        char message[700];
+        snprintf(message, sizeof message, "%s; see %s", text, help);
+        print_json_error(EXIT_USAGE, "USAGE", message, "", NULL, 0, command);
+    } else if (command[0]) {
+        fprintf(stderr, "clinic %s: %s; see %s\n", command, text, help);
+    } else {
+        fprintf(stderr, "clinic: %s; see %s\n", text, help);
+    }
     return EXIT_USAGE;
 }
 
@@ -182,6 +203,9 @@ int cli_run_command(struct cli *cli, const struct command *cmd, int argc, char *
     cli->command = cmd;
     if (cmd->subcommands) {
         bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+        if (argc < 2 && cli->json)
+            return cli_usage_error(cli, "%s is missing",
+                                   cmd->subcommands[0].subcommands ? "an entity" : "a verb");
         if (argc < 2 || help) {
             print_group_help(help ? stdout : stderr, cli, cmd);
             return help ? 0 : EXIT_USAGE;
@@ -189,7 +213,7 @@ int cli_run_command(struct cli *cli, const struct command *cmd, int argc, char *
         for (const struct command *c = cmd->subcommands; c->name; c++)
             if (strcmp(c->name, argv[1]) == 0)
                 return cli_run_command(cli, c, argc - 1, argv + 1);
-        return cli_usage_error(cli->command_path, "unknown %s \"%s\"",
+        return cli_usage_error(cli, "unknown %s \"%s\"",
                                cmd->subcommands[0].subcommands ? "entity" : "verb", argv[1]);
     }
     if (cmd->usage && cli_wants_help(argc, argv)) {

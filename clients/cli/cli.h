@@ -73,8 +73,10 @@ int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *reques
 /* Prints err to stderr (as JSON with --json) and returns the exit status for it. */
 int cli_fail(const struct cli *cli, const struct clinic_error *err);
 
-/* Prints a usage error ("clinic CMD: <sentence>; see clinic CMD --help") and returns EXIT_USAGE. */
-int cli_usage_error(const char *command, const char *fmt, ...)
+/* Prints a usage error of the command cli->command_path (the tool itself while it is "") and
+ * returns EXIT_USAGE: "clinic CMD: <sentence>; see clinic CMD --help" on stderr, or with --json
+ * one JSON object on stderr like other errors' (status "USAGE", code 2, and the command). */
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* True when argv holds --help or -h (commands answer it before connecting). */

@@ -138,7 +138,7 @@ int admin_mask(struct cli *cli, struct option *opts, char **mask, size_t max, si
     if (*n)
         return 0;
     options_free(opts);
-    return cli_usage_error(cli->command_path, "name at least one field to change, e.g. --name");
+    return cli_usage_error(cli, "name at least one field to change, e.g. --name");
 }
 
 int admin_by_id(struct cli *cli, int argc, char **argv, const ProtobufCMessageDescriptor *req_type,

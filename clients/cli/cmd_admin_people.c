@@ -425,7 +425,7 @@ static int client_erase(struct cli *cli, int argc, char **argv)
     if (!admin_parse(cli, opts, argc, argv, &code))
         return code;
     if (!req.reason[0])
-        return cli_usage_error(cli->command_path, "--reason must not be empty");
+        return cli_usage_error(cli, "--reason must not be empty");
     return admin_call(cli, opts, "/clinic.v1.Clients/EraseClient", &req.base,
                       &clinic__v1__client__descriptor, print_client, "Erased");
 }

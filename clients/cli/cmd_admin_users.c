@@ -90,8 +90,7 @@ static int user_create(struct cli *cli, int argc, char **argv)
                             PASSWORD_FILE(&password_file), OPTIONS_END};
     if (!admin_parse(cli, opts, argc, argv, &code))
         return code;
-    if ((code = prompt_password(cli->command_path, password_file, true, password,
-                                sizeof password)) != 0)
+    if ((code = prompt_password(cli, password_file, true, password, sizeof password)) != 0)
         return code;
     req.role = (Clinic__V1__Role)(role + 1);
     req.password = password;
@@ -161,8 +160,7 @@ static int user_set_password(struct cli *cli, int argc, char **argv)
     int code;
     if (!admin_parse(cli, opts, argc, argv, &code))
         return code;
-    if ((code = prompt_password(cli->command_path, password_file, true, password,
-                                sizeof password)) != 0)
+    if ((code = prompt_password(cli, password_file, true, password, sizeof password)) != 0)
         return code;
     req.password = password;
     ProtobufCMessage *resp;

@@ -63,13 +63,12 @@ int cmd_login(struct cli *cli, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!email && !prompt_interactive())
-        return cli_usage_error(cli->command_path,
+        return cli_usage_error(cli,
                                "--email is required when stdin is not a terminal (the password "
                                "is then read from stdin)");
-    if (!email && (code = prompt_line(cli->command_path, "Email: ", typed, sizeof typed)) != 0)
+    if (!email && (code = prompt_line(cli, "Email: ", typed, sizeof typed)) != 0)
         return code;
-    if ((code = prompt_password(cli->command_path, password_file, false, password,
-                                sizeof password)) != 0)
+    if ((code = prompt_password(cli, password_file, false, password, sizeof password)) != 0)
         return code;
     Clinic__V1__LoginRequest req = CLINIC__V1__LOGIN_REQUEST__INIT;
     req.email = email ? email : typed;
@@ -173,11 +172,11 @@ int cmd_change_password(struct cli *cli, int argc, char **argv)
     char current[PROMPT_MAX], fresh[PROMPT_MAX];
     if (prompt_interactive())
         fputs("Current password\n", stderr);
-    if ((code = prompt_password(cli->command_path, NULL, false, current, sizeof current)) != 0)
+    if ((code = prompt_password(cli, NULL, false, current, sizeof current)) != 0)
         return code;
     if (prompt_interactive())
         fputs("New password (at least 10 characters)\n", stderr);
-    if ((code = prompt_password(cli->command_path, NULL, true, fresh, sizeof fresh)) != 0) {
+    if ((code = prompt_password(cli, NULL, true, fresh, sizeof fresh)) != 0) {
         explicit_bzero(current, sizeof current);
         return code;
     }

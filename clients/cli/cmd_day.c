@@ -221,11 +221,9 @@ static int range_command(struct cli *cli, int argc, char **argv, bool agenda)
     if (!options_parse(cli, opts, argc, argv, &code))
         return code;
     if (who && who_named && who != who_named)
-        return cli_usage_error(cli->command_path, "%s and --%s name different %ss; give one", label,
-                               flag, flag);
+        return cli_usage_error(cli, "%s and --%s name different %ss; give one", label, flag, flag);
     if (!who && !who_named)
-        return cli_usage_error(cli->command_path,
-                               "--%s is required: the %s's id (or give it as %s)", flag, flag,
+        return cli_usage_error(cli, "--%s is required: the %s's id (or give it as %s)", flag, flag,
                                label);
     if (!who)
         who = who_named;

@@ -160,12 +160,10 @@ static int words_to_enums(const struct cli *cli, const char *option,
 {
     char choices[600];
     if (n > NOTES_MAX_WORDS)
-        return cli_usage_error(cli->command_path, "--%s takes at most %d items", option,
-                               NOTES_MAX_WORDS);
+        return cli_usage_error(cli, "--%s takes at most %d items", option, NOTES_MAX_WORDS);
     for (size_t i = 0; i < n; i++)
         if ((out[i] = notes_enum_value(d, prefix, words[i])) < 0)
-            return cli_usage_error(cli->command_path, "--%s: unknown \"%s\"; choose from %s",
-                                   option, words[i],
+            return cli_usage_error(cli, "--%s: unknown \"%s\"; choose from %s", option, words[i],
                                    notes_enum_words(d, prefix, choices, sizeof choices));
     return 0;
 }
@@ -202,7 +200,7 @@ static int note_content(const struct cli *cli, struct note_args *a, Clinic__V1__
     if (a->plan)
         c->plan = a->plan;
     if (a->odi && !notes_parse_odi(a->odi, a->odi_values, &c->n_odi, err, sizeof err))
-        return cli_usage_error(cli->command_path, "%s", err);
+        return cli_usage_error(cli, "%s", err);
     c->odi = a->odi_values;
     return 0;
 }
@@ -387,8 +385,7 @@ static int note_edit(struct cli *cli, int argc, char **argv)
     /* an empty mask would mean "every field" to the daemon: insist on one */
     if ((req.n_update_mask = options_mask(opts, mask, NOTES_ODI_SECTIONS)) == 0) {
         options_free(opts);
-        return cli_usage_error(cli->command_path,
-                               "name at least one field to change, e.g. --pain-after 3");
+        return cli_usage_error(cli, "name at least one field to change, e.g. --pain-after 3");
     }
     req.update_mask = mask;
     if ((code = note_content(cli, &a, &content)) != 0) {
@@ -428,8 +425,7 @@ static int note_amend(struct cli *cli, int argc, char **argv)
     if (!admin_parse(cli, opts, argc, argv, &code))
         return code;
     if (!req.reason[0] || !req.text[0])
-        return cli_usage_error(cli->command_path, "--%s must not be empty",
-                               req.reason[0] ? "text" : "reason");
+        return cli_usage_error(cli, "--%s must not be empty", req.reason[0] ? "text" : "reason");
     return admin_call(cli, opts, "/clinic.v1.Notes/AmendNote", &req.base,
                       &clinic__v1__note__descriptor, print_note, "Amended");
 }

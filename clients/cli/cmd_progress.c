@@ -127,7 +127,7 @@ int cmd_progress(struct cli *cli, int argc, char **argv)
     if (!options_parse(cli, opts, argc, argv, &code))
         return code;
     if (svg && !*svg)
-        return cli_usage_error(cli->command_path, "--svg needs a file name");
+        return cli_usage_error(cli, "--svg needs a file name");
     ProtobufCMessage *resp;
     code = cli_call(cli, "/clinic.v1.Progress/ClientProgress", &req.base,
                     &clinic__v1__client_progress_response__descriptor, &resp);

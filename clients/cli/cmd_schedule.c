@@ -55,8 +55,8 @@ int schedule_location(struct cli *cli, int64_t *id, Clinic__V1__Location **locat
                 cli->command_path);
         return STATUS_NOT_FOUND;
     }
-    return cli_usage_error(cli->command_path, "--location is required when there are several "
-                                              "locations (`clinic admin location list`)");
+    return cli_usage_error(cli, "--location is required when there are several "
+                                "locations (`clinic admin location list`)");
 }
 
 const char *schedule_status(const Clinic__V1__Appointment *a)

@@ -9,7 +9,7 @@
 int cmd_health(struct cli *cli, int argc, char **argv)
 {
     if (argc > 1)
-        return cli_usage_error(argv[0], "unexpected argument \"%s\"", argv[1]);
+        return cli_usage_error(cli, "unexpected argument \"%s\"", argv[1]);
     Clinic__V1__HealthCheckRequest req = CLINIC__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *resp;
     int code = cli_call(cli, "/clinic.v1.Health/Check", &req.base,
@@ -32,7 +32,7 @@ int cmd_health(struct cli *cli, int argc, char **argv)
 int cmd_methods(struct cli *cli, int argc, char **argv)
 {
     if (argc > 1)
-        return cli_usage_error(argv[0], "unexpected argument \"%s\"", argv[1]);
+        return cli_usage_error(cli, "unexpected argument \"%s\"", argv[1]);
     Clinic__V1__ListMethodsRequest req = CLINIC__V1__LIST_METHODS_REQUEST__INIT;
     ProtobufCMessage *resp;
     int code = cli_call(cli, "/clinic.v1.Reflection/ListMethods", &req.base,

@@ -161,13 +161,13 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
         else if (strcmp(a, "--count") == 0 && v)
             w.remaining = strtoll(argv[++i], NULL, 10);
         else
-            return cli_usage_error("watch", "unexpected argument \"%s\"", a);
+            return cli_usage_error(cli, "unexpected argument \"%s\"", a);
     }
     if (w.remaining == 0 || w.remaining < -1)
-        return cli_usage_error("watch", "--count must be a positive number");
+        return cli_usage_error(cli, "--count must be a positive number");
     uint64_t after_seq;
     if (!starting_point(after, &after_seq))
-        return cli_usage_error("watch", "--after must be a sequence number");
+        return cli_usage_error(cli, "--after must be a sequence number");
     struct clinic_error err;
     if (!cli_connect(cli, &err))
         return cli_fail(cli, &err);

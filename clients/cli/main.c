@@ -86,9 +86,23 @@ static bool parse_timeout(const char *text, uint32_t *out)
     return true;
 }
 
+/* True when the global options hold --json. Looked for before they are read, so that a mistake
+ * in an option before --json ("clinic --timeout x --json ...") is reported as JSON too. */
+static bool global_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            return true;
+        if (strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "--token") == 0 ||
+            strcmp(argv[i], "--timeout") == 0)
+            i++; /* its value */
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
-    struct cli cli = {.url = getenv("CLINIC_URL")};
+    struct cli cli = {.url = getenv("CLINIC_URL"), .json = global_json(argc, argv)};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *v;
@@ -102,24 +116,26 @@ int main(int argc, char **argv)
             cli.json = true;
         } else if (take_option(argc, argv, &i, "--url", &v)) {
             if (!(cli.url = v) || !*v)
-                return cli_usage_error(NULL, "--url needs a value");
+                return cli_usage_error(&cli, "--url needs a value");
         } else if (take_option(argc, argv, &i, "--token", &v)) {
             if (!(cli.token_flag = v) || !*v)
-                return cli_usage_error(NULL, "--token needs a value");
+                return cli_usage_error(&cli, "--token needs a value");
         } else if (take_option(argc, argv, &i, "--timeout", &v)) {
             if (!parse_timeout(v, &cli.timeout_ms))
-                return cli_usage_error(NULL, "--timeout must be milliseconds from 1 to 3600000");
+                return cli_usage_error(&cli, "--timeout must be milliseconds from 1 to 3600000");
         } else {
-            return cli_usage_error(NULL, "unknown option \"%s\"", argv[i]);
+            return cli_usage_error(&cli, "unknown option \"%s\"", argv[i]);
         }
     }
+    if (i >= argc && cli.json)
+        return cli_usage_error(&cli, "a command is missing");
     if (i >= argc) {
         print_help(stderr);
         return EXIT_USAGE;
     }
     const struct command *cmd = cli_find_command(argv[i]);
     if (!cmd)
-        return cli_usage_error(NULL, "unknown command \"%s\"", argv[i]);
+        return cli_usage_error(&cli, "unknown command \"%s\"", argv[i]);
     int rc = cli_run_command(&cli, cmd, argc - i, argv + i);
     cli_finish(&cli);
     return rc;

@@ -384,7 +384,7 @@ static int bad_value(const struct cli *cli, const struct option *o, const char *
 {
     char what[160];
     expected(o, what, sizeof what);
-    return cli_usage_error(cli->command_path, "%s%s must be %s, not \"%s\"",
+    return cli_usage_error(cli, "%s%s must be %s, not \"%s\"",
                            o->flags & OPTION_POSITIONAL ? "" : "--", o->name, what, value);
 }
 
@@ -399,7 +399,6 @@ static bool wants_help(int argc, char **argv)
 bool options_parse(const struct cli *cli, struct option *opts, int argc, char **argv,
                    int *exit_code)
 {
-    const char *cmd = cli->command_path;
     bool oom = false, only_positionals = false;
     size_t positionals = 0;
     *exit_code = 0;
@@ -423,11 +422,11 @@ bool options_parse(const struct cli *cli, struct option *opts, int argc, char **
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             if (arg[1] != '-' || !(o = find_named(opts, name, len))) {
                 int shown = (int)(eq ? (size_t)(eq - arg) : strlen(arg));
-                *exit_code = cli_usage_error(cmd, "unknown option \"%.*s\"", shown, arg);
+                *exit_code = cli_usage_error(cli, "unknown option \"%.*s\"", shown, arg);
                 return false;
             }
             if (o->kind == OPTION_FLAG && eq) {
-                *exit_code = cli_usage_error(cmd, "--%s takes no value", o->name);
+                *exit_code = cli_usage_error(cli, "--%s takes no value", o->name);
                 return false;
             }
             if (o->kind == OPTION_FLAG) {
@@ -437,15 +436,15 @@ bool options_parse(const struct cli *cli, struct option *opts, int argc, char **
             } else if (i + 1 < argc) {
                 value = argv[++i];
             } else {
-                *exit_code = cli_usage_error(cmd, "--%s needs a value (%s)", o->name, metavar(o));
+                *exit_code = cli_usage_error(cli, "--%s needs a value (%s)", o->name, metavar(o));
                 return false;
             }
             if (o->seen && !is_list(o)) {
-                *exit_code = cli_usage_error(cmd, "--%s is given twice", o->name);
+                *exit_code = cli_usage_error(cli, "--%s is given twice", o->name);
                 return false;
             }
         } else if (!(o = nth_positional(opts, positionals++))) {
-            *exit_code = cli_usage_error(cmd, "unexpected argument \"%s\"", arg);
+            *exit_code = cli_usage_error(cli, "unexpected argument \"%s\"", arg);
             return false;
         } else {
             value = arg;
@@ -466,9 +465,9 @@ bool options_parse(const struct cli *cli, struct option *opts, int argc, char **
         if (!(o->flags & OPTION_REQUIRED) || o->seen)
             continue;
         if (o->flags & OPTION_POSITIONAL)
-            *exit_code = cli_usage_error(cmd, "%s is missing: %s", o->name, o->help);
+            *exit_code = cli_usage_error(cli, "%s is missing: %s", o->name, o->help);
         else
-            *exit_code = cli_usage_error(cmd, "--%s is required: %s", o->name, o->help);
+            *exit_code = cli_usage_error(cli, "--%s is required: %s", o->name, o->help);
         return false;
     }
     return true;

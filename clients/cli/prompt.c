@@ -76,23 +76,23 @@ static int read_hidden(const char *question, char *out, size_t len)
     return result;
 }
 
-int prompt_line(const char *command, const char *question, char *out, size_t len)
+int prompt_line(const struct cli *cli, const char *question, char *out, size_t len)
 {
     fputs(question, stderr);
     fflush(stderr);
     int r = read_line(stdin, out, len);
     if (r > 0)
         return 0;
-    return cli_usage_error(command, r < 0 ? "that is too long" : "nothing was typed");
+    return cli_usage_error(cli, r < 0 ? "that is too long" : "nothing was typed");
 }
 
-int prompt_password(const char *command, const char *file, bool confirm, char *out, size_t len)
+int prompt_password(const struct cli *cli, const char *file, bool confirm, char *out, size_t len)
 {
     int r;
     if (file) {
         FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
         if (!f)
-            return cli_usage_error(command, "cannot read --password-file %s: %s", file,
+            return cli_usage_error(cli, "cannot read --password-file %s: %s", file,
                                    strerror(errno));
         r = read_line(f, out, len);
         if (f != stdin)
@@ -106,7 +106,7 @@ int prompt_password(const char *command, const char *file, bool confirm, char *o
             explicit_bzero(again, sizeof again);
             if (!same) {
                 explicit_bzero(out, len);
-                return cli_usage_error(command, "the two passwords differ");
+                return cli_usage_error(cli, "the two passwords differ");
             }
         }
     } else {
@@ -116,8 +116,7 @@ int prompt_password(const char *command, const char *file, bool confirm, char *o
         return 0;
     explicit_bzero(out, len);
     if (r < 0)
-        return cli_usage_error(command, "the password is longer than %zu characters", len - 1);
-    return cli_usage_error(command,
-                           "no password was given: type it at the prompt, or pass it on stdin "
-                           "(one line) or with --password-file FILE");
+        return cli_usage_error(cli, "the password is longer than %zu characters", len - 1);
+    return cli_usage_error(cli, "no password was given: type it at the prompt, or pass it on stdin "
+                                "(one line) or with --password-file FILE");
 }

@@ -236,6 +236,35 @@ static void unreachable_daemon_with_json_prints_a_json_error(void **state)
     harness_run_free(&r);
 }
 
+static void usage_errors_with_json_are_json_objects(void **state)
+{
+    (void)state;
+    /* a bad value, a bad global option before --json, a missing command, a missing verb */
+    const char *const *const cases[] = {
+        (const char *const[]){"--json", "--url", unreachable_url, "book", "--client", "abc", NULL},
+        (const char *const[]){"--timeout", "abc", "--json", "health", NULL},
+        (const char *const[]){"--json", NULL},
+        (const char *const[]){"--json", "admin", "location", NULL},
+    };
+    const char *const said[] = {
+        "\"message\":\"--client must be an id", "\"message\":\"--timeout must be",
+        "\"message\":\"a command is missing", "\"message\":\"a verb is missing"};
+    const char *const command[] = {"\"command\":\"book\"", "\"command\":\"\"", "\"command\":\"\"",
+                                   "\"command\":\"admin location\""};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct harness_run r = run_cli(cases[i], NULL);
+        if (r.status != EXIT_USAGE || r.err[0] != '{')
+            fail_msg("case %zu: exit %d, stderr %s", i, r.status, r.err);
+        assert_non_null(strstr(r.err, "\"code\":2,\"status\":\"USAGE\""));
+        assert_non_null(strstr(r.err, said[i]));
+        assert_non_null(strstr(r.err, command[i]));
+        assert_non_null(strstr(r.err, "--help"));
+        assert_non_null(strstr(r.err, "}\n"));
+        assert_string_equal(r.out, "");
+        harness_run_free(&r);
+    }
+}
+
 static void malformed_url_exits_invalid_argument(void **state)
 {
     (void)state;
@@ -308,6 +337,7 @@ int main(void)
         cmocka_unit_test(non_numeric_timeout_is_a_usage_error),
         cmocka_unit_test(unreachable_daemon_exits_unavailable_with_a_sentence),
         cmocka_unit_test(unreachable_daemon_with_json_prints_a_json_error),
+        cmocka_unit_test(usage_errors_with_json_are_json_objects),
         cmocka_unit_test(malformed_url_exits_invalid_argument),
         cmocka_unit_test(clinicd_help_and_version_exit_zero),
         cmocka_unit_test(clinicd_zero_workers_is_a_usage_error),
