@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "methods.h"
+#include "options.h"
 #include "status.h"
 #include "token_store.h"
 
@@ -67,10 +68,11 @@ static void print_json_string(FILE *f, const char *s)
 
 /* One error as the JSON object scripts read on stderr: every error the tool reports with --json
  * has this shape, whether the daemon, the transport or the command line is at fault. command is
- * only written when given. */
-static void print_json_error(int code, const char *status, const char *message,
-                             const char *request_id, const struct clinic_violation *violations,
-                             size_t n_violations, const char *command)
+ * only written when given; a violation whose field an option sets also names that option. */
+static void print_json_error(const struct cli *cli, int code, const char *status,
+                             const char *message, const char *request_id,
+                             const struct clinic_violation *violations, size_t n_violations,
+                             const char *command)
 {
     fprintf(stderr, "{\"code\":%d,\"status\":\"%s\",\"message\":", code, status);
     print_json_string(stderr, message);
@@ -82,8 +84,13 @@ static void print_json_error(int code, const char *status, const char *message,
     print_json_string(stderr, request_id);
     fprintf(stderr, ",\"violations\":[");
     for (size_t i = 0; i < n_violations; i++) {
+        char option[96];
         fprintf(stderr, "%s{\"field\":", i ? "," : "");
         print_json_string(stderr, violations[i].field);
+        if (options_label_for_field(cli->options, violations[i].field, option, sizeof option)) {
+            fprintf(stderr, ",\"option\":");
+            print_json_string(stderr, option);
+        }
         fprintf(stderr, ",\"description\":");
         print_json_string(stderr, violations[i].description);
         fprintf(stderr, "}");
@@ -91,18 +98,52 @@ static void print_json_error(int code, const char *status, const char *message,
     fprintf(stderr, "]}\n");
 }
 
+/* The sentence for err in the tool's own words where the daemon's would name its internals: a
+ * call refused for want of a token names the method called, which the user never typed. */
+static const char *own_words(const struct cli *cli, const struct clinic_error *err, char *out,
+                             size_t len)
+{
+    if (err->code == STATUS_UNAUTHENTICATED && cli->token_chosen && !cli->token) {
+        snprintf(out, len,
+                 "clinic %s needs you to be logged in: log in with `clinic login` (or give "
+                 "--token or CLINIC_TOKEN)",
+                 cli->command_path);
+        return out;
+    }
+    return err->message;
+}
+
 int cli_fail(const struct cli *cli, const struct clinic_error *err)
 {
+    char sentence[sizeof err->message + 128], prefix[sizeof cli->command_path + 16];
+    const char *message = own_words(cli, err, sentence, sizeof sentence);
+    const char *status = status_code_name(err->code);
     if (cli->json) {
-        print_json_error(err->code, status_code_name(err->code), err->message, err->request_id,
-                         err->violations, err->n_violations, NULL);
-    } else {
-        fprintf(stderr, "clinic: %s: %s", status_code_name(err->code), err->message);
+        print_json_error(cli, err->code, status, message, err->request_id, err->violations,
+                         err->n_violations, NULL);
+        return err->code > 0 && err->code <= 16 ? err->code : STATUS_UNKNOWN;
+    }
+    snprintf(prefix, sizeof prefix, "clinic%s%s", cli->command_path[0] ? " " : "",
+             cli->command_path);
+    if (err->n_violations == 0) {
+        fprintf(stderr, "%s: %s: %s", prefix, status, message);
         if (err->request_id[0] && err->code == STATUS_INTERNAL)
             fprintf(stderr, " (request id %s)", err->request_id);
         fputc('\n', stderr);
-        for (size_t i = 0; i < err->n_violations; i++)
-            fprintf(stderr, "  %s: %s\n", err->violations[i].field, err->violations[i].description);
+    } else {
+        /* The daemon's message only sums the violations up ("invalid end_local: must be after
+         * start_local"): each is said once, by the option the user typed. */
+        char line[512];
+        if (err->n_violations > 1)
+            fprintf(stderr, "%s: %s: %zu values are wrong:\n", prefix, status, err->n_violations);
+        for (size_t i = 0; i < err->n_violations; i++) {
+            options_describe_violation(cli->options, err->violations[i].field,
+                                       err->violations[i].description, line, sizeof line);
+            if (err->n_violations == 1)
+                fprintf(stderr, "%s: %s: %s\n", prefix, status, line);
+            else
+                fprintf(stderr, "  %s\n", line);
+        }
     }
     return err->code > 0 && err->code <= 16 ? err->code : STATUS_UNKNOWN;
 }
@@ -135,7 +176,7 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
     if (cli->json) {
         char message[700];
         snprintf(message, sizeof message, "%s; see %s", text, help);
-        print_json_error(EXIT_USAGE, "USAGE", message, "", NULL, 0, command);
+        print_json_error(cli, EXIT_USAGE, "USAGE", message, "", NULL, 0, command);
     } else if (command[0]) {
         fprintf(stderr, "clinic %s: %s; see %s\n", command, text, help);
     } else {
@@ -220,7 +261,9 @@ int cli_run_command(struct cli *cli, const struct command *cmd, int argc, char *
         cli_print_command_help(cmd);
         return 0;
     }
-    return cmd->run(cli, argc, argv);
+    int code = cmd->run(cli, argc, argv);
+    cli->options = NULL; /* the table lived in cmd->run's frame */
+    return code;
 }
 
 /* The one repeated message field of a list reply ("locations"), or NULL. */

@@ -15,6 +15,7 @@
 #define EXIT_USAGE    2
 
 struct command;
+struct option;
 
 struct cli {
     const char *url;
@@ -29,6 +30,9 @@ struct cli {
     clinic_client *client;         /* connected on first use */
     const struct command *command; /* the command being run (set by cli_run_command) */
     char command_path[96];         /* its words, e.g. "admin location create" */
+    /* The command's option table once parsed (options.h), while the command runs: the daemon's
+     * field violations are told by the options that set the fields. NULL: none. */
+    const struct option *options;
 };
 
 /* A command, or a group of subcommands (`clinic admin location create`): a group has

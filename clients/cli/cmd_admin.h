@@ -53,7 +53,8 @@ int admin_by_id(struct cli *cli, int argc, char **argv, const ProtobufCMessageDe
 bool admin_parse(struct cli *cli, struct option *opts, int argc, char **argv, int *code);
 
 #define ID_ARG(dest, what)                                                                         \
-    OPT("ID", OPTION_ID, (dest), (what), .flags = OPTION_POSITIONAL | OPTION_REQUIRED)
+    OPT("ID", OPTION_ID, (dest), (what), .flags = OPTION_POSITIONAL | OPTION_REQUIRED,             \
+        .field = "id")
 #define VERB(verb_name, fn, text)                                                                  \
     {                                                                                              \
         .name = (verb_name), .run = (fn), .summary = (text)                                        \

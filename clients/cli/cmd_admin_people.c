@@ -159,17 +159,21 @@ static int hours_add(struct cli *cli, int argc, char **argv)
     Clinic__V1__AddWorkingHoursRequest req = CLINIC__V1__ADD_WORKING_HOURS_REQUEST__INIT;
     uint32_t days = 0;
     struct option opts[] = {
-        OPT("therapist", OPTION_ID, &req.therapist_id, "whose hours", .flags = OPTION_REQUIRED),
-        OPT("location", OPTION_ID, &req.location_id, "where they work", .flags = OPTION_REQUIRED),
+        OPT("therapist", OPTION_ID, &req.therapist_id, "whose hours", .flags = OPTION_REQUIRED,
+            .field = "therapist_id"),
+        OPT("location", OPTION_ID, &req.location_id, "where they work", .flags = OPTION_REQUIRED,
+            .field = "location_id"),
         OPT("weekday", OPTION_WEEKDAYS, &days,
             "which days: mon, mon-fri, sat,sun or 1-7 (1 = Monday); one rule each",
-            .flags = OPTION_REQUIRED),
+            .flags = OPTION_REQUIRED, .field = "weekday"),
         OPT("from", OPTION_CLOCK, &req.start_local, "starting time, the location's clock",
-            .flags = OPTION_REQUIRED),
-        OPT("to", OPTION_CLOCK, &req.end_local, "ending time", .flags = OPTION_REQUIRED),
+            .flags = OPTION_REQUIRED, .field = "start_local"),
+        OPT("to", OPTION_CLOCK, &req.end_local, "ending time", .flags = OPTION_REQUIRED,
+            .field = "end_local"),
         OPT("valid-from", OPTION_DATE, &req.valid_from,
-            "first day the rule holds (default: always)"),
-        OPT("valid-until", OPTION_DATE, &req.valid_until, "last day it holds (default: always)"),
+            "first day the rule holds (default: always)", .field = "valid_from"),
+        OPT("valid-until", OPTION_DATE, &req.valid_until, "last day it holds (default: always)",
+            .field = "valid_until"),
         OPTIONS_END,
     };
     int code;
@@ -260,15 +264,16 @@ static int time_off_add(struct cli *cli, int argc, char **argv)
     Clinic__V1__AddTimeOffRequest req = CLINIC__V1__ADD_TIME_OFF_REQUEST__INIT;
     char *from = NULL, *to = NULL;
     struct option opts[] = {
-        OPT("therapist", OPTION_ID, &req.therapist_id, "who is away", .flags = OPTION_REQUIRED),
+        OPT("therapist", OPTION_ID, &req.therapist_id, "who is away", .flags = OPTION_REQUIRED,
+            .field = "therapist_id"),
         OPT("from", OPTION_INSTANT, &from, "away from this time, or from the start of this day",
-            .flags = OPTION_REQUIRED | OPTION_DAY_OK),
+            .flags = OPTION_REQUIRED | OPTION_DAY_OK, .field = "start_time"),
         OPT("to", OPTION_INSTANT, &to, "back at this time, or after the end of this day",
-            .flags = OPTION_REQUIRED | OPTION_DAY_OK),
-        OPT("reason", OPTION_STRING, &req.reason, "why, e.g. holiday"),
+            .flags = OPTION_REQUIRED | OPTION_DAY_OK, .field = "end_time"),
+        OPT("reason", OPTION_STRING, &req.reason, "why, e.g. holiday", .field = "reason"),
         OPT("time-zone", OPTION_STRING, &req.time_zone,
             "the zone of times without an offset (default: that of the therapist's location)",
-            .arg = "ZONE"),
+            .arg = "ZONE", .field = "time_zone"),
         OPTIONS_END,
     };
     int code;

@@ -159,10 +159,12 @@ static int closure_add(struct cli *cli, int argc, char **argv)
     Clinic__V1__AddClosureRequest req = CLINIC__V1__ADD_CLOSURE_REQUEST__INIT;
     struct option opts[] = {
         OPT("location", OPTION_ID, &req.location_id, "the location that closes",
-            .flags = OPTION_REQUIRED),
-        OPT("from", OPTION_DATE, &req.first_day, "the first closed day", .flags = OPTION_REQUIRED),
-        OPT("to", OPTION_DATE, &req.last_day, "the last closed day (default: --from)"),
-        OPT("reason", OPTION_STRING, &req.reason, "why, e.g. \"Easter Monday\""),
+            .flags = OPTION_REQUIRED, .field = "location_id"),
+        OPT("from", OPTION_DATE, &req.first_day, "the first closed day", .flags = OPTION_REQUIRED,
+            .field = "first_day"),
+        OPT("to", OPTION_DATE, &req.last_day, "the last closed day (default: --from)",
+            .field = "last_day"),
+        OPT("reason", OPTION_STRING, &req.reason, "why, e.g. \"Easter Monday\"", .field = "reason"),
         OPTIONS_END,
     };
     int code;
@@ -240,7 +242,8 @@ static int room_create(struct cli *cli, int argc, char **argv)
     Clinic__V1__UpdateRoomRequest u = CLINIC__V1__UPDATE_ROOM_REQUEST__INIT;
     Clinic__V1__CreateRoomRequest req = CLINIC__V1__CREATE_ROOM_REQUEST__INIT;
     struct option opts[] = {
-        OPT("location", OPTION_ID, &req.location_id, "where the room is", .flags = OPTION_REQUIRED),
+        OPT("location", OPTION_ID, &req.location_id, "where the room is", .flags = OPTION_REQUIRED,
+            .field = "location_id"),
         ROOM_FIELDS(&u, OPTION_REQUIRED),
         OPTIONS_END,
     };

@@ -111,8 +111,10 @@ int cmd_day(struct cli *cli, int argc, char **argv)
     Clinic__V1__DaySheetRequest req = CLINIC__V1__DAY_SHEET_REQUEST__INIT;
     int code;
     struct option opts[] = {
-        OPT("location", OPTION_ID, &req.location_id, "which location (default: the only one)"),
-        OPT("date", OPTION_DATE, &req.date, "which day (default: today at the location)"),
+        OPT("location", OPTION_ID, &req.location_id, "which location (default: the only one)",
+            .field = "location_id"),
+        OPT("date", OPTION_DATE, &req.date, "which day (default: today at the location)",
+            .field = "date"),
         OPTIONS_END,
     };
     if (!options_parse(cli, opts, argc, argv, &code))
@@ -207,14 +209,15 @@ static int range_command(struct cli *cli, int argc, char **argv, bool agenda)
             .flags = OPTION_POSITIONAL),
         OPT(flag, OPTION_ID, &who_named,
             agenda ? "the therapist's id (or give it as THERAPIST)"
-                   : "the client's id (or give it as CLIENT)"),
+                   : "the client's id (or give it as CLIENT)",
+            .field = agenda ? "therapist_id" : "client_id"),
         OPT("from", OPTION_INSTANT, &from,
             agenda ? "from this time or day (default: today)" : "from this time or day",
-            .flags = OPTION_DAY_OK),
+            .flags = OPTION_DAY_OK, .field = "from"),
         OPT("to", OPTION_INSTANT, &to,
             agenda ? "until this time, or to the end of this day (default: 7 days after --from)"
                    : "until this time, or to the end of this day",
-            .flags = OPTION_DAY_OK),
+            .flags = OPTION_DAY_OK, .field = "to"),
         OPTIONS_PAGING(&all, &size, &token),
         OPTIONS_END,
     };

@@ -162,15 +162,17 @@ int cmd_slots(struct cli *cli, int argc, char **argv)
     int code;
     struct option opts[] = {
         OPT("service", OPTION_ID, &req.service_id, "the service (treatment) to book",
-            .flags = OPTION_REQUIRED),
-        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)"),
+            .flags = OPTION_REQUIRED, .field = "service_id"),
+        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)",
+            .field = "location_id"),
         OPT("from", OPTION_INSTANT, &from, "search from this time or day (default: now)",
-            .flags = OPTION_DAY_OK),
+            .flags = OPTION_DAY_OK, .field = "from"),
         OPT("to", OPTION_INSTANT, &to,
             "search until this time, or to the end of this day (default: 7 days after --from)",
-            .flags = OPTION_DAY_OK),
+            .flags = OPTION_DAY_OK, .field = "to"),
         OPT("therapist", OPTION_ID, &req.therapist_id,
-            "only this therapist (default: anyone who performs the service)"),
+            "only this therapist (default: anyone who performs the service)",
+            .field = "therapist_id"),
         OPTIONS_PAGING(&all, &req.page_size, &req.page_token),
         OPTIONS_END,
     };
@@ -215,14 +217,16 @@ int cmd_book(struct cli *cli, int argc, char **argv)
     Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
     int code;
     struct option opts[] = {
-        OPT("client", OPTION_ID, &req.client_id, "who comes", .flags = OPTION_REQUIRED),
+        OPT("client", OPTION_ID, &req.client_id, "who comes", .flags = OPTION_REQUIRED,
+            .field = "client_id"),
         OPT("service", OPTION_ID, &req.service_id, "the service (treatment)",
-            .flags = OPTION_REQUIRED),
+            .flags = OPTION_REQUIRED, .field = "service_id"),
         OPT("start", OPTION_INSTANT, &req.start_time, "when it starts (the location's time)",
-            .flags = OPTION_REQUIRED),
-        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)"),
+            .flags = OPTION_REQUIRED, .field = "start_time"),
+        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)",
+            .field = "location_id"),
         OPT("therapist", OPTION_ID, &req.therapist_id,
-            "who (default: any free therapist who performs the service)"),
+            "who (default: any free therapist who performs the service)", .field = "therapist_id"),
         OPTIONS_END,
     };
     if (!parse(cli, opts, argc, argv, &code))
@@ -240,19 +244,22 @@ int cmd_book_course(struct cli *cli, int argc, char **argv)
     int code;
     req.every = 1;
     struct option opts[] = {
-        OPT("client", OPTION_ID, &req.client_id, "who comes", .flags = OPTION_REQUIRED),
+        OPT("client", OPTION_ID, &req.client_id, "who comes", .flags = OPTION_REQUIRED,
+            .field = "client_id"),
         OPT("service", OPTION_ID, &req.service_id, "the service (treatment)",
-            .flags = OPTION_REQUIRED),
+            .flags = OPTION_REQUIRED, .field = "service_id"),
         OPT("start", OPTION_INSTANT, &req.first_start_time, "when the first session starts",
-            .flags = OPTION_REQUIRED),
+            .flags = OPTION_REQUIRED, .field = "first_start_time"),
         OPT("count", OPTION_UINT, &req.count, "how many sessions (1 to 52)",
-            .flags = OPTION_REQUIRED),
-        OPT("every", OPTION_UINT, &req.every, "sessions are this many units apart (default 1)"),
+            .flags = OPTION_REQUIRED, .field = "count"),
+        OPT("every", OPTION_UINT, &req.every, "sessions are this many units apart (default 1)",
+            .field = "every"),
         OPT("unit", OPTION_CHOICE, &unit, "the unit of --every (default weeks)",
-            .choices = "days|weeks"),
-        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)"),
+            .choices = "days|weeks", .field = "unit"),
+        OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)",
+            .field = "location_id"),
         OPT("therapist", OPTION_ID, &req.therapist_id,
-            "who (default: any free therapist, chosen per session)"),
+            "who (default: any free therapist, chosen per session)", .field = "therapist_id"),
         OPTIONS_END,
     };
     if (!parse(cli, opts, argc, argv, &code))
@@ -296,13 +303,15 @@ int cmd_reschedule(struct cli *cli, int argc, char **argv)
     int code;
     struct option opts[] = {
         OPT("ID", OPTION_ID, &req.appointment_id, "the appointment to move",
-            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED, .field = "appointment_id"),
         OPT("start", OPTION_INSTANT, &req.start_time, "the new start (the location's time)",
-            .flags = OPTION_REQUIRED),
+            .flags = OPTION_REQUIRED, .field = "start_time"),
         OPT("therapist", OPTION_ID, &req.therapist_id,
-            "another therapist (default: the appointment's own, refused if not free then)"),
+            "another therapist (default: the appointment's own, refused if not free then)",
+            .field = "therapist_id"),
         OPT("any-therapist", OPTION_FLAG, &req.any_therapist,
-            "any free therapist will do (the answer says when the therapist changed)"),
+            "any free therapist will do (the answer says when the therapist changed)",
+            .field = "any_therapist"),
         OPTIONS_END,
     };
     if (!parse(cli, opts, argc, argv, &code))
@@ -319,8 +328,9 @@ int cmd_cancel(struct cli *cli, int argc, char **argv)
     int code;
     struct option opts[] = {
         OPT("ID", OPTION_ID, &req.appointment_id, "the appointment to cancel",
-            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
-        OPT("reason", OPTION_STRING, &req.reason, "why (kept with the appointment)"),
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED, .field = "appointment_id"),
+        OPT("reason", OPTION_STRING, &req.reason, "why (kept with the appointment)",
+            .field = "reason"),
         OPTIONS_END,
     };
     if (!parse(cli, opts, argc, argv, &code))
@@ -357,7 +367,7 @@ static int by_id(struct cli *cli, int argc, char **argv, const char *method, con
     int code;
     struct option opts[] = {
         OPT("ID", OPTION_ID, &req.appointment_id, "the appointment",
-            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED, .field = "appointment_id"),
         OPTIONS_END,
     };
     if (!parse(cli, opts, argc, argv, &code))

@@ -396,9 +396,9 @@ static bool wants_help(int argc, char **argv)
     return false;
 }
 
-bool options_parse(const struct cli *cli, struct option *opts, int argc, char **argv,
-                   int *exit_code)
+bool options_parse(struct cli *cli, struct option *opts, int argc, char **argv, int *exit_code)
 {
+    cli->options = opts;
     bool oom = false, only_positionals = false;
     size_t positionals = 0;
     *exit_code = 0;
@@ -500,9 +500,61 @@ size_t options_mask(const struct option *opts, char **mask, size_t max)
 {
     size_t n = 0;
     for (const struct option *o = opts; o->name && n < max; o++)
-        if (o->seen && o->field)
+        if (o->seen && o->field && !(o->flags & OPTION_POSITIONAL))
             mask[n++] = (char *)o->field;
     return n;
+}
+
+static const struct option *option_setting(const struct option *opts, const char *field, size_t len)
+{
+    for (const struct option *o = opts; o && o->name; o++)
+        if (o->field && strlen(o->field) == len && strncmp(o->field, field, len) == 0)
+            return o;
+    return NULL;
+}
+
+bool options_label_for_field(const struct option *opts, const char *field, char *out, size_t len)
+{
+    const struct option *o = option_setting(opts, field, strlen(field));
+    const char *dot = strrchr(field, '.');
+    if (!o && dot)
+        o = option_setting(opts, dot + 1, strlen(dot + 1));
+    if (!o)
+        return false;
+    snprintf(out, len, "%s%s", o->flags & OPTION_POSITIONAL ? "" : "--", o->name);
+    return true;
+}
+
+void options_describe_violation(const struct option *opts, const char *field,
+                                const char *description, char *out, size_t len)
+{
+    char label[96];
+    size_t used;
+    if (options_label_for_field(opts, field, label, sizeof label))
+        used = (size_t)snprintf(out, len, "%s ", label);
+    else
+        used = (size_t)snprintf(out, len, "%s: ", field);
+    for (const char *p = description; *p && used < len;) {
+        size_t word = strspn(p, "abcdefghijklmnopqrstuvwxyz_0123456789.");
+        while (word && p[word - 1] == '.')
+            word--; /* a full stop ends the sentence, not the field */
+        if (word == 0) {
+            used += (size_t)snprintf(out + used, len - used, "%c", *p++);
+            continue;
+        }
+        /* Only words that read as fields are replaced: identifiers (end_local), or a plain
+         * word ending the sentence ("must be after from"); "a valid email address" keeps its
+         * English even when the command has --email. */
+        char text[64];
+        bool identifier = memchr(p, '_', word) != NULL, last = p[word] == '\0' || p[word] == '.';
+        snprintf(text, sizeof text, "%.*s", (int)word, p);
+        if (word < sizeof text && (identifier || last) &&
+            options_label_for_field(opts, text, label, sizeof label))
+            used += (size_t)snprintf(out + used, len - used, "%s", label);
+        else
+            used += (size_t)snprintf(out + used, len - used, "%.*s", (int)word, p);
+        p += word;
+    }
 }
 
 /* Writes text from column `col` on, wrapping at HELP_WIDTH to column `indent`. */

@@ -68,13 +68,15 @@ struct option {
             "start at this page (the next_page_token of an earlier reply)", .arg = "TOKEN")
 
 /* Parses argv[1..argc) (argv[0] is the command's own word) against the table `opts` of the
- * command cli->command_path. Returns true when the command should go on. Otherwise it has
- * printed the help (*exit_code = 0) or a usage error naming the option (*exit_code = EXIT_USAGE).
+ * command cli->command_path, and keeps opts as cli->options, so that errors from the daemon can
+ * name the options rather than the request's fields. Returns true when the command should go on.
+ * Otherwise it has printed the help (*exit_code = 0) or a usage error naming the option (*exit_code
+ * = EXIT_USAGE).
  * "--name value", "--name=value" and "--" (only positionals after it) are understood; a
  * non-list option given twice is an error. Lists the parser allocated are freed by
  * options_free, which the caller must call whatever the result. */
-bool options_parse(const struct cli *cli, struct option *opts, int argc, char **argv,
-                   int *exit_code) __attribute__((warn_unused_result));
+bool options_parse(struct cli *cli, struct option *opts, int argc, char **argv, int *exit_code)
+    __attribute__((warn_unused_result));
 
 /* Frees the lists options_parse allocated (the destinations then dangle). */
 void options_free(struct option *opts);
@@ -82,9 +84,22 @@ void options_free(struct option *opts);
 /* True when the option called name was given. */
 bool options_given(const struct option *opts, const char *name);
 
-/* Collects the `field` of every option given into mask (at most max entries); returns the
- * count. For update requests: only the fields the user named change. */
+/* Collects the `field` of every named option given into mask (at most max entries; positionals
+ * name the record, not a change); returns the count. For update requests: only the fields the user
+ * named change. */
 size_t options_mask(const struct option *opts, char **mask, size_t max);
+
+/* The name the user typed for the request field `field`: "--to" when the option "to" sets
+ * end_local (its .field is "end_local"), "ID" for a positional. A dotted field
+ * ("content.pain_before") is also looked up by its last part. False when no option sets it. */
+bool options_label_for_field(const struct option *opts, const char *field, char *out, size_t len);
+
+/* A field violation from the daemon, in the words of the command line: the field as the option
+ * that sets it, followed by the description with the request fields it names replaced the same
+ * way ("end_local" / "must be after start_local" -> "--to must be after --from"). A field no
+ * option sets keeps its name: "location_id: is required". opts may be NULL (no table). */
+void options_describe_violation(const struct option *opts, const char *field,
+                                const char *description, char *out, size_t len);
 
 /* Prints the generated help of cli->command_path to stdout. */
 void options_print_help(const struct cli *cli, const struct option *opts);

@@ -124,6 +124,25 @@ static int teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
+static void a_command_without_a_token_says_to_log_in(void **state)
+{
+    (void)state;
+    char other_xdg[128];
+    snprintf(other_xdg, sizeof other_xdg, "XDG_CONFIG_HOME=%s/nobody", home);
+    const char *env[] = {other_xdg, NULL};
+    struct harness_run r = CLINIC_ENV(env, "slots", "--service", "1");
+    expect(&r, STATUS_UNAUTHENTICATED);
+    harness_assert_contains(r.err, "clinic slots needs you to be logged in");
+    harness_assert_contains(r.err, "`clinic login`");
+    assert_null(strstr(r.err, "/clinic.v1.")); /* the method is not what the user typed */
+    harness_run_free(&r);
+    r = CLINIC_ENV(env, "--json", "slots", "--service", "1");
+    expect(&r, STATUS_UNAUTHENTICATED);
+    harness_assert_contains(r.err, "\"status\":\"UNAUTHENTICATED\"");
+    harness_assert_contains(r.err, "clinic slots needs you to be logged in");
+    harness_run_free(&r);
+}
+
 static void login_writes_a_0600_token_file_in_a_0700_folder(void **state)
 {
     (void)state;
@@ -515,6 +534,7 @@ int main(void)
     unsetenv("CLINIC_TOKEN");
     unsetenv("COLUMNS");
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_command_without_a_token_says_to_log_in),
         cmocka_unit_test(login_writes_a_0600_token_file_in_a_0700_folder),
         cmocka_unit_test(login_with_a_wrong_password_is_refused_and_writes_nothing),
         cmocka_unit_test(login_without_a_terminal_needs_email_and_a_password_line),

@@ -393,6 +393,29 @@ static void booking_outside_working_hours_exits_9_with_the_rule(void **state)
     harness_run_free(&r);
 }
 
+/* The daemon's field violations name the options typed, once each, never the request fields. */
+static void refused_values_name_the_options_typed(void **state)
+{
+    (void)state;
+    struct harness_run r =
+        CLINIC("admin", "hours", "add", "--therapist", therapist_id, "--location", location_id,
+               "--weekday", "mon", "--from", "17:00", "--to", "09:00");
+    assert_int_equal(r.status, STATUS_INVALID_ARGUMENT);
+    harness_assert_contains(r.err, "clinic admin hours add: INVALID_ARGUMENT: --to must be after "
+                                   "--from\n");
+    assert_null(strstr(r.err, "end_local"));
+    assert_null(strstr(r.err, "start_local"));
+    assert_null(strstr(strstr(r.err, "must be after") + 1, "must be after"));
+    harness_run_free(&r);
+
+    char from[32], to[32];
+    r = CLINIC("slots", "--service", service_id, "--from", at("12:00", from, sizeof from), "--to",
+               at("10:00", to, sizeof to));
+    assert_int_equal(r.status, STATUS_INVALID_ARGUMENT);
+    harness_assert_contains(r.err, "--to must be after --from");
+    harness_run_free(&r);
+}
+
 static void usage_errors_exit_2_and_name_the_option(void **state)
 {
     (void)state;
@@ -583,6 +606,7 @@ int main(void)
         cmocka_unit_test(life_cycle_moves_and_refuses_what_has_not_happened),
         cmocka_unit_test(cancel_frees_the_time_and_a_second_cancel_is_refused),
         cmocka_unit_test(booking_outside_working_hours_exits_9_with_the_rule),
+        cmocka_unit_test(refused_values_name_the_options_typed),
         cmocka_unit_test(usage_errors_exit_2_and_name_the_option),
         cmocka_unit_test(every_command_answers_help_without_a_daemon),
         cmocka_unit_test(lists_show_one_page_or_all_of_them),

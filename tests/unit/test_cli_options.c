@@ -151,6 +151,39 @@ static void malformed_values_are_usage_errors(void **state)
     }
 }
 
+static void violations_are_told_by_the_options_that_set_the_fields(void **state)
+{
+    (void)state;
+    char from[1], to[1], email[1];
+    int64_t id;
+    struct option opts[] = {
+        OPT("ID", OPTION_ID, &id, "the record", .flags = OPTION_POSITIONAL, .field = "id"),
+        OPT("from", OPTION_CLOCK, &from, "start", .field = "start_local"),
+        OPT("to", OPTION_CLOCK, &to, "end", .field = "end_local"),
+        OPT("email", OPTION_STRING, &email, "mail", .field = "email"),
+        OPT("pain-before", OPTION_STRING, &email, "pain", .field = "pain_before"),
+        OPTIONS_END,
+    };
+    char out[256];
+    options_describe_violation(opts, "end_local", "must be after start_local", out, sizeof out);
+    assert_string_equal(out, "--to must be after --from");
+    options_describe_violation(opts, "id", "must be the id of an existing record", out, sizeof out);
+    assert_string_equal(out, "ID must be the id of an existing record");
+    /* plain English words stay, even when an option sets a field of that name */
+    options_describe_violation(opts, "email", "must be an email address", out, sizeof out);
+    assert_string_equal(out, "--email must be an email address");
+    options_describe_violation(opts, "content.pain_before", "must be 0 to 10", out, sizeof out);
+    assert_string_equal(out, "--pain-before must be 0 to 10");
+    /* a field no option sets keeps its name */
+    options_describe_violation(opts, "location_id", "is required.", out, sizeof out);
+    assert_string_equal(out, "location_id: is required.");
+    options_describe_violation(NULL, "end_local", "must be after start_local", out, sizeof out);
+    assert_string_equal(out, "end_local: must be after start_local");
+    char small[12];
+    options_describe_violation(opts, "end_local", "must be after start_local", small, sizeof small);
+    assert_string_equal(small, "--to must b");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +193,7 @@ int main(void)
         cmocka_unit_test(the_update_mask_holds_exactly_the_options_given),
         cmocka_unit_test(calendar_days_and_clock_times_that_exist_parse),
         cmocka_unit_test(malformed_values_are_usage_errors),
+        cmocka_unit_test(violations_are_told_by_the_options_that_set_the_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
