@@ -58,7 +58,9 @@ static bool check_role(struct call *call, const char *field, Clinic__V1__Role ro
     return false;
 }
 
-/* A therapist user names their therapist, a client user their client, the others neither. */
+/* A therapist user names their therapist, a client user their client, the others neither. The
+ * sentences speak of accounts, not of enum names, because people read them (the CLI prints them
+ * after the option: "--client is required for a client account"). */
 static void check_links(struct call *call, Clinic__V1__Role role, int64_t therapist_id,
                         int64_t client_id)
 {
@@ -66,14 +68,14 @@ static void check_links(struct call *call, Clinic__V1__Role role, int64_t therap
     bool client = role == CLINIC__V1__ROLE__ROLE_CLIENT;
     if (therapist && therapist_id <= 0)
         call_violation(call, "therapist_id",
-                       "is required for ROLE_THERAPIST: the therapist this user acts as");
+                       "is required for a therapist account: the therapist this user acts as");
     if (!therapist && therapist_id != 0)
-        call_violation(call, "therapist_id", "is only for ROLE_THERAPIST; leave it 0");
+        call_violation(call, "therapist_id", "is only for a therapist account; leave it unset");
     if (client && client_id <= 0)
         call_violation(call, "client_id",
-                       "is required for ROLE_CLIENT: the client this user acts as");
+                       "is required for a client account: the client this user acts as");
     if (!client && client_id != 0)
-        call_violation(call, "client_id", "is only for ROLE_CLIENT; leave it 0");
+        call_violation(call, "client_id", "is only for a client account; leave it unset");
 }
 
 static void reply_user(struct call *call, struct db_result *r, long long id)

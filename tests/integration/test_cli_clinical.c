@@ -272,6 +272,20 @@ static void admin_user_create_reads_the_password_from_stdin_or_a_file(void **sta
     expect(&r, EXIT_USAGE);
     harness_assert_contains(r.err, "--role must be one of admin, front_desk, therapist, client");
     harness_run_free(&r);
+    /* the daemon's refusal in the words of the command line, each said once */
+    r = CLINIC("admin", "user", "create", "--email", "c@clinic.example", "--name", "C", "--role",
+               "client", "--password-file", new_password_file);
+    expect(&r, STATUS_INVALID_ARGUMENT);
+    harness_assert_contains(r.err, "--client is required for a client account");
+    assert_null(strstr(r.err, "ROLE_CLIENT"));
+    assert_null(strstr(r.err, "client_id"));
+    assert_null(strstr(strstr(r.err, "is required") + 1, "is required"));
+    harness_run_free(&r);
+    r = CLINIC("--json", "admin", "user", "create", "--email", "c@clinic.example", "--name", "C",
+               "--role", "client", "--password-file", new_password_file);
+    expect(&r, STATUS_INVALID_ARGUMENT);
+    harness_assert_contains(r.err, "{\"field\":\"client_id\",\"option\":\"--client\"");
+    harness_run_free(&r);
 }
 
 static void admin_user_list_and_get_show_the_accounts(void **state)
