@@ -213,7 +213,7 @@ void auth_digest_hex(const uint8_t digest[AUTH_DIGEST_BYTES], char hex[2 * AUTH_
  * and the call fails (rolling back what set_config did). */
 static const struct db_stmt authenticate_stmt = {
     "SELECT encode(s.sha256, 'hex'), s.expired, s.revoked, s.active, s.user_id, s.role,"
-    " s.therapist_id, s.client_id, s.expires_at,"
+    " s.therapist_id, s.client_id, s.expires_at, s.revoked_reason,"
     " set_config('clinic.role', CASE WHEN s.in_force THEN s.role ELSE '' END, true),"
     " set_config('clinic.user_id', CASE WHEN s.in_force THEN s.user_id::text ELSE '' END, true),"
     " set_config('clinic.user_therapist_id', CASE WHEN s.in_force THEN s.therapist_id::text"
@@ -225,6 +225,7 @@ static const struct db_stmt authenticate_stmt = {
     "therapist_id,"
     "  coalesce(u.client_id, 0) AS client_id,"
     "  to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at,"
+    "  coalesce(t.revoked_reason, '') AS revoked_reason,"
     "  t.expires_at > now() AND t.revoked_at IS NULL AND u.active AS in_force"
     "  FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.lookup = $1) AS s",
     1};
@@ -235,15 +236,33 @@ static bool unauthenticated(struct call *call, const char *why)
     return false;
 }
 
+/* Why a token was revoked, in words, from auth_tokens.revoked_reason ("" before it was kept). */
+static const char *revoked_reason_sentence(const char *reason)
+{
+    static const struct {
+        const char *reason, *sentence;
+    } sentences[] = {
+        {"logout", "your token was revoked (logged out)"},
+        {"password", "your password was changed, which ended this session"},
+        {"account", "an administrator changed your account (its role or who it acts as), which "
+                    "ended this session"},
+    };
+    for (size_t i = 0; i < sizeof sentences / sizeof sentences[0]; i++)
+        if (strcmp(reason, sentences[i].reason) == 0)
+            return sentences[i].sentence;
+    return "your token was revoked";
+}
+
 /* Fills the caller from row 0 once the token has proved itself. */
 static bool accept_caller(struct call *call, const struct db_result *r)
 {
     if (strcmp(db_value(r, 0, 1), "t") == 0)
         return unauthenticated(call, "your token has expired");
-    if (strcmp(db_value(r, 0, 2), "t") == 0)
-        return unauthenticated(call, "your token was revoked (logged out)");
+    /* a deactivated account's tokens are revoked too: say the lasting reason first */
     if (strcmp(db_value(r, 0, 3), "t") != 0)
         return unauthenticated(call, "your account is deactivated; ask an administrator");
+    if (strcmp(db_value(r, 0, 2), "t") == 0)
+        return unauthenticated(call, revoked_reason_sentence(db_value(r, 0, 9)));
     struct caller *c = &call->caller;
     c->user_id = strtoll(db_value(r, 0, 4), NULL, 10);
     c->role = caller_role_from_name(db_value(r, 0, 5));

@@ -58,14 +58,16 @@ static const struct db_stmt success_stmt = {
     " FROM u, t",
     5};
 static const struct db_stmt revoke_stmt = {
-    "UPDATE auth_tokens SET revoked_at = now() WHERE lookup = $1 AND revoked_at IS NULL", 1};
+    "UPDATE auth_tokens SET revoked_at = now(), revoked_reason = 'logout'"
+    " WHERE lookup = $1 AND revoked_at IS NULL",
+    1};
 static const struct db_stmt whoami_stmt = {
     "SELECT " AUTH_USER_COLUMNS " FROM users u WHERE u.id = $1", 1};
 static const struct db_stmt hash_stmt = {"SELECT password_hash FROM users WHERE id = $1", 1};
 /* A new password ends every other session of the user, keeping the one that asked. */
 static const struct db_stmt change_password_stmt = {
     "WITH p AS (UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1)"
-    " UPDATE auth_tokens SET revoked_at = now()"
+    " UPDATE auth_tokens SET revoked_at = now(), revoked_reason = 'password'"
     " WHERE user_id = $1 AND revoked_at IS NULL AND lookup <> $3",
     3};
 

@@ -43,7 +43,7 @@ static const struct db_stmt update_stmt = {
 static const struct db_stmt set_password_stmt = {
     "WITH u AS (UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL,"
     "  updated_at = now() WHERE id = $1 RETURNING id)"
-    " UPDATE auth_tokens t SET revoked_at = now() FROM u"
+    " UPDATE auth_tokens t SET revoked_at = now(), revoked_reason = 'password' FROM u"
     " WHERE t.user_id = u.id AND t.revoked_at IS NULL RETURNING 1",
     2};
 static const struct db_stmt exists_stmt = {"SELECT 1 FROM users WHERE id = $1", 1};

@@ -70,7 +70,8 @@ $$;
 CREATE OR REPLACE FUNCTION clinic_revoke_tokens_of_changed_user() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE auth_tokens SET revoked_at = now() WHERE user_id = NEW.id AND revoked_at IS NULL;
+    UPDATE auth_tokens SET revoked_at = now(), revoked_reason = 'account'
+    WHERE user_id = NEW.id AND revoked_at IS NULL;
     RETURN NULL;
 END
 $$;

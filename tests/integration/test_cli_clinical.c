@@ -325,6 +325,32 @@ static void the_new_user_logs_in_in_another_home(void **state)
     harness_run_free(&r);
 }
 
+static void a_password_set_by_an_admin_ends_the_old_session_and_says_so(void **state)
+{
+    (void)state;
+    char other_xdg[128], id[24];
+    snprintf(other_xdg, sizeof other_xdg, "XDG_CONFIG_HOME=%s/anna", home);
+    const char *env[] = {other_xdg, NULL};
+    struct harness_run r = CLINIC_ENV(env, "--json", "whoami");
+    expect(&r, 0);
+    harness_json_id(r.out, id, sizeof id);
+    harness_run_free(&r);
+    r = CLINIC("admin", "user", "set-password", id, "--password-file", new_password_file);
+    expect(&r, 0);
+    harness_run_free(&r);
+    r = CLINIC_ENV(env, "whoami"); /* anna's token from before the new password */
+    expect(&r, STATUS_UNAUTHENTICATED);
+    harness_assert_contains(r.err, "your password was changed");
+    harness_assert_contains(r.err, "log in again with `clinic login`");
+    assert_null(strstr(r.err, "logged out"));
+    harness_run_free(&r);
+    /* anna logs in again, as told, for the tests that follow */
+    r = run_input("a therapist's password\n", env,
+                  (const char *const[]){"login", "--email", "anna@clinic.example", NULL});
+    expect(&r, 0);
+    harness_run_free(&r);
+}
+
 static void admin_client_erase_redacts_the_contact_details(void **state)
 {
     (void)state;
@@ -558,6 +584,7 @@ int main(void)
         cmocka_unit_test(admin_user_create_reads_the_password_from_stdin_or_a_file),
         cmocka_unit_test(admin_user_list_and_get_show_the_accounts),
         cmocka_unit_test(the_new_user_logs_in_in_another_home),
+        cmocka_unit_test(a_password_set_by_an_admin_ends_the_old_session_and_says_so),
         cmocka_unit_test(admin_client_erase_redacts_the_contact_details),
         cmocka_unit_test(audit_lists_the_calls_newest_first),
         cmocka_unit_test(note_commands_draft_edit_sign_amend_and_show),
