@@ -347,9 +347,9 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
     int code;
     struct option opts[] = {
         OPT("ID", OPTION_ID, &req.appointment_id, "the appointment to book again",
-            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED, .field = "appointment_id"),
         OPT("reason", OPTION_STRING, &req.reason, "why (kept with the appointment's history)",
-            .flags = OPTION_REQUIRED),
+            .flags = OPTION_REQUIRED, .field = "reason"),
         OPTIONS_END,
     };
     if (!parse(cli, opts, argc, argv, &code))
