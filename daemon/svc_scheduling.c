@@ -397,8 +397,8 @@ static const struct db_stmt day_location_stmt = {
 /* One row per working window and per free gap of every therapist who works at the location that
  * day or has an appointment there (kind NULL when such a therapist has no window). */
 static const struct db_stmt day_windows_stmt = {
-    "WITH span AS (SELECT tstzrange($2::date::timestamp AT TIME ZONE $3,"
-    "                               ($2::date + 1)::timestamp AT TIME ZONE $3) AS r),"
+    "WITH span AS (SELECT tstzrange(clinic_local_instant($2::date::timestamp, $3),"
+    "                               clinic_local_instant(($2::date + 1)::timestamp, $3)) AS r),"
     " staff AS (SELECT t.id, t.name, span.r AS day,"
     "           clinic_working(t.id, $1, $2::date, $2::date) * tstzmultirange(span.r) AS working"
     "           FROM therapists t, span"
@@ -419,8 +419,9 @@ static const struct db_stmt day_windows_stmt = {
     3};
 static const struct db_stmt day_appointments_stmt = {
     "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE location_id = $1"
-    " AND start_at >= $2::date::timestamp AT TIME ZONE $3"
-    " AND start_at < ($2::date + 1)::timestamp AT TIME ZONE $3 ORDER BY therapist_id, start_at",
+    " AND start_at >= clinic_local_instant($2::date::timestamp, $3)"
+    " AND start_at < clinic_local_instant(($2::date + 1)::timestamp, $3)"
+    " ORDER BY therapist_id, start_at",
     3};
 
 /* Rows of day_windows_stmt from `row` on that belong to the same therapist. */

@@ -287,11 +287,14 @@ HANDLER(svc_therapists_add_working_hours, Therapists, AddWorkingHoursRequest, Wo
     check_id(call, "location_id", in->location_id);
     if (in->weekday < 1 || in->weekday > 7)
         call_violation(call, "weekday", "must be from 1 (Monday) to 7 (Sunday)");
-    /* "HH:MM" strings order as the times they name */
+    /* "HH:MM" strings order as the times they name. A rule is one local day's: hours past
+     * midnight are the next day's rule, so that each day's hours read the same in any zone. */
     if (check_clock(call, "start_local", in->start_local) &&
         check_clock(call, "end_local", in->end_local) &&
         strcmp(in->end_local, in->start_local) <= 0)
-        call_violation(call, "end_local", "must be after start_local");
+        call_violation(call, "end_local",
+                       "must be after start_local; hours past midnight are two rules, e.g. "
+                       "22:00-24:00 on one day and 00:00-06:00 on the next");
     if (check_day(call, "valid_from", in->valid_from, true) &&
         check_day(call, "valid_until", in->valid_until, true) && in->valid_until[0]) {
         if (in->valid_from[0] && strcmp(in->valid_until, in->valid_from) < 0)

@@ -20,10 +20,12 @@ set -euo pipefail
 #   openssl                            makes the throw-away certificates of the TLS tests
 #   procps util-linux                  ps/kill and runuser/setpriv to run PostgreSQL unprivileged
 #   ca-certificates git                clone the project (CI clones the commit into a fresh root)
+#   python3                            the time-zone test's oracle (tests/integration/tz_oracle.py):
+#                                      Python's zoneinfo reads the IANA rules apart from PostgreSQL
 packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
           libpq-dev postgresql libsodium-dev libcmocka-dev postgresql-15-pgtap
           clang libclang-rt-14-dev llvm clang-format faketime
-          openssl procps util-linux ca-certificates git)
+          openssl procps util-linux ca-certificates git python3)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,9 +1,32 @@
--- 10_instants.sql: instants and days as the API writes them: parsed in a location's zone
--- (daylight-saving gaps refused, overlaps read as summer time) and formatted with their offset.
+-- 10_instants.sql: instants and days as the API writes them: parsed in a location's zone and
+-- formatted with their offset, and the one rule for local times at a clock change.
+
+-- The UTC offset p_tz has at an instant (+02:00 in Berlin's summer).
+CREATE OR REPLACE FUNCTION clinic_utc_offset(p_at timestamptz, p_tz text) RETURNS interval
+LANGUAGE sql STABLE AS $$
+    SELECT (p_at AT TIME ZONE p_tz) - (p_at AT TIME ZONE 'UTC')
+$$;
+
+-- The instant a local wall-clock time in p_tz means, by the rule of iCalendar (RFC 5545,
+-- 3.3.5) and of Python's fold=0: a time the clocks pass twice is the first time they pass it;
+-- a time they skip is read with the offset before the change (Berlin 02:30 on the spring day
+-- is 03:30 summer time). Working hours, closures and days follow it; typed times too, except
+-- that a skipped one is refused (clinic_parse_instant). PostgreSQL's own AT TIME ZONE reads a
+-- repeated time as its second pass. Transitions shift by at most two hours (Troll), so three
+-- hours before PostgreSQL's reading the offset is the one before the change.
+CREATE OR REPLACE FUNCTION clinic_local_instant(p_local timestamp, p_tz text) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN ((p_local - clinic_utc_offset(p_local AT TIME ZONE p_tz - interval '3 hours', p_tz))
+                      AT TIME ZONE 'UTC') AT TIME ZONE p_tz = p_local
+                THEN (p_local - clinic_utc_offset(p_local AT TIME ZONE p_tz - interval '3 hours', p_tz))
+                     AT TIME ZONE 'UTC'
+                ELSE p_local AT TIME ZONE p_tz END
+$$;
 
 -- An instant from text: RFC 3339 with an offset, or local "YYYY-MM-DD HH:MM[:SS]" in p_tz.
--- A local time that does not exist (the hour skipped when clocks go forward) is refused; one
--- that exists twice (clocks go back) is read as the first, summer-time, occurrence. STRICT: a NULL
+-- A local time that does not exist (the clocks skip it) is refused, since the user meant a
+-- time that is not there; one that exists twice is its first occurrence (clinic_local_instant).
+-- STRICT: a NULL
 -- instant stays NULL (optional range bounds), instead of being refused as malformed.
 CREATE OR REPLACE FUNCTION clinic_parse_instant(p_text text, p_tz text, p_field text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE STRICT AS $$
@@ -30,12 +53,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = p_field,
             MESSAGE = format('"%s" is not a valid date and time', p_text);
     END;
-    -- Of two readings 1 hour apart, the earlier is the summer-time one.
-    result := least(local_ts AT TIME ZONE p_tz,
-                    (local_ts - interval '1 hour') AT TIME ZONE p_tz + interval '1 hour');
-    IF result AT TIME ZONE p_tz <> local_ts THEN
-        result := local_ts AT TIME ZONE p_tz;
-    END IF;
+    result := clinic_local_instant(local_ts, p_tz);
     IF result AT TIME ZONE p_tz <> local_ts THEN
         RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = p_field,
             MESSAGE = format('%s does not exist in %s: the clocks go forward then', p_text, p_tz);

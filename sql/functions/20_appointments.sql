@@ -79,7 +79,7 @@ BEGIN
     END IF;
     IF p_to = 'checked_in' THEN
         opens := greatest(a.start_at - make_interval(mins => loc.check_in_opens_minutes),
-                          start_local::date::timestamp AT TIME ZONE loc.time_zone);
+                          clinic_local_instant(start_local::date::timestamp, loc.time_zone));
         IF now() < opens THEN
             RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
                 'appointment %s starts %s; check-in opens %s', p_id,

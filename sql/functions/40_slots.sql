@@ -1,13 +1,14 @@
 -- 40_slots.sql: availability and free-slot search: working hours read in the location's zone,
 -- less time off, closures and appointments (buffers included), on the location's slot grid.
+-- Local times become instants by clinic_local_instant's rule (10_instants.sql).
 
 -- The windows of a therapist's weekly rules at a location on local days first..last, as instants
 -- (the wall-clock rules read in the location's zone, day by day).
 CREATE OR REPLACE FUNCTION clinic_weekly_hours(p_therapist bigint, p_location bigint, p_first date, p_last date)
 RETURNS tstzmultirange
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(range_agg(tstzrange((d::date + w.start_local) AT TIME ZONE l.time_zone,
-                                        (d::date + w.end_local) AT TIME ZONE l.time_zone)),
+    SELECT coalesce(range_agg(tstzrange(clinic_local_instant(d::date + w.start_local, l.time_zone),
+                                        clinic_local_instant(d::date + w.end_local, l.time_zone))),
                     '{}')
     FROM locations l, generate_series(p_first, p_last, interval '1 day') AS d
     JOIN working_hours w ON w.weekday = extract(isodow FROM d)
@@ -21,13 +22,13 @@ CREATE OR REPLACE FUNCTION clinic_working(p_therapist bigint, p_location bigint,
 RETURNS tstzmultirange
 LANGUAGE sql STABLE AS $$
     WITH loc AS (SELECT time_zone AS tz FROM locations WHERE id = p_location),
-    span AS (SELECT tstzrange(p_first::timestamp AT TIME ZONE loc.tz,
-                              (p_last + 1)::timestamp AT TIME ZONE loc.tz) AS r FROM loc)
+    span AS (SELECT tstzrange(clinic_local_instant(p_first::timestamp, loc.tz),
+                              clinic_local_instant((p_last + 1)::timestamp, loc.tz)) AS r FROM loc)
     SELECT clinic_weekly_hours(p_therapist, p_location, p_first, p_last)
            - coalesce((SELECT range_agg(o.during) FROM time_off o
                        WHERE o.therapist_id = p_therapist AND o.during && span.r), '{}')
-           - coalesce((SELECT range_agg(tstzrange(c.first_day::timestamp AT TIME ZONE loc.tz,
-                                                  (c.last_day + 1)::timestamp AT TIME ZONE loc.tz))
+           - coalesce((SELECT range_agg(tstzrange(clinic_local_instant(c.first_day::timestamp, loc.tz),
+                                                  clinic_local_instant((c.last_day + 1)::timestamp, loc.tz)))
                        FROM closures c
                        WHERE c.location_id = p_location AND c.last_day >= p_first
                          AND c.first_day <= p_last), '{}')
@@ -77,8 +78,8 @@ LANGUAGE sql STABLE AS $$
         SELECT d::date AS day, extract(isodow FROM d)::smallint AS weekday
         FROM span, generate_series(span.first_day, span.last_day, interval '1 day') AS d),
     closed AS MATERIALIZED (
-        SELECT coalesce(range_agg(tstzrange(c.first_day::timestamp AT TIME ZONE loc.tz,
-                                            (c.last_day + 1)::timestamp AT TIME ZONE loc.tz)),
+        SELECT coalesce(range_agg(tstzrange(clinic_local_instant(c.first_day::timestamp, loc.tz),
+                                            clinic_local_instant((c.last_day + 1)::timestamp, loc.tz))),
                         '{}') AS r
         FROM loc, span, closures c
         WHERE c.location_id = p_location AND c.last_day >= span.first_day
@@ -95,8 +96,8 @@ LANGUAGE sql STABLE AS $$
                - coalesce(off.r, '{}') - coalesce(busy.r, '{}') AS r
         FROM staff s CROSS JOIN span CROSS JOIN closed CROSS JOIN loc
         CROSS JOIN LATERAL (
-            SELECT coalesce(range_agg(tstzrange((d.day + w.start_local) AT TIME ZONE loc.tz,
-                                                (d.day + w.end_local) AT TIME ZONE loc.tz)),
+            SELECT coalesce(range_agg(tstzrange(clinic_local_instant(d.day + w.start_local, loc.tz),
+                                                clinic_local_instant(d.day + w.end_local, loc.tz))),
                             '{}') AS r
             FROM days d JOIN working_hours w ON w.weekday = d.weekday
             WHERE w.therapist_id = s.id AND w.location_id = p_location
@@ -119,18 +120,32 @@ LANGUAGE sql STABLE AS $$
         WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> svc.req
         ORDER BY rm.id),
     windows AS MATERIALIZED (SELECT f.therapist_id, u.w FROM free f, unnest(f.r) AS u(w)),
+    -- The grid is the local wall clock's: starts whose local reading is a multiple of the step
+    -- from local midnight, on both sides of a clock change (a step that does not divide the
+    -- shift, Lord Howe's 30 minutes, must not drift), and both passes of a repeated hour. So
+    -- the grid is laid out under each UTC offset the zone has in the span, and a start is kept
+    -- under the offset it really has. One offset a day is sampled: none lasts less.
+    offsets AS MATERIALIZED (
+        SELECT DISTINCT clinic_utc_offset(i, loc.tz) AS off
+        FROM loc, span,
+             LATERAL (SELECT upper(span.r)
+                      UNION ALL
+                      SELECT generate_series(lower(span.r), upper(span.r), interval '24 hours')) AS sample(i)),
     candidates AS (
-        SELECT wi.therapist_id, s AS start_at
-        FROM windows wi, svc, loc,
-             LATERAL (SELECT (lower(wi.w) + svc.bb) AT TIME ZONE loc.tz AS l) AS e,
+        SELECT wi.therapist_id, inst.s AS start_at
+        FROM windows wi, svc, loc, offsets o,
+             LATERAL (SELECT (lower(wi.w) + svc.bb) AT TIME ZONE 'UTC' + o.off AS first_l,
+                             (upper(wi.w) - svc.dur - svc.ba) AT TIME ZONE 'UTC' + o.off AS last_l) AS e,
+             LATERAL generate_series(date_trunc('day', e.first_l), e.last_l, interval '1 day') AS d,
              LATERAL generate_series(
-                 (date_trunc('day', e.l)
-                  + ceil(extract(epoch FROM e.l - date_trunc('day', e.l))
-                         / extract(epoch FROM loc.step)) * loc.step) AT TIME ZONE loc.tz,
-                 upper(wi.w) - svc.dur - svc.ba,
-                 loc.step) AS s
-        WHERE s >= loc.lo AND s < loc.hi
-          AND (s, wi.therapist_id) > (p_after_start, p_after_therapist)),
+                 d + ceil(extract(epoch FROM greatest(e.first_l, d) - d)
+                          / extract(epoch FROM loc.step)) * loc.step,
+                 least(e.last_l, d + interval '1 day' - interval '1 microsecond'),
+                 loc.step) AS l,
+             LATERAL (SELECT (l - o.off) AT TIME ZONE 'UTC' AS s) AS inst
+        WHERE inst.s AT TIME ZONE loc.tz = l
+          AND inst.s >= loc.lo AND inst.s < loc.hi
+          AND (inst.s, wi.therapist_id) > (p_after_start, p_after_therapist)),
     -- The page is cut here, not by the caller: the candidates are ordered first (OFFSET 0
     -- keeps PostgreSQL from merging this into the query below), so a room is looked for only
     -- until the page is full, not for every start of the whole span (measured on the 1 M-row

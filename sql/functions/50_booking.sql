@@ -48,6 +48,7 @@ DECLARE
     away time_off;
     booked boolean := false;
     away_appt record;
+    grid_before timestamp;
     found_free boolean;
     busy text;
 BEGIN
@@ -112,11 +113,15 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
             'booking horizon: %s takes bookings at most %s days ahead', b.location_name, b.max_advance_days);
     END IF;
-    IF (extract(epoch FROM local_start - date_trunc('day', local_start))::bigint
-        % (b.slot_step_minutes * 60)) <> 0 THEN
+    -- the grid of the local wall clock, as clinic_free_slots lays it out
+    grid_before := date_trunc('day', local_start) + make_interval(secs =>
+        extract(epoch FROM local_start - date_trunc('day', local_start))::bigint
+        / (b.slot_step_minutes * 60) * (b.slot_step_minutes * 60));
+    IF grid_before <> local_start THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
-            'slot step: appointments at %s start on a %s-minute grid (e.g. 09:00, 09:%s)',
-            b.location_name, b.slot_step_minutes, lpad((b.slot_step_minutes % 60)::text, 2, '0'));
+            'slot step: appointments at %s start every %s minutes from midnight; the nearest starts are %s and %s',
+            b.location_name, b.slot_step_minutes, to_char(grid_before, 'HH24:MI'),
+            to_char(grid_before + make_interval(mins => b.slot_step_minutes), 'HH24:MI'));
     END IF;
     from_day := (lower(v_blocked) AT TIME ZONE b.time_zone)::date;
     -- The last local day the blocked time touches: it ends just before upper(v_blocked), so a
@@ -149,8 +154,8 @@ BEGIN
                               AND w.weekday = extract(isodow FROM from_day)
                               AND from_day = to_day AND from_day >= w.valid_from
                               AND (w.valid_until IS NULL OR from_day <= w.valid_until)
-                              AND tstzrange((from_day + w.start_local) AT TIME ZONE b.time_zone,
-                                            (from_day + w.end_local) AT TIME ZONE b.time_zone)
+                              AND tstzrange(clinic_local_instant(from_day + w.start_local, b.time_zone),
+                                            clinic_local_instant(from_day + w.end_local, b.time_zone))
                                   @> v_blocked)
                     AND NOT EXISTS (SELECT 1 FROM time_off o
                                     WHERE o.therapist_id = th.id AND o.during && v_blocked))
@@ -176,8 +181,8 @@ BEGIN
                               AND w.weekday = extract(isodow FROM from_day)
                               AND from_day = to_day AND from_day >= w.valid_from
                               AND (w.valid_until IS NULL OR from_day <= w.valid_until)
-                              AND tstzrange((from_day + w.start_local) AT TIME ZONE b.time_zone,
-                                            (from_day + w.end_local) AT TIME ZONE b.time_zone)
+                              AND tstzrange(clinic_local_instant(from_day + w.start_local, b.time_zone),
+                                            clinic_local_instant(from_day + w.end_local, b.time_zone))
                                   @> v_blocked)
                     AND NOT EXISTS (SELECT 1 FROM time_off o
                                     WHERE o.therapist_id = th.id AND o.during && v_blocked))

@@ -660,6 +660,10 @@ static void working_hours_refuse_bad_values_naming_the_field(void **state)
     violation_on(&err, code, "end_local");
     code = add_hours(id, berlin, 2, "17:00", "09:00", "", "", &h, &err);
     assert_non_null(strstr(violation_on(&err, code, "end_local"), "after start_local"));
+    /* overnight hours: the sentence says how to write them */
+    code = add_hours(id, berlin, 2, "22:00", "06:00", "", "", &h, &err);
+    assert_non_null(strstr(violation_on(&err, code, "end_local"),
+                           "22:00-24:00 on one day and 00:00-06:00 on the next"));
     code = add_hours(id, berlin, 2, "09:00", "09:00", "", "", &h, &err);
     violation_on(&err, code, "end_local");
     code = add_hours(id, berlin, 2, "24:00", "24:00", "", "", &h, &err);

@@ -402,7 +402,7 @@ static void refused_values_name_the_options_typed(void **state)
                "--weekday", "mon", "--from", "17:00", "--to", "09:00");
     assert_int_equal(r.status, STATUS_INVALID_ARGUMENT);
     harness_assert_contains(r.err, "clinic admin hours add: INVALID_ARGUMENT: --to must be after "
-                                   "--from\n");
+                                   "--from; hours past midnight are two rules");
     assert_null(strstr(r.err, "end_local"));
     assert_null(strstr(r.err, "start_local"));
     assert_null(strstr(strstr(r.err, "must be after") + 1, "must be after"));

@@ -527,7 +527,8 @@ static void book_refuses_a_start_off_the_slot_grid(void **state)
     Clinic__V1__Appointment *a;
     int code = book(clinic.client_ids[2], 0, on("05-05 09:10"), &a, &err);
     assert_refused(code, &err, STATUS_FAILED_PRECONDITION, "slot step");
-    assert_non_null(strstr(err.message, "15-minute"));
+    assert_non_null(strstr(err.message, "every 15 minutes from midnight"));
+    assert_non_null(strstr(err.message, "the nearest starts are 09:00 and 09:15"));
 }
 
 static void book_refuses_a_closed_day(void **state)
