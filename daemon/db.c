@@ -459,7 +459,8 @@ static int read_pipeline(struct db *db, const struct db_step *steps, int n)
 
 int db_pipeline(struct db *db, const struct db_step *steps, int n)
 {
-    const char *names[DB_PIPELINE_MAX];
+    /* Copies, not pointers: preparing a later step may grow (move) the table of names. */
+    char names[DB_PIPELINE_MAX][sizeof((struct prepared *)0)->name];
     for (int i = 0; i < n; i++)
         if (steps[i].out)
             *steps[i].out = NULL;
@@ -470,8 +471,11 @@ int db_pipeline(struct db *db, const struct db_step *steps, int n)
     if (db->deadline_us && now_us() >= db->deadline_us)
         return past_deadline(db);
     int code = db_ensure(db);
-    for (int i = 0; i < n && code == STATUS_OK; i++)
-        names[i] = prepared_name(db, steps[i].stmt, &code); /* before: PQprepare is synchronous */
+    for (int i = 0; i < n && code == STATUS_OK; i++) { /* before: PQprepare is synchronous */
+        const char *name = prepared_name(db, steps[i].stmt, &code);
+        if (name)
+            snprintf(names[i], sizeof names[i], "%s", name);
+    }
     if (code != STATUS_OK)
         return code;
     bool sent = PQenterPipelineMode(db->conn) == 1;
