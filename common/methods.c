@@ -126,7 +126,8 @@ static const struct method_rule rules[] = {
     ON("Scheduling/Undo", MUTATES, TARGET_APPOINTMENT, "appointment_id", DESK),
     ON("Scheduling/GetAppointment", READS, TARGET_APPOINTMENT, "appointment_id",
        ROLES(ALL, ALL, CARE, OWN)),
-    RULE("Scheduling/DaySheet", READS, DESK),
+    /* a therapist's own day (therapist_id 0 for the desk: every therapist's) */
+    ON("Scheduling/DaySheet", READS, TARGET_THERAPIST, "therapist_id", ROLES(ALL, ALL, OWN, _)),
     ON("Scheduling/ClientAppointments", READS, TARGET_CLIENT, "client_id",
        ROLES(ALL, ALL, CARE, OWN)),
     ON("Scheduling/TherapistAgenda", READS, TARGET_THERAPIST, "therapist_id",

@@ -392,37 +392,65 @@ HANDLER(svc_scheduling_get_appointment, Scheduling, AppointmentRef, Appointment)
 
 static const struct db_stmt day_location_stmt = {
     "SELECT name, time_zone, EXISTS (SELECT 1 FROM closures c WHERE c.location_id = l.id"
-    " AND $2::date BETWEEN c.first_day AND c.last_day) FROM locations l WHERE id = $1",
+    "       AND $2::date BETWEEN c.first_day AND c.last_day),"
+    "       (SELECT string_agg(c.reason, '; ' ORDER BY c.first_day) FROM closures c"
+    "        WHERE c.location_id = l.id AND $2::date BETWEEN c.first_day AND c.last_day"
+    "          AND c.reason <> '')"
+    " FROM locations l WHERE id = $1",
     2};
-/* One row per working window and per free gap of every therapist who works at the location that
- * day or has an appointment there (kind NULL when such a therapist has no window). */
+/* One row per working window, free gap and time off of every therapist ($4; 0: all) who works
+ * at the location that day, is off that day or has an appointment there (kind NULL when such a
+ * therapist has none). A gap is time the front desk can fill: no-shows stay in the timeline
+ * (the therapist was there for them), and a gap too short for the shortest service the
+ * therapist performs (buffers included) is no gap. */
 static const struct db_stmt day_windows_stmt = {
     "WITH span AS (SELECT tstzrange(clinic_local_instant($2::date::timestamp, $3),"
     "                               clinic_local_instant(($2::date + 1)::timestamp, $3)) AS r),"
     " staff AS (SELECT t.id, t.name, span.r AS day,"
-    "           clinic_working(t.id, $1, $2::date, $2::date) * tstzmultirange(span.r) AS working"
+    "           clinic_working(t.id, $1, $2::date, $2::date) * tstzmultirange(span.r) AS working,"
+    "           (SELECT min(make_interval(mins => v.buffer_before_minutes + v.duration_minutes"
+    "                                              + v.buffer_after_minutes))"
+    "            FROM therapist_services ts JOIN services v ON v.id = ts.service_id AND v.active"
+    "            WHERE ts.therapist_id = t.id) AS shortest"
     "           FROM therapists t, span"
-    "           WHERE EXISTS (SELECT 1 FROM working_hours w"
+    "           WHERE ($4::bigint = 0 OR t.id = $4::bigint) AND EXISTS (SELECT 1 FROM "
+    "working_hours w"
     "                         WHERE w.therapist_id = t.id AND w.location_id = $1)"
-    "              OR EXISTS (SELECT 1 FROM appointments a WHERE a.therapist_id = t.id"
+    "              OR ($4::bigint = 0 OR t.id = $4::bigint) AND EXISTS (SELECT 1 FROM appointments "
+    "a"
+    "                         WHERE a.therapist_id = t.id"
     "                         AND a.location_id = $1 AND a.start_at <@ span.r)),"
-    " windows AS (SELECT s.id, 'working' AS kind, x AS w FROM staff s, unnest(s.working) AS x"
+    " away AS (SELECT s.id, o.during * s.day AS w, o.reason FROM staff s JOIN time_off o"
+    "          ON o.therapist_id = s.id AND o.during && s.day),"
+    " windows AS (SELECT s.id, 'working' AS kind, x AS w, '' AS reason"
+    "             FROM staff s, unnest(s.working) AS x"
     "             UNION ALL"
-    "             SELECT s.id, 'gap', x FROM staff s,"
-    "             unnest(s.working - clinic_therapist_busy(s.id, s.day, NULL)) AS x)"
+    "             SELECT s.id, 'gap', x, '' FROM staff s,"
+    "             unnest(s.working - (SELECT coalesce(range_agg(a.blocked), '{}')"
+    "                                 FROM appointments a WHERE a.therapist_id = s.id"
+    "                                 AND a.blocked && s.day AND a.status <> 'cancelled')) AS x"
+    "             WHERE upper(x) - lower(x) >= s.shortest"
+    "             UNION ALL"
+    "             SELECT id, 'time off', w, reason FROM away)"
     " SELECT s.id, s.name, w.kind, clinic_format_instant(lower(w.w), $3),"
-    "        clinic_format_instant(upper(w.w), $3)"
+    "        clinic_format_instant(upper(w.w), $3), w.reason"
     " FROM staff s LEFT JOIN windows w ON w.id = s.id"
-    " WHERE NOT isempty(s.working) OR EXISTS (SELECT 1 FROM appointments a"
+    " WHERE NOT isempty(s.working) OR EXISTS (SELECT 1 FROM away WHERE away.id = s.id)"
+    "    OR EXISTS (SELECT 1 FROM appointments a"
     "       WHERE a.therapist_id = s.id AND a.location_id = $1 AND a.start_at <@ s.day)"
     " ORDER BY s.name, s.id, w.kind, lower(w.w)",
-    3};
+    4};
+/* The day's appointments ($4: one therapist's; 0: all), with the client's phone when $5. */
 static const struct db_stmt day_appointments_stmt = {
-    "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE location_id = $1"
+    "SELECT " DETAILS_COLUMNS ","
+    "       CASE WHEN $5 THEN (SELECT phone FROM clients c WHERE c.id = client_id) END"
+    "       AS client_phone"
+    " FROM appointment_details WHERE location_id = $1 AND ($4::bigint = 0 OR therapist_id = "
+    "$4::bigint)"
     " AND start_at >= clinic_local_instant($2::date::timestamp, $3)"
     " AND start_at < clinic_local_instant(($2::date + 1)::timestamp, $3)"
     " ORDER BY therapist_id, start_at",
-    3};
+    5};
 
 /* Rows of day_windows_stmt from `row` on that belong to the same therapist. */
 static int therapist_rows(const struct db_result *r, int row)
@@ -433,24 +461,37 @@ static int therapist_rows(const struct db_result *r, int row)
     return end - row;
 }
 
-/* Fills the working windows and gaps of one therapist from rows [row, row + n). */
+/* Fills the working windows, gaps and time off of one therapist from rows [row, row + n). */
 static bool fill_windows(struct call *call, Clinic__V1__TherapistDay *day,
                          const struct db_result *r, int row, int n)
 {
     day->working = call_alloc(call, (size_t)n * sizeof *day->working);
     day->gaps = call_alloc(call, (size_t)n * sizeof *day->gaps);
-    if (!day->working || !day->gaps)
+    day->absences = call_alloc(call, (size_t)n * sizeof *day->absences);
+    if (!day->working || !day->gaps || !day->absences)
         return false;
     for (int i = row; i < row + n; i++) {
         if (db_is_null(r, i, 2))
             continue;
-        bool working = strcmp(db_value(r, i, 2), "working") == 0;
+        const char *kind = db_value(r, i, 2);
+        if (strcmp(kind, "time off") == 0) {
+            Clinic__V1__Absence *a =
+                (Clinic__V1__Absence *)rowmap_new(call, &clinic__v1__absence__descriptor);
+            if (!a)
+                return false;
+            a->start_time = call_strdup(call, db_value(r, i, 3));
+            a->end_time = call_strdup(call, db_value(r, i, 4));
+            a->kind = call_strdup(call, kind);
+            a->reason = call_strdup(call, db_value(r, i, 5));
+            day->absences[day->n_absences++] = a;
+            continue;
+        }
         Clinic__V1__Gap *g = (Clinic__V1__Gap *)rowmap_new(call, &clinic__v1__gap__descriptor);
         if (!g)
             return false;
         g->start_time = call_strdup(call, db_value(r, i, 3));
         g->end_time = call_strdup(call, db_value(r, i, 4));
-        if (working)
+        if (strcmp(kind, "working") == 0)
             day->working[day->n_working++] = g;
         else
             day->gaps[day->n_gaps++] = g;
@@ -458,23 +499,36 @@ static bool fill_windows(struct call *call, Clinic__V1__TherapistDay *day,
     return true;
 }
 
-/* Hands each appointment (ordered by therapist) to its therapist's day. */
+/* The therapist's day in out, or NULL. */
+static Clinic__V1__TherapistDay *day_of(Clinic__V1__DaySheetResponse *out, int64_t therapist_id)
+{
+    for (size_t d = 0; d < out->n_therapists; d++)
+        if (out->therapists[d]->therapist_id == therapist_id)
+            return out->therapists[d];
+    return NULL;
+}
+
+/* Hands each appointment to its therapist's timeline; cancelled ones go to the list apart. */
 static bool attach_appointments(struct call *call, Clinic__V1__DaySheetResponse *out,
                                 const struct db_result *r)
 {
-    for (size_t d = 0; d < out->n_therapists; d++) {
-        Clinic__V1__TherapistDay *day = out->therapists[d];
-        day->appointments = call_alloc(call, (size_t)(db_rows(r) + 1) * sizeof(void *));
-        if (!day->appointments)
+    size_t room = (size_t)db_rows(r) + 1;
+    out->cancelled = call_alloc(call, room * sizeof(void *));
+    if (!out->cancelled)
+        return false;
+    for (size_t d = 0; d < out->n_therapists; d++)
+        if (!(out->therapists[d]->appointments = call_alloc(call, room * sizeof(void *))))
             return false;
-        for (int i = 0; i < db_rows(r); i++) {
-            if (strtoll(db_value(r, i, 2), NULL, 10) != day->therapist_id)
-                continue;
-            ProtobufCMessage *a = rowmap_new(call, &clinic__v1__appointment__descriptor);
-            if (!a || !rowmap_fill(call, a, r, i))
-                return false;
-            day->appointments[day->n_appointments++] = (Clinic__V1__Appointment *)a;
-        }
+    for (int i = 0; i < db_rows(r); i++) {
+        Clinic__V1__Appointment *a =
+            (Clinic__V1__Appointment *)rowmap_new(call, &clinic__v1__appointment__descriptor);
+        if (!a || !rowmap_fill(call, &a->base, r, i))
+            return false;
+        Clinic__V1__TherapistDay *day = day_of(out, a->therapist_id);
+        if (a->status == CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_CANCELLED)
+            out->cancelled[out->n_cancelled++] = a;
+        else if (day)
+            day->appointments[day->n_appointments++] = a;
     }
     return true;
 }
@@ -499,10 +553,18 @@ static bool build_days(struct call *call, Clinic__V1__DaySheetResponse *out,
     return attach_appointments(call, out, appointments);
 }
 
+/* Clients' phones are contact data for the people who run the day, not for therapists. */
+static bool caller_sees_phones(const struct call *call)
+{
+    return call->caller.role == ROLE_ADMIN || call->caller.role == ROLE_FRONT_DESK;
+}
+
 HANDLER(svc_scheduling_day_sheet, Scheduling, DaySheetRequest, DaySheetResponse)
 {
     check_id(call, "location_id", in->location_id);
     check_day(call, "date", in->date, false);
+    if (in->therapist_id < 0)
+        call_violation(call, "therapist_id", "must be a therapist's id, or 0 for every therapist");
     if (call->code != STATUS_OK)
         return;
     const char *location = param_i64(call, in->location_id);
@@ -515,7 +577,8 @@ HANDLER(svc_scheduling_day_sheet, Scheduling, DaySheetRequest, DaySheetResponse)
         goto done;
     }
     const char *zone = db_value(loc, 0, 1);
-    const char *params[] = {location, in->date, zone};
+    const char *params[] = {location, in->date, zone, param_i64(call, in->therapist_id),
+                            caller_sees_phones(call) ? "t" : "f"};
     if (db_query(call->db, &day_windows_stmt, params, &windows) != STATUS_OK ||
         db_query(call->db, &day_appointments_stmt, params, &appointments) != STATUS_OK)
         goto db_failed;
@@ -529,6 +592,7 @@ HANDLER(svc_scheduling_day_sheet, Scheduling, DaySheetRequest, DaySheetResponse)
     out->time_zone = call_strdup(call, zone);
     out->location_name = call_strdup(call, db_value(loc, 0, 0));
     out->closed = strcmp(db_value(loc, 0, 2), "t") == 0;
+    out->closed_reason = call_strdup(call, db_value(loc, 0, 3));
     call_reply(&out->base, call);
     goto done;
 db_failed:

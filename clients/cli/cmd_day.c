@@ -18,11 +18,12 @@
 
 #define AGENDA_DAYS_DEFAULT 7
 
-/* One row of a therapist's day: an appointment or a free gap. */
+/* One row of a therapist's day: an appointment, a free gap or time off. */
 struct entry {
     int64_t start;
     const Clinic__V1__Appointment *appointment;
     const Clinic__V1__Gap *gap;
+    const Clinic__V1__Absence *absence;
 };
 
 static int by_start(const void *a, const void *b)
@@ -30,7 +31,7 @@ static int by_start(const void *a, const void *b)
     const struct entry *x = a, *y = b;
     if (x->start != y->start)
         return x->start < y->start ? -1 : 1;
-    return (x->gap != NULL) - (y->gap != NULL); /* an appointment before a gap at one time */
+    return (x->appointment == NULL) - (y->appointment == NULL); /* appointments first */
 }
 
 static int64_t epoch_or_zero(const char *instant)
@@ -39,71 +40,170 @@ static int64_t epoch_or_zero(const char *instant)
     return times_epoch(instant, &t) ? t : 0;
 }
 
-/* Adds one therapist's block to t: a line with their name and working windows, then their
- * appointments and free gaps in time order. */
-static void add_therapist(struct table *t, const Clinic__V1__TherapistDay *day)
+/* The day sheet's columns. On a wide terminal (or into a file) client and service have their
+ * own columns; on a narrow one they share one, so that names keep most of an 80-column line.
+ * The phone column is there when the daemon sent phones (to the front desk and admins). */
+enum { COL_TIME, COL_ID, COL_CLIENT, COL_PHONE, COL_SERVICE, COL_ROOM, COL_STATUS, COLS };
+#define WIDE_TERMINAL 100
+
+struct sheet {
+    struct table *t;
+    const char *zone;
+    bool wide, phones, marked;
+    size_t map[COLS]; /* the table column of each COL_, or COLS when not shown */
+};
+
+static void sheet_row(struct sheet *s, const char *const cells[COLS])
+{
+    const char *row[COLS];
+    size_t n = 0;
+    for (size_t c = 0; c < COLS; c++)
+        if (s->map[c] != COLS)
+            row[n++] = cells[c];
+    table_add_row(s->t, row);
+}
+
+static bool sheet_open(struct sheet *s, const Clinic__V1__DaySheetResponse *d)
+{
+    static const char *const names[COLS] = {"  TIME",  "ID",   "CLIENT", "PHONE",
+                                            "SERVICE", "ROOM", "STATUS"};
+    s->zone = d->time_zone;
+    s->wide = table_terminal_width() >= WIDE_TERMINAL;
+    s->phones = false;
+    s->marked = false;
+    for (size_t i = 0; i < d->n_therapists; i++)
+        for (size_t j = 0; j < d->therapists[i]->n_appointments; j++)
+            s->phones = s->phones || d->therapists[i]->appointments[j]->client_phone[0];
+    const char *headers[COLS];
+    size_t n = 0;
+    for (size_t c = 0; c < COLS; c++) {
+        bool shown = (c != COL_PHONE || s->phones) && (c != COL_SERVICE || s->wide);
+        s->map[c] = shown ? n : COLS;
+        if (shown)
+            headers[n++] = c == COL_CLIENT && !s->wide ? "CLIENT: SERVICE" : names[c];
+    }
+    if (!(s->t = table_new(n, headers)))
+        return false;
+    for (size_t c = 0; c < COLS; c++) /* times, ids, phones and statuses are never cut */
+        if (s->map[c] != COLS &&
+            (c == COL_TIME || c == COL_ID || c == COL_PHONE || c == COL_STATUS))
+            table_keep_column(s->t, s->map[c]);
+    return true;
+}
+
+/* One appointment's row; `extra` follows the client's name (who a cancelled one was with). */
+static void appointment_row(struct sheet *s, const Clinic__V1__Appointment *a, const char *extra)
+{
+    char span[80], time[88], id[24], client[1024];
+    times_span_in(a->start_time, a->end_time, s->zone, span, sizeof span, &s->marked);
+    snprintf(time, sizeof time, "  %s", span);
+    snprintf(id, sizeof id, "%lld", (long long)a->id);
+    int used = snprintf(client, sizeof client, "%s", a->client_name);
+    if (extra[0] && used > 0 && (size_t)used < sizeof client)
+        used += snprintf(client + used, sizeof client - (size_t)used, " (%s)", extra);
+    if (!s->wide && used > 0 && (size_t)used < sizeof client)
+        snprintf(client + used, sizeof client - (size_t)used, ": %s", a->service_name);
+    const char *cells[COLS] = {
+        time, id, client, a->client_phone, a->service_name, a->room_name, schedule_status(a)};
+    sheet_row(s, cells);
+}
+
+/* A row that is not an appointment: free time or time off, said in the client column. */
+static void span_row(struct sheet *s, const char *start, const char *end, const char *what)
+{
+    char span[80], time[88];
+    times_span_in(start, end, s->zone, span, sizeof span, &s->marked);
+    snprintf(time, sizeof time, "  %s", span);
+    const char *cells[COLS] = {time, "", what, "", "", "", ""};
+    sheet_row(s, cells);
+}
+
+/* The therapist's heading: name, id and working windows. */
+static void therapist_line(struct sheet *s, const Clinic__V1__TherapistDay *day)
 {
     char line[512];
     size_t used = (size_t)snprintf(line, sizeof line, "%s (%lld)", day->therapist_name,
                                    (long long)day->therapist_id);
     for (size_t i = 0; i < day->n_working && used < sizeof line; i++) {
-        char span[64];
-        used += (size_t)snprintf(
-            line + used, sizeof line - used, "%s%s", i ? ", " : ", works ",
-            times_span(day->working[i]->start_time, day->working[i]->end_time, span, sizeof span));
+        char span[80];
+        used +=
+            (size_t)snprintf(line + used, sizeof line - used, "%s%s", i ? ", " : ", works ",
+                             times_span_in(day->working[i]->start_time, day->working[i]->end_time,
+                                           s->zone, span, sizeof span, &s->marked));
     }
     if (day->n_working == 0 && used < sizeof line)
         snprintf(line + used, sizeof line - used, ", not working");
-    table_add_line(t, line);
+    table_add_line(s->t, line);
+}
 
-    size_t n = day->n_appointments + day->n_gaps;
+/* One therapist's block: the heading, then appointments, free gaps and time off in time order. */
+static void add_therapist(struct sheet *s, const Clinic__V1__TherapistDay *day)
+{
+    therapist_line(s, day);
+    size_t n = day->n_appointments + day->n_gaps + day->n_absences, k = 0;
     struct entry *entries = calloc(n ? n : 1, sizeof *entries);
     if (!entries)
         return;
     for (size_t i = 0; i < day->n_appointments; i++)
-        entries[i] = (struct entry){epoch_or_zero(day->appointments[i]->start_time),
-                                    day->appointments[i], NULL};
+        entries[k++] = (struct entry){.start = epoch_or_zero(day->appointments[i]->start_time),
+                                      .appointment = day->appointments[i]};
     for (size_t i = 0; i < day->n_gaps; i++)
-        entries[day->n_appointments + i] =
-            (struct entry){epoch_or_zero(day->gaps[i]->start_time), NULL, day->gaps[i]};
+        entries[k++] =
+            (struct entry){.start = epoch_or_zero(day->gaps[i]->start_time), .gap = day->gaps[i]};
+    for (size_t i = 0; i < day->n_absences; i++)
+        entries[k++] = (struct entry){.start = epoch_or_zero(day->absences[i]->start_time),
+                                      .absence = day->absences[i]};
     qsort(entries, n, sizeof *entries, by_start);
     for (size_t i = 0; i < n; i++) {
-        const Clinic__V1__Appointment *a = entries[i].appointment;
-        char span[64], time[72], id[24], what[512];
-        if (a) {
-            times_span(a->start_time, a->end_time, span, sizeof span);
-            snprintf(id, sizeof id, "%lld", (long long)a->id);
-            snprintf(what, sizeof what, "%s: %s", a->client_name, a->service_name);
+        const struct entry *e = &entries[i];
+        if (e->appointment) {
+            appointment_row(s, e->appointment, "");
+        } else if (e->gap) {
+            span_row(s, e->gap->start_time, e->gap->end_time, "free");
         } else {
-            times_span(entries[i].gap->start_time, entries[i].gap->end_time, span, sizeof span);
-            snprintf(id, sizeof id, "%s", "");
-            snprintf(what, sizeof what, "free");
+            char what[600];
+            snprintf(what, sizeof what, "%s%s%s", e->absence->kind,
+                     e->absence->reason[0] ? ": " : "", e->absence->reason);
+            span_row(s, e->absence->start_time, e->absence->end_time, what);
         }
-        snprintf(time, sizeof time, "  %s", span);
-        const char *row[] = {time, id, what, a ? a->room_name : "", a ? schedule_status(a) : ""};
-        table_add_row(t, row);
     }
     free(entries);
 }
 
-/* The day as one table, one block per therapist, so that the columns line up across blocks
- * and the client and service keep most of an 80-column line. */
+/* Cancelled appointments, after the timeline: the desk may call these clients back. */
+static void add_cancelled(struct sheet *s, const Clinic__V1__DaySheetResponse *d)
+{
+    if (d->n_cancelled == 0)
+        return;
+    table_add_line(s->t, "Cancelled");
+    for (size_t i = 0; i < d->n_cancelled; i++) {
+        char by[320];
+        snprintf(by, sizeof by, "with %s%s%s", d->cancelled[i]->therapist_name,
+                 d->cancelled[i]->cancel_reason[0] ? ": " : "", d->cancelled[i]->cancel_reason);
+        appointment_row(s, d->cancelled[i], by);
+    }
+}
+
+/* The day as one table, one block per therapist, so that the columns line up across blocks. */
 static void print_day(const Clinic__V1__DaySheetResponse *d)
 {
-    printf("%s: %s %s (%s)%s\n", d->location_name, times_weekday_name(times_weekday(d->date)),
-           d->date, d->time_zone, d->closed ? ", closed" : "");
-    if (d->n_therapists == 0) {
+    printf("%s: %s %s (%s)%s%s%s\n", d->location_name, times_weekday_name(times_weekday(d->date)),
+           d->date, d->time_zone, d->closed ? ", closed" : "", d->closed_reason[0] ? ": " : "",
+           d->closed_reason);
+    if (d->n_therapists == 0 && d->n_cancelled == 0) {
         if (!d->closed)
             printf("Nobody works here that day.\n");
         return;
     }
-    static const char *const headers[] = {"  TIME", "ID", "CLIENT: SERVICE", "ROOM", "STATUS"};
-    struct table *t = table_new(5, headers);
-    for (size_t col = 0; col < 5; col += col == 1 ? 3 : 1) /* TIME, ID and STATUS */
-        table_keep_column(t, col);
+    struct sheet s;
+    if (!sheet_open(&s, d))
+        return;
     for (size_t i = 0; i < d->n_therapists; i++)
-        add_therapist(t, d->therapists[i]);
-    table_print_free(t, stdout);
+        add_therapist(&s, d->therapists[i]);
+    add_cancelled(&s, d);
+    table_print_free(s.t, stdout);
+    if (s.marked)
+        printf("%s\n", TIMES_SECOND_PASS_NOTE);
 }
 
 int cmd_day(struct cli *cli, int argc, char **argv)
@@ -115,6 +215,9 @@ int cmd_day(struct cli *cli, int argc, char **argv)
             .field = "location_id"),
         OPT("date", OPTION_DATE, &req.date, "which day (default: today at the location)",
             .field = "date"),
+        OPT("therapist", OPTION_ID, &req.therapist_id,
+            "one therapist's day (default: everyone's; a therapist sees their own)",
+            .field = "therapist_id"),
         OPTIONS_END,
     };
     if (!options_parse(cli, opts, argc, argv, &code))
@@ -153,6 +256,7 @@ static void print_list(const Clinic__V1__AppointmentList *l, bool therapist_colu
     static const char *const client[] = {"ID",      "DAY",  "TIME",  "THERAPIST",
                                          "SERVICE", "ROOM", "STATUS"};
     struct table *t = table_new(7, therapist_column ? client : agenda);
+    bool marked = false;
     for (size_t col = 0; col < 7; col += col == 2 ? 4 : 1) /* ID, DAY, TIME and STATUS */
         table_keep_column(t, col);
     for (size_t i = 0; i < l->n_appointments; i++) {
@@ -161,7 +265,7 @@ static void print_list(const Clinic__V1__AppointmentList *l, bool therapist_colu
         snprintf(id, sizeof id, "%lld", (long long)a->id);
         snprintf(day, sizeof day, "%s %.10s", times_weekday_name(times_weekday(a->start_time)),
                  a->start_time);
-        times_span(a->start_time, a->end_time, span, sizeof span);
+        times_span_in(a->start_time, a->end_time, a->time_zone, span, sizeof span, &marked);
         const char *row[] = {id,
                              day,
                              span,
@@ -172,6 +276,8 @@ static void print_list(const Clinic__V1__AppointmentList *l, bool therapist_colu
         table_add_row(t, row);
     }
     table_print_free(t, stdout);
+    if (marked)
+        printf("%s\n", TIMES_SECOND_PASS_NOTE);
 }
 
 /* The clinic's home zone: the daemon reads offset-less range bounds in its first location's. */

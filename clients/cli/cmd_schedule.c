@@ -79,9 +79,10 @@ const char *schedule_status(const Clinic__V1__Appointment *a)
 
 const char *schedule_when(const Clinic__V1__Appointment *a, char *out, size_t len)
 {
-    char span[64];
-    times_span(a->start_time, a->end_time, span, sizeof span);
-    if (strlen(span) == 11) /* "09:00-10:00": one day */
+    char span[80];
+    bool marked = false;
+    times_span_in(a->start_time, a->end_time, a->time_zone, span, sizeof span, &marked);
+    if (strlen(span) < 16) /* "09:00-10:00", maybe with marks: one day */
         snprintf(out, len, "%s %.10s %s", times_weekday_name(times_weekday(a->start_time)),
                  a->start_time, span);
     else
@@ -95,6 +96,8 @@ static void print_appointment(const Clinic__V1__Appointment *a, const char *head
     char when[96];
     printf("%s %lld\n", heading, (long long)a->id);
     printf("  when       %s (%s)\n", schedule_when(a, when, sizeof when), a->time_zone);
+    if (strstr(when, TIMES_SECOND_PASS_MARK))
+        printf("  %s\n", TIMES_SECOND_PASS_NOTE);
     printf("  client     %s, id %lld\n", a->client_name, (long long)a->client_id);
     printf("  service    %s, id %lld\n", a->service_name, (long long)a->service_id);
     printf("  therapist  %s, id %lld\n", a->therapist_name, (long long)a->therapist_id);
@@ -133,17 +136,31 @@ static bool parse(struct cli *cli, struct option *opts, int argc, char **argv, i
     return false;
 }
 
+/* A slot's start or end as the wall clock shows it, marked when it is a second pass. */
+static const char *slot_time(const char *instant, const char *zone, char *out, size_t len,
+                             const char **second)
+{
+    char local[32];
+    bool again = times_second_pass(instant, zone);
+    snprintf(out, len, "%s%s", times_local(instant, local, sizeof local),
+             again ? TIMES_SECOND_PASS_MARK : "");
+    if (again && !*second)
+        *second = instant;
+    return out;
+}
+
 static void print_slots(const Clinic__V1__FindSlotsResponse *r)
 {
     static const char *const headers[] = {"START", "END", "THERAPIST", "ROOM"};
     struct table *t = table_new(4, headers);
     table_keep_column(t, 0);
     table_keep_column(t, 1);
+    const char *second = NULL, *second_end = NULL; /* the first start, end that is a second pass */
     for (size_t i = 0; i < r->n_slots; i++) {
         const Clinic__V1__Slot *s = r->slots[i];
         char start[32], end[32], therapist[160], room[160];
-        times_local(s->start_time, start, sizeof start);
-        times_local(s->end_time, end, sizeof end);
+        slot_time(s->start_time, r->time_zone, start, sizeof start, &second);
+        slot_time(s->end_time, r->time_zone, end, sizeof end, &second_end);
         snprintf(therapist, sizeof therapist, "%s (%lld)", s->therapist_name,
                  (long long)s->therapist_id);
         snprintf(room, sizeof room, "%s (%lld)", s->room_name, (long long)s->room_id);
@@ -152,6 +169,12 @@ static void print_slots(const Clinic__V1__FindSlotsResponse *r)
         table_add_row(t, row);
     }
     table_print_free(t, stdout);
+    /* a typed local time means its first pass: the second is booked with its offset */
+    if (second)
+        printf("%s;\nto book one, give the start with its offset, e.g. --start %s\n",
+               TIMES_SECOND_PASS_NOTE, second);
+    else if (second_end)
+        printf("%s\n", TIMES_SECOND_PASS_NOTE);
 }
 
 int cmd_slots(struct cli *cli, int argc, char **argv)

@@ -164,29 +164,86 @@ const char *times_weekday_name(int weekday)
     return names[weekday >= 1 && weekday <= 7 ? weekday : 0];
 }
 
-/* The C library reads zones only through TZ: set it for one conversion, then put it back.
- * Nothing else in this process reads the environment meanwhile (nng's I/O threads do not). */
-bool times_today(const char *zone, char out[11])
+/* The C library reads zones only through TZ: set it for a conversion, then put it back
+ * (zone_leave). Nothing else in this process reads the environment meanwhile (nng's I/O threads
+ * do not). Returns whether this machine has data for the zone; UTC is used when not. */
+static bool zone_enter(const char *zone, char **saved)
 {
     char path[256];
     const char *dir = getenv("TZDIR");
     snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
     bool known = *zone && zone[0] != '/' && !strstr(zone, "..") && access(path, R_OK) == 0;
     const char *old = getenv("TZ");
-    char *saved = old ? strdup(old) : NULL;
+    *saved = old ? strdup(old) : NULL;
     setenv("TZ", known ? zone : "UTC", 1);
     tzset();
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
+    return known;
+}
+
+static void zone_leave(char *saved)
+{
     if (saved)
         setenv("TZ", saved, 1);
     else
         unsetenv("TZ");
     tzset();
     free(saved);
+}
+
+bool times_today(const char *zone, char out[11])
+{
+    char *saved;
+    bool known = zone_enter(zone, &saved);
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+    zone_leave(saved);
     return known;
+}
+
+/* Clocks go back by at most 2 hours (Antarctica/Troll); offsets move in quarter hours. */
+#define REPEAT_MAX_S  (3 * 3600)
+#define REPEAT_STEP_S (15 * 60)
+
+bool times_second_pass(const char *instant, const char *zone)
+{
+    int64_t t;
+    if (!zone || !*zone || !times_epoch(instant, &t))
+        return false;
+    char *saved;
+    bool found = false;
+    if (zone_enter(zone, &saved)) {
+        struct tm tm;
+        time_t at = (time_t)t;
+        localtime_r(&at, &tm);
+        int64_t wall = t + tm.tm_gmtoff;
+        /* an earlier instant that read the same on the wall clock makes this the second */
+        for (int64_t back = REPEAT_STEP_S; back <= REPEAT_MAX_S && !found; back += REPEAT_STEP_S) {
+            time_t before = (time_t)(t - back);
+            localtime_r(&before, &tm);
+            found = before + tm.tm_gmtoff == wall;
+        }
+    }
+    zone_leave(saved);
+    return found;
+}
+
+const char *times_span_in(const char *start, const char *end, const char *zone, char *out,
+                          size_t len, bool *marked)
+{
+    const char *mark_start = times_second_pass(start, zone) ? TIMES_SECOND_PASS_MARK : "";
+    const char *mark_end = times_second_pass(end, zone) ? TIMES_SECOND_PASS_MARK : "";
+    if (!*mark_start && !*mark_end)
+        return times_span(start, end, out, len);
+    *marked = true;
+    char from[64], to[64];
+    times_local(start, from, sizeof from);
+    times_local(end, to, sizeof to);
+    bool one_day = has_clock(start) && has_clock(end) && strncmp(start, end, 10) == 0;
+    snprintf(out, len, "%s%s-%s%s", one_day ? from + 11 : from, mark_start, one_day ? to + 11 : to,
+             mark_end);
+    return out;
 }
 
 void times_now(char *out, size_t len)

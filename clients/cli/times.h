@@ -42,6 +42,19 @@ const char *times_weekday_name(int weekday);
  * zone: out then holds today's date in UTC. */
 bool times_today(const char *zone, char out[11]);
 
+/* True when instant (RFC 3339 with its offset) is the second time its wall-clock reading came
+ * round in the IANA zone: the clocks went back over it ("02:30+01:00" in Berlin on the last
+ * Sunday of October). False when this machine has no data for the zone. */
+bool times_second_pass(const char *instant, const char *zone);
+
+/* times_span, with TIMES_SECOND_PASS_MARK after each time that is a second pass in zone; sets
+ * *marked when it added one (the caller then prints TIMES_SECOND_PASS_NOTE once). */
+const char *times_span_in(const char *start, const char *end, const char *zone, char *out,
+                          size_t len, bool *marked);
+#define TIMES_SECOND_PASS_MARK "*"
+#define TIMES_SECOND_PASS_NOTE                                                                     \
+    "* the second time the clock showed this time that day: the clocks went back over it"
+
 /* Now as RFC 3339 in UTC: "2026-03-29T07:00:00Z". */
 void times_now(char *out, size_t len);
 

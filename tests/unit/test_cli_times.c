@@ -105,6 +105,42 @@ static void today_in_a_zone_is_a_date(void **state)
     assert_int_equal(today[4], '-');
 }
 
+/* Past changes of the IANA rules: they stay what they were. */
+static void second_passes_of_repeated_times_are_known(void **state)
+{
+    (void)state;
+    /* Berlin, 2026-10-25: 03:00 CEST became 02:00 CET, so 02:00-02:59 came round twice */
+    assert_false(times_second_pass("2026-10-25T02:30:00+02:00", "Europe/Berlin"));
+    assert_true(times_second_pass("2026-10-25T02:30:00+01:00", "Europe/Berlin"));
+    assert_true(times_second_pass("2026-10-25T02:00:00+01:00", "Europe/Berlin"));
+    assert_false(times_second_pass("2026-10-25T03:00:00+01:00", "Europe/Berlin"));
+    assert_false(times_second_pass("2026-10-25T01:59:00+02:00", "Europe/Berlin"));
+    /* Troll goes back two hours, Lord Howe half an hour */
+    assert_true(times_second_pass("2026-10-25T01:15:00+00:00", "Antarctica/Troll"));
+    assert_true(times_second_pass("2026-10-25T02:45:00+00:00", "Antarctica/Troll"));
+    assert_false(times_second_pass("2026-10-25T03:00:00+00:00", "Antarctica/Troll"));
+    assert_true(times_second_pass("2026-04-05T01:45:00+10:30", "Australia/Lord_Howe"));
+    assert_false(times_second_pass("2026-04-05T01:45:00+11:00", "Australia/Lord_Howe"));
+    /* no data, no guess */
+    assert_false(times_second_pass("2026-10-25T02:30:00+01:00", "Nowhere/Atlantis"));
+    assert_false(times_second_pass("not a time", "Europe/Berlin"));
+}
+
+static void spans_mark_second_passes(void **state)
+{
+    (void)state;
+    char out[64];
+    bool marked = false;
+    times_span_in("2026-10-25T01:00:00+02:00", "2026-10-25T02:00:00+02:00", "Europe/Berlin", out,
+                  sizeof out, &marked);
+    assert_string_equal(out, "01:00-02:00");
+    assert_false(marked);
+    times_span_in("2026-10-25T02:15:00+02:00", "2026-10-25T02:30:00+01:00", "Europe/Berlin", out,
+                  sizeof out, &marked);
+    assert_string_equal(out, "02:15-02:30" TIMES_SECOND_PASS_MARK);
+    assert_true(marked);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +152,8 @@ int main(void)
         cmocka_unit_test(weekdays_are_iso),
         cmocka_unit_test(a_bare_end_date_includes_its_whole_day),
         cmocka_unit_test(today_in_a_zone_is_a_date),
+        cmocka_unit_test(second_passes_of_repeated_times_are_known),
+        cmocka_unit_test(spans_mark_second_passes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
