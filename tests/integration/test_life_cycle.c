@@ -245,6 +245,16 @@ static void undo_books_again_keeps_the_reason_and_tells_watchers(void **state)
                            " AND topic = 'appointment.undone'",
                            (long long)missed),
                      1);
+    /* the trail keeps who undid what (written after the reply: wait for it, bounded) */
+    long long audited = 0;
+    for (int waited = 0; waited < 10000 && audited != 1; waited += 100) {
+        audited = count("SELECT count(*) FROM audit WHERE method = '/clinic.v1.Scheduling/Undo'"
+                        " AND target = 'appointment:%lld' AND outcome = 'OK'",
+                        (long long)done);
+        if (audited != 1)
+            harness_sleep_ms(100);
+    }
+    assert_int_equal(audited, 1);
     /* booked again, the session runs its course as before */
     assert_step("CheckIn", checked, NULL, CHECKED_IN);
     assert_step("Complete", checked, NULL, COMPLETED);
