@@ -130,15 +130,58 @@ static bool check_target(struct call *call, const struct method_rule *rule, enum
     return found && covers(c, scope, &p) ? true : deny(call, rule, why);
 }
 
-bool authz_check(struct call *call, const struct method_rule *rule, const ProtobufCMessage *input)
+/* The request's own field `name` as a writable int64; NULL when it has none. */
+static int64_t *target_slot(ProtobufCMessage *input, const char *name)
 {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(input->descriptor, name);
+    if (!f || f->label == PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_INT64)
+        return NULL;
+    return (int64_t *)((char *)input + f->offset);
+}
+
+/* "Me" by default: a client who names no client, or a therapist who names no therapist, means
+ * their own record. The id is written into the request itself, so that the check below and the
+ * handler see the same target. False with the call failed FAILED_PRECONDITION when the account
+ * is linked to no such record. Other roles keep the 0 (the handler's "is required"). */
+static bool default_to_caller(struct call *call, const struct method_rule *rule,
+                              ProtobufCMessage *input)
+{
+    const struct caller *c = &call->caller;
+    int64_t own;
+    if (c->role == ROLE_CLIENT && rule->target == TARGET_CLIENT)
+        own = c->client_id;
+    else if (c->role == ROLE_THERAPIST && rule->target == TARGET_THERAPIST)
+        own = c->therapist_id;
+    else
+        return true;
+    int64_t *slot = target_slot(input, rule->field);
+    if (!slot || *slot != 0)
+        return true;
+    if (own == 0) {
+        call_fail(call, STATUS_FAILED_PRECONDITION, "%s",
+                  c->role == ROLE_CLIENT ? "your account is not linked to a client record; ask "
+                                           "the front desk to link it"
+                                         : "your account is not linked to a therapist record; "
+                                           "ask an admin to link it");
+        return false;
+    }
+    *slot = own;
+    return true;
+}
+
+bool authz_check(struct call *call, const struct method_rule *rule, ProtobufCMessage *input)
+{
+    enum caller_role role = call->caller.role;
+    enum method_scope scope = (unsigned)role < ROLE_COUNT ? rule->scope[role] : SCOPE_NONE;
+    bool scoped = !(rule->flags & METHOD_PUBLIC) && (scope == SCOPE_OWN || scope == SCOPE_CARE);
+    if (scoped && !default_to_caller(call, rule, input))
+        return false;
     int64_t id = rule->target != TARGET_NONE ? target_id(input, rule->field) : 0;
     if (id != 0)
         call_set_target(call, "%s:%lld", method_target_name(rule->target), (long long)id);
     if (rule->flags & METHOD_PUBLIC)
         return true;
-    enum caller_role role = call->caller.role;
-    enum method_scope scope = (unsigned)role < ROLE_COUNT ? rule->scope[role] : SCOPE_NONE;
     switch (scope) {
     case SCOPE_ALL:
         return true;

@@ -14,10 +14,13 @@
 #include "methods.h"
 
 /* Checks the authenticated caller against rule for this request, inside the call's transaction.
- * Names the target in call->audit_target. False with the call failed PERMISSION_DENIED (or the
+ * A client whose request names client 0, or a therapist whose request names therapist 0, means
+ * their own record: their id is written into input's target field first, so the handler acts on
+ * what was checked (an account linked to no such record: FAILED_PRECONDITION). Names the target
+ * in call->audit_target. False with the call failed PERMISSION_DENIED (or the
  * database's status); a target that does not exist is refused the same way as someone else's,
  * so ids cannot be probed. */
 __attribute__((warn_unused_result)) bool
-authz_check(struct call *call, const struct method_rule *rule, const ProtobufCMessage *input);
+authz_check(struct call *call, const struct method_rule *rule, ProtobufCMessage *input);
 
 #endif

@@ -240,8 +240,9 @@ static bool keyed(const struct rpc_method *m, const struct call *call)
 /* Runs the handler (or replays a stored answer) inside the open transaction, once the caller is
  * known and allowed; stored_reply is what the opening found under the call's idempotency key.
  * For a keyed call the answer is stored in the same transaction, and so is the audit row (both
- * queued in `closing`). */
-static void run_once(const struct rpc_method *m, const ProtobufCMessage *input, struct call *call,
+ * queued in `closing`). authz_check may write the caller's own id into input's target field
+ * ("me" by default, authz.h); the key's request hash is over the payload as sent. */
+static void run_once(const struct rpc_method *m, ProtobufCMessage *input, struct call *call,
                      struct db_result *stored_reply, struct closing *closing)
 {
     closing->n = 0;
@@ -316,7 +317,7 @@ static void audit_failure(const struct rpc_method *m, struct call *call)
 }
 
 /* Runs the handler in a transaction, again after a serialization failure or deadlock. */
-static void invoke_in_transaction(const struct rpc_method *m, const ProtobufCMessage *input,
+static void invoke_in_transaction(const struct rpc_method *m, ProtobufCMessage *input,
                                   struct call *call)
 {
     for (int attempt = 1;; attempt++) {

@@ -8,7 +8,9 @@
  * Checks, against the table (method_rule_for) and an independent reading of the target field:
  * the verdict and the call's status agree; public methods pass; scope none refuses and scope all
  * passes; a scoped pass names a target, and a user, a client's own record or a therapist's own
- * record is the caller's; the audit target names the kind and the id. */
+ * record is the caller's; the audit target names the kind and the id. A target of 0 becomes the
+ * caller's own only for a client naming no client or a therapist naming no therapist (authz.h),
+ * and no other id in the request is ever rewritten. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,26 @@ static void check_verdict(const struct rpc_method *m, const struct call *call, b
                   method_target_name(rule->target), (long long)id);
 }
 
+/* "Me" by default: named is the target id the request carried, id what authz left there. */
+static void check_default(const struct rpc_method *m, const struct call *call, int64_t named,
+                          int64_t id)
+{
+    const struct method_rule *rule = m->rule;
+    enum caller_role role = call->caller.role;
+    if (named != 0 || id == 0) {
+        if (id != named)
+            fuzz_fail("%s: authz rewrote the target %lld as %lld", m->name, (long long)named,
+                      (long long)id);
+        return;
+    }
+    bool own_client = role == ROLE_CLIENT && rule->target == TARGET_CLIENT && id == FUZZ_CLIENT_ID;
+    bool own_therapist =
+        role == ROLE_THERAPIST && rule->target == TARGET_THERAPIST && id == FUZZ_THERAPIST_ID;
+    if (!own_client && !own_therapist)
+        fuzz_fail("%s: authz filled target 0 with %s %lld for role %d", m->name,
+                  method_target_name(rule->target), (long long)id, (int)role);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_call in;
@@ -98,9 +120,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   .role = (enum caller_role)(in.flags & FUZZ_CALL_ROLE_MASK),
                                   .therapist_id = FUZZ_THERAPIST_ID,
                                   .client_id = FUZZ_CLIENT_ID};
+    int64_t named = m->rule->target != TARGET_NONE ? field_id(request, m->rule->field) : 0;
     bool allowed = authz_check(&call, m->rule, request);
     int64_t id = m->rule->target != TARGET_NONE ? field_id(request, m->rule->field) : 0;
     check_verdict(m, &call, allowed, id);
+    check_default(m, &call, named, id);
     char expected[96] = "";
     if (id != 0)
         snprintf(expected, sizeof expected, "%s:%lld", method_target_name(m->rule->target),

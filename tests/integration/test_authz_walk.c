@@ -7,6 +7,9 @@
  *    naming its own: anything but PERMISSION_DENIED or UNAUTHENTICATED;
  *  - scope "all": anything but PERMISSION_DENIED or UNAUTHENTICATED (requests are mostly empty,
  *    so INVALID_ARGUMENT or NOT_FOUND are normal answers: what matters is who got past the door).
+ * A client naming client 0, or a therapist naming therapist 0, means their own record: the walk
+ * calls every such method with 0 and expects it admitted, and lists check that what comes back
+ * is the caller's alone; an admin or the front desk naming 0 gets the handler's violation.
  * Public methods answer without a token. Auth/Logout is left out of the walk (it would end the
  * session walking it); the revoked-token pass covers it. */
 #include <setjmp.h>
@@ -21,6 +24,7 @@
 
 #include "authz.h"
 #include "clinic/v1/auth.pb-c.h"
+#include "clinic/v1/scheduling.pb-c.h"
 #include "harness.h"
 #include "rpc.h"
 #include "handlers.h"
@@ -286,11 +290,121 @@ static void forged_token_is_unauthenticated(void **state)
     assert_int_equal(call_with(whoami, tokens[ROLE_CLIENT], 0, &err), STATUS_OK);
 }
 
+/* Every method whose target a client (a therapist) may name as their own: naming 0 gets past
+ * the door, as their own record does. */
+static void naming_no_one_is_naming_oneself(void **state)
+{
+    (void)state;
+    int checked = 0;
+    for (size_t i = 0; i < table.n; i++) {
+        const struct rpc_method *m = &table.methods[i];
+        const struct method_rule *r = m->rule;
+        enum caller_role role = r->target == TARGET_CLIENT      ? ROLE_CLIENT
+                                : r->target == TARGET_THERAPIST ? ROLE_THERAPIST
+                                                                : ROLE_NONE;
+        if (!walked(m) || role == ROLE_NONE || r->scope[role] == SCOPE_NONE)
+            continue;
+        struct clinic_error err;
+        expect_admitted(m, caller_role_name(role), call_with(m, tokens[role], 0, &err), &err);
+        checked++;
+    }
+    assert_true(checked >= 6);
+}
+
+/* method (a ClientAppointments or TherapistAgenda request with every field empty) as role; the
+ * list, to free. */
+static Clinic__V1__AppointmentList *empty_range(const char *method, enum caller_role role)
+{
+    const struct rpc_method *m = rpc_table_find(&table, method);
+    assert_non_null(m);
+    ProtobufCMessage *req = calloc(1, m->desc->input->sizeof_message);
+    m->desc->input->message_init(req);
+    clinic_client *c = harness_connect_as(daemon_.url, tokens[role]);
+    assert_non_null(c);
+    ProtobufCMessage *resp = NULL;
+    struct clinic_error err;
+    int code = clinic_call(c, m->name, req, m->desc->output, &resp, NULL, &err);
+    clinic_close(c);
+    free(req);
+    if (code != STATUS_OK)
+        fail_msg("%s as %s: %s (%s)", method, caller_role_name(role), status_code_name(code),
+                 err.message);
+    return (Clinic__V1__AppointmentList *)resp;
+}
+
+static void a_client_naming_no_client_gets_their_own_and_no_one_elses(void **state)
+{
+    (void)state;
+    Clinic__V1__AppointmentList *l =
+        empty_range("/clinic.v1.Scheduling/ClientAppointments", ROLE_CLIENT);
+    assert_true(l->n_appointments >= 1);
+    for (size_t i = 0; i < l->n_appointments; i++)
+        assert_int_equal(l->appointments[i]->client_id, clinic.client_ids[0]);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    /* the audit row of the clinical read names the record the client was given */
+    struct clinic_error err;
+    const struct rpc_method *notes = rpc_table_find(&table, "/clinic.v1.Notes/ListNotes");
+    assert_int_equal(call_with(notes, tokens[ROLE_CLIENT], 0, &err), STATUS_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT target FROM audit WHERE method = '%s' AND role = 'client'"
+             " ORDER BY id DESC LIMIT 1",
+             notes->name);
+    char *target = harness_sql(db_url, sql), expected[64];
+    snprintf(expected, sizeof expected, "client:%lld", clinic.client_ids[0]);
+    assert_non_null(target);
+    assert_string_equal(target, expected);
+    free(target);
+}
+
+static void a_therapist_naming_no_therapist_gets_their_own_agenda(void **state)
+{
+    (void)state;
+    Clinic__V1__AppointmentList *l =
+        empty_range("/clinic.v1.Scheduling/TherapistAgenda", ROLE_THERAPIST);
+    assert_true(l->n_appointments >= 1);
+    for (size_t i = 0; i < l->n_appointments; i++)
+        assert_int_equal(l->appointments[i]->therapist_id, clinic.therapist_ids[0]);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+}
+
+/* Staff have no record of their own to default to: 0 stays 0, and the handler says which field
+ * is missing. */
+static void staff_naming_no_one_are_told_the_field(void **state)
+{
+    (void)state;
+    static const char *const methods[][2] = {
+        {"/clinic.v1.Scheduling/Book", "client_id"},
+        {"/clinic.v1.Scheduling/BookCourse", "client_id"},
+        {"/clinic.v1.Scheduling/ClientAppointments", "client_id"},
+        {"/clinic.v1.Scheduling/TherapistAgenda", "therapist_id"},
+        {"/clinic.v1.Progress/ClientProgress", "client_id"},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        const struct rpc_method *m = rpc_table_find(&table, methods[i][0]);
+        assert_non_null(m);
+        for (int role = ROLE_ADMIN; role <= ROLE_FRONT_DESK; role++) {
+            if (m->rule->scope[role] == SCOPE_NONE)
+                continue;
+            struct clinic_error err;
+            int code = call_with(m, tokens[role], 0, &err);
+            if (!harness_has_violation(&err, methods[i][1]))
+                fail_msg("%s as %s with no %s: %s (%s)", m->name,
+                         caller_role_name((enum caller_role)role), methods[i][1],
+                         status_code_name(code), err.message);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_role_gets_what_the_table_says),
         cmocka_unit_test(every_mutation_and_audited_read_left_audit_rows),
+        cmocka_unit_test(naming_no_one_is_naming_oneself),
+        cmocka_unit_test(a_client_naming_no_client_gets_their_own_and_no_one_elses),
+        cmocka_unit_test(a_therapist_naming_no_therapist_gets_their_own_agenda),
+        cmocka_unit_test(staff_naming_no_one_are_told_the_field),
         cmocka_unit_test(no_token_is_unauthenticated_except_for_public_methods),
         cmocka_unit_test(expired_token_is_unauthenticated_everywhere),
         cmocka_unit_test(revoked_token_is_unauthenticated_everywhere),
