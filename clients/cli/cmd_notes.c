@@ -437,8 +437,9 @@ static int note_list(struct cli *cli, int argc, char **argv)
     Clinic__V1__ListNotesRequest req = CLINIC__V1__LIST_NOTES_REQUEST__INIT;
     bool all = false;
     struct option opts[] = {
-        OPT("CLIENT", OPTION_ID, &req.client_id, "whose notes",
-            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+        OPT("CLIENT", OPTION_ID, &req.client_id,
+            "whose notes (default: yours, when you are a client)", .flags = OPTION_POSITIONAL,
+            .field = "client_id"),
         OPTIONS_PAGING(&all, &req.page_size, &req.page_token),
         OPTIONS_END,
     };

@@ -1,4 +1,4 @@
-/* cmd_progress.c: `clinic progress CLIENT [--svg FILE]`: a client's course of care, one row per
+/* cmd_progress.c: `clinic progress [CLIENT] [--svg FILE]`: a client's course of care, one row per
  * session with the change from the first session and the MCID marks the daemon computed, then
  * sparklines of pain and ODI across the sessions; --svg writes the same as a chart. */
 #include <errno.h>
@@ -117,8 +117,9 @@ int cmd_progress(struct cli *cli, int argc, char **argv)
     Clinic__V1__ClientProgressRequest req = CLINIC__V1__CLIENT_PROGRESS_REQUEST__INIT;
     char *svg = NULL;
     struct option opts[] = {
-        OPT("CLIENT", OPTION_ID, &req.client_id, "whose course of care",
-            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+        OPT("CLIENT", OPTION_ID, &req.client_id,
+            "whose course of care (default: yours, when you are a client)",
+            .flags = OPTION_POSITIONAL, .field = "client_id"),
         OPT("svg", OPTION_STRING, &svg,
             "also write a line chart to FILE (- : the chart alone, on stdout)", .arg = "FILE"),
         OPTIONS_END,

@@ -240,7 +240,7 @@ int cmd_book(struct cli *cli, int argc, char **argv)
     Clinic__V1__BookRequest req = CLINIC__V1__BOOK_REQUEST__INIT;
     int code;
     struct option opts[] = {
-        OPT("client", OPTION_ID, &req.client_id, "who comes", .flags = OPTION_REQUIRED,
+        OPT("client", OPTION_ID, &req.client_id, "who comes (default: you, when you are a client)",
             .field = "client_id"),
         OPT("service", OPTION_ID, &req.service_id, "the service (treatment)",
             .flags = OPTION_REQUIRED, .field = "service_id"),
@@ -267,7 +267,7 @@ int cmd_book_course(struct cli *cli, int argc, char **argv)
     int code;
     req.every = 1;
     struct option opts[] = {
-        OPT("client", OPTION_ID, &req.client_id, "who comes", .flags = OPTION_REQUIRED,
+        OPT("client", OPTION_ID, &req.client_id, "who comes (default: you, when you are a client)",
             .field = "client_id"),
         OPT("service", OPTION_ID, &req.service_id, "the service (treatment)",
             .flags = OPTION_REQUIRED, .field = "service_id"),

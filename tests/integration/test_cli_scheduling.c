@@ -25,6 +25,7 @@
 static struct harness_pg pg;
 static struct harness_daemon daemon_;
 static char unreachable_url[64];
+static char db_url[512];
 
 /* The clinic the admin commands create, and the day the tests book on: a week ahead (UTC's
  * date; any day works, the therapist works every day). */
@@ -59,10 +60,9 @@ static const char *at(const char *clock, char *out, size_t len)
 static int setup(void **state)
 {
     (void)state;
-    char url[512];
     if (!harness_pg_start(&pg) ||
-        !harness_pg_create_database(&pg, "cli_scheduling", url, sizeof url) ||
-        !harness_daemon_start(&daemon_, pg.dir, url, NULL, true))
+        !harness_pg_create_database(&pg, "cli_scheduling", db_url, sizeof db_url) ||
+        !harness_daemon_start(&daemon_, pg.dir, db_url, NULL, true))
         return -1;
     snprintf(unreachable_url, sizeof unreachable_url, "tcp://127.0.0.1:%d", harness_free_port());
     time_t later = time(NULL) + 7 * 86400;
@@ -591,6 +591,80 @@ static void demo_load_goes_into_a_set_up_clinic_only_when_forced(void **state)
     harness_run_free(&r);
 }
 
+/* Logs in a user linked to the clinic's client (or therapist) and writes "CLINIC_TOKEN=..." into
+ * env_token, for run_env. */
+static void log_in_as(const char *email, const char *role, const char *therapist,
+                      const char *client, char *env_token, size_t len)
+{
+    char token[64];
+    assert_true(harness_create_user(db_url, email, role, strtoll(therapist, NULL, 10),
+                                    strtoll(client, NULL, 10), NULL) > 0);
+    assert_int_equal(harness_login(daemon_.url, email, NULL, token, sizeof token), STATUS_OK);
+    snprintf(env_token, len, "CLINIC_TOKEN=%s", token);
+}
+
+/* "Me" by default: a client books and lists without typing their client id, a therapist's agenda
+ * is their own, whoami shows the ids; the front desk still has to say who. */
+static void clients_and_therapists_need_not_name_themselves(void **state)
+{
+    (void)state;
+    char client_env[128], therapist_env[128], start[32], expected[64];
+    log_in_as("carl@clinic.test", "client", "0", client_id, client_env, sizeof client_env);
+    log_in_as("tess@clinic.test", "therapist", therapist_id, "0", therapist_env,
+              sizeof therapist_env);
+    const char *const as_client[] = {client_env, NULL}, *const as_therapist[] = {therapist_env,
+                                                                                 NULL};
+
+    struct harness_run r = run_env(as_client, (const char *const[]){"whoami", NULL});
+    assert_int_equal(r.status, 0);
+    snprintf(expected, sizeof expected, "client %s", client_id);
+    harness_assert_contains(r.out, expected);
+    harness_run_free(&r);
+    r = run_env(as_client, (const char *const[]){"--json", "whoami", NULL});
+    assert_int_equal(r.status, 0);
+    snprintf(expected, sizeof expected, "\"client_id\":\"%s\"", client_id);
+    harness_assert_contains(r.out, expected);
+    harness_assert_contains(r.out, "\"role\":\"ROLE_CLIENT\"");
+    harness_run_free(&r);
+
+    r = run_env(as_client, (const char *const[]){"book", "--service", service_id, "--start",
+                                                 at("13:00", start, sizeof start), NULL});
+    assert_int_equal(r.status, 0);
+    harness_assert_contains(r.out, "Carl Client");
+    harness_assert_contains(r.out, "13:00-14:00");
+    char own[24];
+    snprintf(own, sizeof own, "%lld", strtoll(r.out + strlen("Booked appointment "), NULL, 10));
+    harness_run_free(&r);
+
+    r = run_env(as_client, (const char *const[]){"client-appointments", NULL});
+    assert_int_equal(r.status, 0);
+    harness_assert_contains(r.out, own);
+    harness_assert_contains(r.out, appointment_id);
+    harness_run_free(&r);
+
+    r = run_env(as_therapist, (const char *const[]){"whoami", NULL});
+    assert_int_equal(r.status, 0);
+    snprintf(expected, sizeof expected, "therapist %s", therapist_id);
+    harness_assert_contains(r.out, expected);
+    harness_run_free(&r);
+    r = run_env(as_therapist, (const char *const[]){"agenda", "--from", day, "--to", day, NULL});
+    assert_int_equal(r.status, 0);
+    harness_assert_contains(r.out, "Carl Client");
+    harness_assert_contains(r.out, "13:00-14:00");
+    harness_run_free(&r);
+
+    /* the harness's admin has no client of their own: the daemon asks for --client */
+    r = CLINIC("book", "--service", service_id, "--start", at("15:00", start, sizeof start));
+    assert_int_equal(r.status, STATUS_INVALID_ARGUMENT);
+    harness_assert_contains(r.err, "--client");
+    assert_null(strstr(r.err, "client_id"));
+    harness_run_free(&r);
+    r = CLINIC("client-appointments");
+    assert_int_equal(r.status, EXIT_USAGE);
+    harness_assert_contains(r.err, "--client is required");
+    harness_run_free(&r);
+}
+
 int main(void)
 {
     unsetenv("CLINIC_URL");
@@ -611,6 +685,7 @@ int main(void)
         cmocka_unit_test(usage_errors_exit_2_and_name_the_option),
         cmocka_unit_test(every_command_answers_help_without_a_daemon),
         cmocka_unit_test(lists_show_one_page_or_all_of_them),
+        cmocka_unit_test(clients_and_therapists_need_not_name_themselves),
         cmocka_unit_test(demo_load_goes_into_a_set_up_clinic_only_when_forced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
