@@ -16,7 +16,8 @@
 /* Checks the authenticated caller against rule for this request, inside the call's transaction.
  * A client whose request names client 0, or a therapist whose request names therapist 0, means
  * their own record: their id is written into input's target field first, so the handler acts on
- * what was checked (an account linked to no such record: FAILED_PRECONDITION). Names the target
+ * what was checked (an account linked to no such record: FAILED_PRECONDITION). Any other scoped
+ * call naming no target is INVALID_ARGUMENT with a violation of the target field. Names the target
  * in call->audit_target. False with the call failed PERMISSION_DENIED (or the
  * database's status); a target that does not exist is refused the same way as someone else's,
  * so ids cannot be probed. */

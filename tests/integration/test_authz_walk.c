@@ -9,7 +9,8 @@
  *    so INVALID_ARGUMENT or NOT_FOUND are normal answers: what matters is who got past the door).
  * A client naming client 0, or a therapist naming therapist 0, means their own record: the walk
  * calls every such method with 0 and expects it admitted, and lists check that what comes back
- * is the caller's alone; an admin or the front desk naming 0 gets the handler's violation.
+ * is the caller's alone; an admin, the front desk or a therapist naming no client gets a
+ * violation naming the field.
  * Public methods answer without a token. Auth/Logout is left out of the walk (it would end the
  * session walking it); the revoked-token pass covers it. */
 #include <setjmp.h>
@@ -368,9 +369,9 @@ static void a_therapist_naming_no_therapist_gets_their_own_agenda(void **state)
     protobuf_c_message_free_unpacked(&l->base, NULL);
 }
 
-/* Staff have no record of their own to default to: 0 stays 0, and the handler says which field
- * is missing. */
-static void staff_naming_no_one_are_told_the_field(void **state)
+/* Staff have no record of their own to default to, nor has a therapist a client of their own:
+ * 0 stays 0, and the answer says which field is missing. */
+static void others_naming_no_one_are_told_the_field(void **state)
 {
     (void)state;
     static const char *const methods[][2] = {
@@ -379,12 +380,14 @@ static void staff_naming_no_one_are_told_the_field(void **state)
         {"/clinic.v1.Scheduling/ClientAppointments", "client_id"},
         {"/clinic.v1.Scheduling/TherapistAgenda", "therapist_id"},
         {"/clinic.v1.Progress/ClientProgress", "client_id"},
+        {"/clinic.v1.Notes/ListNotes", "client_id"},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         const struct rpc_method *m = rpc_table_find(&table, methods[i][0]);
         assert_non_null(m);
-        for (int role = ROLE_ADMIN; role <= ROLE_FRONT_DESK; role++) {
-            if (m->rule->scope[role] == SCOPE_NONE)
+        for (int role = ROLE_ADMIN; role <= ROLE_THERAPIST; role++) {
+            if (m->rule->scope[role] == SCOPE_NONE ||
+                (role == ROLE_THERAPIST && m->rule->target == TARGET_THERAPIST))
                 continue;
             struct clinic_error err;
             int code = call_with(m, tokens[role], 0, &err);
@@ -404,7 +407,7 @@ int main(void)
         cmocka_unit_test(naming_no_one_is_naming_oneself),
         cmocka_unit_test(a_client_naming_no_client_gets_their_own_and_no_one_elses),
         cmocka_unit_test(a_therapist_naming_no_therapist_gets_their_own_agenda),
-        cmocka_unit_test(staff_naming_no_one_are_told_the_field),
+        cmocka_unit_test(others_naming_no_one_are_told_the_field),
         cmocka_unit_test(no_token_is_unauthenticated_except_for_public_methods),
         cmocka_unit_test(expired_token_is_unauthenticated_everywhere),
         cmocka_unit_test(revoked_token_is_unauthenticated_everywhere),

@@ -547,6 +547,35 @@ static void progress_draws_the_course_in_the_terminal_and_as_svg(void **state)
     harness_run_free(&r);
 }
 
+/* A client reads their own course of care and notes without typing their client id; staff who
+ * leave it out are told CLIENT. */
+static void a_client_reads_their_own_record_without_naming_themselves(void **state)
+{
+    (void)state;
+    assert_true(note_ids[2][0] != '\0'); /* the notes of the tests before */
+    char token[64], env_token[128];
+    assert_true(harness_create_user(db_url, "client1@clinic.test", "client", 0,
+                                    clinic.client_ids[0], NULL) > 0);
+    assert_int_equal(harness_login(daemon_.url, "client1@clinic.test", NULL, token, sizeof token),
+                     STATUS_OK);
+    snprintf(env_token, sizeof env_token, "CLINIC_TOKEN=%s", token);
+    const char *const as_client[] = {env_token, NULL};
+    struct harness_run r = CLINIC_ENV(as_client, "progress");
+    expect(&r, 0);
+    harness_assert_contains(r.out, "Course of care of Client 1");
+    harness_assert_contains(r.out, "3 sessions");
+    harness_run_free(&r);
+    r = CLINIC_ENV(as_client, "note", "list");
+    expect(&r, 0);
+    harness_assert_contains(r.out, "4 -> 2");
+    harness_run_free(&r);
+    r = CLINIC_ENV(as_anna(), "progress");
+    expect(&r, STATUS_INVALID_ARGUMENT);
+    harness_assert_contains(r.err, "CLIENT");
+    assert_null(strstr(r.err, "client_id"));
+    harness_run_free(&r);
+}
+
 static void logout_revokes_the_token_and_removes_the_file(void **state)
 {
     (void)state;
@@ -589,6 +618,7 @@ int main(void)
         cmocka_unit_test(audit_lists_the_calls_newest_first),
         cmocka_unit_test(note_commands_draft_edit_sign_amend_and_show),
         cmocka_unit_test(progress_draws_the_course_in_the_terminal_and_as_svg),
+        cmocka_unit_test(a_client_reads_their_own_record_without_naming_themselves),
         cmocka_unit_test(logout_revokes_the_token_and_removes_the_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
