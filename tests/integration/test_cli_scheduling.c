@@ -636,6 +636,16 @@ static void clients_and_therapists_need_not_name_themselves(void **state)
     snprintf(own, sizeof own, "%lld", strtoll(r.out + strlen("Booked appointment "), NULL, 10));
     harness_run_free(&r);
 
+    char next_day[11], course_start[32];
+    harness_date_add(day, 1, next_day, sizeof next_day);
+    snprintf(course_start, sizeof course_start, "%s 13:00", next_day);
+    r = run_env(as_client,
+                (const char *const[]){"book-course", "--service", service_id, "--start",
+                                      course_start, "--count", "2", "--unit", "days", NULL});
+    assert_int_equal(r.status, 0);
+    harness_assert_contains(r.out, "Booked 2 sessions of Back massage for Carl Client");
+    harness_run_free(&r);
+
     r = run_env(as_client, (const char *const[]){"client-appointments", NULL});
     assert_int_equal(r.status, 0);
     harness_assert_contains(r.out, own);
