@@ -17,8 +17,8 @@ int cmd_no_show(struct cli *cli, int argc, char **argv);
 int cmd_undo(struct cli *cli, int argc, char **argv);
 int cmd_appointment(struct cli *cli, int argc, char **argv);
 int cmd_day(struct cli *cli, int argc, char **argv);
-int cmd_agenda_me(struct cli *cli, int argc, char **argv);
-int cmd_client_appointments_me(struct cli *cli, int argc, char **argv);
+int cmd_agenda(struct cli *cli, int argc, char **argv);
+int cmd_client_appointments(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_logout(struct cli *cli, int argc, char **argv);
 int cmd_whoami(struct cli *cli, int argc, char **argv);
@@ -83,9 +83,9 @@ const struct command cli_commands[] = {
      .run = cmd_day,
      .summary = "a location's day: each therapist's appointments and free time",
      .details = "Times are the location's. --json prints the day sheet as the daemon sends it."},
-    COMMAND("agenda", cmd_agenda_me,
+    COMMAND("agenda", cmd_agenda,
             "a therapist's appointments over some days (a therapist's own by default)"),
-    COMMAND("client-appointments", cmd_client_appointments_me,
+    COMMAND("client-appointments", cmd_client_appointments,
             "a client's appointments (a client's own by default)"),
     {.name = "note",
      .summary = "treatment notes: draft, edit, sign, amend, show, list",
