@@ -185,6 +185,13 @@ static void a_therapist_sees_their_own_day_without_phones(void **state)
     assert_int_equal(t->n_appointments, 2);
     assert_string_equal(t->appointments[0]->client_phone, "");
     harness_free_message(r);
+    /* naming no one, a therapist gets their own day, not everyone's */
+    if (day_sheet(therapist_token, day, 0, &r, &err) != STATUS_OK)
+        fail_msg("DaySheet as the therapist, naming no one: %s", err.message);
+    assert_int_equal(r->n_therapists, 1);
+    assert_int_equal(r->therapists[0]->therapist_id, clinic.therapist_ids[0]);
+    assert_int_equal(r->n_cancelled, 1); /* their own cancelled session */
+    harness_free_message(r);
     /* another therapist's day is not theirs to read */
     assert_int_equal(day_sheet(therapist_token, day, clinic.therapist_ids[1], &r, &err),
                      STATUS_PERMISSION_DENIED);
