@@ -124,6 +124,9 @@ static const struct method_rule rules[] = {
     ON("Scheduling/MarkNoShow", MUTATES, TARGET_APPOINTMENT, "appointment_id",
        ROLES(ALL, ALL, OWN, _)),
     ON("Scheduling/Undo", MUTATES, TARGET_APPOINTMENT, "appointment_id", DESK),
+    /* a course: read by whoever may read its sessions; cancelled by whoever may cancel them */
+    ON("Scheduling/GetCourse", READS, TARGET_COURSE, "course_id", ROLES(ALL, ALL, CARE, OWN)),
+    ON("Scheduling/CancelCourse", MUTATES, TARGET_COURSE, "course_id", ROLES(ALL, ALL, _, OWN)),
     ON("Scheduling/GetAppointment", READS, TARGET_APPOINTMENT, "appointment_id",
        ROLES(ALL, ALL, CARE, OWN)),
     /* a therapist's own day (therapist_id 0 for the desk: every therapist's) */
@@ -173,6 +176,7 @@ const char *method_scope_name(enum method_scope scope)
 
 const char *method_target_name(enum method_target target)
 {
-    static const char *const names[] = {"", "client", "therapist", "appointment", "note", "user"};
+    static const char *const names[] = {"",     "client", "therapist", "appointment",
+                                        "note", "user",   "course"};
     return (unsigned)target < sizeof names / sizeof names[0] ? names[target] : "?";
 }

@@ -44,6 +44,7 @@ enum method_target {
     TARGET_APPOINTMENT, /* an appointment id */
     TARGET_NOTE,        /* a treatment note id */
     TARGET_USER,        /* a user id */
+    TARGET_COURSE,      /* a course id (its client and its therapist, as an appointment's) */
 };
 
 struct method_rule {

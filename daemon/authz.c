@@ -31,6 +31,8 @@ static const struct db_stmt note_parties = {
     "SELECT x.client_id, x.therapist_id, " TREATS
     " FROM clinic_note_parties($1) x WHERE x.client_id IS NOT NULL",
     2};
+static const struct db_stmt course_parties = {
+    "SELECT x.client_id, x.therapist_id, " TREATS " FROM courses x WHERE x.id = $1", 2};
 static const struct db_stmt client_parties = {
     "SELECT x.client_id, 0, " TREATS " FROM (SELECT id AS client_id FROM clients WHERE id = $1) x",
     2};
@@ -51,6 +53,7 @@ static bool read_parties(struct call *call, enum method_target target, int64_t i
 {
     const struct db_stmt *stmt = target == TARGET_APPOINTMENT ? &appointment_parties
                                  : target == TARGET_NOTE      ? &note_parties
+                                 : target == TARGET_COURSE    ? &course_parties
                                                               : &client_parties;
     const char *params[] = {param_i64(call, id), param_i64(call, call->caller.therapist_id)};
     struct db_result *r;
@@ -121,6 +124,7 @@ static bool check_target(struct call *call, const struct method_rule *rule, enum
         break;
     case TARGET_APPOINTMENT:
     case TARGET_NOTE:
+    case TARGET_COURSE:
         if (!read_parties(call, rule->target, id, &p, &found))
             return false;
         break;

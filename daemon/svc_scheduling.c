@@ -25,7 +25,7 @@
 #define DETAILS_COLUMNS                                                                            \
     "id, client_id, therapist_id, room_id, service_id, location_id, start_time, end_time,"         \
     " status, late_cancel, cancel_reason, booked_by, created_at, updated_at, client_name,"         \
-    " therapist_name, room_name, service_name, time_zone"
+    " therapist_name, room_name, service_name, time_zone, course_id"
 #define MAX_SEARCH_DAYS 93
 #define MAX_COURSE      52
 
@@ -66,9 +66,29 @@ static const struct db_stmt book_stmt = {
     " (SELECT time_zone FROM locations WHERE id = $3), 'start_time'), $5, $6, NULL)",
     6};
 static const struct db_stmt course_stmt = {
-    "SELECT clinic_book_course($1, $2, $3, clinic_parse_instant($4, $9, 'first_start_time'),"
-    " $5, $6, $7, $8, $10)",
-    10};
+    "SELECT course AS course_id, sessions, skipped_at, skipped_why"
+    " FROM clinic_book_course($1, $2, $3, clinic_parse_instant($4, $9, 'first_start_time'),"
+    " $5, $6, $7, $8, $10, $11)",
+    11};
+/* The sessions a course skipped, one row each, from the arrays clinic_book_course answers. */
+static const struct db_stmt skipped_stmt = {
+    "SELECT s.start_time, s.reason FROM unnest($1::text[], $2::text[]) AS s(start_time, reason)",
+    2};
+/* A course as clinic.v1.Course shows it ($2: the ids CancelCourse cancelled, else empty). */
+static const struct db_stmt course_details_stmt = {
+    "SELECT c.id, c.client_id, c.therapist_id, c.service_id, c.location_id,"
+    " cl.name AS client_name, t.name AS therapist_name, s.name AS service_name, l.time_zone,"
+    " clinic_format_instant(c.created_at, l.time_zone) AS created_at,"
+    " $2::bigint[] AS cancelled_ids"
+    " FROM courses c JOIN clients cl ON cl.id = c.client_id"
+    " JOIN therapists t ON t.id = c.therapist_id JOIN services s ON s.id = c.service_id"
+    " JOIN locations l ON l.id = c.location_id WHERE c.id = $1",
+    2};
+static const struct db_stmt course_sessions_stmt = {"SELECT " DETAILS_COLUMNS
+                                                    " FROM appointment_details WHERE course_id = $1"
+                                                    " ORDER BY start_at, id",
+                                                    1};
+static const struct db_stmt cancel_course_stmt = {"SELECT clinic_cancel_course($1, $2)", 2};
 static const struct db_stmt appointment_zone_stmt = {
     "SELECT l.time_zone FROM appointments a JOIN locations l ON l.id = a.location_id"
     " WHERE a.id = $1",
@@ -301,19 +321,85 @@ HANDLER(svc_scheduling_book_course, Scheduling, BookCourseRequest, BookCourseRes
                                                                                    : "days",
                             param_id_or_null(call, in->therapist_id),
                             zone,
-                            booked_by(call)};
-    char ids[1024];
-    if (!query_text(call, &course_stmt, params, ids, sizeof ids, "the course vanished"))
-        return;
-    struct db_result *r;
-    if (db_query(call->db, &details_many_stmt, (const char *[]){ids}, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
+                            booked_by(call),
+                            param_bool(in->skip_blocked)};
+    struct db_result *course = NULL, *sessions = NULL, *skipped = NULL;
+    if (db_query(call->db, &course_stmt, params, &course) != STATUS_OK)
+        goto db_failed;
+    if (db_rows(course) != 1) {
+        call_fail_internal(call);
+        goto done;
     }
+    if (db_query(call->db, &details_many_stmt, (const char *[]){db_value(course, 0, 1)},
+                 &sessions) != STATUS_OK ||
+        db_query(call->db, &skipped_stmt,
+                 (const char *[]){db_value(course, 0, 2), db_value(course, 0, 3)},
+                 &skipped) != STATUS_OK)
+        goto db_failed;
     ProtobufCMessage *out = rowmap_new(call, &clinic__v1__book_course_response__descriptor);
-    if (out && rowmap_fill_list(call, out, "appointments", r, db_rows(r)))
+    if (out && rowmap_fill(call, out, course, 0) &&
+        rowmap_fill_list(call, out, "appointments", sessions, db_rows(sessions)) &&
+        rowmap_fill_list(call, out, "skipped", skipped, db_rows(skipped)))
         call_reply(out, call);
-    db_result_free(r);
+    goto done;
+db_failed:
+    call_fail_db(call);
+done:
+    if (course)
+        db_result_free(course);
+    if (sessions)
+        db_result_free(sessions);
+    if (skipped)
+        db_result_free(skipped);
+}
+
+/* Answers with course `id` and all its sessions; cancelled: the ids CancelCourse cancelled, as
+ * a PostgreSQL array ("{}" for GetCourse). */
+static void reply_course(struct call *call, const char *id, const char *cancelled)
+{
+    struct db_result *head = NULL, *sessions = NULL;
+    if (db_query(call->db, &course_details_stmt, (const char *[]){id, cancelled}, &head) !=
+        STATUS_OK)
+        goto db_failed;
+    if (db_rows(head) != 1) {
+        call_fail(call, STATUS_NOT_FOUND, "course %s does not exist", id);
+        goto done;
+    }
+    if (db_query(call->db, &course_sessions_stmt, (const char *[]){id}, &sessions) != STATUS_OK)
+        goto db_failed;
+    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__course__descriptor);
+    if (out && rowmap_fill(call, out, head, 0) &&
+        rowmap_fill_list(call, out, "appointments", sessions, db_rows(sessions)))
+        call_reply(out, call);
+    goto done;
+db_failed:
+    call_fail_db(call);
+done:
+    if (head)
+        db_result_free(head);
+    if (sessions)
+        db_result_free(sessions);
+}
+
+HANDLER(svc_scheduling_get_course, Scheduling, CourseRef, Course)
+{
+    if (check_id(call, "course_id", in->course_id))
+        reply_course(call, param_i64(call, in->course_id), "{}");
+}
+
+/* Cancels what is left of a course (clinic_cancel_course: every session still booked that has
+ * not started, each as Cancel would) and answers with the course and the ids it cancelled. */
+HANDLER(svc_scheduling_cancel_course, Scheduling, CancelCourseRequest, Course)
+{
+    check_id(call, "course_id", in->course_id);
+    check_text(call, "reason", in->reason, 0, 500);
+    if (call->code != STATUS_OK)
+        return;
+    const char *id = param_i64(call, in->course_id);
+    char cancelled[4096];
+    if (query_text(call, &cancel_course_stmt, (const char *[]){id, in->reason}, cancelled,
+                   sizeof cancelled, "the course vanished"))
+        reply_course(call, id, cancelled);
 }
 
 HANDLER(svc_scheduling_reschedule, Scheduling, RescheduleRequest, Appointment)

@@ -282,7 +282,11 @@ int cmd_book_course(struct cli *cli, int argc, char **argv)
         OPT("location", OPTION_ID, &req.location_id, "where (default: the only location)",
             .field = "location_id"),
         OPT("therapist", OPTION_ID, &req.therapist_id,
-            "who (default: any free therapist, chosen per session)", .field = "therapist_id"),
+            "who (default: one therapist free at every session, kept for the whole course)",
+            .field = "therapist_id"),
+        OPT("skip-blocked", OPTION_FLAG, &req.skip_blocked,
+            "book the free sessions and list the blocked ones (default: all or none)",
+            .field = "skip_blocked"),
         OPTIONS_END,
     };
     if (!parse(cli, opts, argc, argv, &code))
@@ -298,8 +302,10 @@ int cmd_book_course(struct cli *cli, int argc, char **argv)
     } else if (code == 0) {
         const Clinic__V1__BookCourseResponse *r = (const Clinic__V1__BookCourseResponse *)resp;
         if (r->n_appointments)
-            printf("Booked %zu sessions of %s for %s (all or none):\n", r->n_appointments,
-                   r->appointments[0]->service_name, r->appointments[0]->client_name);
+            printf("Booked course %lld: %zu sessions of %s for %s with %s%s:\n",
+                   (long long)r->course_id, r->n_appointments, r->appointments[0]->service_name,
+                   r->appointments[0]->client_name, r->appointments[0]->therapist_name,
+                   r->n_skipped ? "" : " (all of them)");
         static const char *const headers[] = {"ID", "WHEN", "THERAPIST", "ROOM"};
         struct table *t = table_new(4, headers);
         table_keep_column(t, 0);
@@ -313,6 +319,16 @@ int cmd_book_course(struct cli *cli, int argc, char **argv)
             table_add_row(t, row);
         }
         table_print_free(t, stdout);
+        if (r->n_skipped)
+            printf("Skipped %zu session%s (blocked):\n", r->n_skipped,
+                   r->n_skipped == 1 ? "" : "s");
+        for (size_t i = 0; i < r->n_skipped; i++) {
+            char when[24]; /* "2027-05-17 09:00" of "2027-05-17T09:00:00+02:00" */
+            snprintf(when, sizeof when, "%.16s", r->skipped[i]->start_time);
+            if (strlen(when) > 10 && when[10] == 'T')
+                when[10] = ' ';
+            printf("  %s  %s\n", when, r->skipped[i]->reason);
+        }
     }
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);

@@ -26,6 +26,7 @@ int cmd_change_password(struct cli *cli, int argc, char **argv);
 int cmd_progress(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 extern const struct command note_commands[];
+extern const struct command course_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
 
@@ -65,10 +66,17 @@ const struct command cli_commands[] = {
      .details = "Example: clinic book --client 7 --service 2 --start \"2026-03-30 09:00\""},
     {.name = "book-course",
      .run = cmd_book_course,
-     .summary = "book a course of sessions at the same time of day: all of them, or none",
-     .details = "Example, six weekly sessions:\n"
+     .summary = "book a course of sessions at the same time of day, with one therapist: all of "
+                "them, or none",
+     .details = "Without --therapist, one therapist free at every session is chosen and kept.\n"
+                "With --skip-blocked, the free sessions are booked and the blocked ones listed "
+                "with why.\nExample, six weekly sessions:\n"
                 "  clinic book-course --client 7 --service 2 --start \"2026-03-30 09:00\" "
                 "--count 6"},
+    {.name = "course",
+     .summary = "a course of sessions: show it, cancel what is left of it",
+     .subcommands = course_commands,
+     .details = "A course is booked with `clinic book-course`, which prints its id."},
     COMMAND("reschedule", cmd_reschedule, "move an appointment to another time"),
     COMMAND("cancel", cmd_cancel, "cancel an appointment (late inside the cancellation window)"),
     COMMAND("check-in", cmd_check_in, "the client has arrived (on the appointment's day)"),

@@ -11,7 +11,7 @@ SELECT a.id, a.client_id, a.therapist_id, a.room_id, a.service_id, a.location_id
        clinic_format_instant(a.updated_at, l.time_zone) AS updated_at,
        c.name AS client_name, t.name AS therapist_name, r.name AS room_name,
        s.name AS service_name, l.time_zone,
-       a.start_at
+       a.start_at, a.course_id
 FROM appointments a
 JOIN locations l ON l.id = a.location_id
 JOIN clients c ON c.id = a.client_id

@@ -308,7 +308,8 @@ BEGIN
                    w.status, w.late_cancel, w.cancel_reason, w.booked_by,
                    clinic_format_instant(w.created_at, b.time_zone),
                    clinic_format_instant(w.updated_at, b.time_zone),
-                   b.client_name, t.name, r.name, b.service_name, b.time_zone, w.start_at
+                   b.client_name, t.name, r.name, b.service_name, b.time_zone, w.start_at,
+                   w.course_id
             FROM written w JOIN therapists t ON t.id = w.therapist_id JOIN rooms r ON r.id = w.room_id;
         ELSE
             RETURN QUERY
@@ -335,7 +336,8 @@ BEGIN
                    w.status, w.late_cancel, w.cancel_reason, w.booked_by,
                    clinic_format_instant(w.created_at, b.time_zone),
                    clinic_format_instant(w.updated_at, b.time_zone),
-                   b.client_name, t.name, r.name, b.service_name, b.time_zone, w.start_at
+                   b.client_name, t.name, r.name, b.service_name, b.time_zone, w.start_at,
+                   w.course_id
             FROM written w JOIN therapists t ON t.id = w.therapist_id JOIN rooms r ON r.id = w.room_id;
         END IF;
         booked := FOUND;
@@ -463,40 +465,37 @@ BEGIN
 END
 $$;
 
--- A course: p_count sessions at the same local time every p_every days (or weeks), all booked or
--- none. On failure the message names every date that cannot be booked and why. Deadlock-free:
--- the sessions lock in the global order (30_locks.sql). The first attempt books session after
--- session; the first session waits for its keys, the others only try theirs (they lie below
--- the client's key, which the first took). When a key is taken by another call, the attempt
--- goes on to learn what every session needs, then is rolled back to its savepoint (its rows and
--- locks with it), every key is taken in one ascending sweep, and the sessions are booked again.
--- If the second attempt still meets a taken key (what a session chooses moved meanwhile), the
--- 40001 goes to the caller, who runs the whole call again.
-CREATE OR REPLACE FUNCTION clinic_book_course(p_client bigint, p_service bigint, p_location bigint,
-                                              p_first timestamptz, p_count integer, p_every integer,
-                                              p_unit text, p_therapist bigint, p_booked_by text)
-RETURNS bigint[]
+
+-- One therapist's try at a course (clinic_book_course): p_count sessions at the same local time
+-- every p_every days (or weeks), each booked with p_therapist (NULL: whoever the booking picks)
+-- if it can be. Books what it can and tells, for each session it could not book, its start
+-- (skipped_at: as the API shows instants; problems: local, for a sentence) and the sentence a
+-- single booking would have refused it with (skipped_why); all_busy when every refusal was a
+-- race. The caller decides whether that is enough and rolls back what is not.
+-- Deadlock-free: the sessions lock in the global order (30_locks.sql). The first attempt books
+-- session after session; the first session waits for its keys, the others only try theirs (they
+-- lie below the client's key, which the first took). When a key is taken by another call, the
+-- attempt goes on to learn what every session needs, then is rolled back to its savepoint (its
+-- rows and locks with it), every key is taken in one ascending sweep, and the sessions are
+-- booked again. If the second attempt still meets a taken key (what a session chooses moved
+-- meanwhile), the 40001 goes to the caller, who runs the whole call again.
+CREATE OR REPLACE FUNCTION clinic_book_course_sessions(
+    p_client bigint, p_service bigint, p_location bigint, p_first timestamptz, p_count integer,
+    p_every integer, p_unit text, p_therapist bigint, p_booked_by text, p_zone text,
+    OUT ids bigint[], OUT skipped_at text[], OUT skipped_why text[], OUT problems text[],
+    OUT all_busy boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-    tz text;
     local_first timestamp;
     step_days integer;
     local_i timestamp;
     start_i timestamptz;
-    ids bigint[];
-    problems text[];
-    all_busy boolean;
     booked record;
     needed bigint[] := '{}';  -- the resource keys of every session (kept when an attempt is not)
     taken boolean;
     keys text;
 BEGIN
-    SELECT time_zone INTO tz FROM locations WHERE id = p_location;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('location %s does not exist', p_location);
-    END IF;
-    PERFORM clinic_lock_rules_for_booking(p_location, p_service);
-    local_first := p_first AT TIME ZONE tz;
+    local_first := p_first AT TIME ZONE p_zone;
     step_days := p_every * CASE p_unit WHEN 'weeks' THEN 7 ELSE 1 END;
     FOR attempt IN 1 .. 2 LOOP
         BEGIN
@@ -504,14 +503,17 @@ BEGIN
                 PERFORM clinic_lock_resources(needed);
             END IF;
             ids := '{}';
+            skipped_at := '{}';
+            skipped_why := '{}';
             problems := '{}';
             all_busy := true;
             taken := false;
             FOR i IN 0 .. p_count - 1 LOOP
                 local_i := local_first + make_interval(days => i * step_days);
+                start_i := NULL;
                 BEGIN
-                    start_i := clinic_parse_instant(to_char(local_i, 'YYYY-MM-DD HH24:MI:SS'), tz,
-                                                    'first_start_time');
+                    start_i := clinic_parse_instant(to_char(local_i, 'YYYY-MM-DD HH24:MI:SS'),
+                                                    p_zone, 'first_start_time');
                     SELECT d.id, d.therapist_id, d.room_id INTO booked
                     FROM clinic_book_details(p_client, p_service, p_location, start_i, p_therapist,
                                              p_booked_by, NULL) AS d;
@@ -521,6 +523,9 @@ BEGIN
                                               clinic_lock_key(3, p_client)];
                 EXCEPTION
                     WHEN SQLSTATE 'CLRUL' OR SQLSTATE 'CLBSY' OR SQLSTATE 'CLINV' THEN
+                        skipped_at := skipped_at || coalesce(clinic_format_instant(start_i, p_zone),
+                                                             to_char(local_i, 'YYYY-MM-DD HH24:MI'));
+                        skipped_why := skipped_why || SQLERRM;
                         problems := problems || format('%s (%s)', to_char(local_i, 'YYYY-MM-DD HH24:MI'), SQLERRM);
                         all_busy := all_busy AND SQLSTATE = 'CLBSY';
                     WHEN serialization_failure THEN
@@ -536,16 +541,127 @@ BEGIN
             IF taken THEN
                 RAISE EXCEPTION USING ERRCODE = 'CLAGN', MESSAGE = 'book the course again';
             END IF;
-            IF cardinality(problems) > 0 THEN
-                RAISE EXCEPTION USING ERRCODE = CASE WHEN all_busy THEN 'CLBSY' ELSE 'CLRUL' END,
-                    MESSAGE = format('%s of %s sessions cannot be booked, so none was: %s',
-                                     cardinality(problems), p_count, array_to_string(problems, '; '));
-            END IF;
-            RETURN ids;
+            RETURN;
         EXCEPTION WHEN SQLSTATE 'CLAGN' THEN
             NULL;  -- the attempt's rows and locks are gone; take every key in order, then again
         END;
     END LOOP;
-    RAISE EXCEPTION 'clinic_book_course: the second attempt neither booked nor failed';
+    RAISE EXCEPTION 'clinic_book_course_sessions: the second attempt neither booked nor failed';
+END
+$$;
+
+-- A course: p_count sessions at the same local time every p_every days (or weeks), with ONE
+-- therapist for all of them (continuity of care matters more to a client in pain than an
+-- earlier free hour with someone new): p_therapist, or else the first therapist who performs the
+-- service (in id order, the order a single booking chooses in) who is free at every session.
+-- All booked or none: a refusal names every date that cannot be booked and why. With p_skip, the
+-- therapist free at the most sessions (ties: the same order) books those, and the others are
+-- answered as skipped, each with its reason; when none can be booked, it is refused as without.
+-- Each therapist is tried in a subtransaction (its rows and locks are rolled back when it is not
+-- kept), so the locking order of clinic_book_course_sessions holds for every try.
+-- Answers the course's id, its sessions' ids and the skipped starts with their reasons.
+CREATE OR REPLACE FUNCTION clinic_book_course(p_client bigint, p_service bigint, p_location bigint,
+                                              p_first timestamptz, p_count integer, p_every integer,
+                                              p_unit text, p_therapist bigint, p_booked_by text,
+                                              p_skip boolean, OUT course bigint,
+                                              OUT sessions bigint[], OUT skipped_at text[],
+                                              OUT skipped_why text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    tz text;
+    candidates bigint[];
+    c bigint;
+    s record;
+    best record;
+    best_therapist bigint;
+    best_n integer := -1;
+    kept boolean := false;
+    service_name text;
+BEGIN
+    SELECT time_zone INTO tz FROM locations WHERE id = p_location;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('location %s does not exist', p_location);
+    END IF;
+    PERFORM clinic_lock_rules_for_booking(p_location, p_service);
+    IF p_therapist IS NOT NULL THEN
+        candidates := ARRAY[p_therapist];
+    ELSE
+        candidates := ARRAY(SELECT th.id FROM therapists th
+                            JOIN therapist_services ts ON ts.therapist_id = th.id
+                            WHERE ts.service_id = p_service AND NOT th.archived
+                            ORDER BY th.id);
+        IF cardinality(candidates) = 0 THEN
+            candidates := ARRAY[NULL::bigint];  -- the booking says why nobody can
+        END IF;
+    END IF;
+    FOREACH c IN ARRAY candidates LOOP
+        BEGIN
+            s := clinic_book_course_sessions(p_client, p_service, p_location, p_first, p_count,
+                                             p_every, p_unit, c, p_booked_by, tz);
+            IF cardinality(s.ids) > best_n THEN
+                best := s;
+                best_therapist := c;
+                best_n := cardinality(s.ids);
+            END IF;
+            kept := cardinality(s.ids) = p_count;
+            IF NOT kept THEN
+                RAISE EXCEPTION USING ERRCODE = 'CLNXT', MESSAGE = 'try the next therapist';
+            END IF;
+        EXCEPTION WHEN SQLSTATE 'CLNXT' THEN
+            NULL;  -- this therapist's sessions and locks are rolled back
+        END;
+        EXIT WHEN kept;
+    END LOOP;
+    IF NOT kept AND p_skip AND best_n > 0 THEN
+        best := clinic_book_course_sessions(p_client, p_service, p_location, p_first, p_count,
+                                            p_every, p_unit, best_therapist, p_booked_by, tz);
+        kept := cardinality(best.ids) > 0;
+    END IF;
+    IF NOT kept THEN
+        IF cardinality(candidates) > 1 THEN
+            SELECT name INTO service_name FROM services WHERE id = p_service;
+            RAISE EXCEPTION USING ERRCODE = CASE WHEN best.all_busy THEN 'CLBSY' ELSE 'CLRUL' END,
+                MESSAGE = format('no therapist who performs "%s" is free at every session, so none was booked; '
+                                 'therapist %s, free at the most, cannot take %s of %s: %s',
+                                 service_name, best_therapist, cardinality(best.problems), p_count,
+                                 array_to_string(best.problems, '; '));
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = CASE WHEN best.all_busy THEN 'CLBSY' ELSE 'CLRUL' END,
+            MESSAGE = format('%s of %s sessions cannot be booked, so none was: %s',
+                             cardinality(best.problems), p_count, array_to_string(best.problems, '; '));
+    END IF;
+    INSERT INTO courses (client_id, therapist_id, service_id, location_id, created_by)
+    SELECT p_client, a.therapist_id, p_service, p_location, coalesce(p_booked_by, '')
+    FROM appointments a WHERE a.id = best.ids[1]
+    RETURNING id INTO course;
+    UPDATE appointments SET course_id = course WHERE id = ANY (best.ids);
+    sessions := best.ids;
+    skipped_at := best.skipped_at;
+    skipped_why := best.skipped_why;
+END
+$$;
+
+-- Cancels what is left of a course: every session still booked that has not started, each as
+-- Scheduling/Cancel would (clinic_transition: the reason, the late-cancel flag, the event), in
+-- time order. Sessions checked in, completed, missed or already cancelled, and any that has
+-- started, stay as they are. Answers the ids it cancelled (none is not an error).
+CREATE OR REPLACE FUNCTION clinic_cancel_course(p_course bigint, p_reason text)
+RETURNS bigint[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    a record;
+    done bigint[] := '{}';
+BEGIN
+    PERFORM 1 FROM courses WHERE id = p_course FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('course %s does not exist', p_course);
+    END IF;
+    FOR a IN SELECT id FROM appointments
+             WHERE course_id = p_course AND status = 'booked' AND start_at > now()
+             ORDER BY start_at, id
+    LOOP
+        done := done || clinic_transition(a.id, 'cancelled', p_reason);
+    END LOOP;
+    RETURN done;
 END
 $$;

@@ -40,7 +40,7 @@ static struct rpc_table table;
 /* Who is who: client 0 is treated by therapist 0 (two appointments, one of them may get
  * cancelled by the walk); client 1 by therapist 1. */
 static char tokens[ROLE_COUNT][64];
-static long long own_appointment, other_appointment, own_note, other_note;
+static long long own_appointment, other_appointment, own_note, other_note, own_course, other_course;
 
 /* An appointment straight in the table (the walk is about the door, not the booking rules). */
 static long long appointment(int client, int therapist, int day)
@@ -63,6 +63,16 @@ static long long note(long long appointment_id, int therapist)
                           "INSERT INTO treatment_notes (appointment_id, author_therapist_id)"
                           " VALUES (%lld, %lld) RETURNING id",
                           appointment_id, clinic.therapist_ids[therapist]);
+}
+
+/* A course of the client with the therapist, as a row (its sessions do not matter at the door). */
+static long long course(int client, int therapist)
+{
+    return harness_sql_id(db_url,
+                          "INSERT INTO courses (client_id, therapist_id, service_id, location_id)"
+                          " VALUES (%lld, %lld, %lld, %lld) RETURNING id",
+                          clinic.client_ids[client], clinic.therapist_ids[therapist],
+                          clinic.service_id, clinic.location_id);
 }
 
 static bool log_in(enum caller_role role, const char *email, long long therapist, long long client)
@@ -88,10 +98,13 @@ static int setup(void **state)
     other_appointment = appointment(1, 1, 3);
     own_note = note(own_appointment, 0);
     other_note = note(other_appointment, 1);
+    own_course = course(0, 0);
+    other_course = course(1, 1);
     return log_in(ROLE_FRONT_DESK, "desk@clinic.test", 0, 0) &&
                    log_in(ROLE_THERAPIST, "therapist@clinic.test", clinic.therapist_ids[0], 0) &&
                    log_in(ROLE_CLIENT, "client@clinic.test", 0, clinic.client_ids[0]) &&
-                   own_appointment > 0 && other_appointment > 0 && own_note > 0 && other_note > 0
+                   own_appointment > 0 && other_appointment > 0 && own_note > 0 && other_note > 0 &&
+                   own_course > 0 && other_course > 0
                ? 0
                : -1;
 }
@@ -118,6 +131,8 @@ static long long target_for(enum method_target target, enum caller_role role, bo
         return own ? own_appointment : other_appointment;
     case TARGET_NOTE:
         return own ? own_note : other_note;
+    case TARGET_COURSE:
+        return own ? own_course : other_course;
     case TARGET_USER:
         return own ? harness_sql_id(db_url, "SELECT id FROM users WHERE role = '%s' LIMIT 1",
                                     caller_role_name(role))

@@ -51,6 +51,7 @@ BEGIN
     DELETE FROM iso.witness;
     DELETE FROM events;
     DELETE FROM appointments;
+    DELETE FROM courses;
     DELETE FROM idempotency_keys;
     DELETE FROM closures;
     DELETE FROM time_off;
@@ -61,7 +62,7 @@ BEGIN
     DELETE FROM therapists;
     DELETE FROM clients;
     DELETE FROM locations;
-    FOREACH t IN ARRAY ARRAY['events', 'appointments', 'closures', 'time_off', 'working_hours',
+    FOREACH t IN ARRAY ARRAY['events', 'appointments', 'courses', 'closures', 'time_off', 'working_hours',
                              'rooms', 'services', 'therapists', 'clients', 'locations'] LOOP
         EXECUTE format('ALTER TABLE %I ALTER COLUMN id RESTART', t);
     END LOOP;
