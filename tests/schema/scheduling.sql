@@ -1,7 +1,7 @@
 -- pgTAP: what the scheduling schema guarantees by itself, whoever writes to it.
 -- The dates are fixed and past on purpose: what the schema guarantees does not depend on today.
 BEGIN;
-SELECT plan(44);
+SELECT plan(50);
 
 SELECT has_extension('btree_gist');
 SELECT has_table('appointments');
@@ -12,6 +12,14 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'appointments_room
           'rooms cannot be double-booked (exclusion constraint)');
 SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'appointments_client_free' AND contype = 'x'),
           'clients cannot be in two places at once (exclusion constraint)');
+SELECT has_table('courses');
+SELECT col_not_null('courses', 'therapist_id');
+SELECT col_is_fk('appointments', 'course_id');
+SELECT col_is_null('appointments', 'course_id');
+SELECT ok(has_table_privilege('clinic_app', 'courses', 'SELECT, INSERT, UPDATE'),
+          'the daemon reads and writes courses');
+SELECT is((SELECT count(*)::int FROM appointments WHERE course_id IS NOT NULL), 0,
+          'appointments from before courses belong to none');
 
 -- a small clinic
 INSERT INTO locations (id, name, time_zone) OVERRIDING SYSTEM VALUE VALUES (901, 'Schema test', 'Europe/Berlin');
