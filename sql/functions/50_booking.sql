@@ -603,7 +603,9 @@ BEGIN
                 best_therapist := c;
                 best_n := cardinality(s.ids);
             END IF;
-            kept := cardinality(s.ids) = p_count;
+            -- all of them; or, skipping, what the only candidate could book (no need to try again)
+            kept := cardinality(s.ids) = p_count
+                    OR (p_skip AND cardinality(candidates) = 1 AND cardinality(s.ids) > 0);
             IF NOT kept THEN
                 RAISE EXCEPTION USING ERRCODE = 'CLNXT', MESSAGE = 'try the next therapist';
             END IF;

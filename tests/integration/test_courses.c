@@ -255,6 +255,20 @@ static void skip_blocked_keeps_the_therapist_free_at_the_most_sessions(void **st
     harness_free_message(c);
 }
 
+static void skip_blocked_with_a_named_therapist_books_what_they_can(void **state)
+{
+    (void)state;
+    Clinic__V1__Appointment *busy = book_one(2, 0, 101, "10:00");
+    Clinic__V1__BookCourseResponse *r = book_course_ok(1, 0, 100, 3, true);
+    assert_int_equal(r->n_appointments, 2);
+    assert_int_equal(r->n_skipped, 1);
+    harness_assert_contains(r->skipped[0]->reason, "busy at");
+    for (size_t i = 0; i < r->n_appointments; i++)
+        assert_int_equal(r->appointments[i]->therapist_id, clinic.therapist_ids[0]);
+    harness_free_message(r);
+    harness_free_message(busy);
+}
+
 static void get_course_shows_every_session_in_time_order(void **state)
 {
     (void)state;
@@ -456,6 +470,7 @@ int main(void)
         cmocka_unit_test(one_therapist_is_kept_even_when_another_is_free_earlier),
         cmocka_unit_test(all_or_none_is_the_default_and_names_the_blocked_date),
         cmocka_unit_test(skip_blocked_keeps_the_therapist_free_at_the_most_sessions),
+        cmocka_unit_test(skip_blocked_with_a_named_therapist_books_what_they_can),
         cmocka_unit_test(get_course_shows_every_session_in_time_order),
         cmocka_unit_test(cancel_course_cancels_only_future_booked_sessions),
         cmocka_unit_test(clients_and_therapists_see_only_courses_they_may),
