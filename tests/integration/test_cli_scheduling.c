@@ -471,6 +471,9 @@ static void every_command_answers_help_without_a_daemon(void **state)
         {"slots"},
         {"book"},
         {"book-course"},
+        {"course"},
+        {"course", "show"},
+        {"course", "cancel"},
         {"reschedule"},
         {"cancel"},
         {"check-in"},
@@ -516,6 +519,13 @@ static void every_command_answers_help_without_a_daemon(void **state)
     harness_assert_contains(r.out, "--slot-step MINUTES");
     harness_assert_contains(r.out, "--time-zone ZONE");
     harness_assert_contains(r.out, "--check-in-opens MINUTES");
+    harness_run_free(&r);
+    r = CLINIC("book-course", "--help");
+    harness_assert_contains(r.out, "--skip-blocked");
+    harness_run_free(&r);
+    r = CLINIC("course", "cancel", "--help");
+    harness_assert_contains(r.out, "course cancel ID");
+    harness_assert_contains(r.out, "--reason");
     harness_run_free(&r);
 
     r = CLINIC("--help");
