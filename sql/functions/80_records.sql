@@ -9,11 +9,16 @@
 --    signed_at (now() when not given) and nothing else changed, so what is signed is exactly the
 --    draft its author last saw;
 --  * signing needs pain before and after, at least one area and one technique;
+--  * signing needs a session that happened: the appointment checked in or completed. Its row is
+--    locked FOR SHARE, so an undo or a no-show running at the same time either waits for the
+--    signature and then sees it (clinic_appointment_keeps_signed_note), or commits first and
+--    this check sees the appointment booked again;
 --  * the author is the appointment's therapist.
 CREATE OR REPLACE FUNCTION clinic_treatment_note_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     appt_therapist bigint;
+    appt_status appointment_status;
     missing text[] := '{}';
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'signed' THEN
@@ -46,6 +51,22 @@ BEGIN
 
     IF NEW.status = 'signed' THEN
         NEW.signed_at := coalesce(NEW.signed_at, now());
+        IF TG_OP = 'INSERT' OR OLD.status <> 'signed' THEN
+            SELECT a.status INTO appt_status FROM appointments a WHERE a.id = NEW.appointment_id
+            FOR SHARE;
+            IF FOUND AND appt_status NOT IN ('checked_in', 'completed') THEN
+                RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = CASE appt_status
+                    WHEN 'booked' THEN format(
+                        'appointment %s is booked: check the client in or record the session before signing',
+                        NEW.appointment_id)
+                    WHEN 'cancelled' THEN format(
+                        'appointment %s was cancelled: a session that did not happen has no signed note',
+                        NEW.appointment_id)
+                    ELSE format(
+                        'appointment %s was a no-show: a session that did not happen has no signed note',
+                        NEW.appointment_id) END;
+            END IF;
+        END IF;
         IF NEW.pain_before IS NULL THEN missing := missing || 'pain before'::text; END IF;
         IF NEW.pain_after IS NULL THEN missing := missing || 'pain after'::text; END IF;
         IF cardinality(NEW.areas) = 0 THEN missing := missing || 'an area treated'::text; END IF;
@@ -79,6 +100,41 @@ $$;
 
 CREATE OR REPLACE TRIGGER treatment_notes_guard BEFORE INSERT OR UPDATE OR DELETE ON treatment_notes
     FOR EACH ROW EXECUTE FUNCTION clinic_treatment_note_guard();
+
+-- The signed note of appointment p_appointment, or NULL. SECURITY DEFINER: the front desk, who
+-- undoes check-ins, sees no notes (row-level security), yet a signed note must hold its
+-- appointment whoever asks; it returns an id and nothing of the note.
+CREATE OR REPLACE FUNCTION clinic_signed_note_of(p_appointment bigint) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT n.id FROM treatment_notes n WHERE n.appointment_id = p_appointment AND n.status = 'signed'
+$$;
+REVOKE ALL ON FUNCTION clinic_signed_note_of(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION clinic_signed_note_of(bigint) TO clinic_app;
+
+-- A signed note records a session that happened, so its appointment stays checked in or
+-- completed: undoing it (back to booked), marking it a no-show or cancelling it is refused,
+-- whoever asks (clinic_transition, psql, any future tool). The note cannot be detached; a
+-- correction is an amendment.
+CREATE OR REPLACE FUNCTION clinic_appointment_keeps_signed_note() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_note bigint;
+BEGIN
+    IF NEW.status IS DISTINCT FROM OLD.status AND NEW.status NOT IN ('checked_in', 'completed') THEN
+        v_note := clinic_signed_note_of(OLD.id);
+        IF v_note IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'appointment %s cannot be %s: its note %s is signed and cannot be detached from the session; amend the note instead',
+                OLD.id, CASE NEW.status WHEN 'booked' THEN 'undone' WHEN 'no_show' THEN 'marked as a no-show'
+                                        ELSE replace(NEW.status::text, '_', ' ') END, v_note);
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER appointments_keep_signed_note BEFORE UPDATE OF status ON appointments
+    FOR EACH ROW EXECUTE FUNCTION clinic_appointment_keeps_signed_note();
 
 -- TRUNCATE skips row triggers: refuse it outright on every append-only or permanent table.
 CREATE OR REPLACE FUNCTION clinic_refuse_truncate() RETURNS trigger

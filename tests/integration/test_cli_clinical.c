@@ -457,6 +457,19 @@ static void note_commands_draft_edit_sign_amend_and_show(void **state)
     harness_assert_contains(r.out, "7 -> 3 (before -> after, 0-10)");
     harness_assert_contains(r.out, "areas        lower back, glutes"); /* kept: not in the mask */
     harness_run_free(&r);
+    r = CLINIC_ENV(anna, "note", "sign", note_ids[0]); /* the session has not happened yet */
+    expect(&r, STATUS_FAILED_PRECONDITION);
+    char sentence[128];
+    snprintf(sentence, sizeof sentence,
+             "appointment %s is booked: check the client in or record the session before signing",
+             appointment[0]);
+    harness_assert_contains(r.err, sentence);
+    harness_run_free(&r);
+    /* the sessions are given (the test stands in for the day's check-ins and completions) */
+    char *done = harness_sql(db_url, "UPDATE appointments SET status = 'completed'"
+                                     " WHERE status = 'booked'");
+    assert_non_null(done);
+    free(done);
     r = CLINIC_ENV(anna, "note", "sign", note_ids[0]);
     expect(&r, 0);
     harness_assert_contains(r.out, "Signed note");

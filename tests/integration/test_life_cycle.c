@@ -278,6 +278,38 @@ static void undo_needs_a_reason_a_step_to_undo_and_the_day(void **state)
                      0);
 }
 
+/* A signed note records a session that happened: it holds its appointment checked in or
+ * completed, so undoing it or marking it a no-show is refused, saying why and what to do. */
+static void a_session_with_a_signed_note_is_not_undone_nor_a_no_show(void **state)
+{
+    (void)state;
+    int64_t done = session(-50, "completed");
+    int64_t checked = session(-40, "checked_in");
+    int64_t ids[2] = {done, checked};
+    for (int i = 0; i < 2; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO treatment_notes (appointment_id, author_therapist_id, status,"
+                 " pain_before, pain_after, areas, techniques) SELECT id, therapist_id, 'signed',"
+                 " 5, 3, '{neck}', '{swedish}' FROM appointments WHERE id = %lld RETURNING id",
+                 (long long)ids[i]);
+        char *note = harness_sql(db_url, sql);
+        assert_non_null(note);
+        assert_true(note[0] != '\0');
+        free(note);
+    }
+    assert_refused("Undo", done, "completed by mistake", STATUS_FAILED_PRECONDITION,
+                   "is signed and cannot be detached from the session; amend the note instead");
+    assert_refused("Undo", checked, "wrong client", STATUS_FAILED_PRECONDITION,
+                   "cannot be undone: its note");
+    assert_refused("MarkNoShow", checked, NULL, STATUS_FAILED_PRECONDITION,
+                   "cannot be marked as a no-show: its note");
+    assert_step("Complete", checked, NULL, COMPLETED); /* completing keeps the note */
+    assert_int_equal(count("SELECT count(*) FROM appointment_undos WHERE appointment_id = %lld",
+                           (long long)done),
+                     0);
+}
+
 int main(void)
 {
     unsetenv("CLINIC_URL");
@@ -290,6 +322,7 @@ int main(void)
         cmocka_unit_test(complete_and_no_show_wait_for_the_start),
         cmocka_unit_test(undo_books_again_keeps_the_reason_and_tells_watchers),
         cmocka_unit_test(undo_needs_a_reason_a_step_to_undo_and_the_day),
+        cmocka_unit_test(a_session_with_a_signed_note_is_not_undone_nor_a_no_show),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -402,6 +402,37 @@ static void a_signed_note_cannot_be_edited_and_stays_unchanged(void **state)
     harness_free_message(d);
 }
 
+/* A note is signed for a session that happened (checked in or completed): a booked one's
+ * complete draft is kept, and signing it says what to do first. */
+static void a_note_is_signed_only_for_a_session_that_happened(void **state)
+{
+    (void)state;
+    struct clinic_error err;
+    Clinic__V1__Note *n = NULL;
+    int64_t appt = session(clinic.client_ids[0], clinic.therapist_ids[0], "booked", NULL, 0);
+    Clinic__V1__Note *d = draft_ok(THERAPIST1, appt, full_content());
+    char sentence[160];
+    snprintf(sentence, sizeof sentence,
+             "appointment %lld is booked: check the client in or record the session before signing",
+             (long long)appt);
+    assert_code(on_note(THERAPIST1, "Notes/SignNote", d->id, &n, &err), &err,
+                STATUS_FAILED_PRECONDITION, sentence);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT status FROM treatment_notes WHERE id = %lld",
+             (long long)d->id);
+    char *status = harness_sql(db_url, sql);
+    assert_non_null(status);
+    assert_string_equal(status, "draft");
+    free(status);
+    /* checked in, it is signed */
+    snprintf(sql, sizeof sql, "UPDATE appointments SET status = 'checked_in' WHERE id = %lld",
+             (long long)appt);
+    free(harness_sql(db_url, sql));
+    assert_int_equal(on_note(THERAPIST1, "Notes/SignNote", d->id, &n, &err), STATUS_OK);
+    harness_free_message(n);
+    harness_free_message(d);
+}
+
 static void signing_an_incomplete_note_names_what_is_missing(void **state)
 {
     (void)state;
@@ -853,6 +884,7 @@ int main(void)
         cmocka_unit_test(a_note_is_drafted_edited_signed_and_amended),
         cmocka_unit_test(a_session_has_one_note_and_a_cancelled_one_none),
         cmocka_unit_test(a_signed_note_cannot_be_edited_and_stays_unchanged),
+        cmocka_unit_test(a_note_is_signed_only_for_a_session_that_happened),
         cmocka_unit_test(signing_an_incomplete_note_names_what_is_missing),
         cmocka_unit_test(bad_fields_are_each_named),
         cmocka_unit_test(odi_is_scored_by_the_database_without_unanswered_sections),

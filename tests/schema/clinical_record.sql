@@ -5,7 +5,7 @@
 -- Runs as the migrating superuser, who owns the tables: the triggers must stop even the owner.
 -- The dates are fixed and past on purpose: what the schema guarantees does not depend on today.
 BEGIN;
-SELECT plan(61);
+SELECT plan(68);
 
 SELECT has_table('treatment_notes');
 SELECT has_table('note_amendments');
@@ -23,15 +23,21 @@ INSERT INTO therapists (id, name, email) OVERRIDING SYSTEM VALUE
     VALUES (951, 'T1', 'rt1@x.org'), (952, 'T2', 'rt2@x.org'), (953, 'T3', 'rt3@x.org');
 INSERT INTO clients (id, name) OVERRIDING SYSTEM VALUE VALUES (951, 'C1'), (952, 'C2'), (953, 'C3');
 
+-- sessions that happened (completed): only those take a signed note
 PREPARE book(bigint, bigint, bigint, timestamptz) AS
-    INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked)
+    INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked,
+                              status)
     OVERRIDING SYSTEM VALUE
-    VALUES ($1, $2, $3, 951, 951, 951, $4, $4 + interval '1 hour', tstzrange($4, $4 + interval '1 hour'));
+    VALUES ($1, $2, $3, 951, 951, 951, $4, $4 + interval '1 hour', tstzrange($4, $4 + interval '1 hour'), 'completed');
 EXECUTE book(951, 951, 951, '2019-02-04 09:00+01');
 EXECUTE book(952, 951, 951, '2019-02-05 09:00+01');
 EXECUTE book(953, 952, 952, '2019-02-04 11:00+01');
 EXECUTE book(954, 952, 951, '2019-02-06 11:00+01');
 EXECUTE book(957, 952, 952, '2019-02-18 11:00+01');
+-- C1's session with T1 that has not happened yet (booked)
+INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked)
+OVERRIDING SYSTEM VALUE VALUES (958, 951, 951, 951, 951, 951, '2019-02-19 09:00+01', '2019-02-19 10:00+01',
+                                tstzrange('2019-02-19 09:00+01', '2019-02-19 10:00+01'));
 
 -- ------------------------------------------------------------ drafts and signing
 SELECT lives_ok($$INSERT INTO treatment_notes (id, appointment_id, author_therapist_id, subjective)
@@ -59,6 +65,32 @@ SELECT throws_ok($$UPDATE treatment_notes SET status = 'signed', plan = 'changed
 SELECT lives_ok($$UPDATE treatment_notes SET status = 'signed' WHERE id = 951$$,
                 'a complete draft is signed (draft -> signed)');
 SELECT isnt((SELECT signed_at FROM treatment_notes WHERE id = 951), NULL, 'signing records when');
+
+-- ------------------------------------------------------------ a signed note needs a session that happened
+SELECT throws_ok($$INSERT INTO treatment_notes (appointment_id, author_therapist_id, status, pain_before, pain_after,
+                                                areas, techniques)
+                   VALUES (958, 951, 'signed', 4, 2, '{neck}', '{swedish}')$$, 'CLRUL',
+                 'appointment 958 is booked: check the client in or record the session before signing',
+                 'a note is not signed on a booked appointment, even inserted signed by the owner');
+INSERT INTO treatment_notes (id, appointment_id, author_therapist_id, pain_before, pain_after, areas, techniques)
+OVERRIDING SYSTEM VALUE VALUES (958, 958, 951, 4, 2, '{neck}', '{swedish}');
+SELECT throws_ok($$UPDATE treatment_notes SET status = 'signed' WHERE id = 958$$, 'CLRUL',
+                 'appointment 958 is booked: check the client in or record the session before signing',
+                 'a complete draft of a booked appointment is not signed');
+UPDATE appointments SET status = 'cancelled' WHERE id = 958;
+SELECT throws_ok($$UPDATE treatment_notes SET status = 'signed' WHERE id = 958$$, 'CLRUL',
+                 'appointment 958 was cancelled: a session that did not happen has no signed note',
+                 'nor of a cancelled one');
+DELETE FROM treatment_notes WHERE id = 958;  -- a draft may go; the counts below do not include it
+SELECT throws_ok($$UPDATE appointments SET status = 'booked' WHERE id = 951$$, 'CLRUL',
+                 'appointment 951 cannot be undone: its note 951 is signed and cannot be detached from the session; amend the note instead',
+                 'a session with a signed note is not undone');
+SELECT throws_ok($$UPDATE appointments SET status = 'no_show' WHERE id = 951$$, 'CLRUL',
+                 'appointment 951 cannot be marked as a no-show: its note 951 is signed and cannot be detached from the session; amend the note instead',
+                 'nor marked a no-show');
+SELECT lives_ok($$UPDATE appointments SET status = 'checked_in' WHERE id = 951$$,
+                'checked in and completed both keep the note');
+UPDATE appointments SET status = 'completed' WHERE id = 951;
 
 -- ------------------------------------------------------------ a signed note never changes
 SELECT throws_ok($$UPDATE treatment_notes SET plan = 'rewritten' WHERE id = 951$$, 'CLRUL',
@@ -111,9 +143,10 @@ SELECT throws_ok($$DELETE FROM audit WHERE id = 951$$, 'CLRUL', NULL, 'audit ref
 SELECT throws_ok($$TRUNCATE audit$$, 'CLRUL', NULL, 'audit refuses TRUNCATE, even from its owner');
 
 -- ------------------------------------------------------------ a course of six sessions for C3
-INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked)
+INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked,
+                          status)
 OVERRIDING SYSTEM VALUE
-SELECT 960 + i, 953, 952, 951, 951, 951, s, s + interval '1 hour', tstzrange(s, s + interval '1 hour')
+SELECT 960 + i, 953, 952, 951, 951, 951, s, s + interval '1 hour', tstzrange(s, s + interval '1 hour'), 'completed'
 FROM generate_series(1, 6) AS i, LATERAL (SELECT timestamptz '2019-03-04 14:00+01' + (i - 1) * interval '7 days') AS t(s);
 -- pain before 7 6 5 4 3 3; ODI 40 28 24 20 16 14 (sums 20 14 12 10 8 7 of 50)
 INSERT INTO treatment_notes (appointment_id, author_therapist_id, status, pain_before, pain_after, areas, techniques, odi)
@@ -139,9 +172,10 @@ SELECT is((SELECT session_start FROM clinic_client_progress(953) WHERE session =
           'progress shows each session in the location''s zone');
 SELECT is((SELECT count(*)::int FROM clinic_client_progress(951)), 1, 'progress counts signed notes only');
 -- 30 %: a baseline of 3 that drops by 1 is clinically important although under 2 points
-INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked)
+INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at, end_at, blocked,
+                          status)
 OVERRIDING SYSTEM VALUE VALUES (955, 951, 951, 951, 951, 951, '2019-02-12 09:00+01', '2019-02-12 10:00+01',
-                                tstzrange('2019-02-12 09:00+01', '2019-02-12 10:00+01'));
+                                tstzrange('2019-02-12 09:00+01', '2019-02-12 10:00+01'), 'completed');
 INSERT INTO treatment_notes (appointment_id, author_therapist_id, status, pain_before, pain_after, areas, techniques)
 VALUES (955, 951, 'signed', 4, 2, '{lower_back}', '{swedish}');
 SELECT results_eq($$SELECT pain_change, pain_mcid FROM clinic_client_progress(951)$$,
@@ -174,6 +208,8 @@ SET LOCAL clinic.role = 'front_desk';
 SET LOCAL clinic.user_client_id = '';
 SELECT is((SELECT count(*)::int FROM treatment_notes), 0, 'the front desk sees no notes');
 SELECT is((SELECT count(*)::int FROM note_amendments), 0, 'nor amendments');
+SELECT throws_ok($$UPDATE appointments SET status = 'no_show' WHERE id = 951$$, 'CLRUL', NULL,
+                 'the front desk, who sees no notes, cannot detach a signed one either');
 
 SET LOCAL clinic.role = 'therapist';
 SET LOCAL clinic.user_therapist_id = '951';

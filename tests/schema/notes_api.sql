@@ -5,7 +5,7 @@
 -- for the wire.
 -- The dates are fixed and past on purpose: what the schema guarantees does not depend on today.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 -- T1 treats C1 (appointments 971, 972; 974 cancelled, 975 a no-show); T2 treats C2 (973)
 INSERT INTO locations (id, name, time_zone) OVERRIDING SYSTEM VALUE VALUES (971, 'Notes API', 'Europe/Berlin');
@@ -110,6 +110,9 @@ SELECT results_eq(
 SELECT clinic_note_draft(972, 971, 5::smallint, NULL, NULL, NULL, NULL, '', '', '', '', NULL) AS note2 \gset
 SELECT throws_ok($$SELECT clinic_note_amend($$ || :note2 || $$, 971, 'typo', 'x')$$, 'CLRUL', NULL,
                  'a draft is edited, not amended');
+SELECT throws_ok($$SELECT clinic_note_sign($$ || :note2 || $$)$$, 'CLRUL',
+                 'appointment 972 is booked: check the client in or record the session before signing',
+                 'a session that has not happened yet: its note is not signed, whatever is missing');
 SELECT throws_ok($$SELECT clinic_note_amend(979797, 971, 'typo', 'x')$$, 'CLNOF', 'note 979797 does not exist',
                  'amending a missing note: not found');
 
