@@ -27,11 +27,11 @@
 #define ADMIN    ROLES(ALL, _, _, _)
 
 /* what a method does to data */
-#define READS        0
-#define MUTATES      METHOD_MUTATES
-#define NO_TX        METHOD_NO_TX
-#define AUDIT_READ   METHOD_AUDIT_READ
-#define SECRET_INPUT METHOD_SECRET_INPUT
+#define READS          0
+#define MUTATES        METHOD_MUTATES
+#define NO_TX          METHOD_NO_TX
+#define AUDIT_READ     METHOD_AUDIT_READ
+#define SECRET_INPUT   METHOD_SECRET_INPUT
 
 /* needs no token */
 #define PUBLIC(m, flags)                                                                           \
@@ -127,6 +127,10 @@ static const struct method_rule rules[] = {
     /* a course: read by whoever may read its sessions; cancelled by whoever may cancel them */
     ON("Scheduling/GetCourse", READS, TARGET_COURSE, "course_id", ROLES(ALL, ALL, CARE, OWN)),
     ON("Scheduling/CancelCourse", MUTATES, TARGET_COURSE, "course_id", ROLES(ALL, ALL, _, OWN)),
+    /* a session that happened unbooked: the desk records anyone's, a therapist their own (a
+     * therapist's 0 is themselves, as everywhere) */
+    ON("Scheduling/RecordSession", MUTATES, TARGET_THERAPIST, "therapist_id",
+       ROLES(ALL, ALL, OWN, _)),
     ON("Scheduling/GetAppointment", READS, TARGET_APPOINTMENT, "appointment_id",
        ROLES(ALL, ALL, CARE, OWN)),
     /* a therapist's own day (therapist_id 0 for the desk: every therapist's) */

@@ -25,7 +25,7 @@
 #define DETAILS_COLUMNS                                                                            \
     "id, client_id, therapist_id, room_id, service_id, location_id, start_time, end_time,"         \
     " status, late_cancel, cancel_reason, booked_by, created_at, updated_at, client_name,"         \
-    " therapist_name, room_name, service_name, time_zone, course_id"
+    " therapist_name, room_name, service_name, time_zone, course_id, recorded_reason"
 #define MAX_SEARCH_DAYS 93
 #define MAX_COURSE      52
 
@@ -102,6 +102,12 @@ static const struct db_stmt moved_details_stmt = {"SELECT " DETAILS_COLUMNS
                                                   ", $2::bigint AS previous_therapist_id"
                                                   " FROM appointment_details WHERE id = $1",
                                                   2};
+/* The zone is read in the statement, as Book's: a location that does not exist leaves the start
+ * NULL and clinic_record_session answers NOT_FOUND. */
+static const struct db_stmt record_stmt = {
+    "SELECT clinic_record_session($1, $2, $3, clinic_parse_instant($4,"
+    " (SELECT time_zone FROM locations WHERE id = $3), 'start_time'), $5, $6, $7)",
+    7};
 static const struct db_stmt transition_stmt = {
     "SELECT clinic_transition($1, $2::appointment_status, $3)", 3};
 
@@ -466,6 +472,32 @@ HANDLER(svc_scheduling_undo, Scheduling, UndoRequest, Appointment)
 {
     if (check_text(call, "reason", in->reason, 1, 500))
         transition(call, in->appointment_id, "booked", in->reason);
+}
+
+/* A session that happened without a booking, written as completed (sql/functions/50_booking.sql
+ * says what is checked). therapist_id 0 is the calling therapist; the method table admits a
+ * therapist for their own id or 0 only. */
+HANDLER(svc_scheduling_record_session, Scheduling, RecordSessionRequest, Appointment)
+{
+    int64_t therapist = in->therapist_id ? in->therapist_id : call->caller.therapist_id;
+    check_id(call, "client_id", in->client_id);
+    check_id(call, "service_id", in->service_id);
+    check_id(call, "location_id", in->location_id);
+    check_optional_id(call, "therapist_id", in->therapist_id);
+    if (!therapist)
+        call_violation(call, "therapist_id", "name the therapist who gave the session");
+    check_instant(call, "start_time", in->start_time, false);
+    check_text(call, "reason", in->reason, 1, 500);
+    if (call->code != STATUS_OK)
+        return;
+    const char *params[] = {param_i64(call, in->client_id),
+                            param_i64(call, in->service_id),
+                            param_i64(call, in->location_id),
+                            in->start_time,
+                            param_i64(call, therapist),
+                            in->reason,
+                            booked_by(call)};
+    book_and_reply(call, &record_stmt, params);
 }
 
 HANDLER(svc_scheduling_get_appointment, Scheduling, AppointmentRef, Appointment)

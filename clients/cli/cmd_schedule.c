@@ -109,6 +109,13 @@ static void print_appointment(const Clinic__V1__Appointment *a, const char *head
     printf("  status     %s\n", schedule_status(a));
     if (a->cancel_reason[0])
         printf("  reason     %s\n", a->cancel_reason);
+    if (a->recorded_reason[0])
+        printf("  recorded   after the session: %s\n", a->recorded_reason);
+}
+
+void schedule_print_appointment(const Clinic__V1__Appointment *a, const char *heading)
+{
+    print_appointment(a, heading);
 }
 
 /* Calls a method answering one Appointment and prints it (JSON with --json). */

@@ -15,6 +15,7 @@ int cmd_check_in(struct cli *cli, int argc, char **argv);
 int cmd_complete(struct cli *cli, int argc, char **argv);
 int cmd_no_show(struct cli *cli, int argc, char **argv);
 int cmd_undo(struct cli *cli, int argc, char **argv);
+int cmd_record(struct cli *cli, int argc, char **argv);
 int cmd_appointment(struct cli *cli, int argc, char **argv);
 int cmd_day(struct cli *cli, int argc, char **argv);
 int cmd_agenda(struct cli *cli, int argc, char **argv);
@@ -86,6 +87,14 @@ const struct command cli_commands[] = {
      .run = cmd_undo,
      .summary = "take back a check-in, completion or no-show on the day: booked again",
      .details = "Example: clinic undo 11 --reason \"checked in the wrong client\""},
+    {.name = "record",
+     .run = cmd_record,
+     .summary = "record a session that happened without a booking: completed at once",
+     .details = "For a walk-in or a session nobody booked beforehand, over and at most 31 days "
+                "ago;\nworking hours are not required. A therapist records their own sessions "
+                "(--therapist\ndefaults to you). Example:\n"
+                "  clinic record --client 7 --service 2 --start \"2026-03-30 18:30\" "
+                "--reason \"walk-in\""},
     COMMAND("appointment", cmd_appointment, "show one appointment"),
     {.name = "day",
      .run = cmd_day,

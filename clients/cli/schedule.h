@@ -21,4 +21,8 @@ const char *schedule_status(const Clinic__V1__Appointment *a);
 /* "Sun 2026-03-29 09:00-10:00" into out. */
 const char *schedule_when(const Clinic__V1__Appointment *a, char *out, size_t len);
 
+/* Prints an appointment as a block headed "<heading> <id>": when, who, where, its status, and why
+ * it was cancelled or recorded after the fact. */
+void schedule_print_appointment(const Clinic__V1__Appointment *a, const char *heading);
+
 #endif

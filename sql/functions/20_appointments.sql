@@ -1,7 +1,8 @@
 -- 20_appointments.sql: appointments as the API shows them, the updated_at stamps, and the life
 -- cycle of an appointment (check-in, completion, cancellation, no-show).
 
--- Names behind the ids, and instants in the location's own zone with its offset.
+-- Names behind the ids, and instants in the location's own zone with its offset. recorded_reason
+-- is '' for a session booked ahead (the API's empty string).
 CREATE OR REPLACE VIEW appointment_details AS
 SELECT a.id, a.client_id, a.therapist_id, a.room_id, a.service_id, a.location_id,
        clinic_format_instant(a.start_at, l.time_zone) AS start_time,
@@ -11,7 +12,8 @@ SELECT a.id, a.client_id, a.therapist_id, a.room_id, a.service_id, a.location_id
        clinic_format_instant(a.updated_at, l.time_zone) AS updated_at,
        c.name AS client_name, t.name AS therapist_name, r.name AS room_name,
        s.name AS service_name, l.time_zone,
-       a.start_at, a.course_id
+       a.start_at, a.course_id,
+       coalesce(a.recorded_reason, '') AS recorded_reason
 FROM appointments a
 JOIN locations l ON l.id = a.location_id
 JOIN clients c ON c.id = a.client_id

@@ -1,5 +1,5 @@
--- 50_booking.sql: booking, moving and courses: every booking rule, checked and written in the
--- transaction that books, under the locks of 30_locks.sql.
+-- 50_booking.sql: booking, moving, courses and recording a session after the fact: every booking
+-- rule, checked and written in the transaction that books, under the locks of 30_locks.sql.
 
 -- Books (p_moving NULL) or moves (p_moving = the appointment) a session of p_service for
 -- p_client at p_start. Checks every rule in the order a person would explain them, finds who
@@ -309,7 +309,7 @@ BEGIN
                    clinic_format_instant(w.created_at, b.time_zone),
                    clinic_format_instant(w.updated_at, b.time_zone),
                    b.client_name, t.name, r.name, b.service_name, b.time_zone, w.start_at,
-                   w.course_id
+                   w.course_id, coalesce(w.recorded_reason, '')
             FROM written w JOIN therapists t ON t.id = w.therapist_id JOIN rooms r ON r.id = w.room_id;
         ELSE
             RETURN QUERY
@@ -337,7 +337,7 @@ BEGIN
                    clinic_format_instant(w.created_at, b.time_zone),
                    clinic_format_instant(w.updated_at, b.time_zone),
                    b.client_name, t.name, r.name, b.service_name, b.time_zone, w.start_at,
-                   w.course_id
+                   w.course_id, coalesce(w.recorded_reason, '')
             FROM written w JOIN therapists t ON t.id = w.therapist_id JOIN rooms r ON r.id = w.room_id;
         END IF;
         booked := FOUND;
@@ -432,6 +432,145 @@ RETURNS bigint
 LANGUAGE sql AS $$
     SELECT id FROM clinic_book_details(p_client, p_service, p_location, p_start, p_therapist,
                                        p_booked_by, p_moving)
+$$;
+
+-- Records a session of p_service that already happened (a walk-in, or one nobody booked
+-- beforehand): p_therapist gave it to p_client at p_start, at p_location. It is written directly
+-- as completed, with p_reason (why it was not booked) kept in recorded_reason, and returns its
+-- id. What booking checks about the future (minimum notice, horizon, slot grid, working hours,
+-- time off, closures) is not checked: the session took place, whatever the rules said; walk-ins
+-- happen outside working hours. What the record must not contradict is checked, in the order a
+-- person explains it: the session is over (its end no later than now) and at most 31 days ago,
+-- the therapist performs the service, neither the therapist (buffers included) nor the client
+-- was in another session then, and a suitable room was free; the refusals name who held the
+-- time. Locks and the exclusion constraints are booking's: therapist, room and client are
+-- locked in the global order (30_locks.sql) before the insert, and a row written by another
+-- call while this one waited breaks a constraint (ABORTED).
+CREATE OR REPLACE FUNCTION clinic_record_session(p_client bigint, p_service bigint, p_location bigint,
+                                      p_start timestamptz, p_therapist bigint, p_reason text,
+                                      p_booked_by text)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    b record;
+    session tstzrange;
+    v_blocked tstzrange;
+    chosen_r bigint;
+    other record;
+    busy text;
+    v_id bigint;
+BEGIN
+    IF length(btrim(coalesce(p_reason, ''))) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = 'reason',
+            MESSAGE = 'say why the session was not booked beforehand (1 to 500 characters)';
+    END IF;
+    PERFORM clinic_lock_rules_for_booking(p_location, p_service);
+    SELECT s.id AS service_id, s.name AS service_name, s.duration_minutes,
+           s.buffer_before_minutes, s.buffer_after_minutes, s.required_features,
+           l.id AS location_id, l.name AS location_name, l.time_zone,
+           c.id AS client_id, t.id AS therapist_id,
+           EXISTS (SELECT 1 FROM therapist_services ts
+                   WHERE ts.therapist_id = p_therapist AND ts.service_id = p_service) AS performs
+    INTO b
+    FROM (SELECT) AS one
+    LEFT JOIN services s ON s.id = p_service
+    LEFT JOIN locations l ON l.id = p_location
+    LEFT JOIN clients c ON c.id = p_client
+    LEFT JOIN therapists t ON t.id = p_therapist;
+    IF b.service_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('service %s does not exist', p_service);
+    END IF;
+    IF b.location_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('location %s does not exist', p_location);
+    END IF;
+    IF b.client_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('client %s does not exist', p_client);
+    END IF;
+    IF b.therapist_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('therapist %s does not exist', p_therapist);
+    END IF;
+
+    session := tstzrange(p_start, p_start + make_interval(mins => b.duration_minutes));
+    v_blocked := tstzrange(p_start - make_interval(mins => b.buffer_before_minutes),
+                           upper(session) + make_interval(mins => b.buffer_after_minutes));
+    IF upper(session) > now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'a session is recorded once it is over: "%s" at %s would end %s, which is still to come; book it instead',
+            b.service_name, to_char(p_start AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'),
+            to_char(upper(session) AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'));
+    END IF;
+    IF p_start < now() - interval '31 days' THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'a session is recorded at most 31 days after it happened; %s is longer ago (the earliest is %s)',
+            to_char(p_start AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'),
+            to_char((now() - interval '31 days') AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'));
+    END IF;
+    IF NOT b.performs THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'therapist %s does not perform "%s"', p_therapist, b.service_name);
+    END IF;
+
+    -- Who held the time, as booking says it.
+    SELECT a.id, a.start_at, a.end_at INTO other FROM appointments a
+    WHERE a.therapist_id = p_therapist AND a.blocked && v_blocked
+      AND a.status NOT IN ('cancelled', 'no_show')
+    ORDER BY a.start_at LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'busy at %s (buffers included): therapist %s was with another client from %s to %s (appointment %s)',
+            to_char(p_start AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'), p_therapist,
+            to_char(other.start_at AT TIME ZONE b.time_zone, 'HH24:MI'),
+            to_char(other.end_at AT TIME ZONE b.time_zone, 'HH24:MI'), other.id);
+    END IF;
+    SELECT a.id, a.start_at, a.end_at INTO other FROM appointments a
+    WHERE a.client_id = p_client AND tstzrange(a.start_at, a.end_at) && session
+      AND a.status NOT IN ('cancelled', 'no_show')
+    ORDER BY a.start_at LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'client %s already has appointment %s from %s to %s', p_client, other.id,
+            to_char(other.start_at AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'),
+            to_char(other.end_at AT TIME ZONE b.time_zone, 'HH24:MI'));
+    END IF;
+    SELECT rm.id INTO chosen_r FROM rooms rm
+    WHERE rm.location_id = p_location AND NOT rm.archived AND rm.features @> b.required_features
+      AND NOT EXISTS (SELECT 1 FROM appointments a
+                      WHERE a.room_id = rm.id AND a.blocked && v_blocked
+                        AND a.status NOT IN ('cancelled', 'no_show'))
+    ORDER BY rm.id LIMIT 1;
+    IF chosen_r IS NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM rooms rm WHERE rm.location_id = p_location AND NOT rm.archived
+                       AND rm.features @> b.required_features) THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'rooms: no room at %s has what "%s" needs (%s)', b.location_name, b.service_name,
+                array_to_string(b.required_features, ', '));
+        END IF;
+        SELECT string_agg(format('%s until %s (appointment %s)', rm.name,
+                                 to_char(upper(x.blocked) AT TIME ZONE b.time_zone, 'HH24:MI'), x.id),
+                          ', ' ORDER BY rm.id)
+        INTO busy
+        FROM rooms rm
+        JOIN LATERAL (SELECT a.id, a.blocked FROM appointments a
+                      WHERE a.room_id = rm.id AND a.blocked && v_blocked
+                        AND a.status NOT IN ('cancelled', 'no_show')
+                      ORDER BY upper(a.blocked) DESC LIMIT 1) x ON true
+        WHERE rm.location_id = p_location AND NOT rm.archived
+          AND rm.features @> b.required_features;
+        RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+            'rooms: every room at %s for "%s" was in use at %s (%s)', b.location_name,
+            b.service_name, to_char(p_start AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'), busy);
+    END IF;
+
+    PERFORM clinic_lock_resources(ARRAY[clinic_lock_key(1, p_therapist),
+                                        clinic_lock_key(2, chosen_r),
+                                        clinic_lock_key(3, p_client)]);
+    INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id, start_at,
+                              end_at, blocked, status, booked_by, recorded_reason)
+    VALUES (p_client, p_therapist, chosen_r, p_service, p_location, p_start, upper(session),
+            v_blocked, 'completed', coalesce(p_booked_by, ''), btrim(p_reason))
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END
 $$;
 
 -- Moves a booked appointment to p_start (same client, service and location). The therapist stays,

@@ -1,14 +1,16 @@
 -- 70_events.sql: the transactional outbox: every appointment change writes an event row in the
 -- changing transaction; the daemons' event relays number the rows in commit order and read them.
 
--- Writes the event of an appointment change (booked, a new status, rescheduled) and NOTIFYs
--- clinic_events, which reaches the relays when the change commits.
+-- Writes the event of an appointment change (booked, recorded, a new status, rescheduled) and
+-- NOTIFYs clinic_events, which reaches the relays when the change commits.
 CREATE OR REPLACE FUNCTION clinic_appointment_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     t text;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'INSERT' AND NEW.recorded_reason IS NOT NULL THEN
+        t := 'appointment.recorded'; -- written after the fact, completed (RecordSession)
+    ELSIF TG_OP = 'INSERT' THEN
         t := 'appointment.booked';
     ELSIF NEW.status = 'booked' AND OLD.status <> 'booked' THEN
         t := 'appointment.undone'; -- a check-in, completion or no-show taken back

@@ -219,14 +219,15 @@ static const char schema_digest_sql[] =
     " UNION ALL SELECT 'i ' || indexdef FROM pg_indexes WHERE schemaname = 'public') AS s";
 
 /* Every row a client or therapist reads back, as text: appointments, notes, amendments and
- * events through the views the daemon answers from, and the tables under them. Columns a later
- * migration added (appointments.course_id, 0021: NULL on every row written before it) are left
- * out, so that the rows compare as they were written. */
+ * events through the views the daemon answers from, and the tables under them. Columns later
+ * migrations added (recorded_reason, 0020, and course_id, 0021: NULL, or '' in the view, on every
+ * row written before them) are left out, so that the rows compare as they were written. */
 static const char records_sql[] =
     "SELECT concat_ws(E'\\n',"
-    " (SELECT string_agg((to_jsonb(d) - 'course_id')::text, E'\\n' ORDER BY d.id)"
-    "  FROM appointment_details d),"
-    " (SELECT string_agg((to_jsonb(a) - 'course_id')::text, E'\\n' ORDER BY a.id)"
+    " (SELECT string_agg((to_jsonb(d) - 'recorded_reason' - 'course_id')::text, E'\\n'"
+    "  ORDER BY d.id) FROM appointment_details d),"
+    " (SELECT string_agg((to_jsonb(a) - 'recorded_reason' - 'course_id')::text, E'\\n'"
+    "  ORDER BY a.id)"
     "  FROM appointments a),"
     " (SELECT string_agg(n::text, E'\\n' ORDER BY n.id) FROM note_details n),"
     " (SELECT string_agg(n::text, E'\\n' ORDER BY n.id) FROM treatment_notes n),"
