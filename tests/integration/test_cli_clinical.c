@@ -399,9 +399,9 @@ static void audit_lists_the_calls_newest_first(void **state)
 /* ------------------------------------------------------------------ notes and progress */
 
 static char note_ids[3][24];
-/* The days of the three weekly sessions the notes are about: the 7th, 14th and 21st of January
- * of the year after the current one, ahead of now and within the horizon whatever day the test
- * runs. Set by the test that books them. */
+/* The days of the three weekly sessions the notes are about: 21, 14 and 7 days before today
+ * (Berlin), recorded after the fact (`clinic record`), so they are completed and within the 31
+ * days a session may be recorded, whatever day the test runs. Set by the test that records them. */
 static char session_days[3][11];
 
 /* Anna's token file, for the therapist's own commands. */
@@ -422,20 +422,44 @@ static void note_commands_draft_edit_sign_amend_and_show(void **state)
     snprintf(client, sizeof client, "%lld", clinic.client_ids[0]);
     snprintf(service, sizeof service, "%lld", clinic.service_id);
     snprintf(therapist, sizeof therapist, "%lld", clinic.therapist_ids[0]);
-    for (int i = 0; i < 3; i++) { /* three weekly sessions, booked by the admin */
+    const char *const *anna = as_anna();
+    /* a session ahead, booked: its note can be drafted, not signed */
+    char ahead[48], booked[24], early_note[24], sentence[128];
+    snprintf(ahead, sizeof ahead, "%04d-01-07 09:00", harness_next_year());
+    struct harness_run r = CLINIC("--json", "book", "--client", client, "--service", service,
+                                  "--therapist", therapist, "--start", ahead);
+    expect(&r, 0);
+    harness_json_id(r.out, booked, sizeof booked);
+    harness_run_free(&r);
+    r = CLINIC_ENV(anna, "--json", "note", "draft", booked, "--pain-before", "5", "--pain-after",
+                   "3", "--areas", "neck", "--techniques", "swedish");
+    expect(&r, 0);
+    harness_json_id(r.out, early_note, sizeof early_note);
+    harness_run_free(&r);
+    r = CLINIC_ENV(anna, "note", "sign", early_note);
+    expect(&r, STATUS_FAILED_PRECONDITION);
+    snprintf(sentence, sizeof sentence,
+             "appointment %s is booked: check the client in or record the session before signing",
+             booked);
+    harness_assert_contains(r.err, sentence);
+    harness_run_free(&r);
+    /* three weekly sessions that happened unbooked, recorded by the admin */
+    char *today = harness_sql(db_url, "SELECT to_char(now() AT TIME ZONE 'Europe/Berlin',"
+                                      " 'YYYY-MM-DD')");
+    assert_non_null(today);
+    for (int i = 0; i < 3; i++) {
         char start[48];
-        snprintf(session_days[i], sizeof session_days[i], "%04d-01-%02d", harness_next_year(),
-                 7 + 7 * i);
+        harness_date_add(today, -21 + 7 * i, session_days[i], sizeof session_days[i]);
         snprintf(start, sizeof start, "%s 09:00", session_days[i]);
-        struct harness_run r = CLINIC("--json", "book", "--client", client, "--service", service,
-                                      "--therapist", therapist, "--start", start);
+        r = CLINIC("--json", "record", "--client", client, "--service", service, "--therapist",
+                   therapist, "--start", start, "--reason", "paper diary typed in");
         expect(&r, 0);
+        harness_assert_contains(r.out, "\"recorded_reason\":\"paper diary typed in\"");
         harness_json_id(r.out, appointment[i], sizeof appointment[i]);
         harness_run_free(&r);
     }
-    const char *const *anna = as_anna();
-    struct harness_run r =
-        CLINIC_ENV(anna, "note", "draft", appointment[0], "--areas", "lower_back,elbow");
+    free(today);
+    r = CLINIC_ENV(anna, "note", "draft", appointment[0], "--areas", "lower_back,elbow");
     expect(&r, EXIT_USAGE);
     harness_assert_contains(r.err, "unknown \"elbow\"; choose from head_face, neck");
     harness_run_free(&r);
@@ -457,19 +481,6 @@ static void note_commands_draft_edit_sign_amend_and_show(void **state)
     harness_assert_contains(r.out, "7 -> 3 (before -> after, 0-10)");
     harness_assert_contains(r.out, "areas        lower back, glutes"); /* kept: not in the mask */
     harness_run_free(&r);
-    r = CLINIC_ENV(anna, "note", "sign", note_ids[0]); /* the session has not happened yet */
-    expect(&r, STATUS_FAILED_PRECONDITION);
-    char sentence[128];
-    snprintf(sentence, sizeof sentence,
-             "appointment %s is booked: check the client in or record the session before signing",
-             appointment[0]);
-    harness_assert_contains(r.err, sentence);
-    harness_run_free(&r);
-    /* the sessions are given (the test stands in for the day's check-ins and completions) */
-    char *done = harness_sql(db_url, "UPDATE appointments SET status = 'completed'"
-                                     " WHERE status = 'booked'");
-    assert_non_null(done);
-    free(done);
     r = CLINIC_ENV(anna, "note", "sign", note_ids[0]);
     expect(&r, 0);
     harness_assert_contains(r.out, "Signed note");
