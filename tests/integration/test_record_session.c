@@ -290,6 +290,38 @@ static void a_blank_reason_is_refused_on_the_reason_field(void **state)
     assert_true(harness_has_violation(&err, "reason"));
 }
 
+/* A retry with the same idempotency key gets the first answer and writes nothing more. */
+static void a_retried_record_with_its_key_records_once(void **state)
+{
+    (void)state;
+    char start[32], sql[200];
+    struct clinic_error err;
+    Clinic__V1__RecordSessionRequest req = CLINIC__V1__RECORD_SESSION_REQUEST__INIT;
+    req.client_id = clinic.client_ids[4];
+    req.service_id = clinic.service_id;
+    req.location_id = clinic.location_id;
+    req.start_time = (char *)hours_ago(21, start, sizeof start);
+    req.therapist_id = clinic.therapist_ids[1];
+    req.reason = "walk-in";
+    Clinic__V1__Appointment *a = NULL, *b = NULL;
+    assert_int_equal(harness_call(as[DESK], "Scheduling/RecordSession", &req,
+                                  &clinic__v1__appointment__descriptor, &a, true, "record-once-1",
+                                  &err),
+                     STATUS_OK);
+    assert_int_equal(harness_call(as[DESK], "Scheduling/RecordSession", &req,
+                                  &clinic__v1__appointment__descriptor, &b, true, "record-once-1",
+                                  &err),
+                     STATUS_OK);
+    assert_int_equal(a->id, b->id);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM appointments WHERE client_id = %lld AND therapist_id = %lld"
+             " AND recorded_reason IS NOT NULL",
+             clinic.client_ids[4], clinic.therapist_ids[1]);
+    assert_int_equal(count(sql), 1);
+    harness_free_message(a);
+    harness_free_message(b);
+}
+
 /* ------------------------------------------------------------------ the command line */
 
 static struct harness_run cli(const char *const *args)
@@ -352,6 +384,7 @@ int main(void)
         cmocka_unit_test(a_session_not_over_yet_or_older_than_31_days_is_refused),
         cmocka_unit_test(an_overlap_is_refused_naming_the_appointment_that_held_the_time),
         cmocka_unit_test(a_blank_reason_is_refused_on_the_reason_field),
+        cmocka_unit_test(a_retried_record_with_its_key_records_once),
         cmocka_unit_test(clinic_record_prints_the_recorded_session_and_names_its_flags),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
