@@ -24,10 +24,10 @@ enum method_flag {
     METHOD_PUBLIC = 1 << 0,  /* needs no token */
     METHOD_MUTATES = 1 << 1, /* changes data: honours idempotency_key, audited */
     METHOD_NO_TX = 1 << 2,   /* runs outside a transaction (touches the database itself, or not) */
-    METHOD_AUDIT_READ = 1 << 3,     /* a read of clinical data: audited like a mutation */
-    METHOD_SECRET_INPUT = 1 << 4,   /* the request carries a password: its idempotency key is
-                                     * ignored, since the stored SHA-256 of the request would let
-                                     * anyone with the table try passwords against it offline */
+    METHOD_AUDIT_READ = 1 << 3,   /* a read of clinical data: audited like a mutation */
+    METHOD_SECRET_INPUT = 1 << 4, /* the request carries a password: its idempotency key is
+                                   * ignored, since the stored SHA-256 of the request would let
+                                   * anyone with the table try passwords against it offline */
 };
 
 enum method_scope {
