@@ -27,11 +27,11 @@
 #define ADMIN    ROLES(ALL, _, _, _)
 
 /* what a method does to data */
-#define READS          0
-#define MUTATES        METHOD_MUTATES
-#define NO_TX          METHOD_NO_TX
-#define AUDIT_READ     METHOD_AUDIT_READ
-#define SECRET_INPUT   METHOD_SECRET_INPUT
+#define READS        0
+#define MUTATES      METHOD_MUTATES
+#define NO_TX        METHOD_NO_TX
+#define AUDIT_READ   METHOD_AUDIT_READ
+#define SECRET_INPUT METHOD_SECRET_INPUT
 
 /* needs no token */
 #define PUBLIC(m, flags)                                                                           \
