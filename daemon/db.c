@@ -649,7 +649,7 @@ static bool drain_notifications(struct db *db)
     return from_others;
 }
 
-int db_wait_notify(struct db *db, int timeout_ms)
+int db_wait_notify(struct db *db, int timeout_ms, int wake_fd)
 {
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
         return -1;
@@ -660,10 +660,13 @@ int db_wait_notify(struct db *db, int timeout_ms)
         int64_t left_ms = (deadline_us - now_us()) / 1000;
         if (left_ms <= 0)
             return 0;
-        struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
-        int ready = poll(&pfd, 1, (int)left_ms);
+        struct pollfd pfd[2] = {{.fd = PQsocket(db->conn), .events = POLLIN},
+                                {.fd = wake_fd, .events = POLLIN}}; /* fd -1: ignored */
+        int ready = poll(pfd, 2, (int)left_ms);
         if (ready <= 0)
             return 0; /* timeout, or EINTR: the caller's loop comes back */
+        if (pfd[1].revents & POLLIN)
+            return 2;
         if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
             record_failure(db, NULL);
             return -1;

@@ -84,10 +84,11 @@ __attribute__((warn_unused_result)) int db_exec_script(struct db *db, const char
 /* LISTENs on channel (a fixed identifier of ours, e.g. "clinic_events") on this connection. */
 __attribute__((warn_unused_result)) int db_listen(struct db *db, const char *channel);
 
-/* Waits up to timeout_ms for notifications on a LISTENing connection and consumes them all.
- * Returns 1 when one arrived from another session (this session's own NOTIFYs are consumed and
- * waited past), 0 on timeout, -1 when the connection is gone. */
-int db_wait_notify(struct db *db, int timeout_ms);
+/* Waits up to timeout_ms for notifications on a LISTENing connection and consumes them all, or
+ * for wake_fd (-1: none) to become readable, which it leaves for the caller to drain. Returns 1
+ * when a notification arrived from another session (this session's own NOTIFYs are consumed and
+ * waited past), 2 when wake_fd woke it, 0 on timeout, -1 when the connection is gone. */
+int db_wait_notify(struct db *db, int timeout_ms, int wake_fd);
 
 int db_rows(const struct db_result *r);
 const char *db_value(const struct db_result *r, int row, int col); /* "" for NULL */

@@ -2,6 +2,7 @@
  * numbers committed events and publishes them. */
 #include "events.h"
 
+#include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <pthread.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "call.h"
 #include "clinic/v1/events.pb-c.h"
@@ -22,7 +25,8 @@
 
 /* Watchers only subscribe: what they send is a few bytes of subscription. */
 #define EVENTS_RECV_MAX 4096
-/* Even without a notification (one missed while reconnecting), look this often. */
+/* Even without a wake-up (a change written by hand in psql, a notification missed while
+ * reconnecting), look this often. */
 #define RELAY_POLL_MS 1000
 #define RELAY_BATCH   "500"
 /* Passes are at least this far apart. A pass costs the database about half a millisecond and a
@@ -37,6 +41,7 @@ struct events {
     struct db *db;
     pthread_t relay;
     bool relay_started;
+    int wake_fd; /* an eventfd: this daemon's workers committed a change (events_wake) */
     atomic_bool stopping;
     long long last_published; /* -1 until the relay has read where numbering stands */
 };
@@ -118,6 +123,29 @@ static void keep_gap_after(int64_t last_pass_ms)
     nanosleep(&pause, NULL);
 }
 
+void events_wake(struct events *ev)
+{
+    uint64_t one = 1;
+    if (ev && write(ev->wake_fd, &one, sizeof one) < 0) {
+        /* the counter is full (never in practice): the relay has a wake-up pending anyway */
+    }
+}
+
+/* Waits for a reason to look: this daemon's workers committed (events_wake), another daemon's
+ * relay numbered events (its NOTIFY), or RELAY_POLL_MS passed. False when the connection is
+ * gone. */
+static bool wait_for_changes(struct events *ev)
+{
+    int woke = db_wait_notify(ev->db, RELAY_POLL_MS, ev->wake_fd);
+    if (woke == 2) {
+        uint64_t count;
+        if (read(ev->wake_fd, &count, sizeof count) < 0) {
+            /* EAGAIN: another read drained it; nothing is lost, a pass follows */
+        }
+    }
+    return woke >= 0;
+}
+
 static void *relay_main(void *arg)
 {
     struct events *ev = arg;
@@ -132,7 +160,7 @@ static void *relay_main(void *arg)
             }
             continue;
         }
-        if (db_wait_notify(ev->db, RELAY_POLL_MS) < 0) {
+        if (!wait_for_changes(ev)) {
             connected = false;
             continue;
         }
@@ -157,7 +185,14 @@ struct events *events_start(const struct listen_options *opt, const char *databa
         return NULL;
     }
     ev->last_published = -1;
+    if ((ev->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "cannot make the event relay's wake-up: %s", strerror(errno));
+        db_free(ev->db);
+        free(ev);
+        return NULL;
+    }
     if ((rv = nng_pub0_open(&ev->sock)) != 0) {
+        close(ev->wake_fd);
         snprintf(err, errlen, "cannot open the event socket: %s", nng_strerror(rv));
         db_free(ev->db);
         free(ev);
@@ -198,6 +233,7 @@ void events_stop(struct events *ev)
     if (ev->relay_started)
         pthread_join(ev->relay, NULL);
     listen_close(ev->sock, ev->listener);
+    close(ev->wake_fd);
     db_free(ev->db);
     free(ev);
 }

@@ -51,6 +51,12 @@ static struct listen_options listen_options_from(const struct config *cfg, const
                                    .max_connections = (int)cfg->max_connections};
 }
 
+/* rpc's committed hook: a change's events are there for the relay to number. */
+static void wake_relay(void *events)
+{
+    events_wake(events);
+}
+
 static bool start(struct daemon *d, char *err, size_t errlen)
 {
     /* a served method and the method table disagreeing is the build's fault: say so before
@@ -83,6 +89,8 @@ static bool start(struct daemon *d, char *err, size_t errlen)
     if (!(d->events = events_start(&events, url, err, errlen)))
         return false;
     d->server.events_url = events_url(d->events);
+    d->server.committed = wake_relay;
+    d->server.committed_arg = d->events;
     struct pool_options opt = {
         .listen = listen_options_from(&d->cfg, d->cfg.listen_url),
         .database_url = url,

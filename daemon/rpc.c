@@ -316,8 +316,9 @@ static void audit_failure(const struct rpc_method *m, struct call *call)
                 call->request_id, db_error_sqlstate(call->db));
 }
 
-/* Runs the handler in a transaction, again after a serialization failure or deadlock. */
-static void invoke_in_transaction(const struct rpc_method *m, ProtobufCMessage *input,
+/* Runs the handler in a transaction, again after a serialization failure or deadlock. True
+ * when it committed. */
+static bool invoke_in_transaction(const struct rpc_method *m, ProtobufCMessage *input,
                                   struct call *call)
 {
     for (int attempt = 1;; attempt++) {
@@ -327,11 +328,11 @@ static void invoke_in_transaction(const struct rpc_method *m, ProtobufCMessage *
         call->caller = (struct caller){0};
         call->audit_target[0] = '\0';
         if (!open_call(m, call, &stored_reply))
-            return;
+            return false;
         run_once(m, input, call, stored_reply, &closing);
         if (call->code == STATUS_OK) {
             if (db_commit_with(call->db, closing.steps, closing.n) == STATUS_OK)
-                return;
+                return true;
             call_release_reply(call);
             call_fail_db(call);
         } else {
@@ -339,7 +340,7 @@ static void invoke_in_transaction(const struct rpc_method *m, ProtobufCMessage *
         }
         if (attempt == MAX_TX_ATTEMPTS || !db_error_retryable(call->db)) {
             audit_failure(m, call);
-            return;
+            return false;
         }
         log_msg(LOG_LEVEL_DEBUG, "request_id=%s retrying after %s (attempt %d)", call->request_id,
                 db_error_sqlstate(call->db), attempt);
@@ -474,8 +475,9 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
     }
     if (m->rule->flags & METHOD_NO_TX)
         invoke(m, input, &call);
-    else
-        invoke_in_transaction(m, input, &call);
+    else if (invoke_in_transaction(m, input, &call) && (m->rule->flags & METHOD_MUTATES) &&
+             server->committed)
+        server->committed(server->committed_arg); /* its events, if any, are there to number */
 
 done:;
     /* echo the caller's id even when it was unfit for the log; otherwise the one we generated */

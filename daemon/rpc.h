@@ -45,6 +45,10 @@ struct rpc_server {
     size_t max_request_bytes;
     uint32_t default_deadline_ms;
     const char *events_url; /* the event socket's URL for Server/Info; NULL or "" when none */
+    /* Called after a call that changes data committed (the event relay's wake-up: events.h);
+     * NULL when nobody listens. */
+    void (*committed)(void *arg);
+    void *committed_arg;
 };
 
 /* Serves one request from the peer at address `peer` (see struct call). Always produces a reply:

@@ -546,10 +546,11 @@ int db_listen(struct db *db, const char *channel)
     return fail_with(db, failure_index("08006"), "no database here", "", "");
 }
 
-int db_wait_notify(struct db *db, int timeout_ms)
+int db_wait_notify(struct db *db, int timeout_ms, int wake_fd)
 {
     (void)db;
     (void)timeout_ms;
+    (void)wake_fd;
     return -1;
 }
 
