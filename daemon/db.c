@@ -97,11 +97,39 @@ int db_status_for_sqlstate(const char *sqlstate)
                                                                 : STATUS_INTERNAL;
 }
 
+/* --- what the process knows of the server --- */
+
+/* When a statement of any connection of this process last got the server's answer, and when
+ * one last found the server unreachable (clock.h's now_us). Health answers from these while the
+ * news is fresh, instead of a round trip per check. */
+static _Atomic int64_t server_answered_us, server_unreachable_us;
+
+bool db_server_answered_within(int64_t within_us)
+{
+    int64_t answered = atomic_load(&server_answered_us);
+    return answered > atomic_load(&server_unreachable_us) && now_us() - answered < within_us;
+}
+
 /* --- errors --- */
 
 static void clear_error(struct db *db)
 {
     db->sqlstate[0] = db->constraint[0] = db->column[0] = db->public_msg[0] = db->detail[0] = '\0';
+}
+
+/* A statement got its answer: no error, and the server is there. */
+static void answered(struct db *db)
+{
+    clear_error(db);
+    atomic_store(&server_answered_us, now_us());
+}
+
+/* The status for a failure, noting an unreachable server for db_server_answered_within. */
+static int failure_status(int code)
+{
+    if (code == STATUS_UNAVAILABLE)
+        atomic_store(&server_unreachable_us, now_us());
+    return code;
 }
 
 static void copy_field(char *dst, size_t len, const char *src)
@@ -165,7 +193,7 @@ static int record_failure(struct db *db, const PGresult *res)
     const char *sentence = sqlstate_table[i].sentence;
     copy_field(db->public_msg, sizeof db->public_msg,
                sentence ? sentence : (res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : ""));
-    return sqlstate_table[i].code;
+    return failure_status(sqlstate_table[i].code);
 }
 
 const char *db_error_sqlstate(const struct db *db)
@@ -212,7 +240,7 @@ static int refuse_early(struct db *db, const char *sqlstate, const char *why)
     size_t i = sqlstate_index(sqlstate);
     copy_field(db->public_msg, sizeof db->public_msg, sqlstate_table[i].sentence);
     copy_field(db->detail, sizeof db->detail, why);
-    return sqlstate_table[i].code;
+    return failure_status(sqlstate_table[i].code);
 }
 
 /* --- connection --- */
@@ -421,7 +449,7 @@ int db_query(struct db *db, const struct db_stmt *stmt, const char *const *param
         PQclear(res);
         return code;
     }
-    clear_error(db);
+    answered(db);
     if (out)
         *out = (struct db_result *)res;
     else
@@ -487,7 +515,7 @@ int db_pipeline(struct db *db, const struct db_step *steps, int n)
     if (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF && PQexitPipelineMode(db->conn) != 1)
         disconnect(db); /* results left unread: this session cannot be trusted any more */
     if (code == STATUS_OK)
-        clear_error(db);
+        answered(db);
     for (int i = 0; i < n && code != STATUS_OK; i++)
         if (steps[i].out) {
             db_result_free(*steps[i].out);
@@ -505,7 +533,7 @@ static int run_simple(struct db *db, const char *sql)
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         code = record_failure(db, res);
     else
-        clear_error(db);
+        answered(db);
     PQclear(res);
     return code;
 }

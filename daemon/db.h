@@ -34,6 +34,10 @@ void db_abandon(struct db *db);
  * Returns STATUS_OK or STATUS_UNAVAILABLE. */
 __attribute__((warn_unused_result)) int db_ensure(struct db *db);
 
+/* True when some connection of this process got the server's answer within the last within_us
+ * and none found it unreachable since: what Health says without a round trip of its own. */
+bool db_server_answered_within(int64_t within_us);
+
 /* True when the last round trip found the server there (a cheap "SELECT 1" when asked). */
 __attribute__((warn_unused_result)) bool db_ping(struct db *db);
 

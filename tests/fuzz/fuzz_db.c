@@ -458,6 +458,13 @@ int db_ensure(struct db *db)
     return STATUS_OK;
 }
 
+/* No news is kept here: every health check asks the stand-in database. */
+bool db_server_answered_within(int64_t within_us)
+{
+    (void)within_us;
+    return false;
+}
+
 bool db_ping(struct db *db)
 {
     static const struct db_stmt ping = {"SELECT 1", 0};
