@@ -21,11 +21,16 @@ set -euo pipefail
 #   procps util-linux                  ps/kill and runuser/setpriv to run PostgreSQL unprivileged
 #   ca-certificates git                clone the project (CI clones the commit into a fresh root)
 #   python3                            the time-zone test's oracle (tests/integration/tz_oracle.py):
-#                                      Python's zoneinfo reads the IANA rules apart from PostgreSQL
+#                                      Python's zoneinfo reads the IANA rules apart from PostgreSQL;
+#                                      scripts/ha.sh picks free ports with it
+#   pg-auto-failover-cli postgresql-15-auto-failover
+#                                      failover: pg_autoctl and the monitor's extension
+#                                      (scripts/ha.sh, tests/integration/test_failover.c)
 packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
           libpq-dev postgresql libsodium-dev libcmocka-dev postgresql-15-pgtap
           clang libclang-rt-14-dev llvm clang-format faketime
-          openssl procps util-linux ca-certificates git python3)
+          openssl procps util-linux ca-certificates git python3
+          pg-auto-failover-cli postgresql-15-auto-failover)
 
 missing=()
 for p in "${packages[@]}"; do
