@@ -601,13 +601,44 @@ static double median(double *values, int n)
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-/* opt->rounds rounds of clinicd at `callers` and then pgbench, each round a row; stores the
- * median of the rounds' ratios and adds failed Book calls to *failures. Each round's pgbench
- * books from its own first hour, a share of the horizon apart. False after a sentence on stderr
- * when a measurement could not be taken. */
-static bool measure_ratio(const struct options *opt, const char *pgbench, struct run *run,
-                          const struct pgbench_set *pg, long callers, double *ratio,
-                          uint64_t *failures)
+/* Turns the appointments' event trigger on or off (the baseline measures the table alone). */
+static bool set_event_trigger(PGconn *db, bool enabled)
+{
+    PGresult *r =
+        PQexec(db, enabled ? "ALTER TABLE appointments ENABLE TRIGGER appointments_event"
+                           : "ALTER TABLE appointments DISABLE TRIGGER appointments_event");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "%s: cannot %s the event trigger: %s", BENCH_PROG,
+                enabled ? "enable" : "disable", PQerrorMessage(db));
+    PQclear(r);
+    return ok;
+}
+
+/* pgbench with the event trigger (each row writes its event, as a booking does) and, from the
+ * second half of the round's hours, without it: the table's own cost (constraints, indexes,
+ * commit), the baseline. */
+static bool run_pgbench_pair(const struct options *opt, const char *pgbench, PGconn *db,
+                             struct run *run, const struct pgbench_set *pg, long first_hour,
+                             long hours, double *with_events, double *bare)
+{
+    if (!run_pgbench(pgbench, opt->database, run, pg, (int)opt->pgbench_clients, opt->seconds,
+                     first_hour, with_events) ||
+        !set_event_trigger(db, false))
+        return false;
+    bool ok = run_pgbench(pgbench, opt->database, run, pg, (int)opt->pgbench_clients, opt->seconds,
+                          first_hour + hours / 2, bare);
+    return set_event_trigger(db, true) && ok;
+}
+
+/* opt->rounds rounds of clinicd at `callers` and then pgbench (with and without the event
+ * trigger), each round a row; stores the median of the rounds' ratios to pgbench without the
+ * trigger and adds failed Book calls to *failures. Each round's pgbench books from its own first
+ * hour, a share of the horizon apart. False after a sentence on stderr when a measurement could
+ * not be taken. */
+static bool measure_ratio(const struct options *opt, const char *pgbench, PGconn *db,
+                          struct run *run, const struct pgbench_set *pg, long callers,
+                          double *ratio, uint64_t *failures)
 {
     double ratios[MAX_ROUNDS];
     long hours_per_round = (long)(HORIZON_DAYS - FIRST_DAY - 1) * 24 / opt->rounds;
@@ -615,21 +646,27 @@ static bool measure_ratio(const struct options *opt, const char *pgbench, struct
            "-f script (%s: one INSERT of the same appointment shape per transaction)\n",
            opt->rounds, callers, opt->pgbench_clients,
            opt->pgbench_clients < PGBENCH_THREADS ? 1 : PGBENCH_THREADS, opt->seconds, pgbench);
-    printf("%-8s %12s %12s %8s\n", "round", "clinicd/s", "pgbench_tps", "ratio");
+    printf(
+        "# pgbench runs twice a round: with the event trigger (a row and its event, as a booking\n"
+        "# writes) and without (the table alone: constraints, indexes, commit); the ratio is to\n"
+        "# the second\n");
+    printf("%-8s %12s %16s %14s %8s\n", "round", "clinicd/s", "pgbench_events", "pgbench_bare",
+           "ratio");
     for (int k = 0; k < opt->rounds; k++) {
         struct bench_result r;
-        double tps = 0;
+        double tps = 0, tps_events = 0;
         if (!bench_measure(&book_ops, run, (int)callers, opt->seconds, &r))
             return false;
         if (r.failures || r.error[0])
             fprintf(stderr, "%s: %llu Book calls of round %d failed; first: %s\n", BENCH_PROG,
                     (unsigned long long)r.failures, k + 1, r.error);
         *failures += r.failures;
-        if (!run_pgbench(pgbench, opt->database, run, pg, (int)opt->pgbench_clients, opt->seconds,
-                         (long)k * hours_per_round, &tps))
+        if (!run_pgbench_pair(opt, pgbench, db, run, pg, (long)k * hours_per_round, hours_per_round,
+                              &tps_events, &tps))
             return false;
         ratios[k] = tps > 0 ? r.calls_per_s / tps : 0;
-        printf("%-8d %12.0f %12.0f %8.2f\n", k + 1, r.calls_per_s, tps, ratios[k]);
+        printf("%-8d %12.0f %16.0f %14.0f %8.2f\n", k + 1, r.calls_per_s, tps_events, tps,
+               ratios[k]);
         fflush(stdout);
     }
     *ratio = median(ratios, (int)opt->rounds);
@@ -731,7 +768,7 @@ int main(int argc, char **argv)
     if (opt.pgbench_clients > 0) {
         double ratio;
         uint64_t round_failures = 0;
-        if (!measure_ratio(&opt, pgbench, &run, &pg, target_callers, &ratio, &round_failures)) {
+        if (!measure_ratio(&opt, pgbench, db, &run, &pg, target_callers, &ratio, &round_failures)) {
             status = BENCH_EXIT_FAILED;
             goto done;
         }
