@@ -32,6 +32,7 @@
 #define NO_TX        METHOD_NO_TX
 #define AUDIT_READ   METHOD_AUDIT_READ
 #define SECRET_INPUT METHOD_SECRET_INPUT
+#define STANDBY_OK   METHOD_STANDBY_OK
 
 /* needs no token */
 #define PUBLIC(m, flags)                                                                           \
@@ -72,34 +73,35 @@ static const struct method_rule rules[] = {
     /* the clinic's set-up: everyone reads what booking needs; admins change it */
     RULE("Locations/CreateLocation", MUTATES, ADMIN),
     RULE("Locations/GetLocation", READS, EVERYONE),
-    RULE("Locations/ListLocations", READS, EVERYONE),
+    RULE("Locations/ListLocations", READS | STANDBY_OK, EVERYONE),
     RULE("Locations/UpdateLocation", MUTATES, ADMIN),
     RULE("Locations/ArchiveLocation", MUTATES, ADMIN),
     RULE("Locations/AddClosure", MUTATES, DESK),
-    RULE("Locations/ListClosures", READS, EVERYONE),
+    RULE("Locations/ListClosures", READS | STANDBY_OK, EVERYONE),
     RULE("Locations/DeleteClosure", MUTATES, DESK),
     RULE("Rooms/CreateRoom", MUTATES, ADMIN),
     RULE("Rooms/GetRoom", READS, EVERYONE),
-    RULE("Rooms/ListRooms", READS, EVERYONE),
+    RULE("Rooms/ListRooms", READS | STANDBY_OK, EVERYONE),
     RULE("Rooms/UpdateRoom", MUTATES, ADMIN),
     RULE("Rooms/ArchiveRoom", MUTATES, ADMIN),
     RULE("Services/CreateService", MUTATES, ADMIN),
     RULE("Services/GetService", READS, EVERYONE),
-    RULE("Services/ListServices", READS, EVERYONE),
+    RULE("Services/ListServices", READS | STANDBY_OK, EVERYONE),
     RULE("Services/UpdateService", MUTATES, ADMIN),
     RULE("Services/ArchiveService", MUTATES, ADMIN),
     RULE("Therapists/CreateTherapist", MUTATES, ADMIN),
     RULE("Therapists/GetTherapist", READS, EVERYONE),
-    RULE("Therapists/ListTherapists", READS, EVERYONE),
+    RULE("Therapists/ListTherapists", READS | STANDBY_OK, EVERYONE),
     RULE("Therapists/UpdateTherapist", MUTATES, ADMIN),
     RULE("Therapists/ArchiveTherapist", MUTATES, ADMIN),
     /* hours and time off: the front desk keeps them; a therapist reads their own */
     RULE("Therapists/AddWorkingHours", MUTATES, DESK),
-    ON("Therapists/ListWorkingHours", READS, TARGET_THERAPIST, "therapist_id",
+    ON("Therapists/ListWorkingHours", READS | STANDBY_OK, TARGET_THERAPIST, "therapist_id",
        ROLES(ALL, ALL, OWN, _)),
     RULE("Therapists/DeleteWorkingHours", MUTATES, DESK),
     RULE("Therapists/AddTimeOff", MUTATES, DESK),
-    ON("Therapists/ListTimeOff", READS, TARGET_THERAPIST, "therapist_id", ROLES(ALL, ALL, OWN, _)),
+    ON("Therapists/ListTimeOff", READS | STANDBY_OK, TARGET_THERAPIST, "therapist_id",
+       ROLES(ALL, ALL, OWN, _)),
     RULE("Therapists/DeleteTimeOff", MUTATES, DESK),
 
     /* clients' contact data: the front desk's; a client keeps their own up to date */
@@ -111,7 +113,7 @@ static const struct method_rule rules[] = {
     ON("Clients/EraseClient", MUTATES, TARGET_CLIENT, "id", ADMIN),
 
     /* the schedule: clients book and cancel their own; therapists run their own sessions */
-    RULE("Scheduling/FindSlots", READS, EVERYONE),
+    RULE("Scheduling/FindSlots", READS | STANDBY_OK, EVERYONE),
     ON("Scheduling/Book", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
     ON("Scheduling/BookCourse", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
     ON("Scheduling/Reschedule", MUTATES, TARGET_APPOINTMENT, "appointment_id",
@@ -134,10 +136,11 @@ static const struct method_rule rules[] = {
     ON("Scheduling/GetAppointment", READS, TARGET_APPOINTMENT, "appointment_id",
        ROLES(ALL, ALL, CARE, OWN)),
     /* a therapist's own day (therapist_id 0 for the desk: every therapist's) */
-    ON("Scheduling/DaySheet", READS, TARGET_THERAPIST, "therapist_id", ROLES(ALL, ALL, OWN, _)),
-    ON("Scheduling/ClientAppointments", READS, TARGET_CLIENT, "client_id",
+    ON("Scheduling/DaySheet", READS | STANDBY_OK, TARGET_THERAPIST, "therapist_id",
+       ROLES(ALL, ALL, OWN, _)),
+    ON("Scheduling/ClientAppointments", READS | STANDBY_OK, TARGET_CLIENT, "client_id",
        ROLES(ALL, ALL, CARE, OWN)),
-    ON("Scheduling/TherapistAgenda", READS, TARGET_THERAPIST, "therapist_id",
+    ON("Scheduling/TherapistAgenda", READS | STANDBY_OK, TARGET_THERAPIST, "therapist_id",
        ROLES(ALL, ALL, OWN, _)),
     RULE("Events/Since", READS, ROLES(ALL, ALL, ALL, _)), /* ids and times only, never names */
 

@@ -28,6 +28,9 @@ enum method_flag {
     METHOD_SECRET_INPUT = 1 << 4, /* the request carries a password: its idempotency key is
                                    * ignored, since the stored SHA-256 of the request would let
                                    * anyone with the table try passwords against it offline */
+    METHOD_STANDBY_OK = 1 << 5,   /* a read whose answer may be a moment old: served by a hot
+                                   * standby when there is one close behind (standby.h); never
+                                   * notes, audit, or what a caller reads back after writing */
 };
 
 enum method_scope {

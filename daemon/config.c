@@ -29,6 +29,11 @@ static const struct setting settings[] = {
      "URL the event PUB socket listens on"},
     {"--database", "CLINIC_DATABASE_URL", "", KIND_STRING, AT(database_url), 0, 0,
      "PostgreSQL URL; empty runs a private cluster under --data-dir"},
+    {"--read-database", "CLINIC_READ_DATABASE_URL", "", KIND_STRING, AT(read_database_url), 0, 0,
+     "a hot standby's URL: reads whose answers may be a moment old go there (Reflection lists "
+     "them); empty: every call goes to --database"},
+    {"--read-max-lag-ms", "CLINIC_READ_MAX_LAG_MS", "2000", KIND_COUNT, AT(read_max_lag_ms), 0,
+     3600000, "a standby further behind than this (or unreachable) is not read from"},
     {"--data-dir", "CLINIC_DATA_DIR", "./var/clinicd", KIND_STRING, AT(data_dir), 0, 0,
      "folder of the embedded PostgreSQL cluster"},
     {"--tls-cert-key", "CLINIC_TLS_CERT_KEY", "", KIND_STRING, AT(tls_cert_key), 0, 0,

@@ -9,14 +9,16 @@
 #include "log.h"
 
 struct config {
-    char *listen_url;     /* RPC REP socket */
-    char *events_url;     /* event PUB socket */
-    char *database_url;   /* empty: run the embedded cluster under data_dir */
-    char *data_dir;       /* embedded cluster's home */
-    char *tls_cert_key;   /* PEM certificate + key for tls+tcp:// listeners */
-    char *pg_user;        /* unprivileged user that owns the embedded cluster when run as root */
-    long socket_mode;     /* permissions of ipc:// socket files */
-    long max_connections; /* per socket; more are closed as they arrive */
+    char *listen_url;        /* RPC REP socket */
+    char *events_url;        /* event PUB socket */
+    char *database_url;      /* empty: run the embedded cluster under data_dir */
+    char *read_database_url; /* a hot standby for reads that may be a moment old; empty: none */
+    long read_max_lag_ms;    /* a standby further behind than this is not read from */
+    char *data_dir;          /* embedded cluster's home */
+    char *tls_cert_key;      /* PEM certificate + key for tls+tcp:// listeners */
+    char *pg_user;           /* unprivileged user that owns the embedded cluster when run as root */
+    long socket_mode;        /* permissions of ipc:// socket files */
+    long max_connections;    /* per socket; more are closed as they arrive */
     long workers; /* worker threads, each with one nng context and one PostgreSQL connection */
     enum log_level log_level;
     long max_request_bytes;             /* larger requests get RESOURCE_EXHAUSTED */

@@ -94,6 +94,8 @@ static bool start(struct daemon *d, char *err, size_t errlen)
     struct pool_options opt = {
         .listen = listen_options_from(&d->cfg, d->cfg.listen_url),
         .database_url = url,
+        .read_database_url = d->cfg.read_database_url,
+        .read_max_lag_ms = d->cfg.read_max_lag_ms,
         .workers = (int)d->cfg.workers,
         .max_request_bytes = (size_t)d->cfg.max_request_bytes,
         .server = &d->server,

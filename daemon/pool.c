@@ -26,6 +26,7 @@
 #include "db.h"
 #include "listen.h"
 #include "log.h"
+#include "standby.h"
 #include "status.h"
 
 #define RECV_POLL_MS    200
@@ -48,7 +49,8 @@ struct worker {
     nng_ctx ctx;
     nng_aio *aio;
     struct db *db;
-    atomic_bool in_call; /* serving a call it took: what pool_stop cancels after the grace */
+    struct standby *standby; /* NULL without --read-database */
+    atomic_bool in_call;     /* serving a call it took: what pool_stop cancels after the grace */
 };
 
 struct pool {
@@ -107,8 +109,8 @@ static void serve_message(struct worker *w, nng_msg *msg)
     uint8_t *reply = NULL;
     char peer[INET6_ADDRSTRLEN];
     peer_address(msg, peer, sizeof peer);
-    size_t len =
-        rpc_serve(w->pool->server, w->db, w->id, peer, nng_msg_body(msg), nng_msg_len(msg), &reply);
+    size_t len = rpc_serve(w->pool->server, w->db, w->standby, w->id, peer, nng_msg_body(msg),
+                           nng_msg_len(msg), &reply);
     nng_msg_free(msg);
     if (reply)
         send_reply(w, reply, len);
@@ -174,9 +176,10 @@ static bool open_socket(struct pool *pool, const struct pool_options *opt, char 
     return (pool->listener = listen_start(pool->sock, &listen, err, errlen)) != NULL;
 }
 
-static bool start_worker(struct pool *pool, struct worker *w, const char *database_url, char *err,
-                         size_t errlen)
+static bool start_worker(struct pool *pool, struct worker *w, const struct pool_options *opt,
+                         char *err, size_t errlen)
 {
+    const char *database_url = opt->database_url;
     int rv;
     w->pool = pool;
     if ((rv = nng_ctx_open(&w->ctx, pool->sock)) != 0 ||
@@ -184,7 +187,9 @@ static bool start_worker(struct pool *pool, struct worker *w, const char *databa
         snprintf(err, errlen, "cannot set up worker %d: %s", w->id, nng_strerror(rv));
         return false;
     }
-    if (!(w->db = db_new(database_url))) {
+    bool reads_off = opt->read_database_url && opt->read_database_url[0];
+    if (!(w->db = db_new(database_url)) ||
+        (reads_off && !(w->standby = standby_new(opt->read_database_url, opt->read_max_lag_ms)))) {
         snprintf(err, errlen, "out of memory for worker %d", w->id);
         return false;
     }
@@ -213,7 +218,7 @@ struct pool *pool_start(const struct pool_options *opt, char *err, size_t errlen
         goto fail;
     for (int i = 0; i < opt->workers; i++) {
         pool->workers[i].id = i + 1;
-        if (!start_worker(pool, &pool->workers[i], opt->database_url, err, errlen))
+        if (!start_worker(pool, &pool->workers[i], opt, err, errlen))
             goto fail;
     }
     log_msg(LOG_LEVEL_INFO, "serving RPC on %s with %d workers", pool_url(pool), opt->workers);
@@ -271,6 +276,7 @@ void pool_stop(struct pool *pool, long grace_ms)
         if (w->aio)
             nng_aio_free(w->aio); /* waits for nng to finish expiring its last receive */
         db_free(w->db);
+        standby_free(w->standby);
     }
     listen_close(pool->sock, pool->listener); /* no receive of ours is pending: see above */
     free(pool->workers);

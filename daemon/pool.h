@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "listen.h"
 #include "rpc.h"
@@ -15,6 +16,8 @@ struct pool;
 struct pool_options {
     struct listen_options listen; /* the receive limit is the pool's (see pool.c) */
     const char *database_url;
+    const char *read_database_url; /* a hot standby for reads (standby.h); NULL or "": none */
+    int64_t read_max_lag_ms;
     int workers;
     size_t max_request_bytes; /* nng's own limit is set well above this (see pool.c) */
     const struct rpc_server *server;

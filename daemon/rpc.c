@@ -29,6 +29,7 @@
 #include "idempotency.h"
 #include "log.h"
 #include "message_unpack.h"
+#include "standby.h"
 #include "status.h"
 #include "wire.h"
 
@@ -317,9 +318,9 @@ static void audit_failure(const struct rpc_method *m, struct call *call)
 }
 
 /* Runs the handler in a transaction, again after a serialization failure or deadlock. True
- * when it committed. */
+ * when it committed. A failure is audited when `audit` says so. */
 static bool invoke_in_transaction(const struct rpc_method *m, ProtobufCMessage *input,
-                                  struct call *call)
+                                  struct call *call, bool audit)
 {
     for (int attempt = 1;; attempt++) {
         struct closing closing;
@@ -339,12 +340,37 @@ static bool invoke_in_transaction(const struct rpc_method *m, ProtobufCMessage *
             db_rollback(call->db);
         }
         if (attempt == MAX_TX_ATTEMPTS || !db_error_retryable(call->db)) {
-            audit_failure(m, call);
+            if (audit)
+                audit_failure(m, call);
             return false;
         }
         log_msg(LOG_LEVEL_DEBUG, "request_id=%s retrying after %s (attempt %d)", call->request_id,
                 db_error_sqlstate(call->db), attempt);
     }
+}
+
+/* Serves a read that may be a moment old on the standby, when there is one close behind: true
+ * when that answered the call. Otherwise (no standby, another kind of method, a standby that
+ * failed or a refusal, whose audit row the primary writes) the call is left to run on the
+ * primary, call->db, as if the standby had not been tried. */
+static bool read_on_standby(const struct rpc_method *m, ProtobufCMessage *input, struct call *call,
+                            struct standby *standby)
+{
+    struct db *reader = (m->rule->flags & METHOD_STANDBY_OK) ? standby_for_read(standby) : NULL;
+    if (!reader)
+        return false;
+    struct db *primary = call->db;
+    call->db = reader;
+    invoke_in_transaction(m, input, call, false);
+    call->db = primary;
+    if (call->code == STATUS_OK ||
+        (call->code != STATUS_UNAVAILABLE && call->code != STATUS_PERMISSION_DENIED &&
+         call->code != STATUS_INTERNAL))
+        return true;
+    if (call->code == STATUS_UNAVAILABLE)
+        standby_failed(standby);
+    call_release_reply(call);
+    return false;
 }
 
 /* Decodes the envelope; on failure the call holds the status. */
@@ -420,8 +446,9 @@ static size_t pack_reply(const struct call *call, const char *request_id, uint8_
     return clinic__v1__rpc_response__pack(&resp, *reply);
 }
 
-size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const char *peer,
-                 const uint8_t *request, size_t request_len, uint8_t **reply)
+size_t rpc_serve(const struct rpc_server *server, struct db *db, struct standby *standby,
+                 int worker, const char *peer, const uint8_t *request, size_t request_len,
+                 uint8_t **reply)
 {
     int64_t started = now_us();
     char generated_id[32];
@@ -475,7 +502,8 @@ size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, con
     }
     if (m->rule->flags & METHOD_NO_TX)
         invoke(m, input, &call);
-    else if (invoke_in_transaction(m, input, &call) && (m->rule->flags & METHOD_MUTATES) &&
+    else if (!read_on_standby(m, input, &call, standby) &&
+             invoke_in_transaction(m, input, &call, true) && (m->rule->flags & METHOD_MUTATES) &&
              server->committed)
         server->committed(server->committed_arg); /* its events, if any, are there to number */
 

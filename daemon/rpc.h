@@ -40,6 +40,8 @@ void rpc_table_free(struct rpc_table *table);
 /* The method called `name`, or NULL. */
 const struct rpc_method *rpc_table_find(const struct rpc_table *table, const char *name);
 
+struct standby;
+
 struct rpc_server {
     struct rpc_table table;
     size_t max_request_bytes;
@@ -51,11 +53,14 @@ struct rpc_server {
     void *committed_arg;
 };
 
-/* Serves one request from the peer at address `peer` (see struct call). Always produces a reply:
- * *reply is malloc'd (free it) and its length is returned; 0 with *reply NULL only when memory ran
- * out for the reply itself. */
-size_t rpc_serve(const struct rpc_server *server, struct db *db, int worker, const char *peer,
-                 const uint8_t *request, size_t request_len, uint8_t **reply);
+/* Serves one request from the peer at address `peer` (see struct call) on db, or on the
+ * standby (NULL: none) when its method may read there and the standby is close behind (a read it
+ * cannot serve, or that is refused, runs again on db). Always produces a reply: *reply is
+ * malloc'd (free it) and its length is returned; 0 with *reply NULL only when memory ran out for
+ * the reply itself. */
+size_t rpc_serve(const struct rpc_server *server, struct db *db, struct standby *standby,
+                 int worker, const char *peer, const uint8_t *request, size_t request_len,
+                 uint8_t **reply);
 
 /* Answers request with `code` and `message` without serving it (shutdown), echoing its request
  * id when the envelope decodes. Same reply contract as rpc_serve. */

@@ -25,6 +25,7 @@ HANDLER(svc_reflection_list_methods, Reflection, ListMethodsRequest, ListMethods
         infos[i].request_type = (char *)m->desc->input->name;
         infos[i].response_type = (char *)m->desc->output->name;
         infos[i].mutates = (m->rule->flags & METHOD_MUTATES) != 0;
+        infos[i].may_read_standby = (m->rule->flags & METHOD_STANDBY_OK) != 0;
         ptrs[i] = &infos[i];
     }
     out.n_methods = table->n;

@@ -7,6 +7,9 @@
 #                               URL to give clinicd: --database "$(bash scripts/ha.sh url)"
 #   bash scripts/ha.sh status   pg_autoctl's view: which node is primary, which is secondary
 #   bash scripts/ha.sh url      the formation's multi-host URL (target_session_attrs=read-write)
+#   bash scripts/ha.sh standby-url
+#                               the URL of the node that is secondary now (a hot standby), for
+#                               clinicd --read-database
 #   bash scripts/ha.sh primary  the data folder of the node that is primary now
 #   bash scripts/ha.sh kill-primary
 #                               kills the primary node as a machine that dies would go: its
@@ -121,11 +124,22 @@ url() {
     echo "postgres://$pg_user@$hosts/$database?target_session_attrs=read-write&connect_timeout=2"
 }
 
+# The port of the node in `role` (primary or secondary) now.
+port_in_role() {
+    as_pg "$autoctl" show state --pgdata "$dir/monitor" |
+        awk -F'|' -v role="$1" '$6 ~ role && $7 ~ role {print $3}' | sed 's/.*://; s/ //g'
+}
+
+standby_url() {
+    local port
+    port=$(port_in_role secondary)
+    [ -n "$port" ] || die "no secondary now"
+    echo "postgres://$pg_user@localhost:$port/$database?connect_timeout=2"
+}
+
 primary() {
-    local state port name
-    state=$(as_pg "$autoctl" show state --pgdata "$dir/monitor")
-    port=$(echo "$state" | awk -F'|' '$6 ~ /primary/ && $7 ~ /primary/ {print $3}' |
-           sed 's/.*://; s/ //g')
+    local port name
+    port=$(port_in_role primary)
     [ -n "$port" ] || die "no primary now"
     for name in node1 node2; do
         [ "$(port_of "$name")" = "$port" ] && echo "$dir/$name" && return 0
@@ -183,7 +197,9 @@ status) [ -f "$dir/ports" ] || die "no formation in $dir (bash scripts/ha.sh up)
         as_pg "$autoctl" show state --pgdata "$dir/monitor" ;;
 url) [ -f "$dir/ports" ] || die "no formation in $dir (bash scripts/ha.sh up)"; url ;;
 primary) [ -f "$dir/ports" ] || die "no formation in $dir (bash scripts/ha.sh up)"; primary ;;
+standby-url) [ -f "$dir/ports" ] || die "no formation in $dir (bash scripts/ha.sh up)"
+             standby_url ;;
 kill-primary) [ -f "$dir/ports" ] || die "no formation in $dir (bash scripts/ha.sh up)"
               kill_primary ;;
-*) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *reply = NULL;
     fuzz_db_start(NULL, 0);
-    size_t len = rpc_serve(fuzz_daemon_server(), db, 0, FUZZ_PEER, data, size, &reply);
+    size_t len = rpc_serve(fuzz_daemon_server(), db, NULL, 0, FUZZ_PEER, data, size, &reply);
     fuzz_check_reply(reply, len, NULL);
     free(reply);
 

@@ -63,7 +63,7 @@ static int serve(const uint8_t *data, size_t size)
     uint8_t *request = fuzz_call_envelope(&call, &request_len);
     uint8_t *reply = NULL;
     size_t reply_len =
-        rpc_serve(fuzz_daemon_server(), db, 0, FUZZ_PEER, request, request_len, &reply);
+        rpc_serve(fuzz_daemon_server(), db, NULL, 0, FUZZ_PEER, request, request_len, &reply);
     /* a replayed answer is whatever the idempotency row held: only the envelope is the daemon's */
     bool keyed = call.flags & (FUZZ_CALL_KEY | FUZZ_CALL_LONG_KEY);
     int code = fuzz_check_reply(reply, reply_len, keyed ? NULL : call.method->desc->output);

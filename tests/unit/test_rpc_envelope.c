@@ -79,7 +79,7 @@ static Clinic__V1__RpcResponse *serve(void **state, const uint8_t *request, size
 {
     struct fixture *f = *state;
     uint8_t *reply = NULL;
-    size_t n = rpc_serve(&f->server, f->db, 0, "192.0.2.1", request, len, &reply);
+    size_t n = rpc_serve(&f->server, f->db, NULL, 0, "192.0.2.1", request, len, &reply);
     assert_non_null(reply);
     Clinic__V1__RpcResponse *resp = clinic__v1__rpc_response__unpack(NULL, n, reply);
     free(reply);
