@@ -170,7 +170,10 @@ static void resuming_after_n_hands_out_n_plus_one_onwards_in_order(void **state)
     struct clinic_subscription_stats st;
     clinic_subscription_stats(sub, &st);
     assert_int_equal(st.replayed, 3);
-    assert_int_equal(st.duplicates, 0);
+    /* Not asserted: duplicates. A's relay may publish the events B's relay numbered after the
+     * replay handed them out (it hears of them through B's NOTIFY, late on a busy machine); the
+     * subscription drops such copies (counted there), and what it hands out, checked above, is
+     * each event once, in order. */
     assert_true(st.since_calls >= 2);
     assert_int_equal(clinic_subscription_last_seq(sub), first + 4);
     clinic_subscription_close(sub);

@@ -60,14 +60,15 @@ static void repeated_messages_print_as_array(void **state)
     Clinic__V1__ListMethodsResponse resp = CLINIC__V1__LIST_METHODS_RESPONSE__INIT;
     resp.n_methods = 2;
     resp.methods = list;
-    assert_json(&resp.base,
-                "{\"methods\":["
-                "{\"name\":\"/clinic.v1.Health/Check\","
-                "\"request_type\":\"clinic.v1.HealthCheckRequest\","
-                "\"response_type\":\"clinic.v1.HealthCheckResponse\",\"mutates\":false},"
-                "{\"name\":\"/clinic.v1.Booking/Book\","
-                "\"request_type\":\"clinic.v1.BookRequest\","
-                "\"response_type\":\"clinic.v1.BookResponse\",\"mutates\":true}]}");
+    assert_json(&resp.base, "{\"methods\":["
+                            "{\"name\":\"/clinic.v1.Health/Check\","
+                            "\"request_type\":\"clinic.v1.HealthCheckRequest\","
+                            "\"response_type\":\"clinic.v1.HealthCheckResponse\",\"mutates\":false,"
+                            "\"may_read_standby\":false},"
+                            "{\"name\":\"/clinic.v1.Booking/Book\","
+                            "\"request_type\":\"clinic.v1.BookRequest\","
+                            "\"response_type\":\"clinic.v1.BookResponse\",\"mutates\":true,\"may_"
+                            "read_standby\":false}]}");
 }
 
 static void empty_repeated_field_prints_empty_array(void **state)
