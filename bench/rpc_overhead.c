@@ -15,8 +15,9 @@
  *     Health/Check (same method, a 32-hex request id, an empty payload, the same deadline_ms),
  *     and the reply repeats it. The echo client uses plain nng_sendmsg/nng_recvmsg, so the ratio
  *     prices everything clinicd adds: libclinic (context per call, envelope, request id),
- *     decoding and dispatch in the daemon, its log call, and the PostgreSQL round trip
- *     (SELECT 1) that Health/Check makes to know whether the database answers.
+ *     decoding and dispatch in the daemon and its log call. Health/Check answers from what the
+ *     daemon's connections last heard from PostgreSQL, asking it (SELECT 1) only when that news
+ *     is over a second old: about once a second here.
  * Every loop is bounded by the deadline (and each call by CALL_TIMEOUT_MS); every thread is
  * joined and everything allocated is freed, so the program runs clean under AddressSanitizer. */
 #define BENCH_PROG "rpc_overhead"
@@ -517,7 +518,8 @@ int main(int argc, char **argv)
         if (!compare_at(&opt, &req, (int)opt.callers[i], &failures))
             status = BENCH_EXIT_FAILED;
     printf("# ratio = clinicd / nng echo: calls/s below 1 and latencies above 1 are the cost of "
-           "libclinic, the envelope, dispatch and Health/Check's PostgreSQL round trip\n");
+           "libclinic, the envelope and dispatch (Health/Check asks PostgreSQL about once a "
+           "second)\n");
     if (status == 0 && failures) {
         fprintf(stderr,
                 "rpc_overhead: %llu calls failed; the figures above count only those "
