@@ -76,6 +76,9 @@ extern char **environ;
 #define DEFAULT_ROUNDS   3
 #define MAX_ROUNDS       9
 #define SECONDS_PER_HOUR 3600
+/* Two daemons on one database book at least this share of one's rate: on shared cores no more
+ * can be expected; coordination between daemons must cost nothing. */
+#define TARGET_TWO_DAEMONS 0.95
 
 struct options {
     const char *url;
@@ -86,6 +89,7 @@ struct options {
     int n_callers;
     long pgbench_clients;
     long rounds;
+    const char *second_url; /* a second daemon on the same database, or NULL */
 };
 
 /* One caller's share of the clinic; see DESIGN. */
@@ -118,7 +122,8 @@ static void print_usage(FILE *out)
 {
     fprintf(out,
             "usage: booking --database URL [--url URL] [--seconds S] [--callers LIST]\n"
-            "               [--pgbench-clients N] [--pgbench PATH] [--rounds R]\n\n"
+            "               [--pgbench-clients N] [--pgbench PATH] [--rounds R]\n"
+            "               [--second-url URL]\n\n"
             "Measures Scheduling/Book calls per second and p50/p99 latency against a running\n"
             "clinicd at each caller count, then pgbench inserting appointments of the same shape\n"
             "straight into the same database, and prints the ratio (the median of R rounds of\n"
@@ -134,7 +139,10 @@ static void print_usage(FILE *out)
             "  --pgbench-clients N pgbench's -c, 1 to %d (default %d); 0 skips pgbench\n"
             "  --pgbench PATH      the pgbench program (default: from pg_config --bindir or\n"
             "                      /usr/lib/postgresql/VERSION/bin)\n"
-            "  --rounds R          rounds of the ratio, 1 to %d (default %d)\n",
+            "  --rounds R          rounds of the ratio, 1 to %d (default %d)\n"
+            "  --second-url URL    a second daemon on the same database: R rounds of 16 callers\n"
+            "                      through the first alone, then spread over both (libclinic),\n"
+            "                      and the ratio two / one\n",
             CLINIC_DEFAULT_URL, BENCH_MAX_SECONDS, DEFAULT_SECONDS, MAX_CALLERS, DEFAULT_CALLERS,
             MAX_PGBENCH_CLIENTS, DEFAULT_PGBENCH_CLIENTS, MAX_ROUNDS, DEFAULT_ROUNDS);
 }
@@ -171,6 +179,10 @@ static int parse_args(int argc, char **argv, struct options *opt)
                 return bench_usage_error(print_usage,
                                          "--pgbench-clients must be a whole number from 0 to %d",
                                          MAX_PGBENCH_CLIENTS);
+        } else if (bench_take_option(argc, argv, &i, "--second-url", &v)) {
+            if (!v || !*v)
+                return bench_usage_error(print_usage, "--second-url needs a daemon's URL");
+            opt->second_url = v;
         } else if (bench_take_option(argc, argv, &i, "--rounds", &v)) {
             if (!v || !bench_parse_long(v, 1, MAX_ROUNDS, &opt->rounds))
                 return bench_usage_error(
@@ -673,6 +685,37 @@ static bool measure_ratio(const struct options *opt, const char *pgbench, PGconn
     return true;
 }
 
+/* opt->rounds rounds of `callers` Book callers through the first daemon alone, then spread over
+ * both (libclinic spreads calls over the URLs it is given); stores the median ratio both / one.
+ * Every caller keeps its own lane, so the two kinds of rounds book the same kind of rows. */
+static bool measure_two_daemons(const struct options *opt, struct run *run, long callers,
+                                double *ratio, uint64_t *failures)
+{
+    char both[512];
+    snprintf(both, sizeof both, "%s,%s", opt->url, opt->second_url);
+    double ratios[MAX_ROUNDS];
+    printf("# two daemons: %ld rounds of %ld callers through %s alone, then spread over it and "
+           "%s (one database)\n",
+           opt->rounds, callers, opt->url, opt->second_url);
+    printf("%-8s %12s %12s %8s\n", "round", "one/s", "two/s", "ratio");
+    for (int k = 0; k < opt->rounds; k++) {
+        struct bench_result one, two;
+        run->url = opt->url;
+        bool ok = bench_measure(&book_ops, run, (int)callers, opt->seconds, &one);
+        run->url = both;
+        ok = ok && bench_measure(&book_ops, run, (int)callers, opt->seconds, &two);
+        run->url = opt->url;
+        if (!ok)
+            return false;
+        *failures += one.failures + two.failures;
+        ratios[k] = one.calls_per_s > 0 ? two.calls_per_s / one.calls_per_s : 0;
+        printf("%-8d %12.0f %12.0f %8.2f\n", k + 1, one.calls_per_s, two.calls_per_s, ratios[k]);
+        fflush(stdout);
+    }
+    *ratio = median(ratios, (int)opt->rounds);
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     struct options opt;
@@ -781,6 +824,21 @@ int main(int argc, char **argv)
                target_callers != TARGET_CALLERS ? "not measured"
                : ratio >= TARGET_RATIO          ? "met"
                                                 : "NOT met");
+    }
+    if (opt.second_url) {
+        double ratio;
+        uint64_t two_failures = 0;
+        if (!measure_two_daemons(&opt, &run, target_callers, &ratio, &two_failures)) {
+            status = BENCH_EXIT_FAILED;
+            goto done;
+        }
+        failures += two_failures;
+        if (failures)
+            status = BENCH_EXIT_FAILED;
+        printf("ratio two daemons / one at %ld: %.2f, the median of %ld rounds (target >= %.2f: "
+               "%s)\n",
+               target_callers, ratio, opt.rounds, TARGET_TWO_DAEMONS,
+               ratio >= TARGET_TWO_DAEMONS ? "met" : "NOT met");
     }
     if (failures)
         fprintf(stderr,

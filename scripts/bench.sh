@@ -79,9 +79,20 @@ free_port() {
 workdir=$(mktemp -d /tmp/clinic-bench.XXXXXX)
 chmod 755 "$workdir"
 daemon_pid=""
+second_pid=""
 
 cleanup() {
     local status=$?
+    # the second daemon first: it shares the first one's PostgreSQL
+    if [ -n "$second_pid" ] && kill -0 "$second_pid" 2>/dev/null; then
+        kill -TERM "$second_pid"
+        for _ in $(seq 1 $((stop_timeout_s * 10))); do
+            kill -0 "$second_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$second_pid" 2>/dev/null || true
+        wait "$second_pid" 2>/dev/null || true
+    fi
     if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
         kill -TERM "$daemon_pid"
         # clinicd answers calls in flight, then stops its PostgreSQL; give it a bounded time.
@@ -167,6 +178,25 @@ if [[ " ${selected[*]} " != " rpc_overhead " ]]; then
     token=$(head -n 1 "$workdir/config/clinic/token")
 fi
 
+# booking also measures two daemons on the one database against one: a second clinicd on the
+# first one's PostgreSQL, with the same workers, publishing no events of its own.
+second_url=""
+if [[ " ${selected[*]} " == *" booking "* ]]; then
+    second_url="tcp://127.0.0.1:$(free_port)"
+    "$bin/clinicd" --database "$database" --listen "$second_url" --events "" \
+        "${workers_option[@]}" --log-level warn >"$workdir/clinicd-2.log" 2>&1 &
+    second_pid=$!
+    deadline=$((SECONDS + startup_timeout_s))
+    until "$bin/clinic" --url "$second_url" --timeout 1000 health >/dev/null 2>&1; do
+        if ! kill -0 "$second_pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+            log "the second clinicd did not start (its log follows)"
+            cat "$workdir/clinicd-2.log" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+fi
+
 # Every selected benchmark runs even when an earlier one failed; the exit status says so.
 failed=()
 for name in "${selected[@]}"; do
@@ -177,6 +207,9 @@ for name in "${selected[@]}"; do
     if [ "$name" != rpc_overhead ]; then
         args+=(--database "$database")
         env_token=(CLINIC_TOKEN="$token")
+    fi
+    if [ "$name" = booking ]; then
+        args+=(--second-url "$second_url")
     fi
     if ! env "${env_token[@]}" "$bin/$name" "${args[@]}" "$@"; then
         failed+=("$name")
