@@ -1172,3 +1172,23 @@ bool harness_load_resend(struct harness_load *l, const char *url, const char *db
     clinic_close(client);
     return ok;
 }
+
+int harness_ha(const char *dir, const char *command, char *out, size_t len)
+{
+    char line[512];
+    snprintf(line, sizeof line, "CLINIC_HA_DIR=%s /bin/bash %s/scripts/ha.sh %s", dir,
+             CLINIC_SOURCE_DIR, command);
+    FILE *p = popen(line, "r");
+    if (!p)
+        return -1;
+    char first[512] = "";
+    if (!fgets(first, sizeof first, p))
+        first[0] = '\0';
+    while (fgetc(p) != EOF) {
+    } /* the rest, so that the script never blocks on a full pipe */
+    int status = pclose(p);
+    first[strcspn(first, "\n")] = '\0';
+    if (out)
+        snprintf(out, len, "%s", first);
+    return status;
+}

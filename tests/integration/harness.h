@@ -272,6 +272,12 @@ long long harness_load_missing(const struct harness_load *l, const char *db_url)
 /* Booked appointments at the load's locations; -1 on error. */
 long long harness_load_rows(const struct harness_load *l, const char *db_url);
 
+/* --- a pg_auto_failover formation: scripts/ha.sh --- */
+
+/* Runs `scripts/ha.sh COMMAND` (up, down, url, standby-url, kill-primary, ...) with its folder
+ * CLINIC_HA_DIR=dir; the first line it prints goes into out (NULL: nowhere). Its exit status. */
+int harness_ha(const char *dir, const char *command, char *out, size_t len);
+
 /* What resending calls with their own idempotency keys found. */
 struct harness_resend {
     int acknowledged;  /* acknowledged calls resent */

@@ -26,7 +26,6 @@
 #include "harness.h"
 #include "status.h"
 
-#define HA_SCRIPT      CLINIC_SOURCE_DIR "/scripts/ha.sh"
 #define CALLERS        8
 #define BOOKINGS_EACH  40 /* per caller: ten days of four sessions with one therapist */
 #define LOAD_BOUND_MS  180000
@@ -50,24 +49,10 @@ struct caller {
 static struct caller callers[CALLERS];
 static atomic_int booked_total;
 
-/* Runs scripts/ha.sh with its folder; the command's first output line into out (may be NULL). */
+/* scripts/ha.sh on this test's formation. */
 static int ha(const char *command, char *out, size_t len)
 {
-    char line[512];
-    snprintf(line, sizeof line, "CLINIC_HA_DIR=%s /bin/bash %s %s", ha_dir, HA_SCRIPT, command);
-    FILE *p = popen(line, "r");
-    if (!p)
-        return -1;
-    char buf[512] = "";
-    if (!fgets(buf, sizeof buf, p))
-        buf[0] = '\0';
-    while (fgetc(p) != EOF) {
-    }
-    int status = pclose(p);
-    buf[strcspn(buf, "\n")] = '\0';
-    if (out)
-        snprintf(out, len, "%s", buf);
-    return status;
+    return harness_ha(ha_dir, command, out, len);
 }
 
 static int setup(void **state)

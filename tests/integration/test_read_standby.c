@@ -21,8 +21,7 @@
 #include "harness.h"
 #include "status.h"
 
-#define HA_SCRIPT CLINIC_SOURCE_DIR "/scripts/ha.sh"
-#define ZONE      "Europe/Berlin"
+#define ZONE "Europe/Berlin"
 
 static char ha_dir[64] = "/tmp/clinic-ha-XXXXXX", log_dir[64] = "/tmp/clinic-ha-logs-XXXXXX";
 static char url[512], standby_url[512], unreachable_url[128];
@@ -32,24 +31,10 @@ static struct harness_daemon lagging, fresh, cut_off;
 static struct harness_clinic clinic;
 static char day[11];
 
-/* Runs scripts/ha.sh with its folder; the first line it prints into out (may be NULL). */
+/* scripts/ha.sh on this test's formation. */
 static int ha(const char *command, char *out, size_t len)
 {
-    char line[512];
-    snprintf(line, sizeof line, "CLINIC_HA_DIR=%s /bin/bash %s %s", ha_dir, HA_SCRIPT, command);
-    FILE *p = popen(line, "r");
-    if (!p)
-        return -1;
-    char buf[512] = "";
-    if (!fgets(buf, sizeof buf, p))
-        buf[0] = '\0';
-    while (fgetc(p) != EOF) {
-    }
-    int status = pclose(p);
-    buf[strcspn(buf, "\n")] = '\0';
-    if (out)
-        snprintf(out, len, "%s", buf);
-    return status;
+    return harness_ha(ha_dir, command, out, len);
 }
 
 static bool start(struct harness_daemon *d, const char *read_url, const char *max_lag_ms)
