@@ -78,15 +78,9 @@ BEGIN
           AND cz.last_day >= ((p_start - make_interval(mins => s.buffer_before_minutes))
                               AT TIME ZONE l.time_zone)::date
         LIMIT 1) AS z ON true;
-    IF b.service_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('service %s does not exist', p_service);
-    END IF;
-    IF b.location_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('location %s does not exist', p_location);
-    END IF;
-    IF b.client_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('client %s does not exist', p_client);
-    END IF;
+    PERFORM clinic_require(b.service_id IS NOT NULL, 'service', p_service);
+    PERFORM clinic_require(b.location_id IS NOT NULL, 'location', p_location);
+    PERFORM clinic_require(b.client_id IS NOT NULL, 'client', p_client);
     IF NOT b.active THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format('the service "%s" is no longer offered', b.service_name);
     END IF;
@@ -477,18 +471,10 @@ BEGIN
     LEFT JOIN locations l ON l.id = p_location
     LEFT JOIN clients c ON c.id = p_client
     LEFT JOIN therapists t ON t.id = p_therapist;
-    IF b.service_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('service %s does not exist', p_service);
-    END IF;
-    IF b.location_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('location %s does not exist', p_location);
-    END IF;
-    IF b.client_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('client %s does not exist', p_client);
-    END IF;
-    IF b.therapist_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CLNOF', MESSAGE = format('therapist %s does not exist', p_therapist);
-    END IF;
+    PERFORM clinic_require(b.service_id IS NOT NULL, 'service', p_service);
+    PERFORM clinic_require(b.location_id IS NOT NULL, 'location', p_location);
+    PERFORM clinic_require(b.client_id IS NOT NULL, 'client', p_client);
+    PERFORM clinic_require(b.therapist_id IS NOT NULL, 'therapist', p_therapist);
 
     session := tstzrange(p_start, p_start + make_interval(mins => b.duration_minutes));
     v_blocked := tstzrange(p_start - make_interval(mins => b.buffer_before_minutes),
