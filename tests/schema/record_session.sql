@@ -3,7 +3,7 @@
 -- than 31 days, not the therapist's service, or when the therapist, the client or every room
 -- was taken. Times are computed from now (the rule is about now), in whole hours back.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 
 SELECT has_column('appointments', 'recorded_reason');
 SELECT col_is_null('appointments', 'recorded_reason');
@@ -44,6 +44,10 @@ SELECT throws_ok(format($$SELECT clinic_record_session(983, 981, 981, %L, 982, '
                  'CLRUL', NULL, 'the only room was in use');
 SELECT throws_ok($$SELECT clinic_record_session(982, 981, 981, now() - interval '20 hours', 982, '   ', '')$$,
                  'CLINV', NULL, 'a reason is required');
+SELECT throws_ok($$SELECT clinic_record_session(982, 987654, 981, now() - interval '20 hours', 982, 'x', '')$$,
+                 'CLNOF', 'service 987654 does not exist', 'an unknown service is named');
+SELECT throws_ok($$SELECT clinic_record_session(982, 981, 981, now() - interval '20 hours', 987654, 'x', '')$$,
+                 'CLNOF', 'therapist 987654 does not exist', 'an unknown therapist is named');
 SELECT throws_ok($$UPDATE appointments SET recorded_reason = ' ' WHERE id = $$ || :rec,
                  '23514', NULL, 'a recorded reason is never blank');
 
