@@ -25,7 +25,13 @@
  *     exclusion constraints, indexes and the event trigger still run for each of them. It is
  *     started as `pgbench -n -c 16 -j 2 -T S -D n=0 -f script URL` (pgbench's default simple
  *     query protocol), found through `pg_config --bindir` or /usr/lib/postgresql/(version)/bin.
- *   - The ratio is clinicd's calls/s at 16 callers over pgbench's tps at 16 clients (at the
+ *   - pgbench runs each round three times: with a NOTIFY in every transaction as well (what every
+ *     booking paid while the event trigger notified), with the event trigger (as bookings write
+ *     now) and on the table alone, the trigger disabled: the baseline.
+ *   - The database's CPU per transaction is read from /proc around each measurement (the server's
+ *     processes, when it runs on this machine): what a booking costs the one shared resource
+ *     that more daemons cannot multiply.
+ *   - The ratio is clinicd's calls/s at 16 callers over bare pgbench's tps at 16 clients (at the
  *     largest caller count measured when 16 is not among them), taken in --rounds rounds of
  *     "clinicd, then pgbench", and the median is the figure. On a shared 2-core machine one pair
  *     of 5-second runs moves by 20 % or more (a checkpoint, another tenant, the table growing
@@ -37,8 +43,10 @@
  * database: run it against a daemon started for benchmarking (scripts/bench.sh does). */
 #define BENCH_PROG "booking"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -108,12 +116,27 @@ struct run {
     int n_lanes;
     int64_t first_epoch; /* 00:00 UTC of the first booked day */
     uint64_t slots_per_lane;
+    pid_t db_server; /* the database's postmaster when it runs on this machine, else 0 */
 };
 
 /* pgbench's lanes: ids are contiguous (checked), so :client_id finds its own by offset. */
 struct pgbench_set {
     long long location_id;
     long long first_therapist, first_room, first_client;
+};
+
+/* The three ways pgbench inserts a round's rows, from the dearest: as bookings wrote them while
+ * every appointment change NOTIFYed in its transaction (the event trigger and a NOTIFY in the
+ * same statement: PostgreSQL lets one notifying commit through at a time), as bookings write them
+ * now (the row and its event), and the table alone (constraints, indexes, commit), the baseline
+ * of the ratio. */
+enum pgbench_kind { PGBENCH_NOTIFY, PGBENCH_EVENTS, PGBENCH_BARE, PGBENCH_KINDS };
+
+/* One pgbench run's figures: transactions per second, and the database server's CPU time per
+ * transaction (NAN when it could not be read). */
+struct pgbench_figures {
+    double tps;
+    double db_cpu_ms;
 };
 
 /* ------------------------------------------------------------------ command line */
@@ -127,7 +150,8 @@ static void print_usage(FILE *out)
             "Measures Scheduling/Book calls per second and p50/p99 latency against a running\n"
             "clinicd at each caller count, then pgbench inserting appointments of the same shape\n"
             "straight into the same database, and prints the ratio (the median of R rounds of\n"
-            "clinicd at 16 callers followed by pgbench). It creates its own\n"
+            "clinicd at 16 callers followed by pgbench), with the database server's CPU time\n"
+            "per booking and per insert when it runs on this machine. It creates its own\n"
             "locations, rooms, therapists and clients there and leaves its rows behind: use a\n"
             "database set up for benchmarking.\n\n"
             "  --database URL      the daemon's database, a libpq URL (required)\n"
@@ -428,6 +452,96 @@ static bool caller_book(struct bench_caller *c)
 static const struct bench_ops book_ops = {
     .open = caller_open, .call = caller_book, .close = caller_close, .warmup_calls = WARMUP_CALLS};
 
+/* ------------------------------------------------------------------ database CPU */
+
+/* What the database server spends on a measurement, read from /proc: the postmaster's own CPU
+ * time and that of its children it has reaped (pgbench's backends, gone by the end), plus every
+ * live child's (clinicd's backends, the WAL writer, the checkpointer). Only for a server on this
+ * machine, found as the parent of this connection's backend. */
+
+/* Reads /proc/PID/stat: user + system CPU seconds (with `reaped`, its reaped children's too)
+ * and the parent's pid. False when the process is gone or unreadable. */
+static bool proc_cpu(pid_t pid, bool reaped, double *seconds, pid_t *parent)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* the command's name, in parentheses, may hold anything: the fields follow the last ')' */
+    const char *fields = strrchr(buf, ')');
+    int ppid;
+    unsigned long long utime, stime;
+    long long cutime, cstime;
+    if (!fields ||
+        sscanf(fields + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &ppid,
+               &utime, &stime, &cutime, &cstime) != 5)
+        return false;
+    double ticks = (double)utime + (double)stime;
+    if (reaped)
+        ticks += (double)cutime + (double)cstime;
+    *seconds = ticks / (double)sysconf(_SC_CLK_TCK);
+    *parent = (pid_t)ppid;
+    return true;
+}
+
+static bool is_postgres(pid_t pid)
+{
+    char path[64], name[32] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool ok = fgets(name, sizeof name, f) && strcmp(name, "postgres\n") == 0;
+    fclose(f);
+    return ok;
+}
+
+/* The postmaster of db's server when it runs on this machine, else 0 (a server elsewhere, or in
+ * another process namespace, whose process ids mean nothing here). */
+static pid_t find_db_server(PGconn *db)
+{
+    long long backend = 0;
+    double unused;
+    pid_t postmaster;
+    if (!bench_db_i64(db, "asking for the backend's process id", "SELECT pg_backend_pid()", 0, NULL,
+                      &backend) ||
+        backend <= 0 || backend > INT_MAX || !is_postgres((pid_t)backend) ||
+        !proc_cpu((pid_t)backend, false, &unused, &postmaster) || !is_postgres(postmaster))
+        return 0;
+    return postmaster;
+}
+
+/* The server's CPU seconds so far (see above); NAN without a server to read. */
+static double db_server_cpu(pid_t postmaster)
+{
+    double total, own;
+    pid_t parent;
+    if (postmaster == 0 || !proc_cpu(postmaster, true, &total, &parent))
+        return NAN;
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return NAN;
+    for (struct dirent *e; (e = readdir(proc));) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end == '\0' && pid > 0 && pid <= INT_MAX &&
+            proc_cpu((pid_t)pid, false, &own, &parent) && parent == postmaster)
+            total += own;
+    }
+    closedir(proc);
+    return total;
+}
+
+/* Milliseconds of server CPU per transaction between two readings; NAN when either is. */
+static double cpu_ms_per(double before, double after, double transactions)
+{
+    return transactions > 0 ? (after - before) * 1000 / transactions : NAN;
+}
+
 /* ------------------------------------------------------------------ pgbench */
 
 /* The pgbench program, by absolute path: --pgbench, else where pg_programs finds it. False after
@@ -453,9 +567,10 @@ static bool find_pgbench(const char *given, char *out, size_t len)
 }
 
 /* Writes pgbench's script into path: one INSERT per transaction, client :client_id in its own
- * lane (therapist, room, 64 clients) at its own next hour :n. */
+ * lane (therapist, room, 64 clients) at its own next hour :n; for PGBENCH_NOTIFY the statement
+ * also NOTIFYs, in the same round trip and transaction. */
 static bool write_pgbench_script(const char *path, const struct run *run,
-                                 const struct pgbench_set *pg)
+                                 const struct pgbench_set *pg, enum pgbench_kind kind)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -467,18 +582,21 @@ static bool write_pgbench_script(const char *path, const struct run *run,
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(first, sizeof first, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    bool notify = kind == PGBENCH_NOTIFY;
     fprintf(f,
             "\\set n :n + 1\n"
             "\\set c random(0, %d)\n"
-            "INSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,"
+            "%sINSERT INTO appointments (client_id, therapist_id, room_id, service_id, location_id,"
             " start_at, end_at, blocked, booked_by)"
             " VALUES (%lld + :client_id * %d + :c, %lld + :client_id, %lld + :client_id, %lld,"
             " %lld, '%s'::timestamptz + :n * interval '1 hour',"
             " '%s'::timestamptz + (:n + 1) * interval '1 hour',"
             " tstzrange('%s'::timestamptz + :n * interval '1 hour',"
-            " '%s'::timestamptz + (:n + 1) * interval '1 hour'), 'pgbench');\n",
-            LANE_CLIENTS - 1, pg->first_client, LANE_CLIENTS, pg->first_therapist, pg->first_room,
-            run->service_id, pg->location_id, first, first, first, first);
+            " '%s'::timestamptz + (:n + 1) * interval '1 hour'), 'pgbench')%s;\n",
+            LANE_CLIENTS - 1, notify ? "WITH written AS (" : "", pg->first_client, LANE_CLIENTS,
+            pg->first_therapist, pg->first_room, run->service_id, pg->location_id, first, first,
+            first, first,
+            notify ? " RETURNING id) SELECT pg_notify('clinic_bench', id::text) FROM written" : "");
     return fclose(f) == 0;
 }
 
@@ -509,12 +627,12 @@ static int wait_bounded(pid_t pid, long limit_s)
     return -1;
 }
 
-/* Runs pgbench with the script for `seconds`, each client booking its hours from first_hour on,
- * and stores its "tps = …". False after a sentence on stderr (with pgbench's own output when it
- * failed). */
+/* Runs pgbench with the script of `kind` for `seconds`, each client booking its hours from
+ * first_hour on, and stores its "tps = …" and the server's CPU per transaction. False after a
+ * sentence on stderr (with pgbench's own output when it failed). */
 static bool run_pgbench(const char *program, const char *database, const struct run *run,
-                        const struct pgbench_set *pg, int clients, long seconds, long first_hour,
-                        double *tps)
+                        const struct pgbench_set *pg, enum pgbench_kind kind, int clients,
+                        long seconds, long first_hour, struct pgbench_figures *out)
 {
     char dir[] = "/tmp/clinic-booking-bench.XXXXXX";
     if (!mkdtemp(dir)) {
@@ -529,7 +647,7 @@ static bool run_pgbench(const char *program, const char *database, const struct 
     snprintf(n_seconds, sizeof n_seconds, "%ld", seconds);
     snprintf(n_first, sizeof n_first, "n=%ld", first_hour);
     bool ok = false;
-    if (!write_pgbench_script(script, run, pg))
+    if (!write_pgbench_script(script, run, pg, kind))
         goto done;
 
     char *argv[] = {(char *)program, "-n", "-c",    n_clients, "-j",   n_threads,        "-T",
@@ -547,19 +665,25 @@ static bool run_pgbench(const char *program, const char *database, const struct 
         fprintf(stderr, "%s: cannot start %s: %s\n", BENCH_PROG, program, strerror(rv));
         goto done;
     }
+    double cpu_before = db_server_cpu(run->db_server);
     int status = wait_bounded(pid, seconds + PGBENCH_GRACE_S);
+    double cpu_after = db_server_cpu(run->db_server);
 
     /* Its output: the tps line, and all of it when something went wrong. */
     FILE *f = fopen(output, "r");
     char line[512];
     bool have_tps = false;
-    long long failed = 0;
+    long long failed = 0, processed = 0;
+    static const char processed_line[] = "number of transactions actually processed: ";
     while (f && fgets(line, sizeof line, f)) {
         if (!have_tps && strncmp(line, "tps = ", 6) == 0)
-            have_tps = sscanf(line + 6, "%lf", tps) == 1;
+            have_tps = sscanf(line + 6, "%lf", &out->tps) == 1;
         else if (strncmp(line, "number of failed transactions: ", 31) == 0)
             failed = strtoll(line + 31, NULL, 10);
+        else if (strncmp(line, processed_line, sizeof processed_line - 1) == 0)
+            processed = strtoll(line + sizeof processed_line - 1, NULL, 10);
     }
+    out->db_cpu_ms = cpu_ms_per(cpu_before, cpu_after, (double)processed);
     ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_tps && failed == 0;
     if (!ok) {
         fprintf(stderr, "%s: pgbench failed (%s); its output:\n", BENCH_PROG,
@@ -627,61 +751,89 @@ static bool set_event_trigger(PGconn *db, bool enabled)
     return ok;
 }
 
-/* pgbench with the event trigger (each row writes its event, as a booking does) and, from the
- * second half of the round's hours, without it: the table's own cost (constraints, indexes,
- * commit), the baseline. */
-static bool run_pgbench_pair(const struct options *opt, const char *pgbench, PGconn *db,
-                             struct run *run, const struct pgbench_set *pg, long first_hour,
-                             long hours, double *with_events, double *bare)
+/* One round of pgbench, each kind in its own share of the round's hours (the event trigger off
+ * for the bare table only). */
+static bool run_pgbench_round(const struct options *opt, const char *pgbench, PGconn *db,
+                              struct run *run, const struct pgbench_set *pg, long first_hour,
+                              long hours, struct pgbench_figures figures[PGBENCH_KINDS])
 {
-    if (!run_pgbench(pgbench, opt->database, run, pg, (int)opt->pgbench_clients, opt->seconds,
-                     first_hour, with_events) ||
-        !set_event_trigger(db, false))
-        return false;
-    bool ok = run_pgbench(pgbench, opt->database, run, pg, (int)opt->pgbench_clients, opt->seconds,
-                          first_hour + hours / 2, bare);
-    return set_event_trigger(db, true) && ok;
+    long share = hours / PGBENCH_KINDS;
+    for (int k = 0; k < PGBENCH_KINDS; k++) {
+        bool bare = k == PGBENCH_BARE;
+        if (bare && !set_event_trigger(db, false))
+            return false;
+        bool ok = run_pgbench(pgbench, opt->database, run, pg, (enum pgbench_kind)k,
+                              (int)opt->pgbench_clients, opt->seconds, first_hour + k * share,
+                              &figures[k]);
+        if (bare && !set_event_trigger(db, true))
+            return false;
+        if (!ok)
+            return false;
+    }
+    return true;
 }
 
-/* opt->rounds rounds of clinicd at `callers` and then pgbench (with and without the event
- * trigger), each round a row; stores the median of the rounds' ratios to pgbench without the
- * trigger and adds failed Book calls to *failures. Each round's pgbench books from its own first
- * hour, a share of the horizon apart. False after a sentence on stderr when a measurement could
- * not be taken. */
+/* A figure of the table, or "-" when it could not be measured. */
+static const char *format_ms(char *buf, size_t len, double ms)
+{
+    if (isnan(ms))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.3f", ms);
+    return buf;
+}
+
+/* opt->rounds rounds of clinicd at `callers` and then pgbench (each kind), each round a row;
+ * stores the median of the rounds' ratios to pgbench on the bare table and of the server's CPU
+ * per booking and per bare insert, and adds failed Book calls to *failures. Each round's pgbench
+ * books from its own first hour, a share of the horizon apart. False after a sentence on stderr
+ * when a measurement could not be taken. */
 static bool measure_ratio(const struct options *opt, const char *pgbench, PGconn *db,
                           struct run *run, const struct pgbench_set *pg, long callers,
-                          double *ratio, uint64_t *failures)
+                          double *ratio, double *book_cpu_ms, double *bare_cpu_ms,
+                          uint64_t *failures)
 {
-    double ratios[MAX_ROUNDS];
+    double ratios[MAX_ROUNDS], book_cpu[MAX_ROUNDS], bare_cpu[MAX_ROUNDS];
     long hours_per_round = (long)(HORIZON_DAYS - FIRST_DAY - 1) * 24 / opt->rounds;
     printf("# ratio: %ld rounds of clinicd at %ld callers, then pgbench -n -c %ld -j %d -T %ld "
            "-f script (%s: one INSERT of the same appointment shape per transaction)\n",
            opt->rounds, callers, opt->pgbench_clients,
            opt->pgbench_clients < PGBENCH_THREADS ? 1 : PGBENCH_THREADS, opt->seconds, pgbench);
-    printf(
-        "# pgbench runs twice a round: with the event trigger (a row and its event, as a booking\n"
-        "# writes) and without (the table alone: constraints, indexes, commit); the ratio is to\n"
-        "# the second\n");
-    printf("%-8s %12s %16s %14s %8s\n", "round", "clinicd/s", "pgbench_events", "pgbench_bare",
-           "ratio");
+    printf("# pgbench runs three times a round: notify (the row, its event and a NOTIFY in its\n"
+           "# transaction, as every booking did before events left the notify lock), events (the\n"
+           "# row and its event, as a booking writes now) and bare (the table alone: constraints,\n"
+           "# indexes, commit); the ratio is to bare. db_ms: the database server's CPU time per\n"
+           "# Book call (warm-up calls included) and per bare insert, from /proc\n");
+    printf("%-6s %10s %15s %15s %13s %7s %10s %10s\n", "round", "clinicd/s", "pgbench_notify",
+           "pgbench_events", "pgbench_bare", "ratio", "db_ms_book", "db_ms_bare");
     for (int k = 0; k < opt->rounds; k++) {
         struct bench_result r;
-        double tps = 0, tps_events = 0;
+        struct pgbench_figures figures[PGBENCH_KINDS];
+        double cpu_before = db_server_cpu(run->db_server);
         if (!bench_measure(&book_ops, run, (int)callers, opt->seconds, &r))
             return false;
+        double calls = (double)(r.calls + r.failures) + (double)callers * WARMUP_CALLS;
+        book_cpu[k] = cpu_ms_per(cpu_before, db_server_cpu(run->db_server), calls);
         if (r.failures || r.error[0])
             fprintf(stderr, "%s: %llu Book calls of round %d failed; first: %s\n", BENCH_PROG,
                     (unsigned long long)r.failures, k + 1, r.error);
         *failures += r.failures;
-        if (!run_pgbench_pair(opt, pgbench, db, run, pg, (long)k * hours_per_round, hours_per_round,
-                              &tps_events, &tps))
+        if (!run_pgbench_round(opt, pgbench, db, run, pg, (long)k * hours_per_round,
+                               hours_per_round, figures))
             return false;
-        ratios[k] = tps > 0 ? r.calls_per_s / tps : 0;
-        printf("%-8d %12.0f %16.0f %14.0f %8.2f\n", k + 1, r.calls_per_s, tps_events, tps,
-               ratios[k]);
+        double bare = figures[PGBENCH_BARE].tps;
+        ratios[k] = bare > 0 ? r.calls_per_s / bare : 0;
+        bare_cpu[k] = figures[PGBENCH_BARE].db_cpu_ms;
+        char book_ms[16], bare_ms[16];
+        printf("%-6d %10.0f %15.0f %15.0f %13.0f %7.2f %10s %10s\n", k + 1, r.calls_per_s,
+               figures[PGBENCH_NOTIFY].tps, figures[PGBENCH_EVENTS].tps, bare, ratios[k],
+               format_ms(book_ms, sizeof book_ms, book_cpu[k]),
+               format_ms(bare_ms, sizeof bare_ms, bare_cpu[k]));
         fflush(stdout);
     }
     *ratio = median(ratios, (int)opt->rounds);
+    *book_cpu_ms = median(book_cpu, (int)opt->rounds);
+    *bare_cpu_ms = median(bare_cpu, (int)opt->rounds);
     return true;
 }
 
@@ -758,6 +910,7 @@ int main(int argc, char **argv)
     if (!bench_db_i64(db, "counting appointments (is --database the daemon's database?)",
                       "SELECT count(*) FROM appointments", 0, NULL, &rows_before))
         goto done;
+    run.db_server = find_db_server(db);
     int64_t t0 = bench_now_ns();
     if (!setup_clinic(db, tag, &run, (int)opt.pgbench_clients, &pg))
         goto done;
@@ -809,9 +962,10 @@ int main(int argc, char **argv)
 
     status = failures ? BENCH_EXIT_FAILED : 0;
     if (opt.pgbench_clients > 0) {
-        double ratio;
+        double ratio, book_cpu_ms, bare_cpu_ms;
         uint64_t round_failures = 0;
-        if (!measure_ratio(&opt, pgbench, db, &run, &pg, target_callers, &ratio, &round_failures)) {
+        if (!measure_ratio(&opt, pgbench, db, &run, &pg, target_callers, &ratio, &book_cpu_ms,
+                           &bare_cpu_ms, &round_failures)) {
             status = BENCH_EXIT_FAILED;
             goto done;
         }
@@ -824,6 +978,11 @@ int main(int argc, char **argv)
                target_callers != TARGET_CALLERS ? "not measured"
                : ratio >= TARGET_RATIO          ? "met"
                                                 : "NOT met");
+        char book_ms[16], bare_ms[16];
+        printf("database CPU per booking at %ld callers: %s ms; per bare insert: %s ms (medians; "
+               "'-' when the server is not on this machine)\n",
+               target_callers, format_ms(book_ms, sizeof book_ms, book_cpu_ms),
+               format_ms(bare_ms, sizeof bare_ms, bare_cpu_ms));
     }
     if (opt.second_url) {
         double ratio;
