@@ -6,6 +6,11 @@
 #   bash scripts/bench.sh NAME [options]       one of them with its own options, e.g.
 #                                              bash scripts/bench.sh booking --seconds 10
 #   bash scripts/bench.sh [rpc_overhead options]   as before: rpc_overhead alone
+#   bash scripts/bench.sh failover [booking options]
+#                                              Book at 16 callers on a pg_auto_failover
+#                                              formation (scripts/ha.sh: a primary with a
+#                                              synchronous secondary) beside the same run on the
+#                                              embedded single PostgreSQL
 #
 # Each program prints its own --help. booking and slots get the daemon's database
 # (--database) to set up their clinic and for pgbench; they leave their rows in it, which is
@@ -32,6 +37,9 @@ workers="${CLINIC_BENCH_WORKERS:-}"
 startup_timeout_s=60
 stop_timeout_s=30
 all_benchmarks=(rpc_overhead slots booking)
+# failover is not among them: it starts three more PostgreSQL servers and takes a minute or two.
+ha_dir=""
+ha_pid=""
 
 log() { echo "bench: $*" >&2; }
 
@@ -40,7 +48,7 @@ log() { echo "bench: $*" >&2; }
 selected=("${all_benchmarks[@]}")
 if [ $# -gt 0 ]; then
     case "$1" in
-    rpc_overhead | slots | booking)
+    rpc_overhead | slots | booking | failover)
         selected=("$1")
         shift
         ;;
@@ -48,7 +56,7 @@ if [ $# -gt 0 ]; then
         selected=(rpc_overhead)
         ;;
     *)
-        log "unknown benchmark \"$1\"; choose one of: ${all_benchmarks[*]}"
+        log "unknown benchmark \"$1\"; choose one of: ${all_benchmarks[*]} failover"
         exit 2
         ;;
     esac
@@ -59,6 +67,10 @@ if [ -n "$workers" ] && ! [[ "$workers" =~ ^[1-9][0-9]{0,3}$ ]]; then
 fi
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCLINIC_TESTS=OFF >/dev/null
+if [[ " ${selected[*]} " == " failover " ]] && [ ! -x /usr/bin/pg_autoctl ]; then
+    log "failover needs pg_auto_failover (/usr/bin/pg_autoctl): run bash scripts/install-deps.sh"
+    exit 2
+fi
 cmake --build "$build" -j2 --target clinicd clinic_cli "${all_benchmarks[@]}" >/dev/null
 
 # A loopback port that nothing answers on right now (bash's /dev/tcp, no extra tools). Another
@@ -81,17 +93,31 @@ chmod 755 "$workdir"
 daemon_pid=""
 second_pid=""
 
+# Stops a daemon by SIGTERM, then SIGKILL past stop_timeout_s.
+stop_daemon() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid"
+    for _ in $(seq 1 $((stop_timeout_s * 10))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
 cleanup() {
     local status=$?
+    # the failover formation's daemon, then the formation (its folder is inside $workdir)
+    if [ -n "$ha_pid" ]; then
+        stop_daemon "$ha_pid"
+    fi
+    if [ -n "$ha_dir" ]; then
+        CLINIC_HA_DIR="$ha_dir" bash "$root/scripts/ha.sh" down >/dev/null 2>&1 || true
+    fi
     # the second daemon first: it shares the first one's PostgreSQL
-    if [ -n "$second_pid" ] && kill -0 "$second_pid" 2>/dev/null; then
-        kill -TERM "$second_pid"
-        for _ in $(seq 1 $((stop_timeout_s * 10))); do
-            kill -0 "$second_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$second_pid" 2>/dev/null || true
-        wait "$second_pid" 2>/dev/null || true
+    if [ -n "$second_pid" ]; then
+        stop_daemon "$second_pid"
     fi
     if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
         kill -TERM "$daemon_pid"
@@ -156,26 +182,44 @@ done
 echo "# clinicd $url: a fresh embedded PostgreSQL $(/usr/bin/pg_config --version 2>/dev/null |
     sed 's/^PostgreSQL //'), --workers $workers_shown, --log-level warn"
 
-# Scheduling calls need a token: an admin created for this cluster logs in once, and libclinic
-# sends CLINIC_TOKEN with every call of slots and booking. rpc_overhead's Health/Check needs
-# none and gets none, so its figures stay those of the bare call.
+# Waits until the daemon at $1 (process $2, log $3) serves, or gives up with its log.
+wait_serving() {
+    local deadline=$((SECONDS + startup_timeout_s))
+    until "$bin/clinic" --url "$1" --timeout 1000 health >/dev/null 2>&1; do
+        if ! kill -0 "$2" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+            log "the clinicd on $1 did not start (its log follows)"
+            cat "$3" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# Scheduling calls need a token: an admin created in the database $2 logs in once through the
+# daemon $1, and libclinic sends CLINIC_TOKEN with every call of slots and booking. Prints the
+# token; its files go under the folder $3.
+admin_token() {
+    local password
+    password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    if ! printf '%s\n' "$password" | "$bin/clinicd" bootstrap-admin --email bench@clinic.invalid \
+        --name "Benchmark" --database "$2" >"$3/bootstrap.log" 2>&1; then
+        log "could not create the benchmark's admin account:"
+        cat "$3/bootstrap.log" >&2
+        return 1
+    fi
+    mkdir -p "$3/config"
+    if ! printf '%s\n' "$password" | XDG_CONFIG_HOME="$3/config" "$bin/clinic" \
+        --url "$1" login --email bench@clinic.invalid --password-file - >/dev/null; then
+        log "could not log in as the benchmark's admin"
+        return 1
+    fi
+    head -n 1 "$3/config/clinic/token"
+}
+
+# rpc_overhead's Health/Check needs no token and gets none, so its figures stay the bare call's.
 token=""
 if [[ " ${selected[*]} " != " rpc_overhead " ]]; then
-    bench_email="bench@clinic.invalid"
-    bench_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-    if ! printf '%s\n' "$bench_password" | "$bin/clinicd" bootstrap-admin --email "$bench_email" \
-        --name "Benchmark" --database "$database" >"$workdir/bootstrap.log" 2>&1; then
-        log "could not create the benchmark's admin account:"
-        cat "$workdir/bootstrap.log" >&2
-        exit 1
-    fi
-    mkdir -p "$workdir/config"
-    if ! printf '%s\n' "$bench_password" | XDG_CONFIG_HOME="$workdir/config" "$bin/clinic" \
-        --url "$url" login --email "$bench_email" --password-file - >/dev/null; then
-        log "could not log in as the benchmark's admin"
-        exit 1
-    fi
-    token=$(head -n 1 "$workdir/config/clinic/token")
+    token=$(admin_token "$url" "$database" "$workdir")
 fi
 
 # booking also measures two daemons on the one database against one: a second clinicd on the
@@ -186,16 +230,50 @@ if [[ " ${selected[*]} " == *" booking "* ]]; then
     "$bin/clinicd" --database "$database" --listen "$second_url" --events "" \
         "${workers_option[@]}" --log-level warn >"$workdir/clinicd-2.log" 2>&1 &
     second_pid=$!
-    deadline=$((SECONDS + startup_timeout_s))
-    until "$bin/clinic" --url "$second_url" --timeout 1000 health >/dev/null 2>&1; do
-        if ! kill -0 "$second_pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-            log "the second clinicd did not start (its log follows)"
-            cat "$workdir/clinicd-2.log" >&2
-            exit 1
-        fi
-        sleep 0.2
-    done
+    wait_serving "$second_url" "$second_pid" "$workdir/clinicd-2.log"
 fi
+
+# The Book calls per second at 16 callers in booking's output (its row for 16 callers).
+book_rate() { awk '$1 == "16" && NF == 6 { print $2 }' "$1"; }
+
+# failover: the same booking run (16 callers, one round, unless told otherwise) against the
+# embedded PostgreSQL and then against a daemon on a pg_auto_failover formation (scripts/ha.sh,
+# every node on this machine: the primary commits only once its synchronous secondary has the
+# WAL), and the two rates side by side. The formation lives in $workdir/ha.
+run_failover() {
+    local one="$workdir/failover-one.out" ha="$workdir/failover-ha.out" ha_url ha_token daemon
+    local options=(--callers 16 --rounds 1 "$@")
+    echo "# the embedded single PostgreSQL:"
+    CLINIC_TOKEN="$token" "$bin/booking" --url "$url" --database "$database" "${options[@]}" |
+        tee "$one" || return 1
+    ha_dir="$workdir/ha"
+    echo "# starting a formation (monitor, primary, synchronous secondary) in $ha_dir"
+    if ! CLINIC_HA_DIR="$ha_dir" bash "$root/scripts/ha.sh" up >"$workdir/ha.log" 2>&1; then
+        log "the formation did not start:"
+        cat "$workdir/ha.log" >&2
+        return 1
+    fi
+    ha_url=$(CLINIC_HA_DIR="$ha_dir" bash "$root/scripts/ha.sh" url)
+    daemon="tcp://127.0.0.1:$(free_port)"
+    "$bin/clinicd" --database "$ha_url" --listen "$daemon" --events "" "${workers_option[@]}" \
+        --log-level warn >"$workdir/clinicd-ha.log" 2>&1 &
+    ha_pid=$!
+    wait_serving "$daemon" "$ha_pid" "$workdir/clinicd-ha.log" || return 1
+    mkdir -p "$workdir/ha-admin"
+    ha_token=$(admin_token "$daemon" "$ha_url" "$workdir/ha-admin") || return 1
+    echo "# the formation ($ha_url):"
+    CLINIC_TOKEN="$ha_token" "$bin/booking" --url "$daemon" --database "$ha_url" "${options[@]}" |
+        tee "$ha" || return 1
+    local rate_one rate_ha
+    rate_one=$(book_rate "$one")
+    rate_ha=$(book_rate "$ha")
+    if [ -z "$rate_one" ] || [ -z "$rate_ha" ]; then
+        log "no 16-caller figure in booking's output (give --callers with 16 in it)"
+        return 1
+    fi
+    awk -v one="$rate_one" -v ha="$rate_ha" 'BEGIN {
+        printf "Book at 16 callers: one PostgreSQL %d/s, failover formation (synchronous secondary) %d/s: %.2f of it\n", one, ha, ha / one }'
+}
 
 # Every selected benchmark runs even when an earlier one failed; the exit status says so.
 failed=()
@@ -207,6 +285,10 @@ for name in "${selected[@]}"; do
     if [ "$name" != rpc_overhead ]; then
         args+=(--database "$database")
         env_token=(CLINIC_TOKEN="$token")
+    fi
+    if [ "$name" = failover ]; then
+        run_failover "$@" || failed+=("$name")
+        continue
     fi
     if [ "$name" = booking ]; then
         args+=(--second-url "$second_url")
