@@ -86,9 +86,27 @@ int clinic_call_raw(clinic_client *client, const void *request, size_t request_l
 /* Writes 32 random hex digits and a NUL into out (request ids, idempotency keys). */
 void clinic_random_id(char out[33]);
 
-/* Writes message (any protobuf-c message) as JSON into a malloc'd string (free it), using the
- * .proto field names; NULL when out of memory. Enums print as their names, bytes as base64. */
+/* --- JSON (json.c): protobuf's canonical JSON mapping, for any message, from its descriptor:
+ * 64-bit integers as strings, enums by name, bytes as base64, every field printed. */
+
+enum clinic_json_names {
+    CLINIC_JSON_PROTO_NAMES, /* "start_time", as in the .proto (what `clinic --json` prints) */
+    CLINIC_JSON_CAMEL_NAMES  /* "startTime", the mapping's JSON names (Connect, browsers) */
+};
+
+/* Writes message as compact JSON into a malloc'd string (free it), with the .proto field
+ * names; NULL when out of memory. */
 char *clinic_message_to_json(const ProtobufCMessage *message);
+
+/* The same with the names chosen. */
+char *clinic_message_to_json_named(const ProtobufCMessage *message, enum clinic_json_names names);
+
+/* Reads JSON text (len bytes) as a message of type descriptor: either name of a field, 64-bit
+ * integers as strings or numbers, enums by name or number, null for a default. Returns the
+ * message (free it with protobuf_c_message_free_unpacked(m, NULL)), or NULL with a sentence in
+ * why naming the field ("booking.start_time: expected text"). */
+ProtobufCMessage *clinic_message_from_json(const ProtobufCMessageDescriptor *descriptor,
+                                           const char *text, size_t len, char *why, size_t why_len);
 
 /* --- events: a subscription to the daemon's appointment events ---
  *

@@ -1,5 +1,5 @@
-/* test_json.c: clinic_message_to_json, the descriptor-driven JSON behind every `--json`. Expected
- * strings are exact: scripts parse this output. */
+/* test_json.c: clinic_message_to_json, the descriptor-driven JSON behind every `--json`, and
+ * clinic_message_from_json, its reader. Expected strings are exact: scripts parse this output. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include "clinic/v1/notes.pb-c.h"
 #include "clinic/v1/reflection.pb-c.h"
 #include "clinic/v1/rpc.pb-c.h"
+#include "clinic/v1/scheduling.pb-c.h"
 
 static void assert_json(const ProtobufCMessage *m, const char *expected)
 {
@@ -88,9 +89,9 @@ static void request_prints_bytes_as_base64_and_escapes_strings(void **state)
     req.request_id = "tab\there";
     req.deadline_ms = 4294967295u;
     req.idempotency_key = "Jos\xc3\xa9";
-    assert_json(&req.base, "{\"method\":\"say \\\"hi\\\"\\\\\\u000a\","
+    assert_json(&req.base, "{\"method\":\"say \\\"hi\\\"\\\\\\n\","
                            "\"payload\":\"AP8Qfg==\","
-                           "\"request_id\":\"tab\\u0009here\","
+                           "\"request_id\":\"tab\\there\","
                            "\"auth_token\":\"\","
                            "\"deadline_ms\":4294967295,"
                            "\"idempotency_key\":\"Jos\xc3\xa9\"}");
@@ -161,6 +162,133 @@ static void non_finite_doubles_print_as_proto3_strings(void **state)
     }
 }
 
+/* --- reading --- */
+
+static ProtobufCMessage *read_ok(const ProtobufCMessageDescriptor *d, const char *json)
+{
+    char why[256] = "";
+    ProtobufCMessage *m = clinic_message_from_json(d, json, strlen(json), why, sizeof why);
+    if (!m)
+        fail_msg("%s refused: %s", json, why);
+    return m;
+}
+
+static void assert_refused(const ProtobufCMessageDescriptor *d, const char *json,
+                           const char *expected_why)
+{
+    char why[256] = "";
+    ProtobufCMessage *m = clinic_message_from_json(d, json, strlen(json), why, sizeof why);
+    if (m) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        fail_msg("%s was read; expected a refusal", json);
+    }
+    if (!strstr(why, expected_why))
+        fail_msg("for %s: \"%s\" does not say \"%s\"", json, why, expected_why);
+}
+
+/* Connect clients send lowerCamelCase, `clinic --json` users the .proto names: both read,
+ * 64-bit integers as strings or numbers. */
+static void both_names_and_both_forms_of_int64_read(void **state)
+{
+    (void)state;
+    ProtobufCMessage *m =
+        read_ok(&clinic__v1__book_request__descriptor,
+                "{\"clientId\":\"12\",\"service_id\":3,\"locationId\":\"9007199254740993\","
+                "\"startTime\":\"2027-01-01T09:00:00+01:00\",\"therapist_id\":null}");
+    const Clinic__V1__BookRequest *req = (const Clinic__V1__BookRequest *)m;
+    assert_int_equal(req->client_id, 12);
+    assert_int_equal(req->service_id, 3);
+    assert_int_equal(req->location_id, 9007199254740993LL);
+    assert_string_equal(req->start_time, "2027-01-01T09:00:00+01:00");
+    assert_int_equal(req->therapist_id, 0);
+    protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* What is printed with either kind of names reads back as the same message, byte for byte. */
+static void printed_json_reads_back_as_the_same_message(void **state)
+{
+    (void)state;
+    Clinic__V1__FieldViolation a = CLINIC__V1__FIELD_VIOLATION__INIT, b = a;
+    a.field = "start_time";
+    a.description = "must be \"before\" end_time\n";
+    b.field = "client_id";
+    b.description = "Jos\xc3\xa9 has no such record";
+    Clinic__V1__FieldViolation *list[] = {&a, &b};
+    Clinic__V1__RpcStatus status = CLINIC__V1__RPC_STATUS__INIT;
+    status.code = -3;
+    status.message = "bad";
+    status.n_violations = 2;
+    status.violations = list;
+    uint8_t payload[] = {0x00, 0xff, 0x10, 0x7e, 0xfb};
+    Clinic__V1__RpcResponse resp = CLINIC__V1__RPC_RESPONSE__INIT;
+    resp.status = &status;
+    resp.payload = (ProtobufCBinaryData){sizeof payload, payload};
+    resp.request_id = "r1";
+    uint8_t want[256], got[256];
+    size_t want_len = protobuf_c_message_pack(&resp.base, want);
+    enum clinic_json_names kinds[] = {CLINIC_JSON_PROTO_NAMES, CLINIC_JSON_CAMEL_NAMES};
+    for (size_t k = 0; k < 2; k++) {
+        char *json = clinic_message_to_json_named(&resp.base, kinds[k]);
+        assert_non_null(json);
+        if (kinds[k] == CLINIC_JSON_CAMEL_NAMES && !strstr(json, "\"requestId\":\"r1\""))
+            fail_msg("no lowerCamelCase name in %s", json);
+        ProtobufCMessage *m = read_ok(&clinic__v1__rpc_response__descriptor, json);
+        assert_int_equal(protobuf_c_message_get_packed_size(m), want_len);
+        size_t got_len = protobuf_c_message_pack(m, got);
+        assert_memory_equal(got, want, want_len);
+        assert_int_equal(got_len, want_len);
+        protobuf_c_message_free_unpacked(m, NULL);
+        free(json);
+    }
+}
+
+static void enums_read_by_name_or_number_and_bytes_in_either_alphabet(void **state)
+{
+    (void)state;
+    ProtobufCMessage *m =
+        read_ok(&clinic__v1__health_check_response__descriptor, "{\"status\":\"NOT_SERVING\"}");
+    assert_int_equal(((Clinic__V1__HealthCheckResponse *)m)->status,
+                     CLINIC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
+    protobuf_c_message_free_unpacked(m, NULL);
+    m = read_ok(&clinic__v1__health_check_response__descriptor, "{\"status\":1}");
+    assert_int_equal(((Clinic__V1__HealthCheckResponse *)m)->status,
+                     CLINIC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+    protobuf_c_message_free_unpacked(m, NULL);
+    /* 0x00 0xff 0xfb: "AP/7" in the standard alphabet, "AP_7" URL-safe */
+    const char *forms[] = {"{\"payload\":\"AP/7\"}", "{\"payload\":\"AP_7\"}",
+                           "{\"payload\":\"Zg\"}"};
+    size_t lengths[] = {3, 3, 1};
+    for (size_t i = 0; i < 3; i++) {
+        m = read_ok(&clinic__v1__rpc_response__descriptor, forms[i]);
+        assert_int_equal(((Clinic__V1__RpcResponse *)m)->payload.len, lengths[i]);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+}
+
+/* Each refusal names the field as the caller wrote it and says what was wrong. */
+static void refusals_name_the_field_and_the_problem(void **state)
+{
+    (void)state;
+    const ProtobufCMessageDescriptor *book = &clinic__v1__book_request__descriptor;
+    const ProtobufCMessageDescriptor *resp = &clinic__v1__rpc_response__descriptor;
+    assert_refused(book, "{\"clientId\":", "not valid JSON");
+    assert_refused(book, "[1]", "expected an object (a BookRequest)");
+    assert_refused(book, "{\"client\":1}", "client: no such field in BookRequest");
+    assert_refused(book, "{\"clientId\":\"twelve\"}", "clientId: \"twelve\" is not a whole number");
+    assert_refused(book, "{\"clientId\":1.5}", "clientId: expected a whole number");
+    assert_refused(book, "{\"startTime\":9}", "startTime: expected text");
+    assert_refused(book, "{\"client_id\":1,\"clientId\":1}", "given twice");
+    assert_refused(book, "{\"clientId\":1,\"clientId\":2}", "duplicate");
+    assert_refused(&clinic__v1__health_check_response__descriptor, "{\"status\":\"UP\"}",
+                   "status: \"UP\" is not one of ServingStatus's values");
+    assert_refused(resp, "{\"status\":{\"code\":4294967296}}",
+                   "status.code: 4294967296 is out of range");
+    assert_refused(resp, "{\"status\":{\"violations\":[{\"field\":\"a\"},{\"field\":[]}]}}",
+                   "status.violations[1].field: expected text");
+    assert_refused(resp, "{\"payload\":\"not base64!\"}", "payload: not base64 text");
+    assert_refused(resp, "{\"status\":{\"violations\":{}}}", "status.violations: expected a list");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +300,10 @@ int main(void)
         cmocka_unit_test(bytes_use_standard_base64_padding),
         cmocka_unit_test(nested_message_and_signed_numbers),
         cmocka_unit_test(non_finite_doubles_print_as_proto3_strings),
+        cmocka_unit_test(both_names_and_both_forms_of_int64_read),
+        cmocka_unit_test(printed_json_reads_back_as_the_same_message),
+        cmocka_unit_test(enums_read_by_name_or_number_and_bytes_in_either_alphabet),
+        cmocka_unit_test(refusals_name_the_field_and_the_problem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
