@@ -10,6 +10,8 @@ set -euo pipefail
 #   libpq-dev postgresql               the database client and a server for the embedded default and tests
 #   libsodium-dev                      Argon2id password hashing and random tokens; base64 in JSON
 #   libjansson-dev                     JSON: libclinic's `--json` output and JSON requests
+#   libmicrohttpd-dev                  clinic-gateway's HTTP server (Connect over HTTP/1.1)
+#   libcurl4-openssl-dev               the gateway's tests call it over HTTP with libcurl
 #   libcmocka-dev                      unit tests
 #   postgresql-15-pgtap                schema tests
 #   clang libclang-rt-14-dev           the sanitizer build of the test suite (AddressSanitizer and
@@ -28,7 +30,8 @@ set -euo pipefail
 #                                      failover: pg_autoctl and the monitor's extension
 #                                      (scripts/ha.sh, tests/integration/test_failover.c)
 packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
-          libpq-dev postgresql libsodium-dev libjansson-dev libcmocka-dev postgresql-15-pgtap
+          libpq-dev postgresql libsodium-dev libjansson-dev libmicrohttpd-dev
+          libcurl4-openssl-dev libcmocka-dev postgresql-15-pgtap
           clang libclang-rt-14-dev llvm clang-format faketime
           openssl procps util-linux ca-certificates git python3
           pg-auto-failover-cli postgresql-15-auto-failover)

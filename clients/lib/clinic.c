@@ -419,9 +419,9 @@ static int decode_reply(nng_msg *msg, const ProtobufCMessageDescriptor *response
 }
 
 /* Packs the envelope; NULL when out of memory. */
-static uint8_t *pack_envelope(clinic_client *c, const char *method, const ProtobufCMessage *request,
-                              const char *request_id, const char *key, uint32_t timeout_ms,
-                              size_t *len)
+static uint8_t *pack_envelope(const char *token, const char *method,
+                              const ProtobufCMessage *request, const char *request_id,
+                              const char *key, uint32_t timeout_ms, size_t *len)
 {
     Clinic__V1__RpcRequest env = CLINIC__V1__RPC_REQUEST__INIT;
     size_t payload_len = protobuf_c_message_get_packed_size(request);
@@ -433,7 +433,7 @@ static uint8_t *pack_envelope(clinic_client *c, const char *method, const Protob
     env.payload.data = payload;
     env.payload.len = payload_len;
     env.request_id = (char *)request_id;
-    env.auth_token = c->token ? c->token : "";
+    env.auth_token = (char *)token;
     env.deadline_ms = timeout_ms;
     env.idempotency_key = (char *)key;
     *len = clinic__v1__rpc_request__get_packed_size(&env);
@@ -487,7 +487,8 @@ int clinic_call_within(clinic_client *c, const char *method, const ProtobufCMess
         clinic_random_id(generated_key);
 
     size_t len;
-    uint8_t *envelope = pack_envelope(c, method, request, request_id, key, timeout_ms, &len);
+    const char *token = opts->token ? opts->token : c->token ? c->token : "";
+    uint8_t *envelope = pack_envelope(token, method, request, request_id, key, timeout_ms, &len);
     if (!envelope) {
         set_error(err, STATUS_RESOURCE_EXHAUSTED, request_id, "out of memory");
         return STATUS_RESOURCE_EXHAUSTED;

@@ -43,6 +43,8 @@ struct clinic_call_options {
     bool mutating;               /* attach an idempotency key (generated unless given below) */
     const char *idempotency_key; /* a caller-chosen key, e.g. to retry across processes */
     const char *request_id;      /* NULL: a random one */
+    const char *token;           /* this call's bearer token; NULL: the client's (clinic_set_token),
+                                  * "": none (a gateway calls for many people through one client) */
 };
 
 /* Connects to a comma-separated list of daemon URLs ("tcp://a:7450,tcp://b:7450"); calls are

@@ -1,0 +1,361 @@
+/* clinic-gateway: Connect's unary protocol over HTTP/1.1 to a real clinicd. A gateway runs in
+ * this process on a free port (gateway_start, what clinic-gateway's main runs) and libcurl
+ * calls it as a browser or `buf curl` would: JSON and binary protobuf, the bearer token, the
+ * idempotency key and the deadline passed on, errors as Connect's JSON with the HTTP status of
+ * its table, the body limit, CORS closed unless an origin is configured, security headers.
+ * Bookings go to 1 June of next year, so the tests pass on any day of any year. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clinic.h"
+#include "clinic/v1/health.pb-c.h"
+#include "clinic/v1/scheduling.pb-c.h"
+#include "gateway.h"
+#include "harness.h"
+#include "status.h"
+
+#define MAX_BODY       2048
+#define ALLOWED_ORIGIN "https://book.clinic.test"
+
+static struct harness_pg pg;
+static struct harness_daemon daemon_;
+static char db_url[512];
+static struct harness_clinic clinic;
+static clinic_client *upstream;
+static struct gateway *gw;
+static char base[64];
+static int year;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !harness_pg_start(&pg) ||
+        !harness_pg_create_database(&pg, "gateway", db_url, sizeof db_url) ||
+        !harness_daemon_start(&daemon_, pg.dir, db_url, NULL, true) ||
+        !harness_seed_clinic(db_url, "UTC", 1, 2, &clinic))
+        return -1;
+    year = harness_next_year();
+    struct clinic_error err;
+    struct clinic_connect_options opts = {0};
+    upstream = clinic_connect_with(daemon_.url, &opts, &err);
+    struct gateway_config config = {.listen = "127.0.0.1:0",
+                                    .max_body_bytes = MAX_BODY,
+                                    .max_connections = 32,
+                                    .per_address_max = 32,
+                                    .origins = {ALLOWED_ORIGIN},
+                                    .n_origins = 1};
+    char why[256];
+    if (!upstream || !(gw = gateway_start(&config, upstream, why, sizeof why)))
+        return -1;
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", gateway_port(gw));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gateway_stop(gw);
+    clinic_close(upstream);
+    int status = harness_daemon_stop(&daemon_);
+    harness_pg_destroy(&pg);
+    curl_global_cleanup();
+    return status == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ an HTTP exchange */
+
+struct reply {
+    long status;
+    char *body;
+    size_t len;
+    char headers[4096];
+};
+
+static size_t take_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct reply *r = arg;
+    char *grown = realloc(r->body, r->len + size * n + 1);
+    assert_non_null(grown);
+    memcpy(grown + r->len, data, size * n);
+    r->body = grown;
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t take_header(char *data, size_t size, size_t n, void *arg)
+{
+    struct reply *r = arg;
+    size_t used = strlen(r->headers);
+    snprintf(r->headers + used, sizeof r->headers - used, "%.*s", (int)(size * n), data);
+    return size * n;
+}
+
+/* Sends `method` to base+path with the headers (NULL-terminated, may be NULL) and body. */
+static struct reply exchange(const char *method, const char *path, const char *const *headers,
+                             const void *body, size_t len)
+{
+    struct reply r = {0};
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    CURL *curl = curl_easy_init();
+    assert_non_null(curl);
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; headers && headers[i]; i++)
+        list = curl_slist_append(list, headers[i]);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    if (body) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
+    }
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, take_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, take_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(curl);
+    return r;
+}
+
+/* POSTs JSON text to a method's path with the given extra headers (NULL-terminated, may be
+ * NULL); the reply's JSON (decref it) and its status. */
+static json_t *post_json(const char *path, const char *json, const char *const *extra, long *status)
+{
+    const char *headers[8] = {"Content-Type: application/json"};
+    for (size_t i = 0; extra && extra[i] && i < 6; i++)
+        headers[i + 1] = extra[i];
+    struct reply r = exchange("POST", path, headers, json, strlen(json));
+    *status = r.status;
+    json_error_t e;
+    json_t *v = json_loads(r.body ? r.body : "", 0, &e);
+    if (!v)
+        fail_msg("POST %s answered %ld with no JSON: %s", path, r.status, r.body);
+    free(r.body);
+    return v;
+}
+
+static const char *text_of(json_t *v, const char *key)
+{
+    const char *s = json_string_value(json_object_get(v, key));
+    if (!s)
+        fail_msg("no \"%s\" in %s", key, json_dumps(v, 0));
+    return s;
+}
+
+/* Expects a Connect error with code and HTTP status; returns its message. */
+static void expect_error(json_t *v, long status, long want_status, const char *want_code)
+{
+    if (status != want_status || strcmp(text_of(v, "code"), want_code) != 0)
+        fail_msg("expected HTTP %ld \"%s\", got %ld: %s", want_status, want_code, status,
+                 json_dumps(v, 0));
+    assert_non_null(json_object_get(v, "message"));
+}
+
+static const char *bearer(const char *token, char *out, size_t len)
+{
+    snprintf(out, len, "Authorization: Bearer %s", token);
+    return out;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void health_answers_json_and_protobuf_with_safe_headers(void **state)
+{
+    (void)state;
+    long status;
+    json_t *v = post_json("/clinic.v1.Health/Check", "{}", NULL, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(text_of(v, "status"), "SERVING");
+    json_decref(v);
+
+    const char *headers[] = {"Content-Type: application/proto", NULL};
+    struct reply r = exchange("POST", "/clinic.v1.Health/Check", headers, "", 0);
+    assert_int_equal(r.status, 200);
+    harness_assert_contains(r.headers, "Content-Type: application/proto");
+    harness_assert_contains(r.headers, "X-Content-Type-Options: nosniff");
+    harness_assert_contains(r.headers, "Cache-Control: no-store");
+    Clinic__V1__HealthCheckResponse *h =
+        clinic__v1__health_check_response__unpack(NULL, r.len, (const uint8_t *)r.body);
+    assert_non_null(h);
+    assert_int_equal(h->status, CLINIC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+    clinic__v1__health_check_response__free_unpacked(h, NULL);
+    free(r.body);
+}
+
+/* A person logs in through the gateway and books with the token it gave them; the same
+ * Idempotency-Key sent again answers the same appointment, which clinicd holds once. */
+static void login_then_book_once_per_idempotency_key(void **state)
+{
+    (void)state;
+    long status;
+    char login[256], auth[160], start[40], book[512];
+    snprintf(login, sizeof login, "{\"email\":\"%s\",\"password\":\"%s\"}", HARNESS_ADMIN_EMAIL,
+             HARNESS_PASSWORD);
+    json_t *v = post_json("/clinic.v1.Auth/Login", login, NULL, &status);
+    assert_int_equal(status, 200);
+    bearer(text_of(v, "token"), auth, sizeof auth);
+    json_decref(v);
+
+    snprintf(start, sizeof start, "%d-06-01T10:00:00Z", year);
+    snprintf(book, sizeof book,
+             "{\"clientId\":\"%lld\",\"serviceId\":\"%lld\",\"locationId\":%lld,"
+             "\"startTime\":\"%s\",\"therapistId\":\"%lld\"}",
+             clinic.client_ids[0], clinic.service_id, clinic.location_id, start,
+             clinic.therapist_ids[0]);
+    const char *headers[] = {auth, "Idempotency-Key: gateway-test-book-1",
+                             "Connect-Timeout-Ms: 15000", "Connect-Protocol-Version: 1", NULL};
+    json_t *first = post_json("/clinic.v1.Scheduling/Book", book, headers, &status);
+    assert_int_equal(status, 200);
+    json_t *again = post_json("/clinic.v1.Scheduling/Book", book, headers, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(text_of(first, "id"), text_of(again, "id"));
+    assert_string_equal(text_of(first, "status"), "APPOINTMENT_STATUS_BOOKED");
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM appointments WHERE start_at = '%s'", start);
+    char *count = harness_sql(db_url, sql);
+    assert_string_equal(count, "1");
+    free(count);
+    json_decref(first);
+    json_decref(again);
+
+    /* the same time once more, with another key: the slot is taken (failed_precondition, 400) */
+    const char *other[] = {auth, "Idempotency-Key: gateway-test-book-2", NULL};
+    v = post_json("/clinic.v1.Scheduling/Book", book, other, &status);
+    expect_error(v, status, 400, "failed_precondition");
+    json_decref(v);
+}
+
+/* Each refusal is Connect's JSON error with the HTTP status of Connect's table. */
+static void errors_follow_connects_table(void **state)
+{
+    (void)state;
+    long status;
+    json_t *v = post_json("/clinic.v1.Locations/ListLocations", "{}", NULL, &status);
+    expect_error(v, status, 401, "unauthenticated");
+    json_decref(v);
+
+    const char *wrong[] = {"Authorization: Bearer not-a-token", NULL};
+    v = post_json("/clinic.v1.Locations/ListLocations", "{}", wrong, &status);
+    expect_error(v, status, 401, "unauthenticated");
+    json_decref(v);
+
+    v = post_json("/clinic.v1.Nothing/Here", "{}", NULL, &status);
+    expect_error(v, status, 404, "unimplemented");
+    json_decref(v);
+
+    v = post_json("/clinic.v1.Health/Check", "{\"status\":", NULL, &status);
+    expect_error(v, status, 400, "invalid_argument");
+    harness_assert_contains(text_of(v, "message"), "not valid JSON");
+    json_decref(v);
+
+    v = post_json("/clinic.v1.Health/Check", "{\"serviceName\":1}", NULL, &status);
+    expect_error(v, status, 400, "invalid_argument");
+    json_decref(v);
+
+    const char *timeout[] = {"Connect-Timeout-Ms: soon", NULL};
+    v = post_json("/clinic.v1.Health/Check", "{}", timeout, &status);
+    expect_error(v, status, 400, "invalid_argument");
+    harness_assert_contains(text_of(v, "message"), "Connect-Timeout-Ms");
+    json_decref(v);
+
+    const char *text[] = {"Content-Type: text/plain", NULL};
+    struct reply r = exchange("POST", "/clinic.v1.Health/Check", text, "{}", 2);
+    assert_int_equal(r.status, 415);
+    harness_assert_contains(r.headers, "Accept-Post: application/json, application/proto");
+    free(r.body);
+
+    r = exchange("GET", "/clinic.v1.Health/Check", NULL, NULL, 0);
+    assert_int_equal(r.status, 405);
+    harness_assert_contains(r.headers, "Allow: POST, OPTIONS");
+    free(r.body);
+
+    char big[MAX_BODY + 64];
+    memset(big, ' ', sizeof big - 1);
+    big[0] = '{';
+    big[sizeof big - 2] = '}';
+    big[sizeof big - 1] = '\0';
+    v = post_json("/clinic.v1.Health/Check", big, NULL, &status);
+    expect_error(v, status, 413, "resource_exhausted");
+    json_decref(v);
+}
+
+/* A field the daemon refuses comes back named, in a clinic.v1.RpcStatus detail. */
+static void field_violations_travel_as_a_detail(void **state)
+{
+    (void)state;
+    long status;
+    char login[256], auth[160];
+    snprintf(login, sizeof login, "{\"email\":\"%s\",\"password\":\"%s\"}", HARNESS_ADMIN_EMAIL,
+             HARNESS_PASSWORD);
+    json_t *v = post_json("/clinic.v1.Auth/Login", login, NULL, &status);
+    bearer(text_of(v, "token"), auth, sizeof auth);
+    json_decref(v);
+    char book[256];
+    snprintf(book, sizeof book,
+             "{\"clientId\":\"%lld\",\"serviceId\":\"%lld\",\"locationId\":\"%lld\","
+             "\"startTime\":\"next tuesday\"}",
+             clinic.client_ids[1], clinic.service_id, clinic.location_id);
+    const char *headers[] = {auth, NULL};
+    v = post_json("/clinic.v1.Scheduling/Book", book, headers, &status);
+    expect_error(v, status, 400, "invalid_argument");
+    json_t *detail = json_array_get(json_object_get(v, "details"), 0);
+    assert_string_equal(text_of(detail, "type"), "clinic.v1.RpcStatus");
+    assert_true(strlen(text_of(detail, "value")) > 0);
+    json_t *violation =
+        json_array_get(json_object_get(json_object_get(detail, "debug"), "violations"), 0);
+    assert_string_equal(text_of(violation, "field"), "start_time");
+    json_decref(v);
+}
+
+/* Browsers' cross-origin calls: allowed for the configured origin only. */
+static void cors_is_closed_but_for_the_configured_origin(void **state)
+{
+    (void)state;
+    const char *ours[] = {"Origin: " ALLOWED_ORIGIN, "Access-Control-Request-Method: POST", NULL};
+    struct reply r = exchange("OPTIONS", "/clinic.v1.Scheduling/Book", ours, NULL, 0);
+    assert_int_equal(r.status, 204);
+    harness_assert_contains(r.headers, "Access-Control-Allow-Origin: " ALLOWED_ORIGIN);
+    harness_assert_contains(r.headers, "Idempotency-Key");
+    free(r.body);
+
+    const char *theirs[] = {"Origin: https://elsewhere.test", "Access-Control-Request-Method: POST",
+                            NULL};
+    r = exchange("OPTIONS", "/clinic.v1.Scheduling/Book", theirs, NULL, 0);
+    assert_int_equal(r.status, 403);
+    assert_null(strstr(r.headers, "Access-Control-Allow-Origin"));
+    free(r.body);
+
+    const char *post[] = {"Content-Type: application/json", "Origin: https://elsewhere.test", NULL};
+    r = exchange("POST", "/clinic.v1.Health/Check", post, "{}", 2);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.headers, "Access-Control-Allow-Origin"));
+    free(r.body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(health_answers_json_and_protobuf_with_safe_headers),
+        cmocka_unit_test(login_then_book_once_per_idempotency_key),
+        cmocka_unit_test(errors_follow_connects_table),
+        cmocka_unit_test(field_violations_travel_as_a_detail),
+        cmocka_unit_test(cors_is_closed_but_for_the_configured_origin),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
