@@ -55,8 +55,8 @@ static const struct method_rule rules[] = {
     PUBLIC("Health/Check", NO_TX),
     PUBLIC("Reflection/ListMethods", NO_TX),
     PUBLIC("Server/Info", NO_TX),
-    PUBLIC("Diagnostics/Sleep", READS), /* served only with --enable-diagnostics */
-    PUBLIC("Auth/Login", NO_TX), /* takes no key: its reply, token and all, must not be kept */
+    PUBLIC("Diagnostics/Sleep", READS),         /* served only with --enable-diagnostics */
+    PUBLIC("Auth/Login", NO_TX | SECRET_INPUT), /* no key: its reply, token and all, is not kept */
     RULE("Auth/Logout", MUTATES, EVERYONE),
     RULE("Auth/WhoAmI", READS, EVERYONE),
     RULE("Auth/ChangePassword", MUTATES | SECRET_INPUT, EVERYONE),

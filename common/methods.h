@@ -27,7 +27,8 @@ enum method_flag {
     METHOD_AUDIT_READ = 1 << 3,   /* a read of clinical data: audited like a mutation */
     METHOD_SECRET_INPUT = 1 << 4, /* the request carries a password: its idempotency key is
                                    * ignored, since the stored SHA-256 of the request would let
-                                   * anyone with the table try passwords against it offline */
+                                   * anyone with the table try passwords against it offline; the
+                                   * gateway limits such calls per address and minute */
     METHOD_STANDBY_OK = 1 << 5,   /* a read whose answer may be a moment old: served by a hot
                                    * standby when there is one close behind (standby.h); never
                                    * notes, audit, or what a caller reads back after writing */

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include "address_limit.h"
 #include "connect.h"
 #include "methods.h"
 #include "services.h"
@@ -23,11 +25,14 @@
 
 /* Idle keep-alive connections are closed after this long. */
 #define CONNECTION_TIMEOUT_S 30
+/* Addresses whose login tries are counted at once (past that the oldest minute is forgotten). */
+#define LOGIN_ADDRESSES 4096
 
 struct gateway {
     struct MHD_Daemon *daemon;
     clinic_client *client;
     struct gateway_config config;
+    struct address_limit *logins; /* NULL: no limit per address */
     uint16_t port;
 };
 
@@ -73,9 +78,16 @@ static void add_cors_headers(const struct gateway *g, struct MHD_Connection *con
     MHD_add_response_header(r, "Access-Control-Expose-Headers", "Connect-Protocol-Version");
 }
 
-/* Queues body (malloc'd, taken over; NULL sends none) with status and content type. */
+/* A header only some answers carry (Retry-After). */
+struct extra_header {
+    const char *name, *value;
+};
+
+/* Queues body (malloc'd, taken over; NULL sends none) with status, content type and, when extra
+ * is not NULL, one more header. */
 static enum MHD_Result send_body(const struct gateway *g, struct MHD_Connection *conn,
-                                 unsigned status, const char *content_type, char *body, size_t len)
+                                 unsigned status, const char *content_type, char *body, size_t len,
+                                 const struct extra_header *extra)
 {
     struct MHD_Response *r =
         body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
@@ -92,6 +104,8 @@ static enum MHD_Result send_body(const struct gateway *g, struct MHD_Connection 
         MHD_add_response_header(r, "Allow", "POST, OPTIONS");
     if (status == MHD_HTTP_UNSUPPORTED_MEDIA_TYPE)
         MHD_add_response_header(r, "Accept-Post", "application/json, application/proto");
+    if (extra)
+        MHD_add_response_header(r, extra->name, extra->value);
     enum MHD_Result queued = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return queued;
@@ -100,13 +114,14 @@ static enum MHD_Result send_body(const struct gateway *g, struct MHD_Connection 
 /* Connect's error for err, with the HTTP status of Connect's table unless http_status says
  * otherwise (0: the table's). */
 static enum MHD_Result send_error(const struct gateway *g, struct MHD_Connection *conn,
-                                  unsigned http_status, const struct clinic_error *err)
+                                  unsigned http_status, const struct clinic_error *err,
+                                  const struct extra_header *extra)
 {
     char *body = connect_error_json(err);
     if (!body)
         body = strdup("{\"code\":\"internal\",\"message\":\"the gateway is out of memory\"}");
     return send_body(g, conn, http_status ? http_status : connect_http_status(err->code),
-                     "application/json", body, body ? strlen(body) : 0);
+                     "application/json", body, body ? strlen(body) : 0, extra);
 }
 
 static enum MHD_Result refuse(const struct gateway *g, struct MHD_Connection *conn,
@@ -122,7 +137,7 @@ static enum MHD_Result refuse(const struct gateway *g, struct MHD_Connection *co
     va_start(ap, fmt);
     vsnprintf(err.message, sizeof err.message, fmt, ap);
     va_end(ap);
-    return send_error(g, conn, http_status, &err);
+    return send_error(g, conn, http_status, &err, NULL);
 }
 
 /* ------------------------------------------------------------------ the call */
@@ -202,6 +217,48 @@ static bool call_options(const struct gateway *g, struct MHD_Connection *conn, c
     return true;
 }
 
+/* The caller's network address as text ("192.0.2.7", "2001:db8::1"), or "" when unknown. */
+static void client_address(struct MHD_Connection *conn, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)len);
+}
+
+/* For a call that carries a password: false, with a 429 queued into *queued, when the caller's
+ * address has used its tries of this minute. */
+static bool within_login_limit(struct gateway *g, struct MHD_Connection *conn, const char *path,
+                               enum MHD_Result *queued)
+{
+    const struct method_rule *rule = method_rule_for(path);
+    if (!g->logins || !rule || !(rule->flags & METHOD_SECRET_INPUT))
+        return true;
+    char address[64];
+    client_address(conn, address, sizeof address);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    unsigned retry_after = 0;
+    if (address_limit_allow(g->logins, address, (int64_t)now.tv_sec, &retry_after))
+        return true;
+    struct clinic_error err = {.code = STATUS_RESOURCE_EXHAUSTED};
+    snprintf(err.message, sizeof err.message,
+             "too many login attempts from your address; try again in %u seconds", retry_after);
+    char seconds[16];
+    snprintf(seconds, sizeof seconds, "%u", retry_after);
+    const struct extra_header header = {"Retry-After", seconds};
+    *queued = send_error(g, conn, 0, &err, &header);
+    return false;
+}
+
 /* Decodes, forwards and answers a POST to a method's path. */
 static enum MHD_Result forward(struct gateway *g, struct MHD_Connection *conn, const char *path,
                                const ProtobufCMethodDescriptor *method, const struct request *r)
@@ -217,7 +274,7 @@ static enum MHD_Result forward(struct gateway *g, struct MHD_Connection *conn, c
                       g->config.max_body_bytes);
     struct clinic_call_options opts;
     enum MHD_Result queued;
-    if (!call_options(g, conn, path, &opts, &queued))
+    if (!call_options(g, conn, path, &opts, &queued) || !within_login_limit(g, conn, path, &queued))
         return queued;
     struct clinic_error err = {0};
     ProtobufCMessage *input =
@@ -228,20 +285,20 @@ static enum MHD_Result forward(struct gateway *g, struct MHD_Connection *conn, c
     int code = clinic_call(g->client, path, input, method->output, &output, &opts, &err);
     protobuf_c_message_free_unpacked(input, NULL);
     if (code != STATUS_OK)
-        return send_error(g, conn, 0, &err);
+        return send_error(g, conn, 0, &err, NULL);
     size_t len;
     char *body = encode_reply(output, codec, &len);
     protobuf_c_message_free_unpacked(output, NULL);
     if (!body)
         return refuse(g, conn, 0, STATUS_RESOURCE_EXHAUSTED, "the gateway is out of memory");
-    return send_body(g, conn, MHD_HTTP_OK, connect_content_type(codec), body, len);
+    return send_body(g, conn, MHD_HTTP_OK, connect_content_type(codec), body, len, NULL);
 }
 
 /* A CORS preflight: allowed for a configured origin only. */
 static enum MHD_Result preflight(struct gateway *g, struct MHD_Connection *conn)
 {
     if (!allowed_origin(g, conn))
-        return send_body(g, conn, MHD_HTTP_FORBIDDEN, NULL, NULL, 0);
+        return send_body(g, conn, MHD_HTTP_FORBIDDEN, NULL, NULL, 0, NULL);
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
@@ -375,6 +432,12 @@ struct gateway *gateway_start(const struct gateway_config *config, clinic_client
     }
     g->client = client;
     g->config = *config;
+    if (config->logins_per_minute &&
+        !(g->logins = address_limit_new(config->logins_per_minute, LOGIN_ADDRESSES))) {
+        snprintf(why, why_len, "out of memory");
+        free(g);
+        return NULL;
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
@@ -387,6 +450,7 @@ struct gateway *gateway_start(const struct gateway_config *config, clinic_client
     if (!g->daemon) {
         snprintf(why, why_len, "cannot listen on %s (in use, or not an address of this machine)",
                  config->listen);
+        address_limit_free(g->logins);
         free(g);
         return NULL;
     }
@@ -405,5 +469,6 @@ void gateway_stop(struct gateway *g)
     if (!g)
         return;
     MHD_stop_daemon(g->daemon);
+    address_limit_free(g->logins);
     free(g);
 }

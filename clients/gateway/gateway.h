@@ -16,12 +16,14 @@
 #define GATEWAY_DEFAULT_TIMEOUT_MS 10000
 #define GATEWAY_MAX_TIMEOUT_MS     60000
 #define GATEWAY_MAX_ORIGINS        8
+#define GATEWAY_DEFAULT_LOGINS     10 /* per address per minute */
 
 struct gateway_config {
-    const char *listen;                       /* "HOST:PORT" (numeric host; port 0: any free one) */
-    size_t max_body_bytes;                    /* a request body above this is refused (413) */
-    unsigned max_connections;                 /* at once, from all addresses */
-    unsigned per_address_max;                 /* at once, from one address */
+    const char *listen;         /* "HOST:PORT" (numeric host; port 0: any free one) */
+    size_t max_body_bytes;      /* a request body above this is refused (413) */
+    unsigned max_connections;   /* at once, from all addresses */
+    unsigned per_address_max;   /* at once, from one address */
+    unsigned logins_per_minute; /* calls carrying a password, per address; 0: no limit */
     const char *origins[GATEWAY_MAX_ORIGINS]; /* browsers' origins allowed by CORS; none: closed */
     size_t n_origins;
 };

@@ -17,7 +17,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: clinic-gateway [--listen HOST:PORT] [--url URLS] [--max-body-bytes N]\n"
             "                      [--max-connections N] [--per-address-connections N]\n"
-            "                      [--cors-origin ORIGIN]...\n\n"
+            "                      [--logins-per-minute N] [--cors-origin ORIGIN]...\n\n"
             "Serves clinicd's methods over HTTP with the Connect protocol: POST\n"
             "/clinic.v1.Service/Method with a JSON (application/json) or binary protobuf\n"
             "(application/proto) body; Authorization: Bearer TOKEN, Idempotency-Key and\n"
@@ -28,10 +28,11 @@ static void usage(FILE *out)
             "  --max-body-bytes N           refuse larger request bodies (default %u)\n"
             "  --max-connections N          at once, from everyone (default %u)\n"
             "  --per-address-connections N  at once, from one address (default %u)\n"
+            "  --logins-per-minute N        login attempts per address and minute (default %u)\n"
             "  --cors-origin ORIGIN         let web pages from ORIGIN (https://clinic.example)\n"
             "                               call it; repeat for more (default: none)\n",
             GATEWAY_DEFAULT_LISTEN, CLINIC_DEFAULT_URL, GATEWAY_DEFAULT_MAX_BODY,
-            GATEWAY_DEFAULT_MAX_CONNS, GATEWAY_DEFAULT_MAX_CONNS / 4);
+            GATEWAY_DEFAULT_MAX_CONNS, GATEWAY_DEFAULT_MAX_CONNS / 4, GATEWAY_DEFAULT_LOGINS);
 }
 
 static bool parse_count(const char *text, unsigned long max, unsigned long *out)
@@ -72,6 +73,8 @@ static int parse_args(int argc, char **argv, struct gateway_config *config, cons
             config->max_connections = (unsigned)n;
         } else if (strcmp(opt, "--per-address-connections") == 0 && parse_count(value, 65536, &n)) {
             config->per_address_max = (unsigned)n;
+        } else if (strcmp(opt, "--logins-per-minute") == 0 && parse_count(value, 100000, &n)) {
+            config->logins_per_minute = (unsigned)n;
         } else if (strcmp(opt, "--cors-origin") == 0 && config->n_origins < GATEWAY_MAX_ORIGINS) {
             config->origins[config->n_origins++] = value;
         } else {
@@ -91,7 +94,8 @@ int main(int argc, char **argv)
     struct gateway_config config = {.listen = GATEWAY_DEFAULT_LISTEN,
                                     .max_body_bytes = GATEWAY_DEFAULT_MAX_BODY,
                                     .max_connections = GATEWAY_DEFAULT_MAX_CONNS,
-                                    .per_address_max = GATEWAY_DEFAULT_MAX_CONNS / 4};
+                                    .per_address_max = GATEWAY_DEFAULT_MAX_CONNS / 4,
+                                    .logins_per_minute = GATEWAY_DEFAULT_LOGINS};
     const char *urls = getenv("CLINIC_URL");
     if (!urls || !*urls)
         urls = CLINIC_DEFAULT_URL;

@@ -2,7 +2,8 @@
  * this process on a free port (gateway_start, what clinic-gateway's main runs) and libcurl
  * calls it as a browser or `buf curl` would: JSON and binary protobuf, the bearer token, the
  * idempotency key and the deadline passed on, errors as Connect's JSON with the HTTP status of
- * its table, the body limit, CORS closed unless an origin is configured, security headers.
+ * its table, the body limit, CORS closed unless an origin is configured, security headers, login
+ * tries limited per address.
  * Bookings go to 1 June of next year, so the tests pass on any day of any year. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -348,6 +349,42 @@ static void cors_is_closed_but_for_the_configured_origin(void **state)
     free(r.body);
 }
 
+/* Login tries are counted per address: past the limit, 429 with Retry-After, before clinicd is
+ * asked (an unknown email, so that no account's own limit is involved). */
+static void logins_are_limited_per_address(void **state)
+{
+    (void)state;
+    struct gateway_config config = {.listen = "127.0.0.1:0",
+                                    .max_body_bytes = MAX_BODY,
+                                    .max_connections = 8,
+                                    .per_address_max = 8,
+                                    .logins_per_minute = 2};
+    char why[256], saved[64];
+    struct gateway *limited = gateway_start(&config, upstream, why, sizeof why);
+    assert_non_null(limited);
+    snprintf(saved, sizeof saved, "%s", base);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", gateway_port(limited));
+    const char *login = "{\"email\":\"nobody@gateway.test\",\"password\":\"wrong guess\"}";
+    long status;
+    for (int i = 0; i < 2; i++) {
+        json_t *v = post_json("/clinic.v1.Auth/Login", login, NULL, &status);
+        expect_error(v, status, 401, "unauthenticated");
+        json_decref(v);
+    }
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    struct reply r = exchange("POST", "/clinic.v1.Auth/Login", headers, login, strlen(login));
+    assert_int_equal(r.status, 429);
+    harness_assert_contains(r.headers, "Retry-After: ");
+    harness_assert_contains(r.body, "too many login attempts from your address");
+    free(r.body);
+    /* other calls from the same address are not counted */
+    json_t *v = post_json("/clinic.v1.Health/Check", "{}", NULL, &status);
+    assert_int_equal(status, 200);
+    json_decref(v);
+    snprintf(base, sizeof base, "%s", saved);
+    gateway_stop(limited);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +393,7 @@ int main(void)
         cmocka_unit_test(errors_follow_connects_table),
         cmocka_unit_test(field_violations_travel_as_a_detail),
         cmocka_unit_test(cors_is_closed_but_for_the_configured_origin),
+        cmocka_unit_test(logins_are_limited_per_address),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
