@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: installs what is missing, builds, and runs clinicd on its embedded default (a private
-# PostgreSQL cluster it starts itself). Stop it with Ctrl-C. Extra arguments go to clinicd.
+# PostgreSQL cluster it starts itself), with clinic-gateway beside it for HTTP clients. Stop both
+# with Ctrl-C. Extra arguments go to clinicd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +22,25 @@ echo "in another terminal, try:  build/bin/clinic --url $listen health   (then: 
 echo "first time? create the first admin (asks for a password), then log in:"
 echo "  build/bin/clinicd bootstrap-admin --email you@example.org${CLINIC_DATA_DIR:+ --data-dir $CLINIC_DATA_DIR}"
 echo "  build/bin/clinic --url $listen login --email you@example.org"
-exec build/bin/clinicd "$@"
+
+# The gateway dials clinicd by itself once it listens, and stops when clinicd has stopped.
+gateway_listen="${CLINIC_GATEWAY_LISTEN:-127.0.0.1:7480}"
+build/bin/clinic-gateway --listen "$gateway_listen" --url "$listen" &
+gateway_pid=$!
+trap 'kill "$gateway_pid" 2>/dev/null || true' EXIT
+echo "HTTP clients (Connect, JSON): http://$gateway_listen/clinic.v1.Health/Check and every other method"
+
+# clinicd runs as a child so that this script can stop the gateway after it; Ctrl-C or a TERM
+# sent to this script is passed on as the TERM that makes clinicd answer what it holds, stop its
+# PostgreSQL and exit, and the script waits for that.
+build/bin/clinicd "$@" &
+clinicd_pid=$!
+trap 'kill -TERM "$clinicd_pid" 2>/dev/null || true' TERM INT
+status=0
+wait "$clinicd_pid" || status=$?
+# a signal ends the wait above early: wait on until clinicd has stopped, for its own status
+while kill -0 "$clinicd_pid" 2>/dev/null; do
+    status=0
+    wait "$clinicd_pid" || status=$?
+done
+exit "$status"
