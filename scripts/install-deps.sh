@@ -12,6 +12,9 @@ set -euo pipefail
 #   libjansson-dev                     JSON: libclinic's `--json` output and JSON requests
 #   libmicrohttpd-dev                  clinic-gateway's HTTP server (Connect over HTTP/1.1)
 #   libcurl4-openssl-dev               the gateway's tests call it over HTTP with libcurl
+#   chromium chromium-driver python3-selenium
+#                                      the booking page's tests: headless Chromium driven through
+#                                      ChromeDriver by Selenium (tests/browser/booking_page.py)
 #   libcmocka-dev                      unit tests
 #   postgresql-15-pgtap                schema tests
 #   clang libclang-rt-14-dev           the sanitizer build of the test suite (AddressSanitizer and
@@ -34,7 +37,8 @@ packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
           libcurl4-openssl-dev libcmocka-dev postgresql-15-pgtap
           clang libclang-rt-14-dev llvm clang-format faketime
           openssl procps util-linux ca-certificates git python3
-          pg-auto-failover-cli postgresql-15-auto-failover)
+          pg-auto-failover-cli postgresql-15-auto-failover
+          chromium chromium-driver python3-selenium)
 
 missing=()
 for p in "${packages[@]}"; do

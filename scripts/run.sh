@@ -25,9 +25,10 @@ echo "  build/bin/clinic --url $listen login --email you@example.org"
 
 # The gateway dials clinicd by itself once it listens, and stops when clinicd has stopped.
 gateway_listen="${CLINIC_GATEWAY_LISTEN:-127.0.0.1:7480}"
-build/bin/clinic-gateway --listen "$gateway_listen" --url "$listen" &
+build/bin/clinic-gateway --listen "$gateway_listen" --url "$listen" --web-root "$PWD/web" &
 gateway_pid=$!
 trap 'kill "$gateway_pid" 2>/dev/null || true' EXIT
+echo "the booking page for clients: http://$gateway_listen/   (log in with a client's account)"
 echo "HTTP clients (Connect, JSON): http://$gateway_listen/clinic.v1.Health/Check and every other method"
 
 # clinicd runs as a child so that this script can stop the gateway after it; Ctrl-C or a TERM

@@ -22,6 +22,7 @@
 #include "methods.h"
 #include "services.h"
 #include "status.h"
+#include "web.h"
 
 /* Idle keep-alive connections are closed after this long. */
 #define CONNECTION_TIMEOUT_S 30
@@ -33,6 +34,7 @@ struct gateway {
     clinic_client *client;
     struct gateway_config config;
     struct address_limit *logins; /* NULL: no limit per address */
+    struct web_files *page;       /* the booking page, or NULL */
     uint16_t port;
 };
 
@@ -294,6 +296,29 @@ static enum MHD_Result forward(struct gateway *g, struct MHD_Connection *conn, c
     return send_body(g, conn, MHD_HTTP_OK, connect_content_type(codec), body, len, NULL);
 }
 
+/* The page's own rules for the browser: its scripts, styles and calls come from here only. */
+#define PAGE_POLICY                                                                                \
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
+    "img-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+/* A file of the booking page (GET or HEAD). */
+static enum MHD_Result send_page_file(struct MHD_Connection *conn, const struct web_file *f)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(f->len, f->data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", f->content_type);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Content-Security-Policy", PAGE_POLICY);
+    enum MHD_Result queued = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return queued;
+}
+
 /* A CORS preflight: allowed for a configured origin only. */
 static enum MHD_Result preflight(struct gateway *g, struct MHD_Connection *conn)
 {
@@ -359,6 +384,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (strcmp(http_method, "OPTIONS") == 0)
         return preflight(g, conn);
+    const struct web_file *file = web_find(g->page, url);
+    if (file && (strcmp(http_method, "GET") == 0 || strcmp(http_method, "HEAD") == 0))
+        return send_page_file(conn, file);
     const ProtobufCMethodDescriptor *method = clinic_method_by_path(url);
     if (!method)
         return refuse(g, conn, MHD_HTTP_NOT_FOUND, STATUS_UNIMPLEMENTED,
@@ -432,9 +460,14 @@ struct gateway *gateway_start(const struct gateway_config *config, clinic_client
     }
     g->client = client;
     g->config = *config;
+    if (config->web_root && !(g->page = web_load(config->web_root, why, why_len))) {
+        free(g);
+        return NULL;
+    }
     if (config->logins_per_minute &&
         !(g->logins = address_limit_new(config->logins_per_minute, LOGIN_ADDRESSES))) {
         snprintf(why, why_len, "out of memory");
+        web_free(g->page);
         free(g);
         return NULL;
     }
@@ -451,6 +484,7 @@ struct gateway *gateway_start(const struct gateway_config *config, clinic_client
         snprintf(why, why_len, "cannot listen on %s (in use, or not an address of this machine)",
                  config->listen);
         address_limit_free(g->logins);
+        web_free(g->page);
         free(g);
         return NULL;
     }
@@ -470,5 +504,6 @@ void gateway_stop(struct gateway *g)
         return;
     MHD_stop_daemon(g->daemon);
     address_limit_free(g->logins);
+    web_free(g->page);
     free(g);
 }

@@ -1,6 +1,6 @@
 /* gateway.h: clinic-gateway's HTTP server: Connect unary calls (POST /clinic.v1.Service/Method,
  * JSON or binary protobuf) forwarded to clinicd through libclinic, each with its caller's bearer
- * token, idempotency key and deadline. */
+ * token, idempotency key and deadline; and the clients' booking page at /. */
 #ifndef CLINIC_GATEWAY_H
 #define CLINIC_GATEWAY_H
 
@@ -24,6 +24,7 @@ struct gateway_config {
     unsigned max_connections;   /* at once, from all addresses */
     unsigned per_address_max;   /* at once, from one address */
     unsigned logins_per_minute; /* calls carrying a password, per address; 0: no limit */
+    const char *web_root;       /* the booking page's folder (web/), served at /; NULL: none */
     const char *origins[GATEWAY_MAX_ORIGINS]; /* browsers' origins allowed by CORS; none: closed */
     size_t n_origins;
 };

@@ -17,7 +17,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: clinic-gateway [--listen HOST:PORT] [--url URLS] [--max-body-bytes N]\n"
             "                      [--max-connections N] [--per-address-connections N]\n"
-            "                      [--logins-per-minute N] [--cors-origin ORIGIN]...\n\n"
+            "                      [--logins-per-minute N] [--cors-origin ORIGIN]...\n"
+            "                      [--web-root DIR]\n\n"
             "Serves clinicd's methods over HTTP with the Connect protocol: POST\n"
             "/clinic.v1.Service/Method with a JSON (application/json) or binary protobuf\n"
             "(application/proto) body; Authorization: Bearer TOKEN, Idempotency-Key and\n"
@@ -30,7 +31,9 @@ static void usage(FILE *out)
             "  --per-address-connections N  at once, from one address (default %u)\n"
             "  --logins-per-minute N        login attempts per address and minute (default %u)\n"
             "  --cors-origin ORIGIN         let web pages from ORIGIN (https://clinic.example)\n"
-            "                               call it; repeat for more (default: none)\n",
+            "                               call it; repeat for more (default: none)\n"
+            "  --web-root DIR               serve the clients' booking page from DIR (the\n"
+            "                               repository's web/) at / (default: no page)\n",
             GATEWAY_DEFAULT_LISTEN, CLINIC_DEFAULT_URL, GATEWAY_DEFAULT_MAX_BODY,
             GATEWAY_DEFAULT_MAX_CONNS, GATEWAY_DEFAULT_MAX_CONNS / 4, GATEWAY_DEFAULT_LOGINS);
 }
@@ -73,6 +76,8 @@ static int parse_args(int argc, char **argv, struct gateway_config *config, cons
             config->max_connections = (unsigned)n;
         } else if (strcmp(opt, "--per-address-connections") == 0 && parse_count(value, 65536, &n)) {
             config->per_address_max = (unsigned)n;
+        } else if (strcmp(opt, "--web-root") == 0) {
+            config->web_root = value;
         } else if (strcmp(opt, "--logins-per-minute") == 0 && parse_count(value, 100000, &n)) {
             config->logins_per_minute = (unsigned)n;
         } else if (strcmp(opt, "--cors-origin") == 0 && config->n_origins < GATEWAY_MAX_ORIGINS) {

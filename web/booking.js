@@ -1,0 +1,408 @@
+// booking.js: the clients' booking page. It calls clinic-gateway with the Connect protocol (JSON
+// over POST, the same methods `clinic` uses): log in, find free times in the clinic's own time
+// zone, book with one click, see and cancel one's appointments. No framework, no build step.
+'use strict';
+
+const TOKEN_KEY = 'clinic-token';
+const SEARCH_PAGES = 5; // at most this many pages of free times per search
+const CANCEL_REASON = 'cancelled by the client on the booking page';
+const TAKEN = 'That time has just been taken by someone else. Please pick another one.';
+
+const state = {
+  user: null,          // clinic.v1.User of the logged-in client
+  locations: new Map(), // id -> Location
+  services: new Map(),  // id -> Service
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ------------------------------------------------------------------ talking to the gateway
+
+class CallError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+// A key for a call that changes something: sent again with a retry, it books once.
+function newKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// What went wrong, in plain words; the clinic's own sentence follows where it says more.
+function plainWords(code, message, loggingIn) {
+  switch (code) {
+    case 'unauthenticated':
+      return loggingIn ? message : 'Your session has ended. Please log in again.';
+    case 'resource_exhausted':
+      return 'Too many attempts. ' + message;
+    case 'aborted':
+      return TAKEN;
+    case 'failed_precondition':
+      // a time shown a moment ago and booked by someone else since
+      return /^(busy|rooms: every room)/.test(message) ? TAKEN : message;
+    case 'permission_denied':
+      return 'That is not something you can change here. ' + message;
+    case 'unavailable':
+    case 'deadline_exceeded':
+      return 'The clinic cannot answer just now. Please try again in a moment.';
+    default:
+      return message || 'Something went wrong. Please try again.';
+  }
+}
+
+async function call(method, body, options = {}) {
+  const headers = {
+    'Content-Type': 'application/json',
+    'Connect-Protocol-Version': '1',
+    'Connect-Timeout-Ms': '15000',
+  };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (options.key) headers['Idempotency-Key'] = options.key;
+  let response;
+  try {
+    response = await fetch('/clinic.v1.' + method, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body || {}),
+    });
+  } catch (e) {
+    throw new CallError('unavailable', plainWords('unavailable', ''));
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (e) {
+    data = null;
+  }
+  if (!response.ok) {
+    const code = (data && data.code) || 'unknown';
+    const message = (data && data.message) || '';
+    if (code === 'unauthenticated' && !options.loggingIn) signOut();
+    throw new CallError(code, plainWords(code, message, options.loggingIn));
+  }
+  return data || {};
+}
+
+// ------------------------------------------------------------------ messages
+
+function tell(text) {
+  $('problem').textContent = '';
+  $('news').textContent = text;
+}
+
+function complain(error) {
+  $('news').textContent = '';
+  $('problem').textContent = error instanceof CallError ? error.message : String(error);
+}
+
+// ------------------------------------------------------------------ times, in the clinic's zone
+
+function dayHeading(instant, zone) {
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone, weekday: 'long', day: 'numeric', month: 'long',
+  }).format(new Date(instant));
+}
+
+function clock(instant, zone) {
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).format(new Date(instant));
+}
+
+// "YYYY-MM-DD" of an instant in zone.
+function localDate(instant, zone) {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
+  }).formatToParts(instant);
+  const get = (type) => parts.find((p) => p.type === type).value;
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+// The date `days` after "YYYY-MM-DD" (calendar arithmetic, no zone involved).
+function addDays(date, days) {
+  const d = new Date(date + 'T00:00:00Z');
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+function describe(appointment) {
+  const zone = appointment.timeZone;
+  return `${dayHeading(appointment.startTime, zone)}, ${clock(appointment.startTime, zone)}` +
+    `–${clock(appointment.endTime, zone)}`;
+}
+
+// ------------------------------------------------------------------ logging in and out
+
+function showSignedIn(signedIn) {
+  $('login-section').hidden = signedIn;
+  $('search-section').hidden = !signedIn;
+  $('mine-section').hidden = !signedIn;
+  $('logout').hidden = !signedIn;
+  $('who').hidden = !signedIn;
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.user = null;
+  showSignedIn(false);
+}
+
+async function start() {
+  const who = await call('Auth/WhoAmI', {});
+  const user = who.user || {};
+  if (user.role !== 'ROLE_CLIENT' || !user.clientId || user.clientId === '0') {
+    signOut();
+    throw new CallError('permission_denied',
+      'This page is for clients of the clinic; staff use the clinic tool.');
+  }
+  state.user = user;
+  $('who').textContent = 'Logged in as ' + (user.name || user.email);
+  showSignedIn(true);
+  await loadChoices();
+  await showMine();
+}
+
+async function logIn(event) {
+  event.preventDefault();
+  const email = $('email').value.trim();
+  const password = $('password').value;
+  try {
+    const reply = await call('Auth/Login', { email, password }, { loggingIn: true });
+    sessionStorage.setItem(TOKEN_KEY, reply.token);
+    $('password').value = '';
+    await start();
+    tell('You are logged in.');
+    $('location').focus();
+  } catch (e) {
+    complain(e);
+  }
+}
+
+async function logOut() {
+  try {
+    await call('Auth/Logout', {}, { key: newKey() });
+  } catch (e) {
+    // the token is forgotten here whatever the clinic said
+  }
+  signOut();
+  tell('You are logged out.');
+  $('email').focus();
+}
+
+// ------------------------------------------------------------------ choosing what and where
+
+function fill(select, items, label, first) {
+  select.replaceChildren();
+  if (first) select.append(new Option(first.label, first.value));
+  for (const item of items) select.append(new Option(label(item), item.id));
+}
+
+async function loadChoices() {
+  const [locations, services] = await Promise.all([
+    call('Locations/ListLocations', { pageSize: 100 }),
+    call('Services/ListServices', { pageSize: 100 }),
+  ]);
+  state.locations = new Map((locations.locations || []).map((l) => [l.id, l]));
+  state.services = new Map((services.services || []).map((s) => [s.id, s]));
+  fill($('location'), state.locations.values(), (l) => l.name);
+  fill($('service'), state.services.values(), (s) => `${s.name} (${s.durationMinutes} min)`);
+  await loadTherapists();
+}
+
+async function loadTherapists() {
+  const serviceId = $('service').value;
+  if (!serviceId) return;
+  const reply = await call('Therapists/ListTherapists', { serviceId, pageSize: 100 });
+  fill($('therapist'), reply.therapists || [], (t) => t.name, { label: 'Anyone', value: '0' });
+}
+
+// ------------------------------------------------------------------ free times and booking
+
+// Shows the free times; `event` is the form's submit (a search the person asked for), absent
+// when the page looks again after a booking, whose message must stay on screen.
+async function search(event) {
+  if (event) {
+    event.preventDefault();
+    $('problem').textContent = '';
+  }
+  const location = state.locations.get($('location').value);
+  if (!location) return;
+  const zone = location.timeZone;
+  const today = localDate(new Date(), zone);
+  const request = {
+    serviceId: $('service').value,
+    locationId: location.id,
+    therapistId: $('therapist').value || '0',
+    from: `${today} 00:00`,
+    to: `${addDays(today, Number($('days').value))} 00:00`,
+    pageSize: 200,
+  };
+  $('zone-note').textContent = `Times are in the clinic's time zone (${zone}).`;
+  try {
+    const slots = [];
+    for (let page = 0; page < SEARCH_PAGES; page++) {
+      const reply = await call('Scheduling/FindSlots', request);
+      slots.push(...(reply.slots || []));
+      if (!reply.nextPageToken) break;
+      request.pageToken = reply.nextPageToken;
+    }
+    showSlots(slots, location);
+  } catch (e) {
+    complain(e);
+  }
+}
+
+function showSlots(slots, location) {
+  const box = $('slots');
+  box.replaceChildren();
+  if (slots.length === 0) {
+    const none = document.createElement('p');
+    none.textContent = 'No free times in these days. Try more days ahead or another therapist.';
+    box.append(none);
+    return;
+  }
+  const zone = location.timeZone;
+  let day = null;
+  let row = null;
+  for (const slot of slots) {
+    const heading = dayHeading(slot.startTime, zone);
+    if (heading !== day) {
+      day = heading;
+      const group = document.createElement('div');
+      group.className = 'day';
+      const h = document.createElement('h3');
+      h.textContent = heading;
+      row = document.createElement('div');
+      row.className = 'times';
+      group.append(h, row);
+      box.append(group);
+    }
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'quiet';
+    const at = clock(slot.startTime, zone);
+    button.textContent = `${at} · ${slot.therapistName}`;
+    button.setAttribute('aria-label', `Book ${heading} at ${at} with ${slot.therapistName}`);
+    button.addEventListener('click', () => book(slot, location, button));
+    row.append(button);
+  }
+}
+
+async function book(slot, location, button) {
+  button.disabled = true;
+  try {
+    const appointment = await call('Scheduling/Book', {
+      clientId: state.user.clientId,
+      serviceId: $('service').value,
+      locationId: location.id,
+      startTime: slot.startTime,
+      therapistId: slot.therapistId,
+    }, { key: newKey() });
+    tell(`Booked: ${appointment.serviceName}, ${describe(appointment)} with ` +
+      `${appointment.therapistName}.`);
+    await showMine();
+  } catch (e) {
+    complain(e);
+  }
+  await search();
+}
+
+// ------------------------------------------------------------------ one's appointments
+
+// What cancelling now means: free until the window opens, late after.
+function cancelNote(appointment) {
+  const location = state.locations.get(appointment.locationId);
+  const hours = location ? location.cancellationWindowHours : 0;
+  const start = new Date(appointment.startTime);
+  const deadline = new Date(start.getTime() - hours * 3600 * 1000);
+  if (!hours) return { late: false, text: 'You can cancel free of charge.' };
+  if (Date.now() >= deadline.getTime())
+    return {
+      late: true,
+      text: `Cancelling now is a late cancellation (less than ${hours} hours before).`,
+    };
+  return {
+    late: false,
+    text: `Free cancellation until ${dayHeading(deadline, appointment.timeZone)}, ` +
+      `${clock(deadline, appointment.timeZone)}.`,
+  };
+}
+
+async function showMine() {
+  const zone = state.locations.size ? state.locations.values().next().value.timeZone : 'UTC';
+  const reply = await call('Scheduling/ClientAppointments', {
+    clientId: state.user.clientId,
+    from: `${localDate(new Date(), zone)} 00:00`,
+    pageSize: 100,
+  });
+  const list = $('mine');
+  list.replaceChildren();
+  const upcoming = (reply.appointments || []).filter(
+    (a) => a.status === 'APPOINTMENT_STATUS_BOOKED' && new Date(a.endTime) > new Date());
+  if (upcoming.length === 0) {
+    const li = document.createElement('li');
+    li.textContent = 'No appointments booked.';
+    list.append(li);
+    return;
+  }
+  for (const a of upcoming) list.append(appointmentItem(a));
+}
+
+function appointmentItem(a) {
+  const li = document.createElement('li');
+  const when = document.createElement('p');
+  when.className = 'when';
+  when.textContent = describe(a);
+  const what = document.createElement('p');
+  what.textContent = `${a.serviceName} with ${a.therapistName}, room ${a.roomName}`;
+  const note = cancelNote(a);
+  const policy = document.createElement('p');
+  policy.className = note.late ? 'note late' : 'note';
+  policy.textContent = note.text;
+  const cancel = document.createElement('button');
+  cancel.type = 'button';
+  cancel.className = 'quiet';
+  cancel.textContent = 'Cancel…';
+  cancel.setAttribute('aria-label', `Cancel the appointment on ${describe(a)}`);
+  const confirm = document.createElement('button');
+  confirm.type = 'button';
+  confirm.hidden = true;
+  confirm.textContent = note.late ? 'Yes, cancel it (late)' : 'Yes, cancel it';
+  cancel.addEventListener('click', () => {
+    confirm.hidden = false;
+    confirm.focus();
+  });
+  confirm.addEventListener('click', () => cancelAppointment(a, confirm));
+  li.append(when, what, policy, cancel, confirm);
+  return li;
+}
+
+async function cancelAppointment(a, button) {
+  button.disabled = true;
+  try {
+    const cancelled = await call('Scheduling/Cancel',
+      { appointmentId: a.id, reason: CANCEL_REASON }, { key: newKey() });
+    tell(`Cancelled: ${describe(a)}.` +
+      (cancelled.lateCancel ? ' It was a late cancellation.' : ''));
+    await showMine();
+  } catch (e) {
+    button.disabled = false;
+    complain(e);
+  }
+}
+
+// ------------------------------------------------------------------ wiring
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('login').addEventListener('submit', logIn);
+  $('logout').addEventListener('click', logOut);
+  $('search').addEventListener('submit', search);
+  $('service').addEventListener('change', () => loadTherapists().catch(complain));
+  if (sessionStorage.getItem(TOKEN_KEY)) start().catch((e) => { signOut(); complain(e); });
+  else showSignedIn(false);
+});
