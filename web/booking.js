@@ -1,6 +1,7 @@
 // booking.js: the clients' booking page. It calls clinic-gateway with the Connect protocol (JSON
 // over POST, the same methods `clinic` uses): log in, find free times in the clinic's own time
-// zone, book with one click, see and cancel one's appointments. No framework, no build step.
+// zone, book with one click, see one's appointments, move or cancel one. No framework, no build
+// step.
 'use strict';
 
 const TOKEN_KEY = 'clinic-token';
@@ -12,6 +13,7 @@ const state = {
   user: null,          // clinic.v1.User of the logged-in client
   locations: new Map(), // id -> Location
   services: new Map(),  // id -> Service
+  moving: null,         // the appointment being moved, while its new time is chosen
 };
 
 const $ = (id) => document.getElementById(id);
@@ -149,6 +151,7 @@ function showSignedIn(signedIn) {
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   state.user = null;
+  state.moving = null;
   showSignedIn(false);
 }
 
@@ -286,9 +289,11 @@ function showSlots(slots, location) {
     button.type = 'button';
     button.className = 'quiet';
     const at = clock(slot.startTime, zone);
+    const verb = state.moving ? 'Move to' : 'Book';
     button.textContent = `${at} · ${slot.therapistName}`;
-    button.setAttribute('aria-label', `Book ${heading} at ${at} with ${slot.therapistName}`);
-    button.addEventListener('click', () => book(slot, location, button));
+    button.setAttribute('aria-label', `${verb} ${heading} at ${at} with ${slot.therapistName}`);
+    button.addEventListener('click', () =>
+      (state.moving ? move(state.moving, slot, button) : book(slot, location, button)));
     row.append(button);
   }
 }
@@ -310,6 +315,47 @@ async function book(slot, location, button) {
     complain(e);
   }
   await search();
+}
+
+// Moving: the search form looks for the appointment's treatment at its location, and a time
+// chosen moves it there (with the therapist of that time) instead of booking a new one.
+function startMoving(appointment) {
+  state.moving = appointment;
+  $('location').value = appointment.locationId;
+  $('service').value = appointment.serviceId;
+  $('location').disabled = true;
+  $('service').disabled = true;
+  $('moving-note').textContent = `Choose a new time for ${appointment.serviceName} on ` +
+    `${describe(appointment)}.`;
+  $('moving').hidden = false;
+  loadTherapists().then(() => search()).catch(complain);
+  $('search-title').scrollIntoView();
+  $('stop-moving').focus();
+}
+
+function stopMoving() {
+  state.moving = null;
+  $('location').disabled = false;
+  $('service').disabled = false;
+  $('moving').hidden = true;
+  $('slots').replaceChildren();
+}
+
+async function move(appointment, slot, button) {
+  button.disabled = true;
+  try {
+    const moved = await call('Scheduling/Reschedule', {
+      appointmentId: appointment.id,
+      startTime: slot.startTime,
+      therapistId: slot.therapistId,
+    }, { key: newKey() });
+    stopMoving();
+    tell(`Moved: ${moved.serviceName} is now ${describe(moved)} with ${moved.therapistName}.`);
+    await showMine();
+  } catch (e) {
+    complain(e);
+    await search();
+  }
 }
 
 // ------------------------------------------------------------------ one's appointments
@@ -378,7 +424,13 @@ function appointmentItem(a) {
     confirm.focus();
   });
   confirm.addEventListener('click', () => cancelAppointment(a, confirm));
-  li.append(when, what, policy, cancel, confirm);
+  const moveButton = document.createElement('button');
+  moveButton.type = 'button';
+  moveButton.className = 'quiet';
+  moveButton.textContent = 'Move…';
+  moveButton.setAttribute('aria-label', `Move the appointment on ${describe(a)}`);
+  moveButton.addEventListener('click', () => startMoving(a));
+  li.append(when, what, policy, moveButton, cancel, confirm);
   return li;
 }
 
@@ -402,6 +454,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('login').addEventListener('submit', logIn);
   $('logout').addEventListener('click', logOut);
   $('search').addEventListener('submit', search);
+  $('stop-moving').addEventListener('click', () => { stopMoving(); tell('Nothing was moved.'); });
   $('service').addEventListener('change', () => loadTherapists().catch(complain));
   if (sessionStorage.getItem(TOKEN_KEY)) start().catch((e) => { signOut(); complain(e); });
   else showSignedIn(false);

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """booking_page.py: drives the booking page in headless Chromium through ChromeDriver (Selenium),
-as a client would: log in, search, book, see it listed, cancel it; or, with --scenario taken,
+as a client would: log in, search, book, see it listed, move it, cancel it; or, with --scenario
+taken,
 find that the time clicked was taken meanwhile. tests/integration/test_booking_page.c starts the
 daemon and the gateway, runs this, and checks the result in the database.
 
@@ -79,11 +80,23 @@ def book_and_cancel(driver, args):
     slots[0].click()
     news = text_in(driver, "news", "Booked:")
     step(news)
-    cancel = WebDriverWait(driver, WAIT_S).until(
-        EC.element_to_be_clickable((By.CSS_SELECTOR, "#mine li button.quiet")))
+    WebDriverWait(driver, WAIT_S).until(
+        EC.element_to_be_clickable((By.CSS_SELECTOR, "#mine li button[aria-label^='Cancel']")))
     listed = driver.find_element(By.ID, "mine").text
     step("listed: " + listed.replace("\n", " | "))
     screenshots(driver, args.screenshots, "booked")
+    # move it to the last free time shown
+    driver.find_element(By.CSS_SELECTOR, "#mine li button[aria-label^='Move']").click()
+    visible(driver, "moving")
+    WebDriverWait(driver, WAIT_S).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#slots .times button[aria-label^='Move to']"))
+    targets = driver.find_elements(By.CSS_SELECTOR, "#slots .times button[aria-label^='Move to']")
+    step("moving to: " + targets[-1].get_attribute("aria-label"))
+    targets[-1].click()
+    step(text_in(driver, "news", "Moved:"))
+    cancel = WebDriverWait(driver, WAIT_S).until(
+        EC.element_to_be_clickable((By.CSS_SELECTOR, "#mine li button[aria-label^='Cancel']")))
+    step("listed: " + driver.find_element(By.ID, "mine").text.replace("\n", " | "))
     cancel.click()
     confirm = WebDriverWait(driver, WAIT_S).until(
         EC.element_to_be_clickable((By.CSS_SELECTOR, "#mine li button:not(.quiet)")))

@@ -1,8 +1,8 @@
 /* The clients' booking page in a real browser: headless Chromium driven by Selenium through
  * ChromeDriver (tests/browser/booking_page.py) against a gateway in this process that serves the
  * page (web/) and forwards to a real clinicd. The script logs in as a client, searches, books,
- * sees the booking listed and cancels it; in the second test the desk takes the time first and
- * the page must say so in plain words. What the page did is then checked in the database.
+ * sees the booking listed, moves it and cancels it; in the second test the desk takes the time
+ * first and the page must say so in plain words. What the page did is then checked in the database.
  * Screenshots at phone and desktop width land in the build folder (screenshots/). The clinic is
  * in UTC and searched from today, so the tests pass on any day. */
 #include <setjmp.h>
@@ -113,7 +113,7 @@ static int run_script(const char *const *extra)
     return -1;
 }
 
-/* Log in, search, book the first free time, see it listed, cancel it. */
+/* Log in, search, book the first free time, see it listed, move it, cancel it. */
 static void a_client_books_and_cancels_in_the_browser(void **state)
 {
     (void)state;
@@ -134,6 +134,13 @@ static void a_client_books_and_cancels_in_the_browser(void **state)
     snprintf(want, sizeof want, "cancelled %s", by);
     assert_string_equal(row, want);
     free(row);
+    /* moved once on the way */
+    assert_int_equal(harness_sql_id(db_url,
+                                    "SELECT count(*) FROM events e JOIN appointments a"
+                                    " ON a.id = e.appointment_id WHERE a.client_id = %lld"
+                                    " AND e.topic = 'appointment.rescheduled'",
+                                    clinic.client_ids[0]),
+                     1);
 }
 
 /* The desk books the time the page shows before the client clicks it. */
