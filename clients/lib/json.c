@@ -7,6 +7,7 @@
  * ("startTime", what Connect clients send); the reader takes either. The printer writes every
  * other field, defaults included, so a script finds each key whatever its value. */
 #include <errno.h>
+#include <iconv.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -105,6 +106,27 @@ static json_t *base64_json(const ProtobufCBinaryData *b)
     return v;
 }
 
+/* Text as a JSON string. Text that is not UTF-8 (a peer that broke the contract: protobuf-c does
+ * not check) loses the bytes that are not, through iconv, instead of the whole document. */
+static json_t *text_json(const char *s)
+{
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    size_t in_left = strlen(s), out_left = in_left;
+    char *in = (char *)s, *out = malloc(out_left + 1), *o = out;
+    iconv_t cd = iconv_open("UTF-8//IGNORE", "UTF-8");
+    if (out && cd != (iconv_t)-1) {
+        (void)iconv(cd, &in, &in_left, &o, &out_left); /* EILSEQ: what was skipped */
+        *o = '\0';
+        v = json_string(out);
+    }
+    if (cd != (iconv_t)-1)
+        iconv_close(cd);
+    free(out);
+    return v ? v : json_string("");
+}
+
 /* A float or double: a number, or for what JSON has no number for, "NaN", "Infinity" and
  * "-Infinity". */
 static json_t *number_json(double v)
@@ -152,7 +174,7 @@ static json_t *value_json(const ProtobufCFieldDescriptor *f, const void *p,
     }
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(char *const *)p;
-        return json_string(s ? s : "");
+        return text_json(s ? s : "");
     }
     case PROTOBUF_C_TYPE_BYTES:
         return base64_json((const ProtobufCBinaryData *)p);

@@ -162,6 +162,17 @@ static void non_finite_doubles_print_as_proto3_strings(void **state)
     }
 }
 
+/* A peer that sends text that is not UTF-8 still gets its reply printed: the bad bytes are left
+ * out, the rest kept, and the JSON is valid UTF-8. */
+static void text_that_is_not_utf8_loses_only_the_bad_bytes(void **state)
+{
+    (void)state;
+    Clinic__V1__FieldViolation fv = CLINIC__V1__FIELD_VIOLATION__INIT;
+    fv.field = "Ann\x9a M\xc3\xbcller";
+    fv.description = "ok";
+    assert_json(&fv.base, "{\"field\":\"Ann M\xc3\xbcller\",\"description\":\"ok\"}");
+}
+
 /* --- reading --- */
 
 static ProtobufCMessage *read_ok(const ProtobufCMessageDescriptor *d, const char *json)
@@ -300,6 +311,7 @@ int main(void)
         cmocka_unit_test(bytes_use_standard_base64_padding),
         cmocka_unit_test(nested_message_and_signed_numbers),
         cmocka_unit_test(non_finite_doubles_print_as_proto3_strings),
+        cmocka_unit_test(text_that_is_not_utf8_loses_only_the_bad_bytes),
         cmocka_unit_test(both_names_and_both_forms_of_int64_read),
         cmocka_unit_test(printed_json_reads_back_as_the_same_message),
         cmocka_unit_test(enums_read_by_name_or_number_and_bytes_in_either_alphabet),
