@@ -87,6 +87,13 @@ extern char **environ;
 /* Two daemons on one database book at least this share of one's rate: on shared cores no more
  * can be expected; coordination between daemons must cost nothing. */
 #define TARGET_TWO_DAEMONS 0.95
+/* Book through clinic-gateway (JSON over HTTP/1.1 keep-alive, driven by wrk) against Book through
+ * libclinic, both at 16 callers: the HTTP side may cost at most a fifth. */
+#define TARGET_GATEWAY 0.8
+#define DEFAULT_WRK    "/usr/bin/wrk"
+/* Slots a lane keeps for one wrk round: far more than a lane books in a round (about a hundred
+ * a second), so a round never reaches the next round's. */
+#define WRK_ROUND_SLOTS 20000
 
 struct options {
     const char *url;
@@ -98,6 +105,8 @@ struct options {
     long pgbench_clients;
     long rounds;
     const char *second_url; /* a second daemon on the same database, or NULL */
+    const char *gateway; /* clinic-gateway in front of the daemon ("http://HOST:PORT"), or NULL */
+    const char *wrk;     /* the wrk program */
 };
 
 /* One caller's share of the clinic; see DESIGN. */
@@ -166,9 +175,13 @@ static void print_usage(FILE *out)
             "  --rounds R          rounds of the ratio, 1 to %d (default %d)\n"
             "  --second-url URL    a second daemon on the same database: R rounds of 16 callers\n"
             "                      through the first alone, then spread over both (libclinic),\n"
-            "                      and the ratio two / one\n",
+            "                      and the ratio two / one\n"
+            "  --gateway URL       clinic-gateway in front of the daemon (http://HOST:PORT): R\n"
+            "                      rounds of 16 callers through libclinic, then wrk -t 16 -c 16\n"
+            "                      booking the same lanes as JSON over HTTP, and the ratio\n"
+            "  --wrk PATH          the wrk program (default %s)\n",
             CLINIC_DEFAULT_URL, BENCH_MAX_SECONDS, DEFAULT_SECONDS, MAX_CALLERS, DEFAULT_CALLERS,
-            MAX_PGBENCH_CLIENTS, DEFAULT_PGBENCH_CLIENTS, MAX_ROUNDS, DEFAULT_ROUNDS);
+            MAX_PGBENCH_CLIENTS, DEFAULT_PGBENCH_CLIENTS, MAX_ROUNDS, DEFAULT_ROUNDS, DEFAULT_WRK);
 }
 
 /* Fills opt from argv. Returns -1 to go on, or the exit status to end with. */
@@ -179,6 +192,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
     opt->seconds = DEFAULT_SECONDS;
     opt->pgbench_clients = DEFAULT_PGBENCH_CLIENTS;
     opt->rounds = DEFAULT_ROUNDS;
+    opt->wrk = DEFAULT_WRK;
     if (!bench_parse_list(DEFAULT_CALLERS, 1, MAX_CALLERS, opt->callers, &opt->n_callers))
         abort();
     for (int i = 1; i < argc; i++) {
@@ -207,6 +221,15 @@ static int parse_args(int argc, char **argv, struct options *opt)
             if (!v || !*v)
                 return bench_usage_error(print_usage, "--second-url needs a daemon's URL");
             opt->second_url = v;
+        } else if (bench_take_option(argc, argv, &i, "--gateway", &v)) {
+            if (!v || strncmp(v, "http://", 7) != 0)
+                return bench_usage_error(print_usage,
+                                         "--gateway needs the gateway's http://HOST:PORT");
+            opt->gateway = v;
+        } else if (bench_take_option(argc, argv, &i, "--wrk", &v)) {
+            if (!v || !*v)
+                return bench_usage_error(print_usage, "--wrk needs a value");
+            opt->wrk = v;
         } else if (bench_take_option(argc, argv, &i, "--rounds", &v)) {
             if (!v || !bench_parse_long(v, 1, MAX_ROUNDS, &opt->rounds))
                 return bench_usage_error(
@@ -845,6 +868,164 @@ static bool measure_ratio(const struct options *opt, const char *pgbench, PGconn
     return true;
 }
 
+/* ------------------------------------------------------------------ through the gateway */
+
+/* wrk's Lua script: thread k books lane k (as caller k does through libclinic) from its next
+ * slot on, each request a Book in JSON with the caller's token and an idempotency key of its
+ * own. */
+static bool write_wrk_script(const char *path, const struct run *run, int lanes, const char *tag)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", BENCH_PROG, path, strerror(errno));
+        return false;
+    }
+    const char *token = getenv("CLINIC_TOKEN");
+    fprintf(f, "-- written by bench/booking: Book through clinic-gateway, lane k on wrk thread k\n"
+               "local lanes = {\n");
+    for (int k = 0; k < lanes; k++) {
+        const struct lane *l = &run->lanes[k];
+        fprintf(f, "  {location = \"%lld\", slot = %llu, therapists = {", l->location_id,
+                (unsigned long long)l->next_slot);
+        for (int t = 0; t < LANE_THERAPISTS; t++)
+            fprintf(f, "%s\"%lld\"", t ? ", " : "", l->therapist_ids[t]);
+        fprintf(f, "}, clients = {");
+        for (int c = 0; c < LANE_CLIENTS; c++)
+            fprintf(f, "%s\"%lld\"", c ? ", " : "", l->client_ids[c]);
+        fprintf(f, "}},\n");
+    }
+    fprintf(
+        f,
+        "}\n"
+        "local service, first_epoch, token, tag = \"%lld\", %lld, \"%s\", \"%s\"\n"
+        "local started = 0\n"
+        "function setup(thread)\n"
+        "  started = started + 1\n"
+        "  thread:set(\"lane_index\", started)\n"
+        "end\n"
+        "function init(args)\n"
+        "  lane = lanes[lane_index]\n"
+        "  slot = lane.slot\n"
+        "end\n"
+        "function request()\n"
+        "  local s = slot\n"
+        "  slot = slot + 1\n"
+        "  local start = os.date(\"!%%Y-%%m-%%dT%%H:%%M:%%SZ\", first_epoch + math.floor(s / %d) * "
+        "3600)\n"
+        "  local body = string.format('{\"clientId\":\"%%s\",\"serviceId\":\"%%s\","
+        "\"locationId\":\"%%s\",\"startTime\":\"%%s\",\"therapistId\":\"%%s\"}',\n"
+        "    lane.clients[s %% %d + 1], service, lane.location, start,"
+        " lane.therapists[s %% %d + 1])\n"
+        "  return wrk.format(\"POST\", \"%s\", {[\"Content-Type\"] = \"application/json\",\n"
+        "    [\"Authorization\"] = \"Bearer \" .. token,\n"
+        "    [\"Idempotency-Key\"] = string.format(\"wrk-%%s-%%d-%%d\", tag, lane_index, s)},"
+        " body)\n"
+        "end\n",
+        run->service_id, (long long)run->first_epoch, token ? token : "", tag, LANE_THERAPISTS,
+        LANE_CLIENTS, LANE_THERAPISTS, BOOK_METHOD);
+    return fclose(f) == 0;
+}
+
+/* Runs wrk with one thread and one connection per lane for opt->seconds; stores its
+ * Requests/sec and how many answers were not 2xx. False after a sentence on stderr. */
+static bool run_wrk(const struct options *opt, const char *script, int lanes, double *rate,
+                    long long *not_ok)
+{
+    char output[] = "/tmp/clinic-booking-wrk.XXXXXX";
+    int fd = mkstemp(output);
+    if (fd < 0) {
+        fprintf(stderr, "%s: cannot create a temporary file: %s\n", BENCH_PROG, strerror(errno));
+        return false;
+    }
+    close(fd);
+    char n[16], duration[24];
+    snprintf(n, sizeof n, "%d", lanes);
+    snprintf(duration, sizeof duration, "%lds", opt->seconds);
+    char *argv[] = {(char *)opt->wrk,     "-t", n, "-c", n, "-d", duration, "-s", (char *)script,
+                    (char *)opt->gateway, NULL};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output, O_WRONLY | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, STDIN_FILENO);
+    pid_t pid;
+    int rv = posix_spawn(&pid, opt->wrk, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    bool ok = false;
+    if (rv != 0) {
+        fprintf(stderr, "%s: cannot start %s: %s (Debian: apt-get install wrk)\n", BENCH_PROG,
+                opt->wrk, strerror(rv));
+        unlink(output);
+        return false;
+    }
+    int status = wait_bounded(pid, opt->seconds + PGBENCH_GRACE_S);
+    FILE *f = fopen(output, "r");
+    char line[512];
+    bool have_rate = false;
+    *not_ok = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "Requests/sec:", 13) == 0)
+            have_rate = sscanf(line + 13, "%lf", rate) == 1;
+        else if (strstr(line, "Non-2xx or 3xx responses:"))
+            *not_ok = strtoll(strstr(line, ":") + 1, NULL, 10);
+    }
+    ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_rate;
+    if (!ok && f) {
+        fprintf(stderr, "%s: wrk failed; its output:\n", BENCH_PROG);
+        rewind(f);
+        for (int i = 0; i < 60 && fgets(line, sizeof line, f); i++)
+            fprintf(stderr, "  %s", line);
+    }
+    if (f)
+        fclose(f);
+    unlink(output);
+    return ok;
+}
+
+/* opt->rounds rounds of `callers` Book callers through libclinic, then as many wrk connections
+ * booking the same lanes through the gateway; stores the median ratio gateway / libclinic. */
+static bool measure_gateway(const struct options *opt, struct run *run, long callers,
+                            const char *tag, double *ratio, uint64_t *failures)
+{
+    char script[] = "/tmp/clinic-booking-wrk-script.XXXXXX";
+    int fd = mkstemp(script);
+    if (fd < 0) {
+        fprintf(stderr, "%s: cannot create a temporary file: %s\n", BENCH_PROG, strerror(errno));
+        return false;
+    }
+    close(fd);
+    double ratios[MAX_ROUNDS];
+    printf("# the gateway: %ld rounds of %ld callers through libclinic, then %s -t %ld -c %ld "
+           "booking the same lanes as JSON through %s (HTTP/1.1 keep-alive)\n",
+           opt->rounds, callers, opt->wrk, callers, callers, opt->gateway);
+    printf("%-8s %12s %12s %10s %8s\n", "round", "libclinic/s", "gateway/s", "not_2xx", "ratio");
+    bool ok = true;
+    for (int k = 0; ok && k < opt->rounds; k++) {
+        struct bench_result direct;
+        double rate = 0;
+        long long not_ok = 0;
+        ok = bench_measure(&book_ops, run, (int)callers, opt->seconds, &direct) &&
+             write_wrk_script(script, run, (int)callers, tag) &&
+             run_wrk(opt, script, (int)callers, &rate, &not_ok);
+        for (long l = 0; l < callers; l++)
+            run->lanes[l].next_slot += WRK_ROUND_SLOTS;
+        if (!ok)
+            break;
+        *failures += direct.failures + (uint64_t)not_ok;
+        if (not_ok)
+            fprintf(stderr, "%s: %lld Book calls through the gateway were not answered 2xx\n",
+                    BENCH_PROG, not_ok);
+        ratios[k] = direct.calls_per_s > 0 ? rate / direct.calls_per_s : 0;
+        printf("%-8d %12.0f %12.0f %10lld %8.2f\n", k + 1, direct.calls_per_s, rate, not_ok,
+               ratios[k]);
+        fflush(stdout);
+    }
+    unlink(script);
+    if (ok)
+        *ratio = median(ratios, (int)opt->rounds);
+    return ok;
+}
+
 /* opt->rounds rounds of `callers` Book callers through the first daemon alone, then spread over
  * both (libclinic spreads calls over the URLs it is given); stores the median ratio both / one.
  * Every caller keeps its own lane, so the two kinds of rounds book the same kind of rows. */
@@ -969,7 +1150,7 @@ int main(int argc, char **argv)
                connections);
 
     status = failures ? BENCH_EXIT_FAILED : 0;
-    if ((opt.pgbench_clients > 0 || opt.second_url) && !analyze_before_rounds(db)) {
+    if ((opt.pgbench_clients > 0 || opt.second_url || opt.gateway) && !analyze_before_rounds(db)) {
         status = BENCH_EXIT_FAILED;
         goto done;
     }
@@ -1010,6 +1191,21 @@ int main(int argc, char **argv)
                "%s)\n",
                target_callers, ratio, opt.rounds, TARGET_TWO_DAEMONS,
                ratio >= TARGET_TWO_DAEMONS ? "met" : "NOT met");
+    }
+    if (opt.gateway) {
+        double ratio;
+        uint64_t gateway_failures = 0;
+        if (!measure_gateway(&opt, &run, target_callers, tag, &ratio, &gateway_failures)) {
+            status = BENCH_EXIT_FAILED;
+            goto done;
+        }
+        failures += gateway_failures;
+        if (failures)
+            status = BENCH_EXIT_FAILED;
+        printf("ratio gateway / libclinic at %ld: %.2f, the median of %ld rounds (target >= %.1f: "
+               "%s)\n",
+               target_callers, ratio, opt.rounds, TARGET_GATEWAY,
+               ratio >= TARGET_GATEWAY ? "met" : "NOT met");
     }
     if (failures)
         fprintf(stderr,

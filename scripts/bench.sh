@@ -40,6 +40,8 @@ all_benchmarks=(rpc_overhead slots booking)
 # failover is not among them: it starts three more PostgreSQL servers and takes a minute or two.
 ha_dir=""
 ha_pid=""
+gateway_pid=""
+gateway_url=""
 
 log() { echo "bench: $*" >&2; }
 
@@ -71,7 +73,7 @@ if [[ " ${selected[*]} " == " failover " ]] && [ ! -x /usr/bin/pg_autoctl ]; the
     log "failover needs pg_auto_failover (/usr/bin/pg_autoctl): run bash scripts/install-deps.sh"
     exit 2
 fi
-cmake --build "$build" -j2 --target clinicd clinic_cli "${all_benchmarks[@]}" >/dev/null
+cmake --build "$build" -j2 --target clinicd clinic_cli clinic_gateway "${all_benchmarks[@]}" >/dev/null
 
 # A loopback port that nothing answers on right now (bash's /dev/tcp, no extra tools). Another
 # program could still take it before clinicd does; clinicd then fails to start and says so below.
@@ -114,6 +116,9 @@ cleanup() {
     fi
     if [ -n "$ha_dir" ]; then
         CLINIC_HA_DIR="$ha_dir" bash "$root/scripts/ha.sh" down >/dev/null 2>&1 || true
+    fi
+    if [ -n "$gateway_pid" ]; then
+        stop_daemon "$gateway_pid"
     fi
     # the second daemon first: it shares the first one's PostgreSQL
     if [ -n "$second_pid" ]; then
@@ -231,6 +236,17 @@ if [[ " ${selected[*]} " == *" booking "* ]]; then
         "${workers_option[@]}" --log-level warn >"$workdir/clinicd-2.log" 2>&1 &
     second_pid=$!
     wait_serving "$second_url" "$second_pid" "$workdir/clinicd-2.log"
+    # and Book through clinic-gateway (JSON over HTTP, driven by wrk) against Book through libclinic
+    gateway_url="http://127.0.0.1:$(free_port)"
+    "$bin/clinic-gateway" --listen "${gateway_url#http://}" --url "$url" \
+        >"$workdir/gateway.log" 2>&1 &
+    gateway_pid=$!
+    gateway_port=${gateway_url##*:}
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$gateway_port") 2>/dev/null && break
+        kill -0 "$gateway_pid" 2>/dev/null || { cat "$workdir/gateway.log" >&2; exit 1; }
+        sleep 0.1
+    done
 fi
 
 # The Book calls per second at 16 callers in booking's output (its row for 16 callers).
@@ -291,7 +307,7 @@ for name in "${selected[@]}"; do
         continue
     fi
     if [ "$name" = booking ]; then
-        args+=(--second-url "$second_url")
+        args+=(--second-url "$second_url" --gateway "$gateway_url")
     fi
     if ! env "${env_token[@]}" "$bin/$name" "${args[@]}" "$@"; then
         failed+=("$name")

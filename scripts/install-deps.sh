@@ -12,6 +12,7 @@ set -euo pipefail
 #   libjansson-dev                     JSON: libclinic's `--json` output and JSON requests
 #   libmicrohttpd-dev                  clinic-gateway's HTTP server (Connect over HTTP/1.1)
 #   libcurl4-openssl-dev               the gateway's tests call it over HTTP with libcurl
+#   wrk                                the gateway's benchmark: Book as JSON over HTTP (bench/booking)
 #   chromium chromium-driver python3-selenium
 #                                      the booking page's tests: headless Chromium driven through
 #                                      ChromeDriver by Selenium (tests/browser/booking_page.py)
@@ -38,7 +39,7 @@ packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
           clang libclang-rt-14-dev llvm clang-format faketime
           openssl procps util-linux ca-certificates git python3
           pg-auto-failover-cli postgresql-15-auto-failover
-          chromium chromium-driver python3-selenium)
+          chromium chromium-driver python3-selenium wrk)
 
 missing=()
 for p in "${packages[@]}"; do
