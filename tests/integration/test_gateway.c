@@ -21,7 +21,10 @@
 #include "clinic/v1/health.pb-c.h"
 #include "clinic/v1/scheduling.pb-c.h"
 #include "gateway.h"
+#include "connect.h"
 #include "harness.h"
+#include "methods.h"
+#include "services.h"
 #include "status.h"
 
 #define MAX_BODY       2048
@@ -385,6 +388,82 @@ static void logins_are_limited_per_address(void **state)
     gateway_stop(limited);
 }
 
+/* The status code Connect's name stands for, or -1. */
+static int code_named(const char *name)
+{
+    for (int code = 1; code <= STATUS_UNAUTHENTICATED; code++)
+        if (strcmp(connect_code_name(code), name) == 0)
+            return code;
+    return -1;
+}
+
+/* One call's answer as Connect promises it: 200 with the method's response in the codec asked
+ * for, or an error in JSON whose code has the HTTP status of Connect's table. */
+static void check_answer(const char *path, const ProtobufCMethodDescriptor *m, bool json,
+                         const struct reply *r)
+{
+    char why[256] = "";
+    if (r->status == 200) {
+        ProtobufCMessage *out =
+            json ? clinic_message_from_json(m->output, r->body ? r->body : "", r->len, why,
+                                            sizeof why)
+                 : protobuf_c_message_unpack(m->output, NULL, r->len, (const uint8_t *)r->body);
+        if (!out)
+            fail_msg("%s (%s): 200 without a %s: %s", path, json ? "JSON" : "proto",
+                     m->output->name, why);
+        protobuf_c_message_free_unpacked(out, NULL);
+        return;
+    }
+    json_t *v = json_loads(r->body ? r->body : "", 0, NULL);
+    const char *name = v ? json_string_value(json_object_get(v, "code")) : NULL;
+    int code = name ? code_named(name) : -1;
+    if (code < 0 || connect_http_status(code) != (unsigned)r->status ||
+        !json_is_string(json_object_get(v, "message")))
+        fail_msg("%s (%s): HTTP %ld with %s", path, json ? "JSON" : "proto", r->status, r->body);
+    json_decref(v);
+}
+
+/* Connect conformance, method by method: every method the daemon serves, with an empty request
+ * in JSON and in binary protobuf, without a token (public methods answer, the others refuse
+ * with unauthenticated); the methods that change nothing also as an admin. */
+static void every_method_answers_in_both_codecs(void **state)
+{
+    (void)state;
+    char auth[160];
+    bearer(daemon_.admin_token, auth, sizeof auth);
+    const char *json_anonymous[] = {"Content-Type: application/json", NULL};
+    const char *proto_anonymous[] = {"Content-Type: application/proto", NULL};
+    const char *json_admin[] = {"Content-Type: application/json", auth, NULL};
+    const char *proto_admin[] = {"Content-Type: application/proto", auth, NULL};
+    int methods = 0;
+    for (const ProtobufCServiceDescriptor *const *s = clinic_services; *s; s++) {
+        for (unsigned i = 0; i < (*s)->n_methods; i++, methods++) {
+            const ProtobufCMethodDescriptor *m = &(*s)->methods[i];
+            char path[160];
+            snprintf(path, sizeof path, "/%s/%s", (*s)->name, m->name);
+            const struct method_rule *rule = method_rule_for(path);
+            assert_non_null(rule);
+            struct reply r = exchange("POST", path, json_anonymous, "{}", 2);
+            check_answer(path, m, true, &r);
+            if (!(rule->flags & METHOD_PUBLIC))
+                assert_int_equal(r.status, 401);
+            free(r.body);
+            r = exchange("POST", path, proto_anonymous, "", 0);
+            check_answer(path, m, false, &r);
+            free(r.body);
+            if (rule->flags & (METHOD_MUTATES | METHOD_PUBLIC))
+                continue;
+            r = exchange("POST", path, json_admin, "{}", 2);
+            check_answer(path, m, true, &r);
+            free(r.body);
+            r = exchange("POST", path, proto_admin, "", 0);
+            check_answer(path, m, false, &r);
+            free(r.body);
+        }
+    }
+    assert_true(methods > 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +473,7 @@ int main(void)
         cmocka_unit_test(field_violations_travel_as_a_detail),
         cmocka_unit_test(cors_is_closed_but_for_the_configured_origin),
         cmocka_unit_test(logins_are_limited_per_address),
+        cmocka_unit_test(every_method_answers_in_both_codecs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
