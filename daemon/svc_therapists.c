@@ -20,8 +20,10 @@
 /* Where working hours start when valid_from is not given (the column's default). */
 #define RULES_START_DAY "2000-01-01"
 
+/* A therapist's email address is for the clinic's staff: a client (who may list therapists to
+ * book one) gets an empty one. */
 #define THERAPIST_COLUMNS                                                                          \
-    "t.id, t.name, t.email,"                                                                       \
+    "t.id, t.name, CASE WHEN clinic_caller_role() = 'client' THEN '' ELSE t.email END AS email,"   \
     " array(SELECT ts.service_id FROM therapist_services ts WHERE ts.therapist_id = t.id"          \
     " ORDER BY 1) AS service_ids, t.archived"
 #define HOURS_COLUMNS                                                                              \

@@ -1077,6 +1077,48 @@ static void time_off_over_a_booked_appointment_fails_precondition(void **state)
     free_msg(o);
 }
 
+/* A client lists and reads therapists to book one, but their email addresses are the staff's:
+ * empty for a client, there for the desk. */
+static void a_client_sees_therapists_without_their_email(void **state)
+{
+    (void)state;
+    int64_t id = create_ok("Clara Privat", "clara.privat@therapists.test", &massage, 1);
+    char token[64];
+    assert_true(harness_create_user(db_url, "ben.back@clients.test", "client", 0, client_id, NULL) >
+                0);
+    assert_int_equal(harness_login(daemon_.url, "ben.back@clients.test", NULL, token, sizeof token),
+                     STATUS_OK);
+    clinic_client *as_client = harness_connect_as(daemon_.url, token);
+    assert_non_null(as_client);
+    struct clinic_error err;
+    Clinic__V1__GetTherapistRequest get = CLINIC__V1__GET_THERAPIST_REQUEST__INIT;
+    get.id = id;
+    Clinic__V1__Therapist *seen = NULL;
+    assert_int_equal(harness_call(as_client, "Therapists/GetTherapist", &get,
+                                  &clinic__v1__therapist__descriptor, &seen, false, NULL, &err),
+                     STATUS_OK);
+    assert_string_equal(seen->name, "Clara Privat");
+    assert_string_equal(seen->email, "");
+    harness_free_message(seen);
+    Clinic__V1__ListTherapistsRequest list = CLINIC__V1__LIST_THERAPISTS_REQUEST__INIT;
+    Clinic__V1__ListTherapistsResponse *all = NULL;
+    assert_int_equal(harness_call(as_client, "Therapists/ListTherapists", &list,
+                                  &clinic__v1__list_therapists_response__descriptor, &all, false,
+                                  NULL, &err),
+                     STATUS_OK);
+    assert_true(all->n_therapists > 0);
+    for (size_t i = 0; i < all->n_therapists; i++)
+        assert_string_equal(all->therapists[i]->email, "");
+    harness_free_message(all);
+    clinic_close(as_client);
+    /* the desk (here the admin) still sees it */
+    assert_int_equal(call("GetTherapist", &get.base, &clinic__v1__therapist__descriptor, &seen,
+                          false, NULL, &err),
+                     STATUS_OK);
+    assert_string_equal(seen->email, "clara.privat@therapists.test");
+    free_msg(seen);
+}
+
 int main(void)
 {
     unsetenv("CLINIC_URL");
@@ -1097,6 +1139,7 @@ int main(void)
         cmocka_unit_test(time_off_reads_local_times_in_the_zone_across_spring_forward),
         cmocka_unit_test(time_off_refuses_bad_values_naming_the_field),
         cmocka_unit_test(time_off_over_a_booked_appointment_fails_precondition),
+        cmocka_unit_test(a_client_sees_therapists_without_their_email),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
