@@ -177,6 +177,33 @@ static const char *bearer(const char *token, char *out, size_t len)
     return out;
 }
 
+/* POSTs JSON and expects Connect's error with code and HTTP status; returns the message
+ * (malloc'd). */
+static char *post_expecting_error(const char *path, const char *json, const char *const *extra,
+                                  long want_status, const char *want_code)
+{
+    long status;
+    json_t *v = post_json(path, json, extra, &status);
+    expect_error(v, status, want_status, want_code);
+    char *message = strdup(text_of(v, "message"));
+    json_decref(v);
+    return message;
+}
+
+/* Logs in as the harness admin through the gateway; "Authorization: Bearer ..." into out. */
+static const char *admin_authorization(char *out, size_t len)
+{
+    long status;
+    char login[256];
+    snprintf(login, sizeof login, "{\"email\":\"%s\",\"password\":\"%s\"}", HARNESS_ADMIN_EMAIL,
+             HARNESS_PASSWORD);
+    json_t *v = post_json("/clinic.v1.Auth/Login", login, NULL, &status);
+    assert_int_equal(status, 200);
+    bearer(text_of(v, "token"), out, len);
+    json_decref(v);
+    return out;
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void health_answers_json_and_protobuf_with_safe_headers(void **state)
@@ -208,13 +235,8 @@ static void login_then_book_once_per_idempotency_key(void **state)
 {
     (void)state;
     long status;
-    char login[256], auth[160], start[40], book[512];
-    snprintf(login, sizeof login, "{\"email\":\"%s\",\"password\":\"%s\"}", HARNESS_ADMIN_EMAIL,
-             HARNESS_PASSWORD);
-    json_t *v = post_json("/clinic.v1.Auth/Login", login, NULL, &status);
-    assert_int_equal(status, 200);
-    bearer(text_of(v, "token"), auth, sizeof auth);
-    json_decref(v);
+    char auth[160], start[40], book[512];
+    admin_authorization(auth, sizeof auth);
 
     snprintf(start, sizeof start, "%d-06-01T10:00:00Z", year);
     snprintf(book, sizeof book,
@@ -240,43 +262,30 @@ static void login_then_book_once_per_idempotency_key(void **state)
 
     /* the same time once more, with another key: the slot is taken (failed_precondition, 400) */
     const char *other[] = {auth, "Idempotency-Key: gateway-test-book-2", NULL};
-    v = post_json("/clinic.v1.Scheduling/Book", book, other, &status);
-    expect_error(v, status, 400, "failed_precondition");
-    json_decref(v);
+    free(post_expecting_error("/clinic.v1.Scheduling/Book", book, other, 400,
+                              "failed_precondition"));
 }
 
 /* Each refusal is Connect's JSON error with the HTTP status of Connect's table. */
 static void errors_follow_connects_table(void **state)
 {
     (void)state;
-    long status;
-    json_t *v = post_json("/clinic.v1.Locations/ListLocations", "{}", NULL, &status);
-    expect_error(v, status, 401, "unauthenticated");
-    json_decref(v);
-
     const char *wrong[] = {"Authorization: Bearer not-a-token", NULL};
-    v = post_json("/clinic.v1.Locations/ListLocations", "{}", wrong, &status);
-    expect_error(v, status, 401, "unauthenticated");
-    json_decref(v);
-
-    v = post_json("/clinic.v1.Nothing/Here", "{}", NULL, &status);
-    expect_error(v, status, 404, "unimplemented");
-    json_decref(v);
-
-    v = post_json("/clinic.v1.Health/Check", "{\"status\":", NULL, &status);
-    expect_error(v, status, 400, "invalid_argument");
-    harness_assert_contains(text_of(v, "message"), "not valid JSON");
-    json_decref(v);
-
-    v = post_json("/clinic.v1.Health/Check", "{\"serviceName\":1}", NULL, &status);
-    expect_error(v, status, 400, "invalid_argument");
-    json_decref(v);
-
     const char *timeout[] = {"Connect-Timeout-Ms: soon", NULL};
-    v = post_json("/clinic.v1.Health/Check", "{}", timeout, &status);
-    expect_error(v, status, 400, "invalid_argument");
-    harness_assert_contains(text_of(v, "message"), "Connect-Timeout-Ms");
-    json_decref(v);
+    free(post_expecting_error("/clinic.v1.Locations/ListLocations", "{}", NULL, 401,
+                              "unauthenticated"));
+    free(post_expecting_error("/clinic.v1.Locations/ListLocations", "{}", wrong, 401,
+                              "unauthenticated"));
+    free(post_expecting_error("/clinic.v1.Nothing/Here", "{}", NULL, 404, "unimplemented"));
+    char *m = post_expecting_error("/clinic.v1.Health/Check", "{\"status\":", NULL, 400,
+                                   "invalid_argument");
+    harness_assert_contains(m, "not valid JSON");
+    free(m);
+    free(post_expecting_error("/clinic.v1.Health/Check", "{\"serviceName\":1}", NULL, 400,
+                              "invalid_argument"));
+    m = post_expecting_error("/clinic.v1.Health/Check", "{}", timeout, 400, "invalid_argument");
+    harness_assert_contains(m, "Connect-Timeout-Ms");
+    free(m);
 
     const char *text[] = {"Content-Type: text/plain", NULL};
     struct reply r = exchange("POST", "/clinic.v1.Health/Check", text, "{}", 2);
@@ -294,9 +303,7 @@ static void errors_follow_connects_table(void **state)
     big[0] = '{';
     big[sizeof big - 2] = '}';
     big[sizeof big - 1] = '\0';
-    v = post_json("/clinic.v1.Health/Check", big, NULL, &status);
-    expect_error(v, status, 413, "resource_exhausted");
-    json_decref(v);
+    free(post_expecting_error("/clinic.v1.Health/Check", big, NULL, 413, "resource_exhausted"));
 }
 
 /* A field the daemon refuses comes back named, in a clinic.v1.RpcStatus detail. */
@@ -304,19 +311,14 @@ static void field_violations_travel_as_a_detail(void **state)
 {
     (void)state;
     long status;
-    char login[256], auth[160];
-    snprintf(login, sizeof login, "{\"email\":\"%s\",\"password\":\"%s\"}", HARNESS_ADMIN_EMAIL,
-             HARNESS_PASSWORD);
-    json_t *v = post_json("/clinic.v1.Auth/Login", login, NULL, &status);
-    bearer(text_of(v, "token"), auth, sizeof auth);
-    json_decref(v);
-    char book[256];
+    char auth[160], book[256];
+    admin_authorization(auth, sizeof auth);
     snprintf(book, sizeof book,
              "{\"clientId\":\"%lld\",\"serviceId\":\"%lld\",\"locationId\":\"%lld\","
              "\"startTime\":\"next tuesday\"}",
              clinic.client_ids[1], clinic.service_id, clinic.location_id);
     const char *headers[] = {auth, NULL};
-    v = post_json("/clinic.v1.Scheduling/Book", book, headers, &status);
+    json_t *v = post_json("/clinic.v1.Scheduling/Book", book, headers, &status);
     expect_error(v, status, 400, "invalid_argument");
     json_t *detail = json_array_get(json_object_get(v, "details"), 0);
     assert_string_equal(text_of(detail, "type"), "clinic.v1.RpcStatus");
@@ -369,11 +371,8 @@ static void logins_are_limited_per_address(void **state)
     snprintf(base, sizeof base, "http://127.0.0.1:%u", gateway_port(limited));
     const char *login = "{\"email\":\"nobody@gateway.test\",\"password\":\"wrong guess\"}";
     long status;
-    for (int i = 0; i < 2; i++) {
-        json_t *v = post_json("/clinic.v1.Auth/Login", login, NULL, &status);
-        expect_error(v, status, 401, "unauthenticated");
-        json_decref(v);
-    }
+    for (int i = 0; i < 2; i++)
+        free(post_expecting_error("/clinic.v1.Auth/Login", login, NULL, 401, "unauthenticated"));
     const char *headers[] = {"Content-Type: application/json", NULL};
     struct reply r = exchange("POST", "/clinic.v1.Auth/Login", headers, login, strlen(login));
     assert_int_equal(r.status, 429);
