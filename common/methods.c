@@ -27,12 +27,13 @@
 #define ADMIN    ROLES(ALL, _, _, _)
 
 /* what a method does to data */
-#define READS        0
-#define MUTATES      METHOD_MUTATES
-#define NO_TX        METHOD_NO_TX
-#define AUDIT_READ   METHOD_AUDIT_READ
-#define SECRET_INPUT METHOD_SECRET_INPUT
-#define STANDBY_OK   METHOD_STANDBY_OK
+#define READS         0
+#define MUTATES       METHOD_MUTATES
+#define NO_TX         METHOD_NO_TX
+#define AUDIT_READ    METHOD_AUDIT_READ
+#define SECRET_INPUT  METHOD_SECRET_INPUT
+#define STANDBY_OK    METHOD_STANDBY_OK
+#define SECRET_OUTPUT METHOD_SECRET_OUTPUT
 
 /* needs no token */
 #define PUBLIC(m, flags)                                                                           \
@@ -152,6 +153,14 @@ static const struct method_rule rules[] = {
     ON("Notes/GetNote", AUDIT_READ, TARGET_NOTE, "id", ROLES(ALL, _, CARE, OWN)),
     ON("Notes/ListNotes", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
     ON("Progress/ClientProgress", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
+
+    /* calendar feeds: a key in the feed's URL stands for a token (calendar apps send none); the
+     * desk may set up a client's feed, a therapist's is theirs (or an admin's to replace) */
+    ON("Calendar/RotateClientFeed", MUTATES | SECRET_OUTPUT, TARGET_CLIENT, "client_id",
+       ROLES(ALL, ALL, _, OWN)),
+    ON("Calendar/RotateTherapistFeed", MUTATES | SECRET_OUTPUT, TARGET_THERAPIST, "therapist_id",
+       ROLES(ALL, _, OWN, _)),
+    PUBLIC("Calendar/Feed", READS | SECRET_INPUT),
 };
 
 #define N_RULES (sizeof rules / sizeof rules[0])
@@ -172,7 +181,8 @@ const struct method_rule *method_rules(size_t *n)
 
 bool method_takes_idempotency_key(const struct method_rule *rule)
 {
-    return rule && (rule->flags & METHOD_MUTATES) && !(rule->flags & METHOD_SECRET_INPUT);
+    return rule && (rule->flags & METHOD_MUTATES) &&
+           !(rule->flags & (METHOD_SECRET_INPUT | METHOD_SECRET_OUTPUT));
 }
 
 const char *method_scope_name(enum method_scope scope)

@@ -24,14 +24,17 @@ enum method_flag {
     METHOD_PUBLIC = 1 << 0,  /* needs no token */
     METHOD_MUTATES = 1 << 1, /* changes data: honours idempotency_key, audited */
     METHOD_NO_TX = 1 << 2,   /* runs outside a transaction (touches the database itself, or not) */
-    METHOD_AUDIT_READ = 1 << 3,   /* a read of clinical data: audited like a mutation */
-    METHOD_SECRET_INPUT = 1 << 4, /* the request carries a password: its idempotency key is
-                                   * ignored, since the stored SHA-256 of the request would let
-                                   * anyone with the table try passwords against it offline; the
-                                   * gateway limits such calls per address and minute */
-    METHOD_STANDBY_OK = 1 << 5,   /* a read whose answer may be a moment old: served by a hot
-                                   * standby when there is one close behind (standby.h); never
-                                   * notes, audit, or what a caller reads back after writing */
+    METHOD_AUDIT_READ = 1 << 3,    /* a read of clinical data: audited like a mutation */
+    METHOD_SECRET_INPUT = 1 << 4,  /* the request carries a password or a key: its idempotency
+                                    * key is ignored, since the stored SHA-256 of the request would
+                                    * let anyone with the table try passwords against it offline;
+                                    * the gateway limits such calls per address and minute */
+    METHOD_STANDBY_OK = 1 << 5,    /* a read whose answer may be a moment old: served by a hot
+                                    * standby when there is one close behind (standby.h); never
+                                    * notes, audit, or what a caller reads back after writing */
+    METHOD_SECRET_OUTPUT = 1 << 6, /* the reply carries a new secret (a calendar feed's key): its
+                                    * idempotency key is ignored, since the reply kept for it would
+                                    * be a copy of the secret in the database */
 };
 
 enum method_scope {
@@ -66,7 +69,7 @@ const struct method_rule *method_rule_for(const char *method);
 const struct method_rule *method_rules(size_t *n);
 
 /* Whether a call of the rule's method carries an idempotency key: it changes data and carries no
- * secret (NULL, a method the table does not know: no). */
+ * secret either way (NULL, a method the table does not know: no). */
 bool method_takes_idempotency_key(const struct method_rule *rule);
 
 /* The scope's name ("own", ...) and the target kind's ("appointment", ...), for sentences. */

@@ -6,6 +6,7 @@
 #include "clinic/v1/admin.pb-c.h"
 #include "clinic/v1/audit.pb-c.h"
 #include "clinic/v1/auth.pb-c.h"
+#include "clinic/v1/calendar.pb-c.h"
 #include "clinic/v1/demo.pb-c.h"
 #include "clinic/v1/diagnostics.pb-c.h"
 #include "clinic/v1/events.pb-c.h"
@@ -16,15 +17,25 @@
 #include "clinic/v1/server.pb-c.h"
 
 const ProtobufCServiceDescriptor *const clinic_services[] = {
-    &clinic__v1__health__descriptor,     &clinic__v1__reflection__descriptor,
-    &clinic__v1__server__descriptor,     &clinic__v1__diagnostics__descriptor,
-    &clinic__v1__locations__descriptor,  &clinic__v1__rooms__descriptor,
-    &clinic__v1__services__descriptor,   &clinic__v1__clients__descriptor,
-    &clinic__v1__therapists__descriptor, &clinic__v1__scheduling__descriptor,
-    &clinic__v1__events__descriptor,     &clinic__v1__demo__descriptor,
-    &clinic__v1__notes__descriptor,      &clinic__v1__progress__descriptor,
-    &clinic__v1__auth__descriptor,       &clinic__v1__users__descriptor,
-    &clinic__v1__audit__descriptor,      NULL,
+    &clinic__v1__health__descriptor,
+    &clinic__v1__reflection__descriptor,
+    &clinic__v1__server__descriptor,
+    &clinic__v1__diagnostics__descriptor,
+    &clinic__v1__locations__descriptor,
+    &clinic__v1__rooms__descriptor,
+    &clinic__v1__services__descriptor,
+    &clinic__v1__clients__descriptor,
+    &clinic__v1__therapists__descriptor,
+    &clinic__v1__scheduling__descriptor,
+    &clinic__v1__events__descriptor,
+    &clinic__v1__demo__descriptor,
+    &clinic__v1__notes__descriptor,
+    &clinic__v1__progress__descriptor,
+    &clinic__v1__auth__descriptor,
+    &clinic__v1__users__descriptor,
+    &clinic__v1__audit__descriptor,
+    &clinic__v1__calendar__descriptor,
+    NULL,
 };
 
 const ProtobufCMethodDescriptor *clinic_method_by_path(const char *path)

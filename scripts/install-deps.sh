@@ -11,8 +11,10 @@ set -euo pipefail
 #   libsodium-dev                      Argon2id password hashing and random tokens; base64 in JSON
 #   libjansson-dev                     JSON: libclinic's `--json` output and JSON requests
 #   libmicrohttpd-dev                  clinic-gateway's HTTP server (Connect over HTTP/1.1)
+#   libical-dev                        clinic-gateway writes calendar feeds (RFC 5545 iCalendar)
 #   libcurl4-openssl-dev               the gateway's tests call it over HTTP with libcurl
 #   wrk                                the gateway's benchmark: Book as JSON over HTTP (bench/booking)
+#   python3-icalendar                  the feeds' test reads them with a real iCalendar parser
 #   chromium chromium-driver python3-selenium
 #                                      the booking page's tests: headless Chromium driven through
 #                                      ChromeDriver by Selenium (tests/browser/booking_page.py)
@@ -34,12 +36,12 @@ set -euo pipefail
 #                                      failover: pg_autoctl and the monitor's extension
 #                                      (scripts/ha.sh, tests/integration/test_failover.c)
 packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
-          libpq-dev postgresql libsodium-dev libjansson-dev libmicrohttpd-dev
+          libpq-dev postgresql libsodium-dev libjansson-dev libmicrohttpd-dev libical-dev
           libcurl4-openssl-dev libcmocka-dev postgresql-15-pgtap
           clang libclang-rt-14-dev llvm clang-format faketime
           openssl procps util-linux ca-certificates git python3
           pg-auto-failover-cli postgresql-15-auto-failover
-          chromium chromium-driver python3-selenium wrk)
+          chromium chromium-driver python3-selenium python3-icalendar wrk)
 
 missing=()
 for p in "${packages[@]}"; do

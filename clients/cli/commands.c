@@ -26,6 +26,7 @@ int cmd_whoami(struct cli *cli, int argc, char **argv);
 int cmd_change_password(struct cli *cli, int argc, char **argv);
 int cmd_progress(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_calendar_link(struct cli *cli, int argc, char **argv);
 extern const struct command note_commands[];
 extern const struct command course_commands[];
 extern const struct command admin_entities[];
@@ -104,6 +105,13 @@ const struct command cli_commands[] = {
             "a therapist's appointments over some days (a therapist's own by default)"),
     COMMAND("client-appointments", cmd_client_appointments,
             "a client's appointments (a client's own by default)"),
+    {.name = "calendar-link",
+     .run = cmd_calendar_link,
+     .summary = "a new link to a calendar feed of appointments, for a phone's calendar app",
+     .details = "Without --client or --therapist: your own feed (a client's or a therapist's).\n"
+                "Each run makes a new link and the one before stops working (only its hash is\n"
+                "kept). A therapist's feed shows the service and the client's initials only.\n"
+                "Example: clinic calendar-link --gateway https://book.clinic.example"},
     {.name = "note",
      .summary = "treatment notes: draft, edit, sign, amend, show, list",
      .subcommands = note_commands,

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "address_limit.h"
+#include "calendar.h"
 #include "connect.h"
 #include "methods.h"
 #include "services.h"
@@ -102,7 +103,7 @@ static enum MHD_Result send_body(const struct gateway *g, struct MHD_Connection 
         MHD_add_response_header(r, "Content-Type", content_type);
     add_security_headers(r);
     add_cors_headers(g, conn, r);
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED && !(extra && strcmp(extra->name, "Allow") == 0))
         MHD_add_response_header(r, "Allow", "POST, OPTIONS");
     if (status == MHD_HTTP_UNSUPPORTED_MEDIA_TYPE)
         MHD_add_response_header(r, "Accept-Post", "application/json, application/proto");
@@ -319,6 +320,45 @@ static enum MHD_Result send_page_file(struct MHD_Connection *conn, const struct 
     return queued;
 }
 
+/* A calendar feed (GET /calendar/KIND/ID.ics?key=KEY), forwarded with no token: the key opens
+ * it. Calendar apps show a refusal's status line at best, so its sentence is plain text. */
+static enum MHD_Result send_feed(struct gateway *g, struct MHD_Connection *conn,
+                                 Clinic__V1__FeedKind kind, int64_t owner_id)
+{
+    const char *key = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "key");
+    Clinic__V1__FeedRequest req = CLINIC__V1__FEED_REQUEST__INIT;
+    req.kind = kind;
+    req.owner_id = owner_id;
+    req.key = (char *)(key ? key : "");
+    struct clinic_call_options opts = {.timeout_ms = GATEWAY_DEFAULT_TIMEOUT_MS, .token = ""};
+    ProtobufCMessage *feed = NULL;
+    struct clinic_error err = {0};
+    int code = clinic_call(g->client, "/clinic.v1.Calendar/Feed", &req.base,
+                           &clinic__v1__calendar_feed__descriptor, &feed, &opts, &err);
+    char *body;
+    size_t len = 0;
+    if (code != STATUS_OK) {
+        size_t size = strlen(err.message) + 2;
+        if ((body = malloc(size)))
+            len = (size_t)snprintf(body, size, "%s\n", err.message);
+        return send_body(g, conn, connect_http_status(code), "text/plain; charset=utf-8", body, len,
+                         NULL);
+    }
+    body = calendar_render((const Clinic__V1__CalendarFeed *)feed, &len);
+    protobuf_c_message_free_unpacked(feed, NULL);
+    if (!body)
+        return refuse(g, conn, 0, STATUS_RESOURCE_EXHAUSTED, "the gateway is out of memory");
+    return send_body(g, conn, MHD_HTTP_OK, "text/calendar; charset=utf-8", body, len, NULL);
+}
+
+static enum MHD_Result refuse_feed_method(struct gateway *g, struct MHD_Connection *conn)
+{
+    const struct clinic_error err = {.code = STATUS_UNIMPLEMENTED,
+                                     .message = "a calendar feed is read with GET"};
+    const struct extra_header allow = {"Allow", "GET, HEAD"};
+    return send_error(g, conn, MHD_HTTP_METHOD_NOT_ALLOWED, &err, &allow);
+}
+
 /* A CORS preflight: allowed for a configured origin only. */
 static enum MHD_Result preflight(struct gateway *g, struct MHD_Connection *conn)
 {
@@ -384,8 +424,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (strcmp(http_method, "OPTIONS") == 0)
         return preflight(g, conn);
+    bool reading = strcmp(http_method, "GET") == 0 || strcmp(http_method, "HEAD") == 0;
+    Clinic__V1__FeedKind kind;
+    int64_t owner_id;
+    if (calendar_feed_path(url, &kind, &owner_id))
+        return reading ? send_feed(g, conn, kind, owner_id) : refuse_feed_method(g, conn);
     const struct web_file *file = web_find(g->page, url);
-    if (file && (strcmp(http_method, "GET") == 0 || strcmp(http_method, "HEAD") == 0))
+    if (file && reading)
         return send_page_file(conn, file);
     const ProtobufCMethodDescriptor *method = clinic_method_by_path(url);
     if (!method)
@@ -460,6 +505,7 @@ struct gateway *gateway_start(const struct gateway_config *config, clinic_client
     }
     g->client = client;
     g->config = *config;
+    calendar_init();
     if (config->web_root && !(g->page = web_load(config->web_root, why, why_len))) {
         free(g);
         return NULL;

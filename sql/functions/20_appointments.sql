@@ -36,7 +36,19 @@ CREATE OR REPLACE TRIGGER rooms_touch BEFORE UPDATE ON rooms FOR EACH ROW EXECUT
 CREATE OR REPLACE TRIGGER services_touch BEFORE UPDATE ON services FOR EACH ROW EXECUTE FUNCTION clinic_touch();
 CREATE OR REPLACE TRIGGER therapists_touch BEFORE UPDATE ON therapists FOR EACH ROW EXECUTE FUNCTION clinic_touch();
 CREATE OR REPLACE TRIGGER clients_touch BEFORE UPDATE ON clients FOR EACH ROW EXECUTE FUNCTION clinic_touch();
-CREATE OR REPLACE TRIGGER appointments_touch BEFORE UPDATE ON appointments FOR EACH ROW EXECUTE FUNCTION clinic_touch();
+
+-- An appointment's change also counts up its revision: calendar feeds give it as the event's
+-- SEQUENCE, by which calendar apps tell a newer copy of an event from an older one.
+CREATE OR REPLACE FUNCTION clinic_touch_appointment() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    NEW.revision := OLD.revision + 1;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER appointments_touch BEFORE UPDATE ON appointments FOR EACH ROW EXECUTE FUNCTION clinic_touch_appointment();
 
 -- Moves an appointment along its life cycle, as a day at the clinic runs:
 --   booked -> checked_in (on its local day, from the location's check_in_opens_minutes before

@@ -24,7 +24,8 @@ GRANT EXECUTE ON FUNCTION clinic_note_parties(bigint) TO clinic_app;
 
 -- Redacts a client's contact details (email, phone) and archives them; their appointments,
 -- notes and audit rows stay. Stored idempotent replies that quote the old email or phone are
--- deleted too, as is the email of their login (which is deactivated and its tokens revoked).
+-- deleted too, as is the email of their login (which is deactivated and its tokens revoked), and
+-- their calendar feed's key (the feed stops).
 -- Returns the client's row as it now is, or raises CLNOF.
 CREATE OR REPLACE FUNCTION clinic_erase_client(p_client bigint) RETURNS clients
 LANGUAGE plpgsql AS $$
@@ -41,6 +42,7 @@ BEGIN
     DELETE FROM idempotency_keys k
     WHERE (v_email IS NOT NULL AND position(convert_to(v_email, 'UTF8') IN k.response) > 0)
        OR (v_phone IS NOT NULL AND position(convert_to(v_phone, 'UTF8') IN k.response) > 0);
+    DELETE FROM calendar_feeds WHERE client_id = p_client;
     UPDATE clients SET email = NULL, phone = NULL, archived = true,
                        erased_at = coalesce(erased_at, now()), updated_at = now()
     WHERE id = p_client RETURNING * INTO v_row;

@@ -468,6 +468,12 @@ int harness_run_cli(const char *const *argv, const char *const *env, char **out,
     return run_program(CLINIC_CLI_PATH, argv, env, NULL, out, err);
 }
 
+int harness_run_program(const char *program, const char *const *argv, const char *const *env,
+                        char **out, char **err)
+{
+    return run_program(program, argv, env, NULL, out, err);
+}
+
 int harness_run_clinicd(const char *const *argv, char **out, char **err)
 {
     return run_program(CLINICD_PATH, argv, NULL, NULL, out, err);

@@ -155,6 +155,10 @@ int harness_run_cli_input(const char *const *argv, const char *const *env, const
                           char **out, char **err);
 int harness_run_clinicd_input(const char *const *argv, const char *input, char **out, char **err);
 
+/* Runs any program (an absolute path) the same way: a test's oracle in another language. */
+int harness_run_program(const char *program, const char *const *argv, const char *const *env,
+                        char **out, char **err);
+
 /* What a run of the clinic tool left: its exit status, stdout and stderr (malloc'd). */
 struct harness_run {
     int status;

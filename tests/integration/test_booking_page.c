@@ -25,6 +25,7 @@
 #include "gateway.h"
 #include "harness.h"
 #include "status.h"
+#include "web_harness.h"
 
 extern char **environ;
 
@@ -35,9 +36,7 @@ static struct harness_pg pg;
 static struct harness_daemon daemon_;
 static char db_url[512];
 static struct harness_clinic clinic;
-static clinic_client *upstream;
-static struct gateway *gw;
-static char base[64];
+static struct web_gateway web;
 static long long client_user;
 
 static int setup(void **state)
@@ -50,22 +49,13 @@ static int setup(void **state)
         return -1;
     client_user =
         harness_create_user(db_url, CLIENT_EMAIL, "client", 0, clinic.client_ids[0], NULL);
-    struct clinic_error err;
-    struct clinic_connect_options opts = {0};
-    upstream = clinic_connect_with(daemon_.url, &opts, &err);
-    struct gateway_config config = {.listen = "127.0.0.1:0",
-                                    .max_body_bytes = GATEWAY_DEFAULT_MAX_BODY,
+    struct gateway_config config = {.max_body_bytes = GATEWAY_DEFAULT_MAX_BODY,
                                     .max_connections = 64,
                                     .per_address_max = 64,
                                     .logins_per_minute = 100,
                                     .web_root = CLINIC_SOURCE_DIR "/web"};
-    char why[512];
-    if (client_user <= 0 || !upstream ||
-        !(gw = gateway_start(&config, upstream, why, sizeof why))) {
-        fprintf(stderr, "booking page test: %s\n", why);
+    if (client_user <= 0 || !web_gateway_start(&web, daemon_.url, &config))
         return -1;
-    }
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", gateway_port(gw));
     mkdir(CLINIC_SCREENSHOT_DIR, 0755);
     return 0;
 }
@@ -73,8 +63,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    gateway_stop(gw);
-    clinic_close(upstream);
+    web_gateway_stop(&web);
     int status = harness_daemon_stop(&daemon_);
     harness_pg_destroy(&pg);
     return status == 0 ? 0 : -1;
@@ -87,7 +76,7 @@ static int run_script(const char *const *extra)
     const char *argv[24] = {"/usr/bin/python3",
                             CLINIC_SOURCE_DIR "/tests/browser/booking_page.py",
                             "--url",
-                            base,
+                            web.base,
                             "--email",
                             CLIENT_EMAIL,
                             "--password",

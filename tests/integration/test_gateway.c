@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "methods.h"
 #include "services.h"
 #include "status.h"
+#include "web_harness.h"
 
 #define MAX_BODY       2048
 #define ALLOWED_ORIGIN "https://book.clinic.test"
@@ -34,107 +34,48 @@ static struct harness_pg pg;
 static struct harness_daemon daemon_;
 static char db_url[512];
 static struct harness_clinic clinic;
-static clinic_client *upstream;
-static struct gateway *gw;
-static char base[64];
+static struct web_gateway web;
+static const char *base; /* the gateway called: web's, or one of a test's own */
 static int year;
 
 static int setup(void **state)
 {
     (void)state;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !harness_pg_start(&pg) ||
+    if (!harness_pg_start(&pg) ||
         !harness_pg_create_database(&pg, "gateway", db_url, sizeof db_url) ||
         !harness_daemon_start(&daemon_, pg.dir, db_url, NULL, true) ||
         !harness_seed_clinic(db_url, "UTC", 1, 2, &clinic))
         return -1;
     year = harness_next_year();
-    struct clinic_error err;
-    struct clinic_connect_options opts = {0};
-    upstream = clinic_connect_with(daemon_.url, &opts, &err);
-    struct gateway_config config = {.listen = "127.0.0.1:0",
-                                    .max_body_bytes = MAX_BODY,
+    struct gateway_config config = {.max_body_bytes = MAX_BODY,
                                     .max_connections = 32,
                                     .per_address_max = 32,
                                     .origins = {ALLOWED_ORIGIN},
                                     .n_origins = 1};
-    char why[256];
-    if (!upstream || !(gw = gateway_start(&config, upstream, why, sizeof why)))
+    if (!web_gateway_start(&web, daemon_.url, &config))
         return -1;
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", gateway_port(gw));
+    base = web.base;
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    gateway_stop(gw);
-    clinic_close(upstream);
+    web_gateway_stop(&web);
     int status = harness_daemon_stop(&daemon_);
     harness_pg_destroy(&pg);
-    curl_global_cleanup();
     return status == 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ an HTTP exchange */
 
-struct reply {
-    long status;
-    char *body;
-    size_t len;
-    char headers[4096];
-};
-
-static size_t take_body(char *data, size_t size, size_t n, void *arg)
-{
-    struct reply *r = arg;
-    char *grown = realloc(r->body, r->len + size * n + 1);
-    assert_non_null(grown);
-    memcpy(grown + r->len, data, size * n);
-    r->body = grown;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-static size_t take_header(char *data, size_t size, size_t n, void *arg)
-{
-    struct reply *r = arg;
-    size_t used = strlen(r->headers);
-    snprintf(r->headers + used, sizeof r->headers - used, "%.*s", (int)(size * n), data);
-    return size * n;
-}
-
 /* Sends `method` to base+path with the headers (NULL-terminated, may be NULL) and body. */
-static struct reply exchange(const char *method, const char *path, const char *const *headers,
-                             const void *body, size_t len)
+static struct web_reply exchange(const char *method, const char *path, const char *const *headers,
+                                 const void *body, size_t len)
 {
-    struct reply r = {0};
     char url[256];
     snprintf(url, sizeof url, "%s%s", base, path);
-    CURL *curl = curl_easy_init();
-    assert_non_null(curl);
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
-        list = curl_slist_append(list, headers[i]);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    if (body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
-    }
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, take_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, take_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    CURLcode rc = curl_easy_perform(curl);
-    if (rc != CURLE_OK)
-        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
-    return r;
+    return web_exchange(method, url, headers, body, len);
 }
 
 /* POSTs JSON text to a method's path with the given extra headers (NULL-terminated, may be
@@ -144,7 +85,7 @@ static json_t *post_json(const char *path, const char *json, const char *const *
     const char *headers[8] = {"Content-Type: application/json"};
     for (size_t i = 0; extra && extra[i] && i < 6; i++)
         headers[i + 1] = extra[i];
-    struct reply r = exchange("POST", path, headers, json, strlen(json));
+    struct web_reply r = exchange("POST", path, headers, json, strlen(json));
     *status = r.status;
     json_error_t e;
     json_t *v = json_loads(r.body ? r.body : "", 0, &e);
@@ -216,7 +157,7 @@ static void health_answers_json_and_protobuf_with_safe_headers(void **state)
     json_decref(v);
 
     const char *headers[] = {"Content-Type: application/proto", NULL};
-    struct reply r = exchange("POST", "/clinic.v1.Health/Check", headers, "", 0);
+    struct web_reply r = exchange("POST", "/clinic.v1.Health/Check", headers, "", 0);
     assert_int_equal(r.status, 200);
     harness_assert_contains(r.headers, "Content-Type: application/proto");
     harness_assert_contains(r.headers, "X-Content-Type-Options: nosniff");
@@ -288,7 +229,7 @@ static void errors_follow_connects_table(void **state)
     free(m);
 
     const char *text[] = {"Content-Type: text/plain", NULL};
-    struct reply r = exchange("POST", "/clinic.v1.Health/Check", text, "{}", 2);
+    struct web_reply r = exchange("POST", "/clinic.v1.Health/Check", text, "{}", 2);
     assert_int_equal(r.status, 415);
     harness_assert_contains(r.headers, "Accept-Post: application/json, application/proto");
     free(r.body);
@@ -334,7 +275,7 @@ static void cors_is_closed_but_for_the_configured_origin(void **state)
 {
     (void)state;
     const char *ours[] = {"Origin: " ALLOWED_ORIGIN, "Access-Control-Request-Method: POST", NULL};
-    struct reply r = exchange("OPTIONS", "/clinic.v1.Scheduling/Book", ours, NULL, 0);
+    struct web_reply r = exchange("OPTIONS", "/clinic.v1.Scheduling/Book", ours, NULL, 0);
     assert_int_equal(r.status, 204);
     harness_assert_contains(r.headers, "Access-Control-Allow-Origin: " ALLOWED_ORIGIN);
     harness_assert_contains(r.headers, "Idempotency-Key");
@@ -359,22 +300,19 @@ static void cors_is_closed_but_for_the_configured_origin(void **state)
 static void logins_are_limited_per_address(void **state)
 {
     (void)state;
-    struct gateway_config config = {.listen = "127.0.0.1:0",
-                                    .max_body_bytes = MAX_BODY,
+    struct gateway_config config = {.max_body_bytes = MAX_BODY,
                                     .max_connections = 8,
                                     .per_address_max = 8,
                                     .logins_per_minute = 2};
-    char why[256], saved[64];
-    struct gateway *limited = gateway_start(&config, upstream, why, sizeof why);
-    assert_non_null(limited);
-    snprintf(saved, sizeof saved, "%s", base);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", gateway_port(limited));
+    struct web_gateway limited;
+    assert_true(web_gateway_start(&limited, daemon_.url, &config));
+    base = limited.base;
     const char *login = "{\"email\":\"nobody@gateway.test\",\"password\":\"wrong guess\"}";
     long status;
     for (int i = 0; i < 2; i++)
         free(post_expecting_error("/clinic.v1.Auth/Login", login, NULL, 401, "unauthenticated"));
     const char *headers[] = {"Content-Type: application/json", NULL};
-    struct reply r = exchange("POST", "/clinic.v1.Auth/Login", headers, login, strlen(login));
+    struct web_reply r = exchange("POST", "/clinic.v1.Auth/Login", headers, login, strlen(login));
     assert_int_equal(r.status, 429);
     harness_assert_contains(r.headers, "Retry-After: ");
     harness_assert_contains(r.body, "too many login attempts from your address");
@@ -383,8 +321,8 @@ static void logins_are_limited_per_address(void **state)
     json_t *v = post_json("/clinic.v1.Health/Check", "{}", NULL, &status);
     assert_int_equal(status, 200);
     json_decref(v);
-    snprintf(base, sizeof base, "%s", saved);
-    gateway_stop(limited);
+    base = web.base;
+    web_gateway_stop(&limited);
 }
 
 /* The status code Connect's name stands for, or -1. */
@@ -399,7 +337,7 @@ static int code_named(const char *name)
 /* One call's answer as Connect promises it: 200 with the method's response in the codec asked
  * for, or an error in JSON whose code has the HTTP status of Connect's table. */
 static void check_answer(const char *path, const ProtobufCMethodDescriptor *m, bool json,
-                         const struct reply *r)
+                         const struct web_reply *r)
 {
     char why[256] = "";
     if (r->status == 200) {
@@ -442,7 +380,7 @@ static void every_method_answers_in_both_codecs(void **state)
             snprintf(path, sizeof path, "/%s/%s", (*s)->name, m->name);
             const struct method_rule *rule = method_rule_for(path);
             assert_non_null(rule);
-            struct reply r = exchange("POST", path, json_anonymous, "{}", 2);
+            struct web_reply r = exchange("POST", path, json_anonymous, "{}", 2);
             check_answer(path, m, true, &r);
             if (!(rule->flags & METHOD_PUBLIC))
                 assert_int_equal(r.status, 401);

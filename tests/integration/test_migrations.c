@@ -220,13 +220,15 @@ static const char schema_digest_sql[] =
 
 /* Every row a client or therapist reads back, as text: appointments, notes, amendments and
  * events through the views the daemon answers from, and the tables under them. Columns later
- * migrations added (recorded_reason, 0020, and course_id, 0021: NULL, or '' in the view, on every
- * row written before them) are left out, so that the rows compare as they were written. */
+ * migrations added (recorded_reason, 0020, course_id, 0021: NULL, or '' in the view, and
+ * revision, 0022: 0, on every row written before them) are left out, so that the rows compare as
+ * they were written. */
 static const char records_sql[] =
     "SELECT concat_ws(E'\\n',"
     " (SELECT string_agg((to_jsonb(d) - 'recorded_reason' - 'course_id')::text, E'\\n'"
     "  ORDER BY d.id) FROM appointment_details d),"
-    " (SELECT string_agg((to_jsonb(a) - 'recorded_reason' - 'course_id')::text, E'\\n'"
+    " (SELECT string_agg((to_jsonb(a) - 'recorded_reason' - 'course_id' - 'revision')::text,"
+    "  E'\\n'"
     "  ORDER BY a.id)"
     "  FROM appointments a),"
     " (SELECT string_agg(n::text, E'\\n' ORDER BY n.id) FROM note_details n),"
