@@ -30,6 +30,7 @@ gateway_pid=$!
 trap 'kill "$gateway_pid" 2>/dev/null || true' EXIT
 echo "the booking page for clients: http://$gateway_listen/   (log in with a client's account)"
 echo "HTTP clients (Connect, JSON): http://$gateway_listen/clinic.v1.Health/Check and every other method"
+echo "calendar feeds for phones: build/bin/clinic calendar-link --gateway http://$gateway_listen"
 
 # clinicd runs as a child so that this script can stop the gateway after it; Ctrl-C or a TERM
 # sent to this script is passed on as the TERM that makes clinicd answer what it holds, stop its
