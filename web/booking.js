@@ -144,6 +144,9 @@ function showSignedIn(signedIn) {
   $('login-section').hidden = signedIn;
   $('search-section').hidden = !signedIn;
   $('mine-section').hidden = !signedIn;
+  $('calendar-section').hidden = !signedIn;
+  $('feed').hidden = true;
+  $('feed-url').value = '';
   $('logout').hidden = !signedIn;
   $('who').hidden = !signedIn;
 }
@@ -448,12 +451,36 @@ async function cancelAppointment(a, button) {
   }
 }
 
+// ------------------------------------------------------------------ the calendar feed
+
+// A new link to the client's calendar feed (the one before stops working). No idempotency key:
+// the reply holds the new secret, which the clinic does not keep.
+async function makeFeed() {
+  const button = $('make-feed');
+  button.disabled = true;
+  try {
+    const link = await call('Calendar/RotateClientFeed', {});
+    $('feed-url').value = window.location.origin + link.path;
+    // webcal: is how calendar apps are asked to subscribe rather than import once
+    $('feed-open').href = 'webcal://' + window.location.host + link.path;
+    $('feed').hidden = false;
+    $('feed-url').focus();
+    $('feed-url').select();
+    tell('Your calendar link is ready. A link made before no longer works.');
+  } catch (e) {
+    complain(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ------------------------------------------------------------------ wiring
 
 document.addEventListener('DOMContentLoaded', () => {
   $('login').addEventListener('submit', logIn);
   $('logout').addEventListener('click', logOut);
   $('search').addEventListener('submit', search);
+  $('make-feed').addEventListener('click', makeFeed);
   $('stop-moving').addEventListener('click', () => { stopMoving(); tell('Nothing was moved.'); });
   $('service').addEventListener('change', () => loadTherapists().catch(complain));
   if (sessionStorage.getItem(TOKEN_KEY)) start().catch((e) => { signOut(); complain(e); });

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """booking_page.py: drives the booking page in headless Chromium through ChromeDriver (Selenium),
-as a client would: log in, search, book, see it listed, move it, cancel it; or, with --scenario
-taken,
-find that the time clicked was taken meanwhile. tests/integration/test_booking_page.c starts the
+as a client would: log in, search, book, see it listed, move it, cancel it, make a calendar link
+and read the feed behind it; or, with --scenario taken, find that the time clicked was taken
+meanwhile. tests/integration/test_booking_page.c starts the
 daemon and the gateway, runs this, and checks the result in the database.
 
 Every wait is bounded (WAIT_S). Screenshots at phone and desktop width go to --screenshots.
@@ -13,6 +13,7 @@ import os
 import sys
 import urllib.request
 
+import icalendar
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -65,9 +66,12 @@ def show_free_times(driver):
     return slots
 
 
-def screenshots(driver, folder, name):
+def screenshots(driver, folder, name, show_id=None):
     for label, (width, height) in (("phone", PHONE), ("desktop", DESKTOP)):
         driver.set_window_size(width, height)
+        if show_id:  # the part the picture is about, in the middle of the window
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})",
+                                  driver.find_element(By.ID, show_id))
         path = os.path.join(folder, f"booking-page-{name}-{label}.png")
         driver.save_screenshot(path)
         step(f"screenshot {path}")
@@ -103,7 +107,30 @@ def book_and_cancel(driver, args):
     confirm.click()
     step(text_in(driver, "news", "Cancelled:"))
     text_in(driver, "mine", "No appointments booked.")
+    check_calendar_feed(driver, args)
     return True
+
+
+def check_calendar_feed(driver, args):
+    """Makes the client's calendar link on the page and reads the feed it gives with a real
+    iCalendar parser: the one appointment, moved once and cancelled."""
+    driver.find_element(By.ID, "make-feed").click()
+    text_in(driver, "news", "calendar link is ready")
+    url = visible(driver, "feed-url").get_attribute("value")
+    opener = driver.find_element(By.ID, "feed-open").get_attribute("href")
+    screenshots(driver, args.screenshots, "calendar-link", show_id="calendar-section")
+    if not opener.startswith("webcal://") or not opener.endswith(url.split("://", 1)[1]):
+        raise AssertionError(f"the calendar app link {opener} is not webcal:// of {url}")
+    with urllib.request.urlopen(url, timeout=WAIT_S) as reply:
+        feed = icalendar.Calendar.from_ical(reply.read())
+    events = list(feed.walk("VEVENT"))
+    if len(events) != 1:
+        raise AssertionError(f"the feed holds {len(events)} events, not the one booked")
+    event = events[0]
+    if str(event["STATUS"]) != "CANCELLED" or int(event["SEQUENCE"]) != 2:
+        raise AssertionError(f"the feed's event is {event['STATUS']} at SEQUENCE "
+                             f"{event['SEQUENCE']}, not CANCELLED after a move and a cancel")
+    step(f"calendar feed: {event['SUMMARY']}, {event['STATUS']}, SEQUENCE {event['SEQUENCE']}")
 
 
 def call(url, method, token, body):
