@@ -2,7 +2,8 @@
  * ChromeDriver (tests/browser/booking_page.py) against a gateway in this process that serves the
  * page (web/) and forwards to a real clinicd. The script logs in as a client, searches, books,
  * sees the booking listed, moves it and cancels it; in the second test the desk takes the time
- * first and the page must say so in plain words. What the page did is then checked in the database.
+ * first and the page must say so in plain words. What the page did is then checked through
+ * `clinic` and in the database.
  * Screenshots at phone and desktop width land in the build folder (screenshots/). The clinic is
  * in UTC and searched from today, so the tests pass on any day. */
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -123,6 +125,22 @@ static void a_client_books_and_cancels_in_the_browser(void **state)
     snprintf(want, sizeof want, "cancelled %s", by);
     assert_string_equal(row, want);
     free(row);
+    /* and as the front desk sees it through `clinic` */
+    char id[24];
+    snprintf(id, sizeof id, "%lld", clinic.client_ids[0]);
+    const char *const argv[] = {"--url", daemon_.url, "--json", "client-appointments", id, NULL};
+    char *out = NULL;
+    assert_int_equal(harness_run_cli(argv, NULL, &out, NULL), 0);
+    json_t *list = json_loads(out, 0, NULL);
+    json_t *appointments = json_object_get(list, "appointments");
+    if (json_array_size(appointments) != 1)
+        fail_msg("clinic client-appointments %s printed:\n%s", id, out);
+    json_t *a = json_array_get(appointments, 0);
+    assert_string_equal(json_string_value(json_object_get(a, "status")),
+                        "APPOINTMENT_STATUS_CANCELLED");
+    assert_string_equal(json_string_value(json_object_get(a, "booked_by")), by);
+    json_decref(list);
+    free(out);
     /* moved once on the way */
     assert_int_equal(harness_sql_id(db_url,
                                     "SELECT count(*) FROM events e JOIN appointments a"
