@@ -161,6 +161,18 @@ static const struct method_rule rules[] = {
     ON("Calendar/RotateTherapistFeed", MUTATES | SECRET_OUTPUT, TARGET_THERAPIST, "therapist_id",
        ROLES(ALL, _, OWN, _)),
     PUBLIC("Calendar/Feed", READS | SECRET_INPUT),
+
+    /* care before the first touch: a health history is recorded by the client, the desk or a
+     * therapist of their care, and read (audited) by all but the desk, which sees only whether
+     * it exists and carries a flag; consents are everyone's paperwork, each read audited; the
+     * decision on a flagged client is the note's author's */
+    ON("Intakes/RecordIntake", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, CARE, OWN)),
+    ON("Intakes/GetIntake", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
+    ON("Intakes/GetIntakeStatus", READS, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, CARE, OWN)),
+    ON("Consents/GiveConsent", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, CARE, OWN)),
+    ON("Consents/WithdrawConsent", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, CARE, OWN)),
+    ON("Consents/ListConsents", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, CARE, OWN)),
+    ON("Notes/DecideCare", MUTATES, TARGET_NOTE, "id", ROLES(_, _, OWN, _)),
 };
 
 #define N_RULES (sizeof rules / sizeof rules[0])

@@ -11,6 +11,7 @@
 #include "clinic/v1/diagnostics.pb-c.h"
 #include "clinic/v1/events.pb-c.h"
 #include "clinic/v1/health.pb-c.h"
+#include "clinic/v1/intake.pb-c.h"
 #include "clinic/v1/notes.pb-c.h"
 #include "clinic/v1/reflection.pb-c.h"
 #include "clinic/v1/scheduling.pb-c.h"
@@ -35,6 +36,8 @@ const ProtobufCServiceDescriptor *const clinic_services[] = {
     &clinic__v1__users__descriptor,
     &clinic__v1__audit__descriptor,
     &clinic__v1__calendar__descriptor,
+    &clinic__v1__intakes__descriptor,
+    &clinic__v1__consents__descriptor,
     NULL,
 };
 

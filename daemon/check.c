@@ -233,3 +233,59 @@ bool check_time_zone(struct call *call, const char *field, const char *zone)
     db_result_free(r);
     return known;
 }
+
+bool check_long_text(struct call *call, const char *field, const char *s, size_t max, bool required)
+{
+    size_t chars = 0;
+    bool blank = true;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7F) {
+            call_violation(call, field,
+                           "must not contain control characters other than tabs "
+                           "and line breaks");
+            return false;
+        }
+        chars += (*p & 0xC0) != 0x80;
+        blank = blank && isspace(*p);
+    }
+    if (chars > max) {
+        call_violation(call, field, "must be at most %zu characters long (it has %zu); shorten it",
+                       max, chars);
+        return false;
+    }
+    if (required && blank) {
+        call_violation(call, field, "is required and must not be blank");
+        return false;
+    }
+    return true;
+}
+
+bool check_enum_list(struct call *call, const char *field, const ProtobufCEnumDescriptor *d,
+                     const int *values, size_t n, const char *what)
+{
+    /* more items than values means a repeat; refusing first keeps the loop below short */
+    if (n >= d->n_values) {
+        call_violation(call, field, "names a %s more than once; list each at most once", what);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, values[i]);
+        if (!v) {
+            call_violation(call, field, "%d is not a known %s; use one of %s's values", values[i],
+                           what, d->short_name);
+            return false;
+        }
+        if (values[i] == 0) {
+            call_violation(call, field, "must not list %s; name the %s itself", v->name, what);
+            return false;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (values[k] == values[i]) {
+                call_violation(call, field, "names %s more than once; list each %s once", v->name,
+                               what);
+                return false;
+            }
+        }
+    }
+    return true;
+}

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "call.h"
 
 #define PAGE_SIZE_DEFAULT 50
@@ -34,6 +36,16 @@ bool check_instant(struct call *call, const char *field, const char *s, bool opt
 /* An IANA zone the database knows ("Europe/Berlin"); asks the database, so it may also fail the
  * call with a database error. */
 bool check_time_zone(struct call *call, const char *field, const char *zone);
+
+/* Free text of several lines (notes, a health history): up to max characters, tabs and line
+ * breaks allowed, no other control characters; not blank when required. The envelope's checks
+ * already refused bad UTF-8 and NULs. */
+bool check_long_text(struct call *call, const char *field, const char *s, size_t max,
+                     bool required);
+/* A list of enum values (areas, red flags): each a known value, not UNSPECIFIED, none twice.
+ * `what` names one value in the sentence ("body region"). */
+bool check_enum_list(struct call *call, const char *field, const ProtobufCEnumDescriptor *d,
+                     const int *values, size_t n, const char *what);
 
 /* Every name in the mask is one of `allowed` (NULL-terminated), and the mask is not empty. */
 bool check_update_mask(struct call *call, char *const *mask, size_t n, const char *const *allowed);

@@ -20,6 +20,8 @@ extern const struct handler_set svc_auth_handlers;
 extern const struct handler_set svc_users_handlers;
 extern const struct handler_set svc_audit_handlers;
 extern const struct handler_set svc_calendar_handlers;
+extern const struct handler_set svc_intakes_handlers;
+extern const struct handler_set svc_consents_handlers;
 
 const struct handler_entry handler_table[] = {
     {&svc_health_handlers, false},
@@ -40,5 +42,7 @@ const struct handler_entry handler_table[] = {
     {&svc_users_handlers, false},
     {&svc_audit_handlers, false},
     {&svc_calendar_handlers, false},
+    {&svc_intakes_handlers, false},
+    {&svc_consents_handlers, false},
     {NULL, false},
 };

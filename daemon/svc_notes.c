@@ -24,16 +24,18 @@
 #include "param.h"
 
 /* The database's bound on each SOAP text and amendment (sql/0006), in characters. */
-#define NOTE_TEXT_MAX   20000
-#define REASON_MAX      500
-#define PAIN_MAX        10
-#define ODI_SECTIONS    10
-#define ODI_SECTION_MAX 5
+#define NOTE_TEXT_MAX       20000
+#define REASON_MAX          500
+#define DECISION_REASON_MAX 2000 /* treatment_notes_care_reason_length */
+#define PAIN_MAX            10
+#define ODI_SECTIONS        10
+#define ODI_SECTION_MAX     5
 
 #define NOTE_COLUMNS                                                                               \
     "id, appointment_id, client_id, author_therapist_id, author_name, status, pain_before,"        \
     " pain_after, areas, techniques, pressure, subjective, objective, assessment, plan, odi,"      \
-    " odi_score, has_odi_score, session_start, signed_at, created_at, updated_at"
+    " odi_score, has_odi_score, session_start, signed_at, created_at, updated_at, care_decision,"  \
+    " care_decision_reason, care_decision_intake"
 
 static const struct db_stmt draft_stmt = {
     "SELECT clinic_note_draft($1, $2, $3::smallint, $4::smallint, $5::body_region[],"
@@ -45,6 +47,8 @@ static const struct db_stmt edit_stmt = {
     12};
 static const struct db_stmt sign_stmt = {"SELECT clinic_note_sign($1)", 1};
 static const struct db_stmt amend_stmt = {"SELECT clinic_note_amend($1, $2, $3, $4)", 4};
+static const struct db_stmt decide_stmt = {"SELECT clinic_note_decide($1, $2::care_decision, $3)",
+                                           3};
 static const struct db_stmt note_stmt = {"SELECT " NOTE_COLUMNS " FROM note_details WHERE id = $1",
                                          1};
 /* Keyset pages in session order: after the note whose id the token holds. A token naming a note
@@ -65,73 +69,12 @@ static const struct db_stmt client_exists_stmt = {"SELECT 1 FROM clients WHERE i
 
 /* ------------------------------------------------------------------ checks */
 
-/* SOAP and amendment text: up to max characters, several lines allowed (tabs and line breaks),
- * no other control characters. The envelope's checks already refused bad UTF-8 and NULs. */
-static bool check_note_text(struct call *call, const char *field, const char *s, size_t max,
-                            bool required)
-{
-    size_t chars = 0;
-    bool blank = true;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7F) {
-            call_violation(call, field,
-                           "must not contain control characters other than tabs "
-                           "and line breaks");
-            return false;
-        }
-        chars += (*p & 0xC0) != 0x80;
-        blank = blank && isspace(*p);
-    }
-    if (chars > max) {
-        call_violation(call, field, "must be at most %zu characters long (it has %zu); shorten it",
-                       max, chars);
-        return false;
-    }
-    if (required && blank) {
-        call_violation(call, field, "is required and must not be blank");
-        return false;
-    }
-    return true;
-}
-
 static bool check_pain(struct call *call, const char *field, int32_t pain)
 {
     if (pain >= -1 && pain <= PAIN_MAX)
         return true;
     call_violation(call, field, "must be a rating from 0 to %d, or -1 when not recorded", PAIN_MAX);
     return false;
-}
-
-/* A list of enum values (areas, techniques): each a known value, not UNSPECIFIED, none twice.
- * `what` names one value in the sentence ("body region"). */
-static bool check_enum_list(struct call *call, const char *field, const ProtobufCEnumDescriptor *d,
-                            const int *values, size_t n, const char *what)
-{
-    /* more items than values means a repeat; refusing first keeps the loop below short */
-    if (n >= d->n_values) {
-        call_violation(call, field, "names a %s more than once; list each at most once", what);
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, values[i]);
-        if (!v) {
-            call_violation(call, field, "%d is not a known %s; use one of %s's values", values[i],
-                           what, d->short_name);
-            return false;
-        }
-        if (values[i] == 0) {
-            call_violation(call, field, "must not list %s; name the %s itself", v->name, what);
-            return false;
-        }
-        for (size_t k = 0; k < i; k++) {
-            if (values[k] == values[i]) {
-                call_violation(call, field, "names %s more than once; list each %s once", v->name,
-                               what);
-                return false;
-            }
-        }
-    }
-    return true;
 }
 
 static bool check_odi(struct call *call, const char *field, const int32_t *odi, size_t n)
@@ -180,13 +123,13 @@ static void check_content(struct call *call, const Clinic__V1__NoteContent *c, c
                        "%d is not a known pressure; use one of Pressure's values (0: not recorded)",
                        c->pressure);
     if (WANTED("subjective"))
-        check_note_text(call, "content.subjective", c->subjective, NOTE_TEXT_MAX, false);
+        check_long_text(call, "content.subjective", c->subjective, NOTE_TEXT_MAX, false);
     if (WANTED("objective"))
-        check_note_text(call, "content.objective", c->objective, NOTE_TEXT_MAX, false);
+        check_long_text(call, "content.objective", c->objective, NOTE_TEXT_MAX, false);
     if (WANTED("assessment"))
-        check_note_text(call, "content.assessment", c->assessment, NOTE_TEXT_MAX, false);
+        check_long_text(call, "content.assessment", c->assessment, NOTE_TEXT_MAX, false);
     if (WANTED("plan"))
-        check_note_text(call, "content.plan", c->plan, NOTE_TEXT_MAX, false);
+        check_long_text(call, "content.plan", c->plan, NOTE_TEXT_MAX, false);
     if (WANTED("odi"))
         check_odi(call, "content.odi", c->odi, c->n_odi);
 #undef WANTED
@@ -203,46 +146,6 @@ static bool check_author(struct call *call)
 }
 
 /* ------------------------------------------------------------------ parameters */
-
-/* The database's label of an enum value: the lower-case tail of its name after the enum's
- * prefix (BODY_REGION_LOWER_BACK -> lower_back), which is how sql/0006 spells them. Returns
- * false when it does not fit (a checked value always does). */
-static bool enum_label(const ProtobufCEnumDescriptor *d, int value, char *out, size_t len)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
-    const ProtobufCEnumValue *unspecified = protobuf_c_enum_descriptor_get_value(d, 0);
-    static const char tail[] = "UNSPECIFIED";
-    if (!v || !unspecified || strlen(unspecified->name) < sizeof tail - 1)
-        return false;
-    size_t prefix = strlen(unspecified->name) - (sizeof tail - 1);
-    size_t n = strlen(v->name) - prefix;
-    if (n + 1 > len)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (char)tolower((unsigned char)v->name[prefix + i]);
-    out[n] = '\0';
-    return true;
-}
-
-/* {label,label,...} for a checked list of enum values; NULL when out of memory. */
-static const char *param_enum_array(struct call *call, const ProtobufCEnumDescriptor *d,
-                                    const int *values, size_t n)
-{
-    size_t cap = 3 + n * 64;
-    char *out = call_alloc(call, cap), label[64];
-    if (!out)
-        return NULL;
-    size_t used = 0;
-    out[used++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (!enum_label(d, values[i], label, sizeof label))
-            return NULL;
-        used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", label);
-    }
-    out[used++] = '}';
-    out[used] = '\0';
-    return out;
-}
 
 /* {2,NULL,...}: the ODI with -1 (not answered) as NULL; SQL NULL when no ODI was taken. */
 static const char *param_odi(struct call *call, const int32_t *odi, size_t n)
@@ -274,7 +177,7 @@ static const char *param_pressure(struct call *call, Clinic__V1__Pressure p)
 {
     char label[32];
     if (p == CLINIC__V1__PRESSURE__PRESSURE_UNSPECIFIED ||
-        !enum_label(&clinic__v1__pressure__descriptor, p, label, sizeof label))
+        !param_enum_label(&clinic__v1__pressure__descriptor, p, label, sizeof label))
         return NULL;
     return call_strdup(call, label);
 }
@@ -478,8 +381,8 @@ HANDLER(svc_notes_amend_note, Notes, AmendNoteRequest, Note)
     call_set_target(call, "note:%lld", (long long)in->id);
     check_id(call, "id", in->id);
     if (check_text(call, "reason", in->reason, 1, REASON_MAX))
-        check_note_text(call, "reason", in->reason, REASON_MAX, true);
-    check_note_text(call, "text", in->text, NOTE_TEXT_MAX, true);
+        check_long_text(call, "reason", in->reason, REASON_MAX, true);
+    check_long_text(call, "text", in->text, NOTE_TEXT_MAX, true);
     if (call->code != STATUS_OK || !check_author(call))
         return;
     const char *params[] = {param_i64(call, in->id), param_i64(call, call->caller.therapist_id),
@@ -533,6 +436,24 @@ HANDLER(svc_notes_list_notes, Notes, ListNotesRequest, ListNotesResponse)
     db_result_free(r);
     if (ok && fill_amendments(call, list->notes, list->n_notes))
         call_reply(&list->base, call);
+}
+
+/* The therapist's decision on a flagged client, recorded in the draft before it can be signed
+ * (clinic_note_care_check in sql/functions/82_care.sql says when one is needed). */
+HANDLER(svc_notes_decide_care, Notes, DecideCareRequest, Note)
+{
+    char decision[32];
+    call_set_target(call, "note:%lld", (long long)in->id);
+    check_id(call, "id", in->id);
+    if (in->decision == CLINIC__V1__CARE_DECISION__CARE_DECISION_UNSPECIFIED ||
+        !param_enum_label(&clinic__v1__care_decision__descriptor, in->decision, decision,
+                          sizeof decision))
+        call_violation(call, "decision", "must be treat, treat with changes or refer out");
+    check_long_text(call, "reason", in->reason, DECISION_REASON_MAX, true);
+    if (call->code != STATUS_OK || !check_author(call))
+        return;
+    const char *params[] = {param_i64(call, in->id), decision, in->reason};
+    change_and_reply(call, &decide_stmt, params);
 }
 
 static Clinic__V1__Notes_Service notes = CLINIC__V1__NOTES__INIT(svc_notes_);

@@ -22,10 +22,14 @@
 #include "check.h"
 #include "param.h"
 
+/* care_alerts: what the desk and the therapist should act on before the session (a flagged
+ * or missing health history, no consent; sql/functions/82_care.sql), never what the history says.
+ */
 #define DETAILS_COLUMNS                                                                            \
     "id, client_id, therapist_id, room_id, service_id, location_id, start_time, end_time,"         \
     " status, late_cancel, cancel_reason, booked_by, created_at, updated_at, client_name,"         \
-    " therapist_name, room_name, service_name, time_zone, course_id, recorded_reason"
+    " therapist_name, room_name, service_name, time_zone, course_id, recorded_reason,"             \
+    " clinic_care_alerts(client_id, start_at) AS care_alerts"
 #define MAX_SEARCH_DAYS 93
 #define MAX_COURSE      52
 

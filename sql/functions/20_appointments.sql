@@ -52,7 +52,8 @@ CREATE OR REPLACE TRIGGER appointments_touch BEFORE UPDATE ON appointments FOR E
 
 -- Moves an appointment along its life cycle, as a day at the clinic runs:
 --   booked -> checked_in (on its local day, from the location's check_in_opens_minutes before
---   its start) -> completed (once it has started);  booked -> cancelled;
+--   its start, once the client has given general consent) -> completed (once it has started);
+--   booked -> cancelled;
 --   booked | checked_in -> no_show (once it has started);
 --   checked_in | completed | no_show -> booked: an undo, on the appointment's local day, with a
 --   reason (kept in appointment_undos).
@@ -104,6 +105,12 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
                 'appointment %s was on %s; check-in is only on its day (mark it a no-show instead)',
                 p_id, to_char(start_local, 'YYYY-MM-DD'));
+        END IF;
+        -- Informed consent comes before the first session (82_care.sql keeps consents).
+        IF NOT clinic_consent_covers(a.client_id, 'general', now(), now()) THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'client %s has not given general consent to treatment; record it before the session (clinic consent give --client %s --kind general --how ...), then check in',
+                a.client_id, a.client_id);
         END IF;
     END IF;
     IF p_to IN ('completed', 'no_show') AND now() < a.start_at THEN

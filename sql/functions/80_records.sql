@@ -8,7 +8,9 @@
 --  * the only change to a draft besides editing it is signing: status draft -> signed with
 --    signed_at (now() when not given) and nothing else changed, so what is signed is exactly the
 --    draft its author last saw;
---  * signing needs pain before and after, at least one area and one technique;
+--  * signing needs pain before and after, at least one area and one technique, and what the
+--    client's care asks for: a decision on a flagged health history, general consent, written
+--    consent for a sensitive area (clinic_note_care_check, 82_care.sql);
 --  * signing needs a session that happened: the appointment checked in or completed. Its row is
 --    locked FOR SHARE, so an undo or a no-show running at the same time either waits for the
 --    signature and then sees it (clinic_appointment_keeps_signed_note), or commits first and
@@ -37,11 +39,13 @@ BEGIN
             -- Signing changes the status and signed_at only (updated_at is ours to set).
             IF (NEW.appointment_id, NEW.author_therapist_id, NEW.pain_before, NEW.pain_after,
                 NEW.areas, NEW.techniques, NEW.pressure, NEW.subjective, NEW.objective,
-                NEW.assessment, NEW.plan, NEW.odi, NEW.created_at)
+                NEW.assessment, NEW.plan, NEW.odi, NEW.created_at, NEW.care_decision,
+                NEW.care_decision_reason, NEW.care_decision_intake)
                IS DISTINCT FROM
                (OLD.appointment_id, OLD.author_therapist_id, OLD.pain_before, OLD.pain_after,
                 OLD.areas, OLD.techniques, OLD.pressure, OLD.subjective, OLD.objective,
-                OLD.assessment, OLD.plan, OLD.odi, OLD.created_at) THEN
+                OLD.assessment, OLD.plan, OLD.odi, OLD.created_at, OLD.care_decision,
+                OLD.care_decision_reason, OLD.care_decision_intake) THEN
                 RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
                     'note %s: signing changes nothing but the status; save the draft first, then sign', OLD.id);
             END IF;
@@ -75,6 +79,9 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
                 'note %s cannot be signed without %s', coalesce(NEW.id::text, '(new)'),
                 array_to_string(missing, ', '));
+        END IF;
+        IF TG_OP = 'INSERT' OR OLD.status <> 'signed' THEN
+            PERFORM clinic_note_care_check(NEW);
         END IF;
     ELSIF NEW.signed_at IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CLINV', COLUMN = 'signed_at',

@@ -26,7 +26,9 @@ SELECT n.id, n.appointment_id, a.client_id, n.author_therapist_id, t.name AS aut
             THEN clinic_format_instant(n.signed_at, l.time_zone) END AS signed_at,
        clinic_format_instant(n.created_at, l.time_zone) AS created_at,
        clinic_format_instant(n.updated_at, l.time_zone) AS updated_at,
-       a.start_at, l.time_zone
+       a.start_at, l.time_zone, n.care_decision,
+       coalesce(n.care_decision_reason, '') AS care_decision_reason,
+       coalesce(n.care_decision_intake, 0) AS care_decision_intake
 FROM treatment_notes n
 JOIN appointments a ON a.id = n.appointment_id
 JOIN locations l ON l.id = a.location_id

@@ -115,6 +115,26 @@ BEGIN
     RETURNING id)
     SELECT array_agg(c.id ORDER BY c.id) INTO client_ids FROM c;
 
+    -- Their paperwork, as a clinic would have it: everyone consented to treatment at their first
+    -- visit; most filled in a health history, one of which (Peter's) has a red flag for the
+    -- therapist to decide on; Fatma's history is still to come, so the day sheet flags it.
+    INSERT INTO client_consents (client_id, kind, how, given_at)
+    SELECT id, 'general', 'signed form at the first visit', now() - interval '30 days'
+    FROM unnest(coalesce(client_ids, '{}')) AS id;
+    PERFORM clinic_intake_record(c.id, v.conditions, v.medications, v.anticoagulants, '', false, '',
+                                 v.oil, false, '', v.red_flags::red_flag[], '{}')
+    FROM clients c
+    JOIN (VALUES ('maria.schmidt@example.org', 'chronic low back pain since 2019', 'ibuprofen as needed', false, false, '{}'),
+                 ('jonas.keller@example.org', 'tension neck pain', '', false, false, '{}'),
+                 ('peter.novak@example.org', 'low back pain, worse at night', 'apixaban', true, false, '{constant_night_pain}'),
+                 ('lena.hoffmann@example.org', '', '', false, true, '{}'),
+                 ('tom.fischer@example.org', 'sciatica, left leg', '', false, false, '{}'),
+                 ('sofia.rossi@example.org', '', '', false, false, '{}'),
+                 ('karl.braun@example.org', 'hypertension, treated', 'ramipril', false, false, '{}'))
+         AS v(email, conditions, medications, anticoagulants, oil, red_flags)
+      ON lower(c.email) = v.email
+    WHERE c.id = ANY (coalesce(client_ids, '{}'));
+
     location_id := loc;
     room_ids := coalesce(room_ids, '{}');
     rooms := cardinality(room_ids);

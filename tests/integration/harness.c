@@ -618,8 +618,11 @@ bool harness_seed_clinic(const char *url, const char *zone, int therapists, int 
     }
     for (int i = 0; i < clients; i++) {
         snprintf(sql, sizeof sql,
-                 "INSERT INTO clients (name, email) VALUES ('Client %d',"
-                 " 'c%d.%lld@example.org') RETURNING id",
+                 "WITH c AS (INSERT INTO clients (name, email) VALUES ('Client %d',"
+                 " 'c%d.%lld@example.org') RETURNING id),"
+                 " k AS (INSERT INTO client_consents (client_id, kind, how, given_at)"
+                 " SELECT id, k::consent_kind, 'signed form', now() - interval '20 years'"
+                 " FROM c, unnest('{general,gluteal}'::text[]) AS k) SELECT id FROM c",
                  i + 1, i + 1, out->location_id);
         out->client_ids[i] = harness_sql_id(url, "%s", sql);
     }

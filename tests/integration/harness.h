@@ -42,7 +42,10 @@ long long harness_sql_id(const char *url, const char *fmt, ...)
 /* A small clinic written straight into a database by SQL, for scheduling tests: one location
  * in `zone` (no minimum notice, 15-minute grid, bookable 10 years ahead), rooms A and B with a
  * table, a 60-minute service with 15 minutes of cleanup after, `therapists` therapists who
- * perform it and work 09:00-17:00 local every day, and `clients` clients. */
+ * perform it and work 09:00-17:00 local every day, and `clients` clients, who gave general
+ * consent and consent to gluteal work long ago, before any session a test may write in the past
+ * (so they check in, and notes naming the glutes are signed, as in a clinic whose paperwork is
+ * done; tests of consent make clients of their own). */
 #define HARNESS_MAX_SEEDED 64
 struct harness_clinic {
     long long location_id;

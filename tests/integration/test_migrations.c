@@ -221,8 +221,10 @@ static const char schema_digest_sql[] =
 /* Every row a client or therapist reads back, as text: appointments, notes, amendments and
  * events through the views the daemon answers from, and the tables under them. Columns later
  * migrations added (recorded_reason, 0020, course_id, 0021: NULL, or '' in the view, and
- * revision, 0022: 0, on every row written before them) are left out, so that the rows compare as
- * they were written. */
+ * revision, 0022: 0, and a note's care decision, 0023: NULL, on every row written before them)
+ * are left out, so that the rows compare as they were written. */
+#define CARE_DECISION_COLUMNS                                                                      \
+    "'{care_decision, care_decision_reason, care_decision_intake}'::text[]"
 static const char records_sql[] =
     "SELECT concat_ws(E'\\n',"
     " (SELECT string_agg((to_jsonb(d) - 'recorded_reason' - 'course_id')::text, E'\\n'"
@@ -231,8 +233,10 @@ static const char records_sql[] =
     "  E'\\n'"
     "  ORDER BY a.id)"
     "  FROM appointments a),"
-    " (SELECT string_agg(n::text, E'\\n' ORDER BY n.id) FROM note_details n),"
-    " (SELECT string_agg(n::text, E'\\n' ORDER BY n.id) FROM treatment_notes n),"
+    " (SELECT string_agg((to_jsonb(n) - " CARE_DECISION_COLUMNS ")::text, E'\\n' ORDER BY n.id)"
+    "  FROM note_details n),"
+    " (SELECT string_agg((to_jsonb(n) - " CARE_DECISION_COLUMNS ")::text, E'\\n' ORDER BY n.id)"
+    "  FROM treatment_notes n),"
     " (SELECT string_agg(m::text, E'\\n' ORDER BY m.id) FROM note_amendment_details m),"
     " (SELECT string_agg(e::text, E'\\n' ORDER BY e.id) FROM events e))";
 

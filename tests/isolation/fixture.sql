@@ -68,6 +68,10 @@ BEGIN
     DELETE FROM rooms;
     DELETE FROM services;
     DELETE FROM therapists;
+    -- consents are never deleted (their guard), so it is set aside here as the notes' is
+    ALTER TABLE client_consents DISABLE TRIGGER client_consents_guard;
+    DELETE FROM client_consents;
+    ALTER TABLE client_consents ENABLE TRIGGER client_consents_guard;
     DELETE FROM clients;
     DELETE FROM locations;
     FOREACH t IN ARRAY ARRAY['events', 'appointments', 'courses', 'closures', 'time_off', 'working_hours',
@@ -89,6 +93,9 @@ BEGIN
            (2, 1, 2, '09:00', '17:00'),
            (3, 1, 4, '09:00', '17:00');
     INSERT INTO clients (name) VALUES ('Ann'), ('Ben'), ('Cy');
+    -- their paperwork is done: checking in and signing need general consent (82_care.sql)
+    INSERT INTO client_consents (client_id, kind, how, given_at)
+    SELECT id, 'general', 'signed form', now() - interval '20 years' FROM clients;
 END
 $$;
 

@@ -22,6 +22,11 @@ INSERT INTO services (id, name, duration_minutes) OVERRIDING SYSTEM VALUE VALUES
 INSERT INTO therapists (id, name, email) OVERRIDING SYSTEM VALUE
     VALUES (951, 'T1', 'rt1@x.org'), (952, 'T2', 'rt2@x.org'), (953, 'T3', 'rt3@x.org');
 INSERT INTO clients (id, name) OVERRIDING SYSTEM VALUE VALUES (951, 'C1'), (952, 'C2'), (953, 'C3');
+-- They consented to treatment, gluteal work included, long ago (sql/functions/82_care.sql):
+-- signing needs it.
+INSERT INTO client_consents (client_id, kind, how, given_at)
+SELECT id, k::consent_kind, 'signed form', now() - interval '20 years' FROM clients, unnest('{general,gluteal}'::text[]) AS k
+WHERE id IN (951, 952, 953);
 
 -- sessions that happened (completed): only those take a signed note
 PREPARE book(bigint, bigint, bigint, timestamptz) AS

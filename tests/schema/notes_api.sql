@@ -14,6 +14,11 @@ INSERT INTO services (id, name, duration_minutes) OVERRIDING SYSTEM VALUE VALUES
 INSERT INTO therapists (id, name, email) OVERRIDING SYSTEM VALUE
     VALUES (971, 'Tara One', 'napi1@x.org'), (972, 'Theo Two', 'napi2@x.org');
 INSERT INTO clients (id, name) OVERRIDING SYSTEM VALUE VALUES (971, 'C1'), (972, 'C2');
+-- They consented to treatment, gluteal work included, long ago (sql/functions/82_care.sql):
+-- signing needs it.
+INSERT INTO client_consents (client_id, kind, how, given_at)
+SELECT id, k::consent_kind, 'signed form', now() - interval '20 years' FROM clients, unnest('{general,gluteal}'::text[]) AS k
+WHERE id IN (971, 972);
 PREPARE book(bigint, bigint, bigint, timestamptz, appointment_status) AS
     INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at, end_at,
                               blocked, status)

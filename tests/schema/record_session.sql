@@ -17,6 +17,9 @@ INSERT INTO therapists (id, name, email) OVERRIDING SYSTEM VALUE
     VALUES (981, 'T1', 'rec1@x.org'), (982, 'T2', 'rec2@x.org');
 INSERT INTO therapist_services VALUES (981, 981), (982, 981);
 INSERT INTO clients (id, name) OVERRIDING SYSTEM VALUE VALUES (981, 'C1'), (982, 'C2'), (983, 'C3');
+-- They consented to treatment long ago (sql/functions/82_care.sql): signing needs it.
+INSERT INTO client_consents (client_id, kind, how, given_at)
+SELECT id, 'general', 'signed form', now() - interval '20 years' FROM clients WHERE id IN (981, 982, 983);
 
 SELECT date_trunc('hour', now()) - interval '5 hours' AS t5,
        date_trunc('hour', now()) - interval '4 hours 30 minutes' AS t45 \gset
