@@ -19,22 +19,39 @@
     "d.id, d.client_id, d.kind, d.how, d.given_at, d.given_by_user, d.in_force, d.withdrawn_at,"   \
     " d.withdrawn_by_user, d.withdrawn_reason"
 
-/* The function runs once in its CTE; the consent comes back as consent_details shows it. */
 static const struct db_stmt give_stmt = {
-    "WITH g AS (SELECT clinic_consent_give($1, $2::consent_kind, $3,"
-    " CASE WHEN $4::text IS NULL THEN NULL"
-    " ELSE clinic_parse_instant($4, clinic_home_zone(), 'given_at') END) AS id)"
-    " SELECT " CONSENT_COLUMNS " FROM g JOIN consent_details d ON d.id = g.id",
+    "SELECT clinic_consent_give($1, $2::consent_kind, $3, CASE WHEN $4::text IS NULL THEN NULL"
+    " ELSE clinic_parse_instant($4, clinic_home_zone(), 'given_at') END)",
     4};
 static const struct db_stmt withdraw_stmt = {
-    "WITH w AS (SELECT clinic_consent_withdraw($1, $2::consent_kind, $3) AS id)"
-    " SELECT " CONSENT_COLUMNS " FROM w JOIN consent_details d ON d.id = w.id",
-    3};
+    "SELECT clinic_consent_withdraw($1, $2::consent_kind, $3)", 3};
+/* Read in a statement of its own: one that changed the row in a function would not see it. */
+static const struct db_stmt consent_stmt = {
+    "SELECT " CONSENT_COLUMNS " FROM consent_details d WHERE d.id = $1", 1};
 static const struct db_stmt list_stmt = {"SELECT " CONSENT_COLUMNS
                                          " FROM consent_details d WHERE d.client_id = $1"
                                          " ORDER BY d.given_instant, d.id",
                                          1};
 static const struct db_stmt client_exists_stmt = {"SELECT 1 FROM clients WHERE id = $1", 1};
+
+/* Runs a statement whose one value is a consent's id, and answers with that consent. */
+static void change_and_reply(struct call *call, const struct db_stmt *stmt,
+                             const char *const *params)
+{
+    struct db_result *r;
+    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    const char *id = db_rows(r) == 1 ? call_strdup(call, db_value(r, 0, 0)) : NULL;
+    db_result_free(r);
+    if (!id) {
+        call_fail_internal(call);
+        return;
+    }
+    rowmap_reply_one(call, &consent_stmt, (const char *[]){id}, &clinic__v1__consent__descriptor,
+                     "consent %s does not exist", id);
+}
 
 /* The kind as the database spells it, in label (32 bytes); false (a violation) when it is not
  * a known kind. */
@@ -59,8 +76,7 @@ HANDLER(svc_consents_give_consent, Consents, GiveConsentRequest, Consent)
         return;
     const char *params[] = {param_i64(call, in->client_id), kind, in->how,
                             param_text_or_null(in->given_at)};
-    rowmap_reply_one(call, &give_stmt, params, &clinic__v1__consent__descriptor,
-                     "client %lld does not exist", (long long)in->client_id);
+    change_and_reply(call, &give_stmt, params);
 }
 
 HANDLER(svc_consents_withdraw_consent, Consents, WithdrawConsentRequest, Consent)
@@ -73,8 +89,7 @@ HANDLER(svc_consents_withdraw_consent, Consents, WithdrawConsentRequest, Consent
     if (call->code != STATUS_OK)
         return;
     const char *params[] = {param_i64(call, in->client_id), kind, in->reason};
-    rowmap_reply_one(call, &withdraw_stmt, params, &clinic__v1__consent__descriptor,
-                     "client %lld does not exist", (long long)in->client_id);
+    change_and_reply(call, &withdraw_stmt, params);
 }
 
 HANDLER(svc_consents_list_consents, Consents, ListConsentsRequest, ListConsentsResponse)

@@ -1,7 +1,7 @@
 // booking.js: the clients' booking page. It calls clinic-gateway with the Connect protocol (JSON
 // over POST, the same methods `clinic` uses): log in, find free times in the clinic's own time
-// zone, book with one click, see one's appointments, move or cancel one. No framework, no build
-// step.
+// zone, book with one click, see one's appointments, move or cancel one, keep one's health
+// history and consent up to date. No framework, no build step.
 'use strict';
 
 const TOKEN_KEY = 'clinic-token';
@@ -145,6 +145,7 @@ function showSignedIn(signedIn) {
   $('search-section').hidden = !signedIn;
   $('mine-section').hidden = !signedIn;
   $('calendar-section').hidden = !signedIn;
+  $('health-section').hidden = !signedIn;
   $('feed').hidden = true;
   $('feed-url').value = '';
   $('logout').hidden = !signedIn;
@@ -171,6 +172,7 @@ async function start() {
   showSignedIn(true);
   await loadChoices();
   await showMine();
+  await loadHealth();
 }
 
 async function logIn(event) {
@@ -312,7 +314,7 @@ async function book(slot, location, button) {
       therapistId: slot.therapistId,
     }, { key: newKey() });
     tell(`Booked: ${appointment.serviceName}, ${describe(appointment)} with ` +
-      `${appointment.therapistName}.`);
+      `${appointment.therapistName}.` + paperworkNote(appointment));
     await showMine();
   } catch (e) {
     complain(e);
@@ -453,6 +455,138 @@ async function cancelAppointment(a, button) {
 
 // ------------------------------------------------------------------ the calendar feed
 
+// ------------------------------------------------------------------ health history and consent
+
+// In the client's words; the values are clinic.v1.RedFlag's and Contraindication's.
+const RED_FLAGS = [
+  ['RED_FLAG_SADDLE_ANAESTHESIA', 'Numbness around the groin or between the legs'],
+  ['RED_FLAG_BLADDER_BOWEL_DYSFUNCTION', 'New trouble controlling your bladder or bowel'],
+  ['RED_FLAG_PROGRESSIVE_WEAKNESS_NUMBNESS', 'Weakness or numbness in a leg that is getting worse'],
+  ['RED_FLAG_CANCER_HISTORY', 'You have had cancer'],
+  ['RED_FLAG_UNEXPLAINED_WEIGHT_LOSS', 'Weight loss you cannot explain'],
+  ['RED_FLAG_FEVER_OR_INFECTION', 'A fever, or an infection in the last weeks'],
+  ['RED_FLAG_SIGNIFICANT_TRAUMA', 'A fall, accident or blow to your back'],
+  ['RED_FLAG_CONSTANT_NIGHT_PAIN', 'Pain all night long, whatever position you lie in'],
+];
+const CONTRAINDICATIONS = [
+  ['CONTRAINDICATION_FEVER', 'A fever today'],
+  ['CONTRAINDICATION_SUSPECTED_DVT', 'A swollen, painful, warm calf or leg'],
+  ['CONTRAINDICATION_ACUTE_INFECTION', 'An infection now (flu, a chest or skin infection)'],
+  ['CONTRAINDICATION_CONTAGIOUS_SKIN_CONDITION', 'A skin condition that others can catch'],
+  ['CONTRAINDICATION_RECENT_FRACTURE', 'A broken bone in the last months'],
+  ['CONTRAINDICATION_ACUTE_INFLAMMATION', 'A hot, swollen, newly painful joint or muscle'],
+  ['CONTRAINDICATION_UNCONTROLLED_HYPERTENSION', 'High blood pressure that is not under control'],
+  ['CONTRAINDICATION_BLEEDING_DISORDER', 'A bleeding disorder'],
+];
+
+function checkboxes(fieldset, items) {
+  for (const [value, text] of items) {
+    const label = document.createElement('label');
+    label.className = 'check';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = value;
+    label.append(box, ' ' + text);
+    fieldset.append(label);
+  }
+}
+
+function ticked(fieldset) {
+  return Array.from(fieldset.querySelectorAll('input:checked'), (box) => box.value);
+}
+
+function tick(fieldset, values) {
+  for (const box of fieldset.querySelectorAll('input')) box.checked = values.includes(box.value);
+}
+
+// What a booking's care alerts ask of the client, or ''.
+function paperworkNote(appointment) {
+  const alerts = appointment.careAlerts || [];
+  const asks = [];
+  if (alerts.includes('CARE_ALERT_INTAKE_MISSING')) asks.push('fill in your health history');
+  if (alerts.includes('CARE_ALERT_INTAKE_OUT_OF_DATE')) asks.push('check your health history');
+  if (alerts.includes('CARE_ALERT_CONSENT_MISSING')) asks.push('give your consent to treatment');
+  return asks.length ? ' Before your visit, please ' + asks.join(' and ') + ' below.' : '';
+}
+
+// Fills the form with the newest version (none yet: an empty form) and shows the consent.
+async function loadHealth() {
+  const own = { clientId: state.user.clientId };
+  let intake = {};
+  try {
+    intake = await call('Intakes/GetIntake', own);
+    $('health-status').textContent = `Version ${intake.version}, saved ` +
+      new Date(intake.recordedAt).toLocaleDateString('en-GB') +
+      (intake.outOfDate ? '. It is over a year old: please check it and save it again.' : '.');
+  } catch (e) {
+    if (e.code !== 'not_found') throw e;
+    $('health-status').textContent = 'You have not filled it in yet.';
+  }
+  $('conditions').value = intake.conditions || '';
+  $('medications').value = intake.medications || '';
+  $('surgery').value = intake.surgeryOrInjury || '';
+  $('devices').value = intake.implantedDevices || '';
+  $('allergies').value = intake.otherAllergies || '';
+  $('anticoagulants').checked = !!intake.anticoagulants;
+  $('pregnant').checked = !!intake.pregnant;
+  $('oil-allergy').checked = !!intake.oilAllergy;
+  $('latex-allergy').checked = !!intake.latexAllergy;
+  tick($('red-flags'), intake.redFlags || []);
+  tick($('contraindications'), intake.contraindications || []);
+  const consents = await call('Consents/ListConsents', own);
+  const general = (consents.consents || []).find(
+    (c) => c.kind === 'CONSENT_KIND_GENERAL' && c.inForce);
+  $('consent-status').textContent = general
+    ? 'You agreed to massage treatment on ' +
+      new Date(general.givenAt).toLocaleDateString('en-GB') + '.'
+    : 'Before your first session, please confirm that you agree to massage treatment. ' +
+      'Your therapist explains what they will do and you may stop at any time.';
+  $('give-consent').hidden = !!general;
+}
+
+async function saveHealth(event) {
+  event.preventDefault();
+  const button = $('intake').querySelector('button');
+  button.disabled = true;
+  try {
+    const status = await call('Intakes/RecordIntake', {
+      clientId: state.user.clientId,
+      intake: {
+        conditions: $('conditions').value,
+        medications: $('medications').value,
+        surgeryOrInjury: $('surgery').value,
+        implantedDevices: $('devices').value,
+        otherAllergies: $('allergies').value,
+        anticoagulants: $('anticoagulants').checked,
+        pregnant: $('pregnant').checked,
+        oilAllergy: $('oil-allergy').checked,
+        latexAllergy: $('latex-allergy').checked,
+        redFlags: ticked($('red-flags')),
+        contraindications: ticked($('contraindications')),
+      },
+    }, { key: newKey() });
+    tell(`Your health history is saved (version ${status.version}).` +
+      (status.healthFlag ? ' Your therapist will talk it through with you before treating.' : ''));
+    await loadHealth();
+  } catch (e) {
+    complain(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function giveConsent() {
+  try {
+    await call('Consents/GiveConsent', {
+      clientId: state.user.clientId, kind: 'CONSENT_KIND_GENERAL', how: 'on the booking page',
+    }, { key: newKey() });
+    tell('Thank you: your consent to treatment is recorded.');
+    await loadHealth();
+  } catch (e) {
+    complain(e);
+  }
+}
+
 // A new link to the client's calendar feed (the one before stops working). No idempotency key:
 // the reply holds the new secret, which the clinic does not keep.
 async function makeFeed() {
@@ -481,6 +615,10 @@ document.addEventListener('DOMContentLoaded', () => {
   $('logout').addEventListener('click', logOut);
   $('search').addEventListener('submit', search);
   $('make-feed').addEventListener('click', makeFeed);
+  $('intake').addEventListener('submit', saveHealth);
+  $('give-consent').addEventListener('click', giveConsent);
+  checkboxes($('red-flags'), RED_FLAGS);
+  checkboxes($('contraindications'), CONTRAINDICATIONS);
   $('stop-moving').addEventListener('click', () => { stopMoving(); tell('Nothing was moved.'); });
   $('service').addEventListener('change', () => loadTherapists().catch(complain));
   if (sessionStorage.getItem(TOKEN_KEY)) start().catch((e) => { signOut(); complain(e); });

@@ -98,9 +98,12 @@ static void appointment_row(struct sheet *s, const Clinic__V1__Appointment *a, c
     times_span_in(a->start_time, a->end_time, s->zone, span, sizeof span, &s->marked);
     snprintf(time, sizeof time, "  %s", span);
     snprintf(id, sizeof id, "%lld", (long long)a->id);
+    char alerts[128];
     int used = snprintf(client, sizeof client, "%s", a->client_name);
     if (extra[0] && used > 0 && (size_t)used < sizeof client)
         used += snprintf(client + used, sizeof client - (size_t)used, " (%s)", extra);
+    if (*schedule_care_alerts(a, alerts, sizeof alerts) && used > 0 && (size_t)used < sizeof client)
+        used += snprintf(client + used, sizeof client - (size_t)used, " [%s]", alerts);
     if (!s->wide && used > 0 && (size_t)used < sizeof client)
         snprintf(client + used, sizeof client - (size_t)used, ": %s", a->service_name);
     const char *cells[COLS] = {
@@ -261,18 +264,15 @@ static void print_list(const Clinic__V1__AppointmentList *l, bool therapist_colu
         table_keep_column(t, col);
     for (size_t i = 0; i < l->n_appointments; i++) {
         const Clinic__V1__Appointment *a = l->appointments[i];
-        char id[24], day[24], span[64];
+        char id[24], day[24], span[64], alerts[128], who[1024];
         snprintf(id, sizeof id, "%lld", (long long)a->id);
         snprintf(day, sizeof day, "%s %.10s", times_weekday_name(times_weekday(a->start_time)),
                  a->start_time);
         times_span_in(a->start_time, a->end_time, a->time_zone, span, sizeof span, &marked);
-        const char *row[] = {id,
-                             day,
-                             span,
-                             therapist_column ? a->therapist_name : a->client_name,
-                             a->service_name,
-                             a->room_name,
-                             schedule_status(a)};
+        snprintf(who, sizeof who, "%s", therapist_column ? a->therapist_name : a->client_name);
+        if (schedule_ahead(a) && *schedule_care_alerts(a, alerts, sizeof alerts))
+            snprintf(who + strlen(who), sizeof who - strlen(who), " [%s]", alerts);
+        const char *row[] = {id, day, span, who, a->service_name, a->room_name, schedule_status(a)};
         table_add_row(t, row);
     }
     table_print_free(t, stdout);

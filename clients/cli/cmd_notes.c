@@ -153,10 +153,9 @@ struct note_args {
             "Oswestry answers: 10 values 0-5, - when unanswered (\"none\" clears)",                \
             .field = "odi", .arg = "A,A,...")
 
-/* The enum values of words into out; 0, or a usage error naming the word and the choices. */
-static int words_to_enums(const struct cli *cli, const char *option,
-                          const ProtobufCEnumDescriptor *d, const char *prefix, char *const *words,
-                          size_t n, int *out)
+int notes_words_to_enums(const struct cli *cli, const char *option,
+                         const ProtobufCEnumDescriptor *d, const char *prefix, char *const *words,
+                         size_t n, int *out)
 {
     char choices[600];
     if (n > NOTES_MAX_WORDS)
@@ -176,13 +175,14 @@ static int note_content(const struct cli *cli, struct note_args *a, Clinic__V1__
     int code;
     c->pain_before = a->pain_before;
     c->pain_after = a->pain_after;
-    if ((code = words_to_enums(cli, "areas", &clinic__v1__body_region__descriptor, AREA_PREFIX,
-                               a->areas, a->n_areas, values)) != 0)
+    if ((code = notes_words_to_enums(cli, "areas", &clinic__v1__body_region__descriptor,
+                                     AREA_PREFIX, a->areas, a->n_areas, values)) != 0)
         return code;
     for (size_t i = 0; i < a->n_areas; i++)
         a->area_values[i] = (Clinic__V1__BodyRegion)values[i];
-    if ((code = words_to_enums(cli, "techniques", &clinic__v1__technique__descriptor,
-                               TECHNIQUE_PREFIX, a->techniques, a->n_techniques, values)) != 0)
+    if ((code = notes_words_to_enums(cli, "techniques", &clinic__v1__technique__descriptor,
+                                     TECHNIQUE_PREFIX, a->techniques, a->n_techniques, values)) !=
+        0)
         return code;
     for (size_t i = 0; i < a->n_techniques; i++)
         a->technique_values[i] = (Clinic__V1__Technique)values[i];
@@ -238,9 +238,8 @@ const char *notes_pain_text(int32_t pain, char *out, size_t len)
     return out;
 }
 
-/* "lower back, glutes" of a repeated enum field. */
-static const char *enum_list(const ProtobufCEnumDescriptor *d, const char *prefix,
-                             const int *values, size_t n, char *out, size_t len)
+const char *notes_enum_list(const ProtobufCEnumDescriptor *d, const char *prefix, const int *values,
+                            size_t n, char *out, size_t len)
 {
     size_t used = 0;
     char word[64];
@@ -270,11 +269,11 @@ void notes_write(FILE *out, const Clinic__V1__Note *n, const char *done)
             notes_pain_text(n->pain_before, a, sizeof a),
             notes_pain_text(n->pain_after, b, sizeof b));
     fprintf(out, "  %-12s %s\n", "areas",
-            enum_list(&clinic__v1__body_region__descriptor, AREA_PREFIX, (const int *)n->areas,
-                      n->n_areas, list, sizeof list));
+            notes_enum_list(&clinic__v1__body_region__descriptor, AREA_PREFIX,
+                            (const int *)n->areas, n->n_areas, list, sizeof list));
     fprintf(out, "  %-12s %s\n", "techniques",
-            enum_list(&clinic__v1__technique__descriptor, TECHNIQUE_PREFIX,
-                      (const int *)n->techniques, n->n_techniques, list, sizeof list));
+            notes_enum_list(&clinic__v1__technique__descriptor, TECHNIQUE_PREFIX,
+                            (const int *)n->techniques, n->n_techniques, list, sizeof list));
     fprintf(out, "  %-12s %s\n", "pressure",
             n->pressure ? notes_enum_text(&clinic__v1__pressure__descriptor, "PRESSURE_",
                                           (int)n->pressure, word, sizeof word)
@@ -300,6 +299,13 @@ void notes_write(FILE *out, const Clinic__V1__Note *n, const char *done)
             else
                 fprintf(out, "%d/5\n", (int)n->odi[i]);
         }
+    }
+    if (n->care_decision) {
+        fprintf(out, "\nDecision on the health history (version %d): %s\n",
+                (int)n->care_decision_intake,
+                notes_enum_text(&clinic__v1__care_decision__descriptor, "CARE_DECISION_",
+                                (int)n->care_decision, word, sizeof word));
+        write_indented(out, 2, n->care_decision_reason);
     }
     if (n->n_amendments)
         fprintf(out, "\nAmendments\n");
@@ -450,10 +456,38 @@ static int note_list(struct cli *cli, int argc, char **argv)
                       &clinic__v1__list_notes_response__descriptor, all, 7, headers, note_row);
 }
 
+#define DECISIONS "-|treat|treat-with-changes|refer-out" /* index = clinic.v1.CareDecision */
+
+static int note_decide(struct cli *cli, int argc, char **argv)
+{
+    Clinic__V1__DecideCareRequest req = CLINIC__V1__DECIDE_CARE_REQUEST__INIT;
+    int decision = 0;
+    struct option opts[] = {
+        OPT("NOTE", OPTION_ID, &req.id, "the draft note of the session",
+            .flags = OPTION_POSITIONAL | OPTION_REQUIRED),
+        OPT("decision", OPTION_CHOICE, &decision, "what you decided", .choices = DECISIONS,
+            .flags = OPTION_REQUIRED),
+        OPT("reason", OPTION_STRING, &req.reason, "why, and what changes (e.g. no deep pressure)",
+            .flags = OPTION_REQUIRED),
+        OPTIONS_END,
+    };
+    int code;
+    if (!admin_parse(cli, opts, argc, argv, &code))
+        return code;
+    if (decision == 0) {
+        options_free(opts);
+        return cli_usage_error(cli, "--decision is treat, treat-with-changes or refer-out");
+    }
+    req.decision = (Clinic__V1__CareDecision)decision;
+    return admin_call(cli, opts, "/clinic.v1.Notes/DecideCare", &req.base,
+                      &clinic__v1__note__descriptor, print_note, "Decided on");
+}
+
 #define NOTE_WORDS                                                                                 \
     "Areas: head_face, neck, shoulder_left, shoulder_right, upper_back, mid_back, lower_back,\n"   \
     "  sacrum_pelvis, chest, abdomen, arm_left, arm_right, hand_left, hand_right, hip_left,\n"     \
-    "  hip_right, glutes, hamstrings, quadriceps, calves, feet.\n"                                 \
+    "  hip_right, glutes, hamstrings, quadriceps, calves, feet, breast, inner_thigh (chest,\n"     \
+    "  breast, glutes and inner_thigh need the client's written consent: clinic consent).\n"       \
     "Techniques: swedish, deep_tissue, myofascial_release, trigger_point, stretching, sports,\n"   \
     "  lymphatic_drainage, hot_stone, cupping.\n"                                                  \
     "ODI: the ten Oswestry sections in order (pain intensity, personal care, lifting, walking,\n"  \
@@ -470,6 +504,14 @@ const struct command note_commands[] = {
      .run = note_edit,
      .summary = "change the fields given of a draft, and only those",
      .details = "Lists (--areas, --techniques) replace the old ones.\n" NOTE_WORDS},
+    {.name = "decide",
+     .run = note_decide,
+     .summary = "record your decision on a client whose health history has a red flag",
+     .details =
+         "A note of a client whose health history lists a red flag or a contraindication\n"
+         "is signed only after this, made on the newest version of the history (read it\n"
+         "with clinic intake show). Example:\n"
+         "  clinic note decide 12 --decision refer-out --reason \"night pain: see GP first\""},
     VERB("sign", note_sign, "sign a draft: from then on it never changes"),
     VERB("amend", note_amend, "append a dated correction to a signed note"),
     VERB("show", note_show, "show a note with its amendments"),

@@ -90,6 +90,66 @@ const char *schedule_when(const Clinic__V1__Appointment *a, char *out, size_t le
     return out;
 }
 
+bool schedule_ahead(const Clinic__V1__Appointment *a)
+{
+    return a->status == CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_BOOKED ||
+           a->status == CLINIC__V1__APPOINTMENT_STATUS__APPOINTMENT_STATUS_CHECKED_IN;
+}
+
+const char *schedule_care_alerts(const Clinic__V1__Appointment *a, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < a->n_care_alerts && used < len; i++) {
+        const char *word = "?";
+        switch (a->care_alerts[i]) {
+        case CLINIC__V1__CARE_ALERT__CARE_ALERT_HEALTH_FLAG:
+            word = "red flag";
+            break;
+        case CLINIC__V1__CARE_ALERT__CARE_ALERT_INTAKE_MISSING:
+            word = "no intake";
+            break;
+        case CLINIC__V1__CARE_ALERT__CARE_ALERT_INTAKE_OUT_OF_DATE:
+            word = "intake over a year old";
+            break;
+        case CLINIC__V1__CARE_ALERT__CARE_ALERT_CONSENT_MISSING:
+            word = "no consent";
+            break;
+        default:
+            break;
+        }
+        used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", word);
+    }
+    return out;
+}
+
+/* What to do about each care alert, one line each, under an appointment's block. */
+static void print_care_alerts(const Clinic__V1__Appointment *a)
+{
+    for (size_t i = 0; i < a->n_care_alerts; i++) {
+        const char *what = NULL;
+        switch (a->care_alerts[i]) {
+        case CLINIC__V1__CARE_ALERT__CARE_ALERT_HEALTH_FLAG:
+            what = "the health history has a red flag or contraindication: the therapist\n"
+                   "             reads it and decides before treating";
+            break;
+        case CLINIC__V1__CARE_ALERT__CARE_ALERT_INTAKE_MISSING:
+            what = "no health history on file: ask the client to fill it in (clinic intake record)";
+            break;
+        case CLINIC__V1__CARE_ALERT__CARE_ALERT_INTAKE_OUT_OF_DATE:
+            what = "the health history is over a year old: ask the client to review it";
+            break;
+        case CLINIC__V1__CARE_ALERT__CARE_ALERT_CONSENT_MISSING:
+            what = "no general consent on file: needed before check-in (clinic consent give)";
+            break;
+        default:
+            break;
+        }
+        if (what)
+            printf("  %-10s %s\n", i ? "" : "care", what);
+    }
+}
+
 /* Prints an appointment as a block headed "<heading> <id>". */
 static void print_appointment(const Clinic__V1__Appointment *a, const char *heading)
 {
@@ -111,6 +171,8 @@ static void print_appointment(const Clinic__V1__Appointment *a, const char *head
         printf("  reason     %s\n", a->cancel_reason);
     if (a->recorded_reason[0])
         printf("  recorded   after the session: %s\n", a->recorded_reason);
+    if (schedule_ahead(a))
+        print_care_alerts(a);
 }
 
 void schedule_print_appointment(const Clinic__V1__Appointment *a, const char *heading)

@@ -28,6 +28,8 @@ int cmd_progress(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_calendar_link(struct cli *cli, int argc, char **argv);
 extern const struct command note_commands[];
+extern const struct command intake_commands[];
+extern const struct command consent_commands[];
 extern const struct command course_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
@@ -112,6 +114,17 @@ const struct command cli_commands[] = {
                 "Each run makes a new link and the one before stops working (only its hash is\n"
                 "kept). A therapist's feed shows the service and the client's initials only.\n"
                 "Example: clinic calendar-link --gateway https://book.clinic.example"},
+    {.name = "intake",
+     .summary = "a client's health history: record a new version, show it, or its status",
+     .subcommands = intake_commands,
+     .details = "Admins, the client and therapists of the client's care read it; the front desk\n"
+                "records it and sees only its status. A red flag or contraindication needs the\n"
+                "therapist's decision (clinic note decide) before the session's note is signed."},
+    {.name = "consent",
+     .summary = "a client's consents: give, withdraw, list",
+     .subcommands = consent_commands,
+     .details = "General consent is needed to check in; written consent for chest wall, breast,\n"
+                "gluteal and inner-thigh work is needed to sign a note naming those areas."},
     {.name = "note",
      .summary = "treatment notes: draft, edit, sign, amend, show, list",
      .subcommands = note_commands,

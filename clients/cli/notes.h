@@ -31,6 +31,17 @@ const char *notes_enum_words(const ProtobufCEnumDescriptor *d, const char *prefi
 const char *notes_enum_text(const ProtobufCEnumDescriptor *d, const char *prefix, int value,
                             char *out, size_t len);
 
+/* "lower back, glutes" of a repeated enum field ("-" when empty). */
+const char *notes_enum_list(const ProtobufCEnumDescriptor *d, const char *prefix, const int *values,
+                            size_t n, char *out, size_t len);
+
+struct cli;
+/* The enum values of words into out (at most NOTES_MAX_WORDS); 0, or a usage error naming the
+ * option, the word and the choices. */
+int notes_words_to_enums(const struct cli *cli, const char *option,
+                         const ProtobufCEnumDescriptor *d, const char *prefix, char *const *words,
+                         size_t n, int *out);
+
 /* "7" for a pain score, "-" when not recorded (below 0). */
 const char *notes_pain_text(int32_t pain, char *out, size_t len);
 

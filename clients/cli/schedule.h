@@ -21,8 +21,16 @@ const char *schedule_status(const Clinic__V1__Appointment *a);
 /* "Sun 2026-03-29 09:00-10:00" into out. */
 const char *schedule_when(const Clinic__V1__Appointment *a, char *out, size_t len);
 
+/* Whether the session is still to happen or under way (booked or checked in): its care alerts
+ * call for action; a cancelled or finished one's do not. */
+bool schedule_ahead(const Clinic__V1__Appointment *a);
+
+/* "red flag, no consent": an appointment's care alerts in short words, for a table cell ("" when
+ * it has none). */
+const char *schedule_care_alerts(const Clinic__V1__Appointment *a, char *out, size_t len);
+
 /* Prints an appointment as a block headed "<heading> <id>": when, who, where, its status, and why
- * it was cancelled or recorded after the fact. */
+ * it was cancelled or recorded after the fact, and what to do about its care alerts. */
 void schedule_print_appointment(const Clinic__V1__Appointment *a, const char *heading);
 
 #endif

@@ -104,7 +104,8 @@ static int run_script(const char *const *extra)
     return -1;
 }
 
-/* Log in, search, book the first free time, see it listed, move it, cancel it. */
+/* Log in, search, book the first free time, see it listed, move it, cancel it, fill in the
+ * health history. */
 static void a_client_books_and_cancels_in_the_browser(void **state)
 {
     (void)state;
@@ -141,6 +142,14 @@ static void a_client_books_and_cancels_in_the_browser(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "booked_by")), by);
     json_decref(list);
     free(out);
+    /* the health history filled in on the page: version 1, with the red flag ticked */
+    snprintf(sql, sizeof sql,
+             "SELECT version || ' ' || red_flags::text || ' ' || anticoagulants"
+             " FROM client_intakes WHERE client_id = %lld",
+             clinic.client_ids[0]);
+    row = harness_sql(db_url, sql);
+    assert_string_equal(row, "1 {constant_night_pain} true");
+    free(row);
     /* moved once on the way */
     assert_int_equal(harness_sql_id(db_url,
                                     "SELECT count(*) FROM events e JOIN appointments a"
