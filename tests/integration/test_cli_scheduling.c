@@ -120,6 +120,14 @@ static void admin_commands_set_up_a_clinic(void **state)
            "tess@example.org", "--services", service_id);
     CREATE(client_id, "admin", "client", "create", "--name", "Carl Client", "--email",
            "carl@example.org", "--date-of-birth", "1970-01-31");
+    /* Carl's paperwork, as the desk does it before a first session: health history, consent */
+    r = CLINIC("intake", "record", client_id, "--conditions", "stiff lower back");
+    assert_int_equal(r.status, 0);
+    harness_assert_contains(r.out, "Recorded version 1");
+    harness_run_free(&r);
+    r = CLINIC("consent", "give", client_id, "--kind", "general", "--how", "signed form");
+    assert_int_equal(r.status, 0);
+    harness_run_free(&r);
 
     r = CLINIC("admin", "hours", "add", "--therapist", therapist_id, "--location", location_id,
                "--weekday", "mon-sun", "--from", "09:00", "--to", "17:00");
