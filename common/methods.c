@@ -173,6 +173,16 @@ static const struct method_rule rules[] = {
     ON("Consents/WithdrawConsent", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, CARE, OWN)),
     ON("Consents/ListConsents", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, CARE, OWN)),
     ON("Notes/DecideCare", MUTATES, TARGET_NOTE, "id", ROLES(_, _, OWN, _)),
+
+    /* the waitlist: the desk's to run, a client's to join; row-level security shows a client
+     * only their own entries (list, remove); an offer is answered as its appointment is moved */
+    ON("Waitlist/AddEntry", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
+    RULE("Waitlist/ListEntries", READS, ROLES(ALL, ALL, _, ALL)),
+    RULE("Waitlist/RemoveEntry", MUTATES, ROLES(ALL, ALL, _, ALL)),
+    ON("Waitlist/AcceptOffer", MUTATES, TARGET_APPOINTMENT, "appointment_id",
+       ROLES(ALL, ALL, _, OWN)),
+    ON("Waitlist/DeclineOffer", MUTATES, TARGET_APPOINTMENT, "appointment_id",
+       ROLES(ALL, ALL, _, OWN)),
 };
 
 #define N_RULES (sizeof rules / sizeof rules[0])

@@ -177,6 +177,13 @@ char *call_strdup(struct call *call, const char *s)
     return copy;
 }
 
+const char *call_caller_tag(struct call *call)
+{
+    char text[32];
+    snprintf(text, sizeof text, "user:%lld", (long long)call->caller.user_id);
+    return call_strdup(call, text);
+}
+
 static void free_arena(struct call *call)
 {
     while (call->arena) {

@@ -69,6 +69,9 @@ struct call {
  * strings and arrays, so handlers free nothing. NULL when out of memory. */
 void *call_alloc(struct call *call, size_t size);
 char *call_strdup(struct call *call, const char *s);
+/* The caller as records name who made them ("user:12": appointments.booked_by, a feed's
+ * rotated_by, a waitlist entry's created_by), in the arena. */
+const char *call_caller_tag(struct call *call);
 
 /* Names what the call acted on, for the audit trail (printf-style, e.g. "note:%lld"). */
 void call_set_target(struct call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -22,27 +22,18 @@ extern const struct handler_set svc_audit_handlers;
 extern const struct handler_set svc_calendar_handlers;
 extern const struct handler_set svc_intakes_handlers;
 extern const struct handler_set svc_consents_handlers;
+extern const struct handler_set svc_waitlist_handlers;
 
 const struct handler_entry handler_table[] = {
-    {&svc_health_handlers, false},
-    {&svc_reflection_handlers, false},
-    {&svc_server_handlers, false},
-    {&svc_diagnostics_handlers, true},
-    {&svc_locations_handlers, false},
-    {&svc_rooms_handlers, false},
-    {&svc_services_handlers, false},
-    {&svc_clients_handlers, false},
-    {&svc_therapists_handlers, false},
-    {&svc_scheduling_handlers, false},
-    {&svc_events_handlers, false},
-    {&svc_demo_handlers, false},
-    {&svc_notes_handlers, false},
-    {&svc_progress_handlers, false},
-    {&svc_auth_handlers, false},
-    {&svc_users_handlers, false},
-    {&svc_audit_handlers, false},
-    {&svc_calendar_handlers, false},
-    {&svc_intakes_handlers, false},
-    {&svc_consents_handlers, false},
-    {NULL, false},
+    {&svc_health_handlers, false},     {&svc_reflection_handlers, false},
+    {&svc_server_handlers, false},     {&svc_diagnostics_handlers, true},
+    {&svc_locations_handlers, false},  {&svc_rooms_handlers, false},
+    {&svc_services_handlers, false},   {&svc_clients_handlers, false},
+    {&svc_therapists_handlers, false}, {&svc_scheduling_handlers, false},
+    {&svc_events_handlers, false},     {&svc_demo_handlers, false},
+    {&svc_notes_handlers, false},      {&svc_progress_handlers, false},
+    {&svc_auth_handlers, false},       {&svc_users_handlers, false},
+    {&svc_audit_handlers, false},      {&svc_calendar_handlers, false},
+    {&svc_intakes_handlers, false},    {&svc_consents_handlers, false},
+    {&svc_waitlist_handlers, false},   {NULL, false},
 };

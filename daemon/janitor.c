@@ -1,5 +1,6 @@
-/* janitor.c: periodic maintenance: expired idempotency keys and long-dead tokens, and the audit
- * rows kept while the database was unreachable (audit.c's backlog). */
+/* janitor.c: periodic maintenance: expired idempotency keys and long-dead tokens, the audit
+ * rows kept while the database was unreachable (audit.c's backlog), and the waitlist's passes
+ * (offers that ran out, freed times offered to the clients waiting). */
 #include "janitor.h"
 
 #include <pthread.h>
@@ -17,6 +18,10 @@ static const struct db_stmt expire_stmt = {
     "DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key"
     " FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT 1000)",
     0};
+/* One waitlist pass: offers whose time is up end, and one freed time is offered (the new
+ * appointment's id; 0: no one could take it; -1: a lock was taken, try on the next pass; NULL:
+ * no time was waiting); sql/functions/88_waitlist.sql. */
+static const struct db_stmt waitlist_stmt = {"SELECT clinic_waitlist_pass()", 0};
 /* Tokens that stopped working a week ago serve no one; the audit trail keeps the logins. */
 static const struct db_stmt expire_tokens_stmt = {
     "DELETE FROM auth_tokens WHERE id IN (SELECT id FROM auth_tokens"
@@ -41,17 +46,43 @@ static void sleep_ms(long ms)
 /* Kept audit rows are tried this often, not only every period: they should reach the database
  * soon after it is back (the connection's own back-off, at most 5 s, spaces real attempts). */
 #define BACKLOG_EVERY_MS 1000
+/* The waitlist is looked at this often: a freed time is offered within about a second. */
+#define WAITLIST_EVERY_MS 1000
+/* At most this many freed times offered per pass, each in a transaction of its own. */
+#define WAITLIST_MAX_OFFERS 50
+
+/* Runs waitlist passes until no freed time is left, one waits for a lock, or
+ * WAITLIST_MAX_OFFERS. */
+static void waitlist_passes(struct db *db)
+{
+    for (int i = 0; i < WAITLIST_MAX_OFFERS; i++) {
+        struct db_result *r;
+        if (db_query(db, &waitlist_stmt, NULL, &r) != STATUS_OK) {
+            log_msg(LOG_LEVEL_DEBUG, "janitor: waitlist: %s", db_error_detail(db));
+            return;
+        }
+        bool none_waiting = db_rows(r) != 1 || db_is_null(r, 0, 0) || db_value(r, 0, 0)[0] == '-';
+        db_result_free(r);
+        if (none_waiting)
+            return;
+    }
+}
 
 static void *janitor_main(void *arg)
 {
     struct janitor *j = arg;
-    long since_sweep_ms = 0, since_backlog_ms = 0;
+    long since_sweep_ms = 0, since_backlog_ms = 0, since_waitlist_ms = 0;
     while (!atomic_load(&j->stopping)) {
         sleep_ms(TICK_MS);
         since_sweep_ms += TICK_MS;
         since_backlog_ms += TICK_MS;
+        since_waitlist_ms += TICK_MS;
         if (atomic_load(&j->stopping))
             break;
+        if (since_waitlist_ms >= WAITLIST_EVERY_MS) {
+            since_waitlist_ms = 0;
+            waitlist_passes(j->db);
+        }
         if (since_backlog_ms >= BACKLOG_EVERY_MS) {
             since_backlog_ms = 0;
             if (audit_backlog_pending() > 0)

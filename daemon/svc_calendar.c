@@ -108,11 +108,11 @@ static void rotate(struct call *call, const struct feed_kind *k, const char *fie
 {
     if (!check_id(call, field, owner))
         return;
-    char key[AUTH_TOKEN_CHARS + 1], hex[2 * AUTH_DIGEST_BYTES + 1], by[32];
+    char key[AUTH_TOKEN_CHARS + 1], hex[2 * AUTH_DIGEST_BYTES + 1];
     uint8_t digest[AUTH_DIGEST_BYTES];
     auth_new_token(key, digest);
     auth_digest_hex(digest, hex);
-    snprintf(by, sizeof by, "user:%lld", (long long)call->caller.user_id);
+    const char *by = call_caller_tag(call);
     struct db_result *r;
     if (db_query(call->db, k->rotate, (const char *[]){param_i64(call, owner), hex, by}, &r) !=
         STATUS_OK) {

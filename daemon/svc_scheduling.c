@@ -21,24 +21,18 @@
 #include "status.h"
 #include "check.h"
 #include "param.h"
+#include "appointment_columns.h"
+#include "appointment_columns.h"
 
-/* care_alerts: what the desk and the therapist should act on before the session (a flagged
- * or missing health history, no consent; sql/functions/82_care.sql), never what the history says.
- */
-#define DETAILS_COLUMNS                                                                            \
-    "id, client_id, therapist_id, room_id, service_id, location_id, start_time, end_time,"         \
-    " status, late_cancel, cancel_reason, booked_by, created_at, updated_at, client_name,"         \
-    " therapist_name, room_name, service_name, time_zone, course_id, recorded_reason,"             \
-    " clinic_care_alerts(client_id, start_at) AS care_alerts"
 #define MAX_SEARCH_DAYS 93
 #define MAX_COURSE      52
 
 static const struct db_stmt zone_stmt = {"SELECT time_zone FROM locations WHERE id = $1", 1};
 static const struct db_stmt therapist_exists_stmt = {"SELECT 1 FROM therapists WHERE id = $1", 1};
 static const struct db_stmt details_stmt = {
-    "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE id = $1", 1};
+    "SELECT " APPOINTMENT_COLUMNS " FROM appointment_details WHERE id = $1", 1};
 static const struct db_stmt details_many_stmt = {
-    "SELECT " DETAILS_COLUMNS " FROM appointment_details WHERE id = ANY($1::bigint[])"
+    "SELECT " APPOINTMENT_COLUMNS " FROM appointment_details WHERE id = ANY($1::bigint[])"
     " ORDER BY start_at, id",
     1};
 /* One page (clinic_find_slots cuts it: it stops looking for rooms once the page is full). */
@@ -66,7 +60,7 @@ static const struct db_stmt slots_check_stmt = {
  * not exist the start parses to NULL and clinic_book_details answers NOT_FOUND), and the booked
  * appointment comes back as appointment_details shows it. */
 static const struct db_stmt book_stmt = {
-    "SELECT " DETAILS_COLUMNS " FROM clinic_book_details($1, $2, $3, clinic_parse_instant($4,"
+    "SELECT " APPOINTMENT_COLUMNS " FROM clinic_book_details($1, $2, $3, clinic_parse_instant($4,"
     " (SELECT time_zone FROM locations WHERE id = $3), 'start_time'), $5, $6, NULL)",
     6};
 static const struct db_stmt course_stmt = {
@@ -88,7 +82,7 @@ static const struct db_stmt course_details_stmt = {
     " JOIN therapists t ON t.id = c.therapist_id JOIN services s ON s.id = c.service_id"
     " JOIN locations l ON l.id = c.location_id WHERE c.id = $1",
     2};
-static const struct db_stmt course_sessions_stmt = {"SELECT " DETAILS_COLUMNS
+static const struct db_stmt course_sessions_stmt = {"SELECT " APPOINTMENT_COLUMNS
                                                     " FROM appointment_details WHERE course_id = $1"
                                                     " ORDER BY start_at, id",
                                                     1};
@@ -102,7 +96,7 @@ static const struct db_stmt reschedule_stmt = {
     " FROM clinic_reschedule($1, clinic_parse_instant($2, $4, 'start_time'), $3, $5) m",
     5};
 /* The moved appointment, and the therapist it had when the move changed them. */
-static const struct db_stmt moved_details_stmt = {"SELECT " DETAILS_COLUMNS
+static const struct db_stmt moved_details_stmt = {"SELECT " APPOINTMENT_COLUMNS
                                                   ", $2::bigint AS previous_therapist_id"
                                                   " FROM appointment_details WHERE id = $1",
                                                   2};
@@ -116,14 +110,6 @@ static const struct db_stmt transition_stmt = {
     "SELECT clinic_transition($1, $2::appointment_status, $3)", 3};
 
 /* ------------------------------------------------------------------ helpers */
-
-/* Who books: the calling user, as the appointment records it ("user:12"). */
-static const char *booked_by(struct call *call)
-{
-    char text[32];
-    snprintf(text, sizeof text, "user:%lld", (long long)call->caller.user_id);
-    return call_strdup(call, text);
-}
 
 /* Reads one text value (the first column of the first row) into out; NOT_FOUND with the sentence
  * when there is no row. */
@@ -299,7 +285,7 @@ HANDLER(svc_scheduling_book, Scheduling, BookRequest, Appointment)
     const char *params[] = {
         param_i64(call, in->client_id),           param_i64(call, in->service_id),
         param_i64(call, in->location_id),         in->start_time,
-        param_id_or_null(call, in->therapist_id), booked_by(call)};
+        param_id_or_null(call, in->therapist_id), call_caller_tag(call)};
     rowmap_reply_one(call, &book_stmt, params, &clinic__v1__appointment__descriptor,
                      "the appointment vanished");
 }
@@ -331,7 +317,7 @@ HANDLER(svc_scheduling_book_course, Scheduling, BookCourseRequest, BookCourseRes
                                                                                    : "days",
                             param_id_or_null(call, in->therapist_id),
                             zone,
-                            booked_by(call),
+                            call_caller_tag(call),
                             param_bool(in->skip_blocked)};
     struct db_result *course = NULL, *sessions = NULL, *skipped = NULL;
     if (db_query(call->db, &course_stmt, params, &course) != STATUS_OK)
@@ -500,7 +486,7 @@ HANDLER(svc_scheduling_record_session, Scheduling, RecordSessionRequest, Appoint
                             in->start_time,
                             param_i64(call, therapist),
                             in->reason,
-                            booked_by(call)};
+                            call_caller_tag(call)};
     book_and_reply(call, &record_stmt, params);
 }
 
@@ -564,7 +550,7 @@ static const struct db_stmt day_windows_stmt = {
     4};
 /* The day's appointments ($4: one therapist's; 0: all), with the client's phone when $5. */
 static const struct db_stmt day_appointments_stmt = {
-    "SELECT " DETAILS_COLUMNS ","
+    "SELECT " APPOINTMENT_COLUMNS ","
     "       CASE WHEN $5 THEN (SELECT phone FROM clients c WHERE c.id = client_id) END"
     "       AS client_phone"
     " FROM appointment_details WHERE location_id = $1 AND ($4::bigint = 0 OR therapist_id = "
@@ -732,7 +718,7 @@ done:
 
 /* Local times without an offset are read in the clinic's home zone (its first location's). */
 #define RANGE_PAGE_SQL(who)                                                                        \
-    "SELECT " DETAILS_COLUMNS ", 'k' || (extract(epoch FROM start_at) * 1000000)::bigint"          \
+    "SELECT " APPOINTMENT_COLUMNS ", 'k' || (extract(epoch FROM start_at) * 1000000)::bigint"      \
     " || '.' || id AS page_key FROM appointment_details WHERE " who " = $1"                        \
     " AND ($2::text IS NULL OR start_at >= clinic_parse_instant($2, clinic_home_zone(), 'from'))"  \
     " AND ($3::text IS NULL OR start_at < clinic_parse_instant($3, clinic_home_zone(), 'to'))"     \

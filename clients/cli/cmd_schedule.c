@@ -171,6 +171,11 @@ static void print_appointment(const Clinic__V1__Appointment *a, const char *head
         printf("  reason     %s\n", a->cancel_reason);
     if (a->recorded_reason[0])
         printf("  recorded   after the session: %s\n", a->recorded_reason);
+    if (a->held_until[0])
+        printf(
+            "  offer      held from the waitlist until %s; accept it with clinic waitlist accept "
+            "%lld\n",
+            a->held_until, (long long)a->id);
     if (schedule_ahead(a))
         print_care_alerts(a);
 }

@@ -30,6 +30,7 @@ int cmd_calendar_link(struct cli *cli, int argc, char **argv);
 extern const struct command note_commands[];
 extern const struct command intake_commands[];
 extern const struct command consent_commands[];
+extern const struct command waitlist_commands[];
 extern const struct command course_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
@@ -107,6 +108,11 @@ const struct command cli_commands[] = {
             "a therapist's appointments over some days (a therapist's own by default)"),
     COMMAND("client-appointments", cmd_client_appointments,
             "a client's appointments (a client's own by default)"),
+    {.name = "waitlist",
+     .summary = "clients waiting for a taken time: add, list, remove; accept or decline an offer",
+     .subcommands = waitlist_commands,
+     .details = "A time that frees is offered to the first client waiting for it, held for them\n"
+                "until a deadline; `clinic appointment ID` shows an offer's deadline."},
     {.name = "calendar-link",
      .run = cmd_calendar_link,
      .summary = "a new link to a calendar feed of appointments, for a phone's calendar app",

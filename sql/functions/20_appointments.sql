@@ -106,6 +106,11 @@ BEGIN
                 'appointment %s was on %s; check-in is only on its day (mark it a no-show instead)',
                 p_id, to_char(start_local, 'YYYY-MM-DD'));
         END IF;
+        IF a.held_until IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
+                'appointment %s is a waitlist offer the client has not accepted yet; accept it first (clinic waitlist accept %s)',
+                p_id, p_id);
+        END IF;
         -- Informed consent comes before the first session (82_care.sql keeps consents).
         IF NOT clinic_consent_covers(a.client_id, 'general', now(), now()) THEN
             RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(

@@ -221,15 +221,17 @@ static const char schema_digest_sql[] =
 /* Every row a client or therapist reads back, as text: appointments, notes, amendments and
  * events through the views the daemon answers from, and the tables under them. Columns later
  * migrations added (recorded_reason, 0020, course_id, 0021: NULL, or '' in the view, and
- * revision, 0022: 0, and a note's care decision, 0023: NULL, on every row written before them)
- * are left out, so that the rows compare as they were written. */
+ * revision, 0022: 0, a note's care decision, 0023, and an appointment's waitlist hold, 0026:
+ * NULL, on every row written before them) are left out, so that the rows compare as they were
+ * written. */
 #define CARE_DECISION_COLUMNS                                                                      \
     "'{care_decision, care_decision_reason, care_decision_intake}'::text[]"
 static const char records_sql[] =
     "SELECT concat_ws(E'\\n',"
     " (SELECT string_agg((to_jsonb(d) - 'recorded_reason' - 'course_id')::text, E'\\n'"
     "  ORDER BY d.id) FROM appointment_details d),"
-    " (SELECT string_agg((to_jsonb(a) - 'recorded_reason' - 'course_id' - 'revision')::text,"
+    " (SELECT string_agg((to_jsonb(a) - 'recorded_reason' - 'course_id' - 'revision'"
+    "  - 'held_until')::text,"
     "  E'\\n'"
     "  ORDER BY a.id)"
     "  FROM appointments a),"
