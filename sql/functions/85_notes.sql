@@ -190,7 +190,8 @@ GRANT SELECT ON note_details, note_amendment_details TO clinic_app;
 -- The client's course: one row per signed note, in session order, with the change from the
 -- baseline and whether it reaches the minimal clinically important difference:
 --   pain: a drop of >= 2 points or >= 30 % of the baseline (Farrar et al. 2001, NRS 0..10);
---   ODI:  a drop of >= 10 points (Ostelo et al. 2008).
+--   ODI:  a drop of >= 10 points or >= 30 % of the baseline (Ostelo et al. 2008, Spine 33:90-94).
+-- (The questionnaires recorded between sessions, RMDQ, PSFS and STarT Back, are in 87_measures.sql.)
 -- Course change uses pain BEFORE each session (how the client arrives, not the immediate
 -- after-effect of treatment); the baseline is the first session, for ODI the first session that
 -- recorded one. Changes are "now minus baseline": negative is better.
@@ -219,7 +220,8 @@ LANGUAGE sql STABLE AS $$
            c.odi_score - b.odi,
            coalesce(b.pain - c.pain_before >= 2 OR b.pain - c.pain_before >= 0.3 * b.pain, false)
                AND b.pain > 0,
-           coalesce(b.odi - c.odi_score >= 10, false)
+           coalesce(b.odi - c.odi_score > 0
+                    AND (b.odi - c.odi_score >= 10 OR b.odi - c.odi_score >= 0.3 * b.odi), false)
     FROM course c CROSS JOIN baseline b
     ORDER BY c.start_at, c.id
 $$;
