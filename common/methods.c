@@ -153,6 +153,10 @@ static const struct method_rule rules[] = {
     ON("Notes/GetNote", AUDIT_READ, TARGET_NOTE, "id", ROLES(ALL, _, CARE, OWN)),
     ON("Notes/ListNotes", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
     ON("Progress/ClientProgress", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
+    /* questionnaires (RMDQ, PSFS, STarT Back) are self-reported: a client records their own, a
+     * therapist those of clients in their care; read like the notes */
+    ON("Measures/RecordMeasure", MUTATES, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
+    ON("Measures/ListMeasures", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, CARE, OWN)),
 
     /* calendar feeds: a key in the feed's URL stands for a token (calendar apps send none); the
      * desk may set up a client's feed, a therapist's is theirs (or an admin's to replace) */

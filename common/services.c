@@ -12,6 +12,7 @@
 #include "clinic/v1/events.pb-c.h"
 #include "clinic/v1/health.pb-c.h"
 #include "clinic/v1/intake.pb-c.h"
+#include "clinic/v1/measures.pb-c.h"
 #include "clinic/v1/notes.pb-c.h"
 #include "clinic/v1/reflection.pb-c.h"
 #include "clinic/v1/scheduling.pb-c.h"
@@ -19,17 +20,29 @@
 #include "clinic/v1/waitlist.pb-c.h"
 
 const ProtobufCServiceDescriptor *const clinic_services[] = {
-    &clinic__v1__health__descriptor,     &clinic__v1__reflection__descriptor,
-    &clinic__v1__server__descriptor,     &clinic__v1__diagnostics__descriptor,
-    &clinic__v1__locations__descriptor,  &clinic__v1__rooms__descriptor,
-    &clinic__v1__services__descriptor,   &clinic__v1__clients__descriptor,
-    &clinic__v1__therapists__descriptor, &clinic__v1__scheduling__descriptor,
-    &clinic__v1__events__descriptor,     &clinic__v1__demo__descriptor,
-    &clinic__v1__notes__descriptor,      &clinic__v1__progress__descriptor,
-    &clinic__v1__auth__descriptor,       &clinic__v1__users__descriptor,
-    &clinic__v1__audit__descriptor,      &clinic__v1__calendar__descriptor,
-    &clinic__v1__intakes__descriptor,    &clinic__v1__consents__descriptor,
-    &clinic__v1__waitlist__descriptor,   NULL,
+    &clinic__v1__health__descriptor,
+    &clinic__v1__reflection__descriptor,
+    &clinic__v1__server__descriptor,
+    &clinic__v1__diagnostics__descriptor,
+    &clinic__v1__locations__descriptor,
+    &clinic__v1__rooms__descriptor,
+    &clinic__v1__services__descriptor,
+    &clinic__v1__clients__descriptor,
+    &clinic__v1__therapists__descriptor,
+    &clinic__v1__scheduling__descriptor,
+    &clinic__v1__events__descriptor,
+    &clinic__v1__demo__descriptor,
+    &clinic__v1__notes__descriptor,
+    &clinic__v1__progress__descriptor,
+    &clinic__v1__measures__descriptor,
+    &clinic__v1__auth__descriptor,
+    &clinic__v1__users__descriptor,
+    &clinic__v1__audit__descriptor,
+    &clinic__v1__calendar__descriptor,
+    &clinic__v1__intakes__descriptor,
+    &clinic__v1__consents__descriptor,
+    &clinic__v1__waitlist__descriptor,
+    NULL,
 };
 
 const ProtobufCMethodDescriptor *clinic_method_by_path(const char *path)

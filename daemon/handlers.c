@@ -16,6 +16,7 @@ extern const struct handler_set svc_events_handlers;
 extern const struct handler_set svc_demo_handlers;
 extern const struct handler_set svc_notes_handlers;
 extern const struct handler_set svc_progress_handlers;
+extern const struct handler_set svc_measures_handlers;
 extern const struct handler_set svc_auth_handlers;
 extern const struct handler_set svc_users_handlers;
 extern const struct handler_set svc_audit_handlers;
@@ -25,15 +26,27 @@ extern const struct handler_set svc_consents_handlers;
 extern const struct handler_set svc_waitlist_handlers;
 
 const struct handler_entry handler_table[] = {
-    {&svc_health_handlers, false},     {&svc_reflection_handlers, false},
-    {&svc_server_handlers, false},     {&svc_diagnostics_handlers, true},
-    {&svc_locations_handlers, false},  {&svc_rooms_handlers, false},
-    {&svc_services_handlers, false},   {&svc_clients_handlers, false},
-    {&svc_therapists_handlers, false}, {&svc_scheduling_handlers, false},
-    {&svc_events_handlers, false},     {&svc_demo_handlers, false},
-    {&svc_notes_handlers, false},      {&svc_progress_handlers, false},
-    {&svc_auth_handlers, false},       {&svc_users_handlers, false},
-    {&svc_audit_handlers, false},      {&svc_calendar_handlers, false},
-    {&svc_intakes_handlers, false},    {&svc_consents_handlers, false},
-    {&svc_waitlist_handlers, false},   {NULL, false},
+    {&svc_health_handlers, false},
+    {&svc_reflection_handlers, false},
+    {&svc_server_handlers, false},
+    {&svc_diagnostics_handlers, true},
+    {&svc_locations_handlers, false},
+    {&svc_rooms_handlers, false},
+    {&svc_services_handlers, false},
+    {&svc_clients_handlers, false},
+    {&svc_therapists_handlers, false},
+    {&svc_scheduling_handlers, false},
+    {&svc_events_handlers, false},
+    {&svc_demo_handlers, false},
+    {&svc_notes_handlers, false},
+    {&svc_progress_handlers, false},
+    {&svc_measures_handlers, false},
+    {&svc_auth_handlers, false},
+    {&svc_users_handlers, false},
+    {&svc_audit_handlers, false},
+    {&svc_calendar_handlers, false},
+    {&svc_intakes_handlers, false},
+    {&svc_consents_handlers, false},
+    {&svc_waitlist_handlers, false},
+    {NULL, false},
 };
