@@ -1,6 +1,8 @@
 /* cmd_progress.c: `clinic progress [CLIENT] [--svg FILE]`: a client's course of care, one row per
  * session with the change from the first session and the MCID marks the daemon computed, then
- * sparklines of pain and ODI across the sessions; --svg writes the same as a chart. */
+ * the questionnaires (RMDQ, PSFS, STarT Back) likewise, each dated and counted in days from the
+ * course start, then sparklines of each series; --svg writes the same as a chart whose x axis is
+ * in real days. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 
 #include "cli.h"
 #include "clinic/v1/notes.pb-c.h"
+#include "measures.h"
 #include "notes.h"
 #include "options.h"
 #include "progress_chart.h"
@@ -17,9 +20,10 @@
 
 static void session_row(struct table *t, const Clinic__V1__ProgressSession *s, bool first)
 {
-    char n[16], date[40], pain[32], change[16], odi[16], odi_change[16], mcid[16];
+    char n[16], date[40], day[16], pain[32], change[16], odi[16], odi_change[16], mcid[16];
     snprintf(n, sizeof n, "%d", (int)s->session);
     times_local(s->session_start, date, sizeof date);
+    snprintf(day, sizeof day, "%.0f", s->days);
     char a[8], b[8];
     snprintf(pain, sizeof pain, "%s -> %s", notes_pain_text(s->pain_before, a, sizeof a),
              notes_pain_text(s->pain_after, b, sizeof b));
@@ -37,7 +41,7 @@ static void session_row(struct table *t, const Clinic__V1__ProgressSession *s, b
         snprintf(odi_change, sizeof odi_change, "-");
     snprintf(mcid, sizeof mcid, "%s%s%s", s->pain_mcid ? "pain" : "",
              s->pain_mcid && s->odi_mcid ? ", " : "", s->odi_mcid ? "ODI" : "");
-    const char *row[] = {n, date, pain, change, odi, odi_change, mcid};
+    const char *row[] = {n, date, day, pain, change, odi, odi_change, mcid};
     table_add_row(t, row);
 }
 
@@ -55,24 +59,60 @@ static void print_line(const char *label, const double *v, size_t n, double max,
     }
     if (first < 0)
         return;
-    printf("%-12s %s  %.0f%s -> %.0f%s\n", label,
+    printf("%-12s %s  %.4g%s -> %.4g%s\n", label,
            progress_sparkline(v, n, max, utf8, line, sizeof line), first, unit, last, unit);
+}
+
+/* The scores of the measures of one kind, oldest first (at most max), as sparkline values. */
+static size_t measure_values(const Clinic__V1__ClientProgressResponse *r,
+                             Clinic__V1__MeasureKind kind, double *v, size_t max)
+{
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < r->n_measures; i++)
+        total += r->measures[i]->kind == kind;
+    size_t skip = total > max ? total - max : 0; /* the last `max` of them */
+    for (size_t i = 0; i < r->n_measures; i++) {
+        if (r->measures[i]->kind != kind)
+            continue;
+        if (skip) {
+            skip--;
+            continue;
+        }
+        v[n++] = r->measures[i]->score;
+    }
+    return n;
 }
 
 static void print_progress(const Clinic__V1__ClientProgressResponse *r)
 {
-    static const char *const headers[] = {"SESSION", "DATE",       "PAIN", "CHANGE",
-                                          "ODI",     "ODI CHANGE", "MCID"};
-    printf("Course of care of %s (client %lld): %zu session%s\n", r->client_name,
-           (long long)r->client_id, r->n_sessions, r->n_sessions == 1 ? "" : "s");
-    if (r->n_sessions == 0) {
-        printf("(no notes with pain or ODI yet)\n");
+    static const char *const headers[] = {"SESSION", "DATE", "DAY",        "PAIN",
+                                          "CHANGE",  "ODI",  "ODI CHANGE", "MCID"};
+    printf("Course of care of %s (client %lld): %zu session%s, %zu questionnaire%s\n",
+           r->client_name, (long long)r->client_id, r->n_sessions, r->n_sessions == 1 ? "" : "s",
+           r->n_measures, r->n_measures == 1 ? "" : "s");
+    if (r->course_start && *r->course_start) {
+        char start[40];
+        printf("Day 0: %s. STarT Back risk group: %s.\n",
+               times_local(r->course_start, start, sizeof start),
+               measures_risk_name(r->startback_risk));
+    }
+    if (r->n_sessions == 0 && r->n_measures == 0) {
+        printf("(no notes with pain or ODI, and no questionnaires yet)\n");
         return;
     }
-    struct table *t = table_new(7, headers);
-    for (size_t i = 0; i < r->n_sessions; i++)
-        session_row(t, r->sessions[i], i == 0);
-    table_print_free(t, stdout);
+    if (r->n_sessions > 0) {
+        struct table *t = table_new(8, headers);
+        for (size_t i = 0; i < r->n_sessions; i++)
+            session_row(t, r->sessions[i], i == 0);
+        table_print_free(t, stdout);
+    }
+    if (r->n_measures > 0) {
+        printf("\nQuestionnaires:\n");
+        struct table *t = table_new(MEASURES_COLUMNS, measures_headers);
+        for (size_t i = 0; i < r->n_measures; i++)
+            measures_add_row(t, r->measures[i]);
+        table_print_free(t, stdout);
+    }
 
     size_t n = r->n_sessions < 256 ? r->n_sessions : 256; /* the last 256 sessions */
     const size_t skip = r->n_sessions - n;
@@ -88,9 +128,14 @@ static void print_progress(const Clinic__V1__ClientProgressResponse *r)
     print_line("pain before", before, n, 10, utf8, "");
     print_line("pain after", after, n, 10, utf8, "");
     print_line("ODI", odi, n, 100, utf8, " %");
-    printf("\nCHANGE is from the first session (pain before it; negative is better). MCID: the "
-           "change is\nclinically important (pain: a drop of 2 points or 30 %%; ODI: 10 "
-           "points).\n");
+    double v[256];
+    size_t k = measure_values(r, CLINIC__V1__MEASURE_KIND__MEASURE_KIND_RMDQ, v, 256);
+    print_line("RMDQ", v, k, 24, utf8, "/24");
+    k = measure_values(r, CLINIC__V1__MEASURE_KIND__MEASURE_KIND_PSFS, v, 256);
+    print_line("PSFS", v, k, 10, utf8, "/10");
+    printf("\nCHANGE is from the first session (pain before it; negative is better) or the first\n"
+           "questionnaire of its kind.\n");
+    measures_print_rules(stdout);
 }
 
 /* Writes the SVG to path ("-": stdout); 0 or the exit status after saying why. */

@@ -31,6 +31,7 @@ extern const struct command note_commands[];
 extern const struct command intake_commands[];
 extern const struct command consent_commands[];
 extern const struct command waitlist_commands[];
+extern const struct command measure_commands[];
 extern const struct command course_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
@@ -136,12 +137,19 @@ const struct command cli_commands[] = {
      .subcommands = note_commands,
      .details = "A draft is editable by its author; sign freezes it for ever, and corrections "
                 "are then amendments."},
+    {.name = "measure",
+     .summary = "questionnaires: RMDQ, PSFS, STarT Back; record one, list a client's",
+     .subcommands = measure_commands,
+     .details = "The daemon scores them and marks clinically important change (Ostelo et al. "
+                "2008;\nSTarT Back: Hill et al. 2008). Never the front desk's: clinical data."},
     {.name = "progress",
      .run = cmd_progress,
-     .summary = "a client's course of care: pain and ODI per session, in a table or an SVG chart",
-     .details = "MCID marks a change from the first session that reaches the minimal clinically\n"
-                "important difference (pain: a drop of 2 points or 30 %; ODI: 10 points).\n"
-                "Example: clinic progress 7 --svg course.svg"},
+     .summary = "a client's course of care: pain, ODI and every questionnaire over time, in a "
+                "table or an SVG chart",
+     .details = "MCID marks a change from the first that reaches the minimal clinically important\n"
+                "difference (pain: a drop of 2 points or 30 %; ODI: 10 points or 30 %; RMDQ: 5\n"
+                "points or 30 %; PSFS: a rise of 2 in the mean). The chart's x axis is in real "
+                "days.\nExample: clinic progress 7 --svg course.svg"},
     {.name = "audit",
      .run = cmd_audit,
      .summary = "the audit trail: who did what, newest first (admins)",

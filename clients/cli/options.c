@@ -505,12 +505,20 @@ size_t options_mask(const struct option *opts, char **mask, size_t max)
     return n;
 }
 
+/* The option that sets `field`; of several (`clinic measure record`: --rmdq, --psfs and
+ * --startback all set answers), the one the user gave. */
 static const struct option *option_setting(const struct option *opts, const char *field, size_t len)
 {
-    for (const struct option *o = opts; o && o->name; o++)
-        if (o->field && strlen(o->field) == len && strncmp(o->field, field, len) == 0)
-            return o;
-    return NULL;
+    const struct option *first = NULL;
+    for (const struct option *o = opts; o && o->name; o++) {
+        if (o->field && strlen(o->field) == len && strncmp(o->field, field, len) == 0) {
+            if (o->seen)
+                return o;
+            if (!first)
+                first = o;
+        }
+    }
+    return first;
 }
 
 bool options_label_for_field(const struct option *opts, const char *field, char *out, size_t len)

@@ -24,9 +24,19 @@ const char *progress_sparkline(const double *values, size_t n, double max, bool 
  * (control characters) become '?'. */
 void progress_xml_escape(FILE *out, const char *s);
 
-/* Writes the course as an SVG document: pain before and after (left axis, 0-10) and ODI (right
- * axis, 0-100 %) per session, session numbers and dates along the bottom, rings where a change
- * reaches the MCID, a legend, and a title with the client's name. False on a write error. */
+/* The time axis: the tick step in days for a course spanning span_days (1, 2, 7, 14, 28, ...
+ * days: at most 8 steps, whole weeks from two weeks on). */
+double progress_day_step(double span_days);
+
+/* The x position of `day` on an axis from left (day 0) to right (day span_days): proportional
+ * to the days, clamped to the axis; the middle when span_days is 0 (everything on one day). */
+double progress_day_x(double day, double span_days, double left, double right);
+
+/* Writes the course as an SVG document on a time axis in real days from the course start:
+ * pain before and after and the PSFS mean (left axis, 0-10), ODI and RMDQ (right axis, 0-100 %
+ * of the scale), STarT Back screenings marked with their risk group, session numbers and dates
+ * at their days, rings where a change reaches the MCID, a tooltip per point, a legend, and a
+ * title with the client's name. False on a write error or when out of memory. */
 bool progress_svg_write(FILE *out, const Clinic__V1__ClientProgressResponse *r);
 
 #endif

@@ -1,7 +1,9 @@
 /* `clinic progress` drawn from a fabricated course of six sessions: sparklines in block
  * characters or ASCII (chosen by the locale), gaps for sessions without a value, and an SVG chart
  * that is one well-formed document with three lines, rings at the MCID sessions, the session
- * dates, and the client's name XML-escaped in its title. */
+ * dates, and the client's name XML-escaped in its title. Its x axis is time in real days: a
+ * point's x is proportional to its day, sessions a week apart are twice as far apart as sessions
+ * three and a half days apart, and questionnaires (RMDQ, PSFS, STarT Back) sit at their days. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +16,8 @@
 
 #include "progress_chart.h"
 
-/* Six weekly sessions: pain before 7 6 6 5 4 3, after 4 4 3 3 2 -, ODI 42 .. 22 (none in 3). */
+/* Six sessions on days 0, 7, 14, 21, 28 and 35: pain before 7 6 6 5 4 3, after 4 4 3 3 2 -,
+ * ODI 42 .. 22 (none in 3). */
 struct course {
     Clinic__V1__ProgressSession sessions[6];
     Clinic__V1__ProgressSession *ptrs[6];
@@ -35,6 +38,7 @@ static void fabricate(struct course *c, char *name)
         Clinic__V1__ProgressSession s = CLINIC__V1__PROGRESS_SESSION__INIT;
         snprintf(c->dates[i], sizeof c->dates[i], "2026-%sT09:00:00+01:00", days[i]);
         s.session = i + 1;
+        s.days = 7.0 * i;
         s.session_start = c->dates[i];
         s.pain_before = before[i];
         s.pain_after = after[i];
@@ -167,7 +171,8 @@ static void svg_draws_three_lines_with_a_dot_per_value_and_rings_at_the_mcid(voi
     assert_int_equal(count(first_line, "M"), 2);
     assert_non_null(strstr(svg, ">2026-03-02</text>"));
     assert_non_null(strstr(svg, ">2026-04-06</text>"));
-    assert_non_null(strstr(svg, ">pain (0-10)</text>"));
+    assert_non_null(strstr(svg, ">pain (0-10), PSFS (0-10)</text>"));
+    assert_non_null(strstr(svg, ">ODI (%), RMDQ (% of 24)</text>"));
     assert_non_null(strstr(svg, ">100 %</text>"));
     free(svg);
 }
@@ -184,6 +189,126 @@ static void svg_of_a_course_without_sessions_says_so(void **state)
     free(svg);
 }
 
+static void day_axis_is_proportional_to_the_days(void **state)
+{
+    (void)state;
+    assert_float_equal(progress_day_x(0, 35, 100, 800), 100, 1e-9);
+    assert_float_equal(progress_day_x(35, 35, 100, 800), 800, 1e-9);
+    assert_float_equal(progress_day_x(7, 35, 100, 800), 240, 1e-9);
+    /* a week is twice three and a half days */
+    double week = progress_day_x(14, 35, 100, 800) - progress_day_x(7, 35, 100, 800);
+    double half = progress_day_x(3.5, 35, 100, 800) - progress_day_x(0, 35, 100, 800);
+    assert_float_equal(week, 2 * half, 1e-9);
+    /* clamped to the axis; everything on one day sits in the middle */
+    assert_float_equal(progress_day_x(-1, 35, 100, 800), 100, 1e-9);
+    assert_float_equal(progress_day_x(40, 35, 100, 800), 800, 1e-9);
+    assert_float_equal(progress_day_x(0, 0, 100, 800), 450, 1e-9);
+}
+
+static void day_ticks_are_at_most_eight_steps_whole_weeks_from_two_weeks_on(void **state)
+{
+    (void)state;
+    assert_float_equal(progress_day_step(0), 1, 0);
+    assert_float_equal(progress_day_step(5), 1, 0);
+    assert_float_equal(progress_day_step(9), 2, 0);
+    assert_float_equal(progress_day_step(16), 2, 0);
+    assert_float_equal(progress_day_step(17), 7, 0);
+    assert_float_equal(progress_day_step(56), 7, 0);
+    assert_float_equal(progress_day_step(57), 14, 0);
+    assert_float_equal(progress_day_step(200), 28, 0);
+    assert_float_equal(progress_day_step(365), 56, 0);
+}
+
+/* The x of the n-th occurrence of `needle` ("<circle cx=\"X\"...") in svg; -1 when missing. */
+static double nth_cx(const char *svg, const char *color, int n)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "r=\"4\" fill=\"%s\"", color);
+    const char *p = svg;
+    for (int i = 0; i <= n; i++) {
+        p = strstr(p, needle);
+        if (!p)
+            return -1;
+        if (i < n)
+            p += strlen(needle);
+    }
+    while (p > svg && strncmp(p, "cx=\"", 4) != 0)
+        p--;
+    return strtod(p + 4, NULL);
+}
+
+static void svg_places_sessions_and_questionnaires_at_their_real_days(void **state)
+{
+    (void)state;
+    struct course c;
+    fabricate(&c, (char *)"Ada");
+    /* sessions on days 0, 3.5, 7, 21, 28, 35: uneven gaps */
+    static const double days[] = {0, 3.5, 7, 21, 28, 35};
+    for (int i = 0; i < 6; i++)
+        c.sessions[i].days = days[i];
+    /* RMDQ on days 0 and 35 (12 -> 7: important), PSFS on 10 and 30 (3 -> 5.5), STarT Back at 0 */
+    Clinic__V1__Measure m[5];
+    Clinic__V1__Measure *mp[5];
+    static const struct {
+        Clinic__V1__MeasureKind kind;
+        double day, score;
+        bool mcid;
+        Clinic__V1__StartBackRisk risk;
+    } spec[] = {
+        {CLINIC__V1__MEASURE_KIND__MEASURE_KIND_STARTBACK, 0, 6, false,
+         CLINIC__V1__START_BACK_RISK__START_BACK_RISK_HIGH},
+        {CLINIC__V1__MEASURE_KIND__MEASURE_KIND_RMDQ, 0, 12, false, 0},
+        {CLINIC__V1__MEASURE_KIND__MEASURE_KIND_PSFS, 10, 3, false, 0},
+        {CLINIC__V1__MEASURE_KIND__MEASURE_KIND_PSFS, 30, 5.5, true, 0},
+        {CLINIC__V1__MEASURE_KIND__MEASURE_KIND_RMDQ, 35, 7, true, 0},
+    };
+    for (int i = 0; i < 5; i++) {
+        Clinic__V1__Measure one = CLINIC__V1__MEASURE__INIT;
+        one.kind = spec[i].kind;
+        one.days = spec[i].day;
+        one.score = spec[i].score;
+        one.mcid = spec[i].mcid;
+        one.startback_risk = spec[i].risk;
+        one.startback_psychosocial = 4;
+        one.recorded_at = (char *)"2026-03-02T09:00:00+01:00";
+        m[i] = one;
+        mp[i] = &m[i];
+    }
+    c.r.measures = mp;
+    c.r.n_measures = 5;
+    c.r.course_start = (char *)"2026-03-02T09:00:00+01:00";
+    char *svg = svg_of(&c.r);
+    /* pain before: x proportional to the days, on the axis from 70 to 770 over 35 days */
+    for (int i = 0; i < 6; i++) {
+        double want = 70 + 700 * days[i] / 35;
+        assert_float_equal(nth_cx(svg, "#c0392b", i), want, 0.06);
+    }
+    /* the gap of 14 days between sessions 3 and 4 is four times the 3.5 days of sessions 1-2 */
+    double short_gap = nth_cx(svg, "#c0392b", 1) - nth_cx(svg, "#c0392b", 0);
+    double long_gap = nth_cx(svg, "#c0392b", 3) - nth_cx(svg, "#c0392b", 2);
+    assert_float_equal(long_gap, 4 * short_gap, 0.2);
+    /* RMDQ (purple) and PSFS (amber) at their own days: 0 and 35; 10 and 30 */
+    assert_float_equal(nth_cx(svg, "#7d3c98", 0), 70, 0.06);
+    assert_float_equal(nth_cx(svg, "#7d3c98", 1), 770, 0.06);
+    assert_float_equal(nth_cx(svg, "#b9770e", 0), 270, 0.06);
+    assert_float_equal(nth_cx(svg, "#b9770e", 1), 670, 0.06);
+    /* RMDQ 7 of 24 on the right axis: 29 % of the way up from 380 to 130 */
+    assert_non_null(strstr(svg, "cx=\"770.0\" cy=\"307.1\" r=\"4\" fill=\"#7d3c98\""));
+    /* five lines now, each in the legend; rings at both measures' important changes */
+    assert_int_equal(count(svg, "<path "), 5);
+    assert_non_null(strstr(svg, ">RMDQ (% of 24, right axis)</text>"));
+    assert_non_null(strstr(svg, ">PSFS mean (0-10, higher is better)</text>"));
+    assert_int_equal(count(svg, "clinically important change</title>"), 8);
+    /* the screening's risk group at its day, in the legend and the title */
+    assert_non_null(strstr(svg, ">STarT Back: high</text>"));
+    assert_non_null(strstr(svg, "STarT Back screening (risk group)"));
+    assert_non_null(strstr(svg, "(client 7, 6 sessions, 5 questionnaires)"));
+    /* the time axis: ticks every 7 days up to 35, and what day 0 is */
+    assert_non_null(strstr(svg, "text-anchor=\"middle\">35</text>"));
+    assert_non_null(strstr(svg, ">days since 2026-03-02 (sessions dated below the axis)</text>"));
+    free(svg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +320,9 @@ int main(void)
         cmocka_unit_test(svg_is_one_document_with_the_name_escaped_in_its_title),
         cmocka_unit_test(svg_draws_three_lines_with_a_dot_per_value_and_rings_at_the_mcid),
         cmocka_unit_test(svg_of_a_course_without_sessions_says_so),
+        cmocka_unit_test(day_axis_is_proportional_to_the_days),
+        cmocka_unit_test(day_ticks_are_at_most_eight_steps_whole_weeks_from_two_weeks_on),
+        cmocka_unit_test(svg_places_sessions_and_questionnaires_at_their_real_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
