@@ -154,6 +154,8 @@ static void every_refusal_of_a_known_caller_leaves_an_audit_row(void **state)
         {"Clients/GetClient", "id", clinic.client_ids[1], "client"},
         {"Notes/GetNote", "id", other_note, "note"},
         {"Progress/ClientProgress", "client_id", clinic.client_ids[1], "client"},
+        {"Measures/ListMeasures", "client_id", clinic.client_ids[1], "client"},
+        {"Measures/RecordMeasure", "client_id", clinic.client_ids[1], "client"},
         {"Users/GetUser", "id", admin_user, "user"},
         {"Clients/ListClients", NULL, 0, NULL},
         {"Scheduling/DaySheet", "location_id", clinic.location_id, NULL},

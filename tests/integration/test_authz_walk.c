@@ -396,6 +396,8 @@ static void others_naming_no_one_are_told_the_field(void **state)
         {"/clinic.v1.Scheduling/TherapistAgenda", "therapist_id"},
         {"/clinic.v1.Progress/ClientProgress", "client_id"},
         {"/clinic.v1.Notes/ListNotes", "client_id"},
+        {"/clinic.v1.Measures/ListMeasures", "client_id"},
+        {"/clinic.v1.Measures/RecordMeasure", "client_id"},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         const struct rpc_method *m = rpc_table_find(&table, methods[i][0]);
