@@ -266,10 +266,10 @@ void measures_print_rules(FILE *out)
 {
     fprintf(out,
             "MCID: the change from the first of its kind is clinically important: RMDQ a drop "
-            "of 5 points\nor 30 %%; PSFS a rise of 2 points in the mean (higher is better); ODI "
-            "a drop of 10 points\nor 30 %% (Ostelo et al. 2008). STarT Back: total 0-3 low, 4-9 "
-            "medium, high when the\npsychosocial subscale (items 5-9) is 4 or 5 (Hill et al. "
-            "2008). DAY: days since the course began.\n");
+            "of 5 points\nor 30 %%, ODI a drop of 10 points or 30 %% (Ostelo et al. 2008); PSFS a "
+            "rise of 2 points\nin the mean (higher is better; Stratford et al. 1995). STarT Back: "
+            "total 0-3 low, 4-9\nmedium, high when the psychosocial subscale (items 5-9) is 4 or "
+            "5 (Hill et al. 2008).\nDAY: days since the course began.\n");
 }
 
 /* ------------------------------------------------------------------ commands */

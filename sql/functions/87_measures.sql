@@ -6,8 +6,8 @@
 -- Clinically important change (minimal clinically important difference, MCID), from the first
 -- questionnaire of the same kind; each rule once, here:
 --   RMDQ: a drop of >= 5 points or >= 30 % of the first score (Ostelo et al. 2008, Spine 33:90-94);
---   PSFS: a RISE of >= 2 points in the mean rating (higher is better on this scale; the
---         2-point mean change is the one Ostelo et al. 2008 cite from Stratford et al. 1995);
+--   PSFS: a RISE of >= 2 points in the mean rating (higher is better on this scale; Stratford
+--         et al. 1995, the scale's authors: Ostelo et al. 2008 covers pain, RMDQ and ODI only);
 --   STarT Back is a screening tool, not an outcome: no change is scored, only the risk group
 --         (Hill et al. 2008).
 -- (ODI's rule, 10 points or 30 %, is in 85_notes.sql with the rest of the course of care.)
