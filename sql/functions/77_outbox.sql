@@ -1,0 +1,130 @@
+-- 77_outbox.sql: messages to clients queued in the transaction that changes an appointment
+-- (confirmations of a booking, a move or a cancellation, and a reminder before it), withdrawn
+-- there when they no longer hold, and claimed by the daemons' mailers (daemon/mailer.c).
+
+-- Queues the messages of one change of appointment a: p_kind ('booked', 'rescheduled' or
+-- 'cancelled') at once, and for a booked or moved appointment its reminder, due the location's
+-- reminder_lead before the start (at once when that is past). One row per channel the client can
+-- be reached on: email when they have an address, the webhook (for SMS) when they have a phone
+-- number. Nothing for a client who opted out.
+CREATE OR REPLACE FUNCTION clinic_outbox_queue(a appointments, p_kind text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    c clients;
+    lead interval;
+BEGIN
+    SELECT * INTO c FROM clients WHERE id = a.client_id;
+    IF NOT FOUND OR c.messages_opt_out THEN
+        RETURN;
+    END IF;
+    SELECT reminder_lead INTO lead FROM locations WHERE id = a.location_id;
+    INSERT INTO outbox (appointment_id, kind, channel, client_id, location_id, service_id,
+                        therapist_id, start_at, end_at, due_at)
+    SELECT a.id, k.kind, ch.channel, a.client_id, a.location_id, a.service_id, a.therapist_id,
+           a.start_at, a.end_at,
+           CASE WHEN k.kind = 'reminder' THEN greatest(now(), a.start_at - lead) ELSE now() END
+    FROM (VALUES (p_kind), ('reminder')) AS k (kind),
+         (VALUES ('email', c.email IS NOT NULL), ('webhook', c.phone IS NOT NULL)) AS ch (channel, reachable)
+    WHERE ch.reachable
+      AND (k.kind <> 'reminder' OR p_kind IN ('booked', 'rescheduled'));
+END
+$$;
+
+-- Withdraws the pending reminders of appointment p_id. A reminder a mailer is sending at this
+-- moment (its row locked) is skipped, not waited for: it is on its way already, and a booking or
+-- cancellation must never wait on a mail server. The mailer checks the appointment again when it
+-- claims a reminder, so one whose send fails is withdrawn then.
+CREATE OR REPLACE FUNCTION clinic_outbox_withdraw_reminders(p_id bigint, p_why text) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE outbox SET status = 'withdrawn', last_error = p_why, finished_at = now()
+    WHERE id IN (SELECT id FROM outbox WHERE appointment_id = p_id AND kind = 'reminder'
+                 AND status = 'pending' FOR UPDATE SKIP LOCKED)
+$$;
+
+-- The outbox side of an appointment change, in the changing transaction: a booking queues its
+-- confirmation and reminder; a cancellation withdraws the reminder and queues its confirmation;
+-- a move (another start or therapist) withdraws the old reminder and queues a confirmation and a
+-- new reminder; a check-in, completion or no-show withdraws the reminder. A session recorded
+-- after the fact, a change of room only, and anything in the past send nothing.
+CREATE OR REPLACE FUNCTION clinic_appointment_outbox() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.recorded_reason IS NULL AND NEW.status = 'booked' AND NEW.start_at > now() THEN
+            PERFORM clinic_outbox_queue(NEW, 'booked');
+        END IF;
+    ELSIF NEW.status <> OLD.status THEN
+        IF OLD.status = 'booked' THEN
+            PERFORM clinic_outbox_withdraw_reminders(NEW.id, 'the appointment is ' || NEW.status::text);
+        END IF;
+        IF NEW.status = 'cancelled' AND NEW.start_at > now() THEN
+            PERFORM clinic_outbox_queue(NEW, 'cancelled');
+        END IF;
+    ELSIF NEW.status = 'booked'
+          AND (NEW.start_at <> OLD.start_at OR NEW.therapist_id <> OLD.therapist_id) THEN
+        PERFORM clinic_outbox_withdraw_reminders(NEW.id, 'the appointment moved');
+        IF NEW.start_at > now() THEN
+            PERFORM clinic_outbox_queue(NEW, 'rescheduled');
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER appointments_outbox AFTER INSERT OR UPDATE ON appointments
+    FOR EACH ROW EXECUTE FUNCTION clinic_appointment_outbox();
+
+-- A client who opts out gets nothing more, not even what was queued before.
+CREATE OR REPLACE FUNCTION clinic_client_outbox() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE outbox SET status = 'withdrawn', last_error = 'the client opted out of messages',
+                      finished_at = now()
+    WHERE id IN (SELECT id FROM outbox WHERE client_id = NEW.id AND status = 'pending'
+                 FOR UPDATE SKIP LOCKED);
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER clients_outbox AFTER UPDATE OF messages_opt_out ON clients
+    FOR EACH ROW WHEN (NEW.messages_opt_out AND NOT OLD.messages_opt_out)
+    EXECUTE FUNCTION clinic_client_outbox();
+
+-- A mailer's claim: the first due pending message of the given channels that no other mailer
+-- holds, locked for the caller's transaction (FOR UPDATE SKIP LOCKED: several daemons never take
+-- one row twice; a mailer that dies mid-send releases it with its connection), with what its
+-- text needs, read now: names, the recipient, and the start in the location's zone with its ISO
+-- weekday, and until when cancelling is free ('' when it no longer is, or always is).
+-- `deliverable` is false for a message that must not go any more: its client opted out or has
+-- no address on its channel, or it is a reminder of an appointment no longer booked at that time.
+CREATE OR REPLACE FUNCTION clinic_outbox_claim(p_channels text[])
+RETURNS TABLE (id bigint, kind text, channel text, attempts integer, appointment_id bigint,
+               recipient text, deliverable boolean, location_id bigint, location_name text,
+               address text, language text, time_zone text, cancel_contact text,
+               service_name text, therapist_name text, start_local text, start_weekday integer,
+               cancel_until_local text, cancel_until_weekday integer, uid_domain text)
+LANGUAGE sql AS $$
+    SELECT o.id, o.kind, o.channel, o.attempts, o.appointment_id,
+           CASE o.channel WHEN 'email' THEN c.email ELSE c.phone END,
+           NOT c.messages_opt_out
+               AND (CASE o.channel WHEN 'email' THEN c.email ELSE c.phone END) IS NOT NULL
+               AND (o.kind <> 'reminder' OR (a.status = 'booked' AND a.start_at = o.start_at)),
+           l.id, l.name, l.address, l.language, l.time_zone, l.cancel_contact, s.name, t.name,
+           clinic_format_instant(o.start_at, l.time_zone),
+           extract(isodow FROM o.start_at AT TIME ZONE l.time_zone)::integer,
+           CASE WHEN l.cancellation_window_hours > 0
+                     AND o.start_at - make_interval(hours => l.cancellation_window_hours) > now()
+                THEN clinic_format_instant(o.start_at - make_interval(hours => l.cancellation_window_hours),
+                                           l.time_zone) ELSE '' END,
+           extract(isodow FROM (o.start_at - make_interval(hours => l.cancellation_window_hours))
+                               AT TIME ZONE l.time_zone)::integer,
+           (SELECT uid_domain FROM calendar_identity)
+    FROM (SELECT * FROM outbox q
+          WHERE q.status = 'pending' AND q.due_at <= now() AND q.channel = ANY (p_channels)
+          ORDER BY q.due_at, q.id LIMIT 1 FOR UPDATE SKIP LOCKED) o
+    JOIN appointments a ON a.id = o.appointment_id
+    JOIN clients c ON c.id = o.client_id
+    JOIN locations l ON l.id = o.location_id
+    JOIN services s ON s.id = o.service_id
+    JOIN therapists t ON t.id = o.therapist_id
+$$;
