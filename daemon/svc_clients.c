@@ -23,7 +23,8 @@
  * session's DateStyle. */
 #define CLIENT_COLUMNS                                                                             \
     "id, name, coalesce(email, '') AS email, coalesce(phone, '') AS phone,"                        \
-    " coalesce(to_char(date_of_birth, 'YYYY-MM-DD'), '') AS date_of_birth, archived"
+    " coalesce(to_char(date_of_birth, 'YYYY-MM-DD'), '') AS date_of_birth, archived,"              \
+    " messages_opt_out"
 
 static const struct db_stmt create_stmt = {
     "INSERT INTO clients (name, email, phone, date_of_birth) VALUES ($1, $2, $3, $4::date)"
@@ -41,14 +42,16 @@ static const struct db_stmt list_stmt = {
     " ORDER BY id LIMIT $4",
     4};
 /* Per optional field a flag ($3, $5, $7) says whether the mask names it; when it does, "" clears
- * the field. The name is NULL when unmasked (coalesce keeps it). */
+ * the field. The name and the opt-out ($9) are NULL when unmasked (coalesce keeps them). Opting
+ * out withdraws the client's queued messages (a trigger, sql/functions/77_outbox.sql). */
 static const struct db_stmt update_stmt = {
     "UPDATE clients SET name = coalesce($2, name),"
     " email = CASE WHEN $3::boolean THEN nullif($4, '') ELSE email END,"
     " phone = CASE WHEN $5::boolean THEN nullif($6, '') ELSE phone END,"
-    " date_of_birth = CASE WHEN $7::boolean THEN nullif($8, '')::date ELSE date_of_birth END"
+    " date_of_birth = CASE WHEN $7::boolean THEN nullif($8, '')::date ELSE date_of_birth END,"
+    " messages_opt_out = coalesce($9::boolean, messages_opt_out)"
     " WHERE id = $1 RETURNING " CLIENT_COLUMNS,
-    8};
+    9};
 static const struct db_stmt archive_stmt = {
     "UPDATE clients SET archived = true WHERE id = $1 RETURNING " CLIENT_COLUMNS, 1};
 static const struct db_stmt erase_stmt = {"SELECT " CLIENT_COLUMNS " FROM clinic_erase_client($1)",
@@ -130,7 +133,8 @@ HANDLER(svc_clients_list_clients, Clients, ListClientsRequest, ListClientsRespon
 
 HANDLER(svc_clients_update_client, Clients, UpdateClientRequest, Client)
 {
-    static const char *const fields[] = {"name", "email", "phone", "date_of_birth", NULL};
+    static const char *const fields[] = {
+        "name", "email", "phone", "date_of_birth", "messages_opt_out", NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
     check_id(call, "id", in->id);
@@ -142,10 +146,15 @@ HANDLER(svc_clients_update_client, Clients, UpdateClientRequest, Client)
     bool email = check_in_mask(mask, n, "email"), phone = check_in_mask(mask, n, "phone"),
          dob = check_in_mask(mask, n, "date_of_birth");
     const char *params[] = {
-        param_i64(call, in->id), check_in_mask(mask, n, "name") ? in->name : NULL,
-        param_bool(email),       email ? in->email : NULL,
-        param_bool(phone),       phone ? in->phone : NULL,
-        param_bool(dob),         dob ? in->date_of_birth : NULL,
+        param_i64(call, in->id),
+        check_in_mask(mask, n, "name") ? in->name : NULL,
+        param_bool(email),
+        email ? in->email : NULL,
+        param_bool(phone),
+        phone ? in->phone : NULL,
+        param_bool(dob),
+        dob ? in->date_of_birth : NULL,
+        check_in_mask(mask, n, "messages_opt_out") ? param_bool(in->messages_opt_out) : NULL,
     };
     if (!params[0]) {
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
