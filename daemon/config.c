@@ -8,7 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-enum setting_kind { KIND_STRING, KIND_COUNT, KIND_LEVEL, KIND_SWITCH, KIND_MODE };
+#include <sodium.h>
+
+#include "mail_render.h"
+#include "mailer.h"
+
+enum setting_kind { KIND_STRING, KIND_COUNT, KIND_LEVEL, KIND_SWITCH, KIND_MODE, KIND_STARTTLS };
 
 struct setting {
     const char *flag;
@@ -69,6 +74,32 @@ static const struct setting settings[] = {
      "limit; ipc:// clients share one address)"},
     {"--enable-diagnostics", "CLINIC_ENABLE_DIAGNOSTICS", "0", KIND_SWITCH, AT(enable_diagnostics),
      0, 0, "serve clinic.v1.Diagnostics (for tests and benchmarks)"},
+    {"--smtp-url", "CLINIC_SMTP_URL", "", KIND_STRING, AT(smtp_url), 0, 0,
+     "SMTP server for confirmations and reminders, smtp://HOST:PORT or smtps://HOST:PORT; "
+     "empty: messages stay queued in the outbox until a daemon has one"},
+    {"--smtp-user", "CLINIC_SMTP_USER", "", KIND_STRING, AT(smtp_user), 0, 0,
+     "user name for SMTP AUTH; empty: none"},
+    {"--smtp-password-file", "CLINIC_SMTP_PASSWORD_FILE", "", KIND_STRING, AT(smtp_password_file),
+     0, 0, "file holding the SMTP password (a file, so that it is not in the process list)"},
+    {"--smtp-starttls", "CLINIC_SMTP_STARTTLS", "try", KIND_STARTTLS, AT(smtp_starttls), 0, 0,
+     "STARTTLS on smtp:// URLs: none, try or required (required with --smtp-user)"},
+    {"--mail-from", "CLINIC_MAIL_FROM", "", KIND_STRING, AT(mail_from), 0, 0,
+     "the sender's address (From and envelope), e.g. appointments@clinic.example; needed with "
+     "--smtp-url"},
+    {"--webhook-url", "CLINIC_WEBHOOK_URL", "", KIND_STRING, AT(webhook_url), 0, 0,
+     "http(s) URL that gets each message as signed JSON (for SMS); empty: none"},
+    {"--webhook-secret-file", "CLINIC_WEBHOOK_SECRET_FILE", "", KIND_STRING,
+     AT(webhook_secret_file), 0, 0,
+     "file holding the webhook's HMAC-SHA256 key (16 bytes or more); needed with --webhook-url"},
+    {"--mail-retry-base-ms", "CLINIC_MAIL_RETRY_BASE_MS", "60000", KIND_COUNT,
+     AT(mail_retry_base_ms), 10, 86400000,
+     "delay before a failed message is tried again; doubled each time"},
+    {"--mail-retry-max-ms", "CLINIC_MAIL_RETRY_MAX_MS", "3600000", KIND_COUNT,
+     AT(mail_retry_max_ms), 10, 86400000, "the longest delay between tries"},
+    {"--mail-max-attempts", "CLINIC_MAIL_MAX_ATTEMPTS", "10", KIND_COUNT, AT(mail_max_attempts), 1,
+     1000, "tries before a message is given up (status failed, logged)"},
+    {"--mail-timeout-ms", "CLINIC_MAIL_TIMEOUT_MS", "60000", KIND_COUNT, AT(mail_timeout_ms), 1000,
+     600000, "time one message may take to send"},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -121,6 +152,9 @@ static bool parse_mode(const char *text, long *out)
     return true;
 }
 
+/* STARTTLS levels, in the order of enum mailer_starttls. */
+static const char *const starttls_levels[] = {"none", "try", "required"};
+
 /* Stores text into the setting's field; on a bad value writes a sentence naming `source`. */
 static bool apply(struct config *cfg, const struct setting *s, const char *text, const char *source,
                   char *err, size_t errlen)
@@ -159,6 +193,14 @@ static bool apply(struct config *cfg, const struct setting *s, const char *text,
         snprintf(err, errlen, "%s must be an octal mode from 0000 to 0777 such as 0660, not \"%s\"",
                  source, text);
         return false;
+    case KIND_STARTTLS:
+        for (long i = 0; i < 3; i++)
+            if (strcmp(text, starttls_levels[i]) == 0) {
+                *(long *)field = i;
+                return true;
+            }
+        snprintf(err, errlen, "%s must be none, try or required, not \"%s\"", source, text);
+        return false;
     }
     return false;
 }
@@ -178,7 +220,10 @@ static void print_help(void)
             printf(", default %s", s->def);
         printf("\n");
     }
-    printf("  --help     show this help and exit\n  --version  show the version and exit\n");
+    printf("  --help     show this help and exit\n  --version  show the version and exit\n\n"
+           "Confirmations and reminders go by email only with --smtp-url (and --mail-from), and\n"
+           "to a webhook only with --webhook-url; without them they stay queued in the database\n"
+           "until a daemon that has them delivers them.\n");
 }
 
 static const struct setting *find_flag(const char *arg, size_t len)
@@ -248,6 +293,104 @@ static bool apply_layers(struct config *cfg, const char **flags, char *err, size
     return true;
 }
 
+/* Reads a secret from path: the whole file, without a final line break; at most 4 KiB, at
+ * least min bytes. */
+static bool read_secret(const char *path, const char *source, size_t min, char **out,
+                        size_t *out_len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read %s: %s", source, path, strerror(errno));
+        return false;
+    }
+    char *buf = malloc(4097);
+    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory reading %s", source);
+        return false;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (n > 4096 || n < min) {
+        sodium_memzero(buf, 4097);
+        free(buf);
+        snprintf(err, errlen, "%s: %s must hold %zu to 4096 bytes", source, path, min);
+        return false;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (out_len)
+        *out_len = n;
+    return true;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The mailer's settings agree with one another, and its secrets are read. */
+static bool check_messaging(struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->smtp_url[0]) {
+        if (!starts_with(cfg->smtp_url, "smtp://") && !starts_with(cfg->smtp_url, "smtps://")) {
+            snprintf(err, errlen, "--smtp-url must start with smtp:// or smtps://, not \"%s\"",
+                     cfg->smtp_url);
+            return false;
+        }
+        if (!mail_address_ok(cfg->mail_from)) {
+            snprintf(err, errlen,
+                     "--mail-from (CLINIC_MAIL_FROM) must be an address such as "
+                     "appointments@clinic.example when --smtp-url is set, not \"%s\"",
+                     cfg->mail_from);
+            return false;
+        }
+        if (cfg->smtp_user[0] && starts_with(cfg->smtp_url, "smtp://") &&
+            cfg->smtp_starttls != MAILER_STARTTLS_REQUIRED) {
+            snprintf(err, errlen,
+                     "--smtp-user with an smtp:// URL needs --smtp-starttls required (or an "
+                     "smtps:// URL), so that the password never crosses the network in clear");
+            return false;
+        }
+        if (cfg->smtp_user[0] && !cfg->smtp_password_file[0]) {
+            snprintf(err, errlen,
+                     "--smtp-user needs --smtp-password-file "
+                     "(CLINIC_SMTP_PASSWORD_FILE), a file holding the password");
+            return false;
+        }
+    }
+    if (cfg->smtp_password_file[0] && !read_secret(cfg->smtp_password_file, "--smtp-password-file",
+                                                   1, &cfg->smtp_password, NULL, err, errlen))
+        return false;
+    if (cfg->webhook_url[0]) {
+        if (!starts_with(cfg->webhook_url, "http://") &&
+            !starts_with(cfg->webhook_url, "https://")) {
+            snprintf(err, errlen, "--webhook-url must start with http:// or https://, not \"%s\"",
+                     cfg->webhook_url);
+            return false;
+        }
+        if (!cfg->webhook_secret_file[0]) {
+            snprintf(err, errlen,
+                     "--webhook-url needs --webhook-secret-file "
+                     "(CLINIC_WEBHOOK_SECRET_FILE), a file holding the signing key");
+            return false;
+        }
+        char *secret;
+        if (!read_secret(cfg->webhook_secret_file, "--webhook-secret-file", 16, &secret,
+                         &cfg->webhook_secret_len, err, errlen))
+            return false;
+        cfg->webhook_secret = (unsigned char *)secret;
+    }
+    if (cfg->mail_retry_max_ms < cfg->mail_retry_base_ms) {
+        snprintf(err, errlen,
+                 "--mail-retry-max-ms (%ld) must not be below --mail-retry-base-ms (%ld)",
+                 cfg->mail_retry_max_ms, cfg->mail_retry_base_ms);
+        return false;
+    }
+    return true;
+}
+
 enum config_outcome config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     const char *flags[N_SETTINGS] = {0};
@@ -261,11 +404,23 @@ enum config_outcome config_load(struct config *cfg, int argc, char **argv, char 
         snprintf(err, errlen, "--listen must not be empty");
         return CONFIG_EXIT_USAGE;
     }
+    if (!check_messaging(cfg, err, errlen))
+        return CONFIG_EXIT_USAGE;
     return CONFIG_RUN;
 }
 
 void config_free(struct config *cfg)
 {
+    if (cfg->smtp_password) {
+        sodium_memzero(cfg->smtp_password, strlen(cfg->smtp_password));
+        free(cfg->smtp_password);
+        cfg->smtp_password = NULL;
+    }
+    if (cfg->webhook_secret) {
+        sodium_memzero(cfg->webhook_secret, cfg->webhook_secret_len);
+        free(cfg->webhook_secret);
+        cfg->webhook_secret = NULL;
+    }
     for (size_t i = 0; i < N_SETTINGS; i++)
         if (settings[i].kind == KIND_STRING) {
             char **field = (char **)((char *)cfg + settings[i].offset);

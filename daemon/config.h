@@ -29,6 +29,22 @@ struct config {
     long password_hash_slots;           /* Argon2id hashes running at once (64 MiB each) */
     long max_failed_logins_per_address; /* within LOGIN_LIMIT_WINDOW_MINUTES; 0: no limit */
     bool enable_diagnostics;            /* serve clinic.v1.Diagnostics (tests, benchmarks) */
+    /* messages to clients (daemon/mailer.c) */
+    char *smtp_url;            /* smtp:// or smtps://; empty: email stays queued */
+    char *smtp_user;           /* empty: no AUTH */
+    char *smtp_password_file;  /* a file holding the password (not in the process list) */
+    long smtp_starttls;        /* enum mailer_starttls: none, try, required */
+    char *mail_from;           /* envelope sender and From address */
+    char *webhook_url;         /* http:// or https://; empty: webhook rows stay queued */
+    char *webhook_secret_file; /* a file holding the HMAC key */
+    long mail_retry_base_ms;   /* first retry's delay, doubled each time ... */
+    long mail_retry_max_ms;    /* ... up to this */
+    long mail_max_attempts;    /* then a message is given up (failed) */
+    long mail_timeout_ms;      /* one send */
+    /* read from the files above by config_load; heap, wiped by config_free */
+    char *smtp_password;
+    unsigned char *webhook_secret;
+    size_t webhook_secret_len;
 };
 
 enum config_outcome {

@@ -1,6 +1,6 @@
-/* janitor.c: periodic maintenance: expired idempotency keys and long-dead tokens, the audit
- * rows kept while the database was unreachable (audit.c's backlog), and the waitlist's passes
- * (offers that ran out, freed times offered to the clients waiting). */
+/* janitor.c: periodic maintenance: expired idempotency keys and long-dead tokens, stale and old
+ * outbox rows, the audit rows kept while the database was unreachable (audit.c's backlog), and
+ * the waitlist's passes (offers that ran out, freed times offered to the clients waiting). */
 #include "janitor.h"
 
 #include <pthread.h>
@@ -26,6 +26,20 @@ static const struct db_stmt waitlist_stmt = {"SELECT clinic_waitlist_pass()", 0}
 static const struct db_stmt expire_tokens_stmt = {
     "DELETE FROM auth_tokens WHERE id IN (SELECT id FROM auth_tokens"
     " WHERE coalesce(revoked_at, expires_at) < now() - interval '7 days' LIMIT 1000)",
+    0};
+
+/* Messages to clients (sql/0025_outbox.sql): one still queued a day after its appointment's start
+ * says nothing useful any more (no daemon delivers its channel, or it kept failing); finished rows
+ * are kept 90 days to answer "did the client get it?", then go. */
+static const struct db_stmt expire_outbox_stmt = {
+    "UPDATE outbox SET status = 'withdrawn', last_error = 'not delivered before the appointment',"
+    " finished_at = now() WHERE id IN (SELECT id FROM outbox WHERE status = 'pending'"
+    " AND due_at < now() - interval '1 day' AND start_at < now() - interval '1 day'"
+    " LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+    0};
+static const struct db_stmt delete_outbox_stmt = {
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending'"
+    " AND finished_at < now() - interval '90 days' LIMIT 1000)",
     0};
 
 struct janitor {
@@ -92,7 +106,9 @@ static void *janitor_main(void *arg)
             continue;
         since_sweep_ms = 0;
         if (db_query(j->db, &expire_stmt, NULL, NULL) != STATUS_OK ||
-            db_query(j->db, &expire_tokens_stmt, NULL, NULL) != STATUS_OK)
+            db_query(j->db, &expire_tokens_stmt, NULL, NULL) != STATUS_OK ||
+            db_query(j->db, &expire_outbox_stmt, NULL, NULL) != STATUS_OK ||
+            db_query(j->db, &delete_outbox_stmt, NULL, NULL) != STATUS_OK)
             log_msg(LOG_LEVEL_DEBUG, "janitor: %s", db_error_detail(j->db));
     }
     return NULL;

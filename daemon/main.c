@@ -15,6 +15,7 @@
 #include "janitor.h"
 #include "log.h"
 #include "login_limit.h"
+#include "mailer.h"
 #include "migrate.h"
 #include "pool.h"
 #include "rpc.h"
@@ -40,6 +41,7 @@ struct daemon {
     struct rpc_server server;
     struct events *events;
     struct janitor *janitor;
+    struct mailer *mailer;
     struct pool *pool;
 };
 
@@ -51,10 +53,46 @@ static struct listen_options listen_options_from(const struct config *cfg, const
                                    .max_connections = (int)cfg->max_connections};
 }
 
-/* rpc's committed hook: a change's events are there for the relay to number. */
-static void wake_relay(void *events)
+/* rpc's committed hook: a change's events are there for the relay to number, and the messages
+ * it queued for the mailer. */
+static void wake_relay(void *daemon)
 {
-    events_wake(events);
+    struct daemon *d = daemon;
+    events_wake(d->events);
+    mailer_wake(d->mailer);
+}
+
+/* The mailer, when a channel is configured; without one, say once that messages stay queued. */
+static bool start_mailer(struct daemon *d, const char *url, char *err, size_t errlen)
+{
+    const struct config *c = &d->cfg;
+    struct mailer_options opt = {
+        .database_url = url,
+        .smtp_url = c->smtp_url,
+        .smtp_user = c->smtp_user,
+        .smtp_password = c->smtp_password,
+        .starttls = (enum mailer_starttls)c->smtp_starttls,
+        .mail_from = c->mail_from,
+        .webhook_url = c->webhook_url,
+        .webhook_secret = c->webhook_secret,
+        .webhook_secret_len = c->webhook_secret_len,
+        .retry_base_ms = c->mail_retry_base_ms,
+        .retry_max_ms = c->mail_retry_max_ms,
+        .max_attempts = c->mail_max_attempts,
+        .timeout_ms = c->mail_timeout_ms,
+    };
+    d->mailer = mailer_start(&opt, err, errlen);
+    if (!d->mailer && err[0])
+        return false;
+    if (!c->smtp_url[0])
+        log_msg(LOG_LEVEL_INFO, "no --smtp-url (CLINIC_SMTP_URL): confirmations and reminders by "
+                                "email stay queued in the outbox");
+    else
+        log_msg(LOG_LEVEL_INFO, "sending confirmations and reminders by email through %s",
+                c->smtp_url);
+    if (c->webhook_url[0])
+        log_msg(LOG_LEVEL_INFO, "posting messages for SMS to the webhook");
+    return true;
 }
 
 static bool start(struct daemon *d, char *err, size_t errlen)
@@ -89,8 +127,10 @@ static bool start(struct daemon *d, char *err, size_t errlen)
     if (!(d->events = events_start(&events, url, err, errlen)))
         return false;
     d->server.events_url = events_url(d->events);
+    if (!start_mailer(d, url, err, errlen))
+        return false;
     d->server.committed = wake_relay;
-    d->server.committed_arg = d->events;
+    d->server.committed_arg = d;
     struct pool_options opt = {
         .listen = listen_options_from(&d->cfg, d->cfg.listen_url),
         .database_url = url,
@@ -107,6 +147,8 @@ static void stop(struct daemon *d)
 {
     pool_stop(d->pool, d->cfg.shutdown_grace_ms);
     d->pool = NULL;
+    mailer_stop(d->mailer);
+    d->mailer = NULL;
     events_stop(d->events);
     d->events = NULL;
     janitor_stop(d->janitor);
