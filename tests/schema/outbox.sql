@@ -1,0 +1,86 @@
+-- pgTAP: the outbox trigger (sql/functions/77_outbox.sql): a booking queues its confirmation and
+-- reminder per channel the client can be reached on, the reminder due reminder_lead before the
+-- start; a move withdraws the old reminder and queues a confirmation and a new one; a
+-- cancellation withdraws the reminder and queues its confirmation; no email row without an
+-- address; nothing for a client who opted out, and opting out withdraws what was queued.
+BEGIN;
+SELECT plan(17);
+
+SELECT has_table('outbox');
+SELECT col_default_is('locations', 'reminder_lead', '24:00:00', 'a day ahead by default');
+
+INSERT INTO locations (id, name, time_zone, reminder_lead) OVERRIDING SYSTEM VALUE
+VALUES (981, 'Outbox test', 'Europe/Paris', interval '48 hours');
+INSERT INTO rooms (id, location_id, name) OVERRIDING SYSTEM VALUE VALUES (981, 981, 'R1');
+INSERT INTO services (id, name, duration_minutes) OVERRIDING SYSTEM VALUE VALUES (981, 'Back care', 60);
+INSERT INTO therapists (id, name, email) OVERRIDING SYSTEM VALUE VALUES (981, 'T1', 'outbox1@x.org'),
+                                                                        (982, 'T2', 'outbox2@x.org');
+INSERT INTO clients (id, name, email, phone) OVERRIDING SYSTEM VALUE
+VALUES (981, 'Both', 'both@x.org', '+33 1 23 45 67 89'), (982, 'Phone only', NULL, '+33 6 00 00 00 00'),
+       (983, 'Opted out', 'out@x.org', NULL);
+UPDATE clients SET messages_opt_out = true WHERE id = 983;
+
+CREATE FUNCTION pg_temp.book(p_id bigint, p_client bigint, p_start timestamptz) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id,
+                              start_at, end_at, blocked) OVERRIDING SYSTEM VALUE
+    VALUES (p_id, p_client, 981, 981, 981, 981, p_start, p_start + interval '1 hour',
+            tstzrange(p_start, p_start + interval '1 hour'))
+$$;
+SELECT pg_temp.book(981, 981, date_trunc('hour', now()) + interval '10 days');
+
+SELECT results_eq(
+    $$SELECT kind, channel, status FROM outbox WHERE appointment_id = 981 ORDER BY kind, channel$$,
+    $$VALUES ('booked', 'email', 'pending'), ('booked', 'webhook', 'pending'),
+             ('reminder', 'email', 'pending'), ('reminder', 'webhook', 'pending')$$,
+    'a booking queues a confirmation and a reminder by email and webhook');
+SELECT is((SELECT due_at FROM outbox WHERE appointment_id = 981 AND kind = 'reminder' AND channel = 'email'),
+          date_trunc('hour', now()) + interval '8 days', 'the reminder is due reminder_lead before the start');
+SELECT ok((SELECT bool_and(due_at <= now()) FROM outbox WHERE appointment_id = 981 AND kind = 'booked'),
+          'the confirmation is due at once');
+
+UPDATE appointments SET start_at = start_at + interval '1 day', end_at = end_at + interval '1 day',
+                        blocked = tstzrange(lower(blocked) + interval '1 day', upper(blocked) + interval '1 day')
+WHERE id = 981;
+SELECT results_eq(
+    $$SELECT status, count(*) FROM outbox WHERE appointment_id = 981 AND kind = 'reminder' GROUP BY status ORDER BY status$$,
+    $$VALUES ('pending', 2::bigint), ('withdrawn', 2::bigint)$$,
+    'a move withdraws the old reminders and queues new ones');
+SELECT is((SELECT due_at FROM outbox WHERE appointment_id = 981 AND kind = 'reminder' AND status = 'pending' AND channel = 'email'),
+          date_trunc('hour', now()) + interval '9 days', 'the new reminder follows the new start');
+SELECT is((SELECT count(*) FROM outbox WHERE appointment_id = 981 AND kind = 'rescheduled'), 2::bigint,
+          'a move queues its confirmation on both channels');
+
+UPDATE appointments SET room_id = 981 WHERE id = 981;
+UPDATE appointments SET therapist_id = 982 WHERE id = 981;
+SELECT is((SELECT count(*) FROM outbox WHERE appointment_id = 981 AND kind = 'rescheduled'), 4::bigint,
+          'another therapist is a move too; the same room again is nothing');
+
+UPDATE appointments SET status = 'cancelled' WHERE id = 981;
+SELECT is((SELECT count(*) FROM outbox WHERE appointment_id = 981 AND kind = 'reminder' AND status = 'pending'),
+          0::bigint, 'a cancellation withdraws every pending reminder');
+SELECT is((SELECT last_error FROM outbox WHERE appointment_id = 981 AND kind = 'reminder' ORDER BY id DESC LIMIT 1),
+          'the appointment is cancelled', 'and says why');
+SELECT results_eq(
+    $$SELECT channel FROM outbox WHERE appointment_id = 981 AND kind = 'cancelled' ORDER BY channel$$,
+    $$VALUES ('email'), ('webhook')$$, 'a cancellation queues its confirmation');
+
+SELECT pg_temp.book(982, 982, date_trunc('hour', now()) + interval '5 days');
+SELECT results_eq($$SELECT DISTINCT channel FROM outbox WHERE appointment_id = 982$$, $$VALUES ('webhook')$$,
+                  'no email row for a client without an address; the webhook still goes');
+
+SELECT pg_temp.book(983, 983, date_trunc('hour', now()) + interval '6 days');
+SELECT is((SELECT count(*) FROM outbox WHERE appointment_id = 983), 0::bigint, 'nothing for a client who opted out');
+
+SELECT pg_temp.book(984, 982, date_trunc('hour', now()) + interval '1 hour');
+SELECT ok((SELECT due_at <= now() FROM outbox WHERE appointment_id = 984 AND kind = 'reminder'),
+          'booked within the lead: the reminder is due at once');
+
+UPDATE clients SET messages_opt_out = true WHERE id = 982;
+SELECT is((SELECT count(*) FROM outbox WHERE client_id = 982 AND status = 'pending'), 0::bigint,
+          'opting out withdraws what was queued');
+
+SELECT is((SELECT count(*) FROM clinic_outbox_claim(ARRAY['email']) WHERE appointment_id = 981), 1::bigint,
+          'a mailer claims a due message');
+SELECT * FROM finish();
+ROLLBACK;
