@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,6 +27,13 @@ static const char *const env_vars[] = {
     "CLINIC_DEFAULT_DEADLINE_MS",
     "CLINIC_SHUTDOWN_GRACE_MS",
     "CLINIC_ENABLE_DIAGNOSTICS",
+    "CLINIC_SMTP_URL",
+    "CLINIC_SMTP_USER",
+    "CLINIC_SMTP_PASSWORD_FILE",
+    "CLINIC_SMTP_STARTTLS",
+    "CLINIC_MAIL_FROM",
+    "CLINIC_WEBHOOK_URL",
+    "CLINIC_WEBHOOK_SECRET_FILE",
 };
 
 static char err[256];
@@ -298,6 +307,69 @@ static void config_free_clears_strings_and_is_repeatable(void **state)
     config_free(&cfg);
 }
 
+/* A file holding text, for the secrets' settings; its path in path (a static buffer). */
+static char *secret_file(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/clinic-config-secret-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void mail_settings_are_checked_at_start_up(void **state)
+{
+    (void)state;
+    assert_usage_error_naming(ARGS("--smtp-url", "http://mail.example"), "--smtp-url");
+    assert_usage_error_naming(ARGS("--smtp-url", "smtp://127.0.0.1:25"), "--mail-from");
+    assert_usage_error_naming(
+        ARGS("--smtp-url", "smtp://127.0.0.1:25", "--mail-from", "not an address"), "--mail-from");
+    assert_usage_error_naming(ARGS("--smtp-starttls", "maybe"), "--smtp-starttls");
+    /* a password is never sent in clear: smtp:// with a user needs STARTTLS required */
+    assert_usage_error_naming(ARGS("--smtp-url", "smtp://mail.example:587", "--mail-from",
+                                   "a@clinic.example", "--smtp-user", "clinic"),
+                              "--smtp-starttls required");
+    assert_usage_error_naming(ARGS("--smtp-url", "smtp://mail.example:587", "--mail-from",
+                                   "a@clinic.example", "--smtp-user", "clinic", "--smtp-starttls",
+                                   "required"),
+                              "--smtp-password-file");
+    assert_usage_error_naming(ARGS("--smtp-password-file", "/nonexistent/clinic-password"),
+                              "/nonexistent/clinic-password");
+    assert_usage_error_naming(ARGS("--webhook-url", "ftp://hooks.example"), "--webhook-url");
+    assert_usage_error_naming(ARGS("--webhook-url", "https://hooks.example/sms"),
+                              "--webhook-secret-file");
+    assert_usage_error_naming(ARGS("--webhook-url", "https://hooks.example/sms",
+                                   "--webhook-secret-file", secret_file("short\n")),
+                              "16 to 4096 bytes");
+    assert_usage_error_naming(ARGS("--mail-retry-base-ms", "5000", "--mail-retry-max-ms", "1000"),
+                              "--mail-retry-max-ms");
+}
+
+static void mail_secrets_are_read_from_their_files(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char password_path[64];
+    snprintf(password_path, sizeof password_path, "%s", secret_file("s3cret pass\n"));
+    char *hook_path = secret_file("0123456789abcdef0123");
+    assert_int_equal(
+        load(&cfg,
+             ARGS("--smtp-url", "smtps://mail.example:465", "--mail-from", "a@clinic.example",
+                  "--smtp-user", "clinic", "--smtp-password-file", password_path, "--webhook-url",
+                  "https://hooks.example/sms", "--webhook-secret-file", hook_path)),
+        CONFIG_RUN);
+    assert_string_equal(cfg.smtp_password, "s3cret pass"); /* the final line break is not in it */
+    assert_int_equal(cfg.webhook_secret_len, 20);
+    assert_memory_equal(cfg.webhook_secret, "0123456789abcdef0123", 20);
+    assert_int_equal(cfg.smtp_starttls, 1); /* try, by default */
+    config_free(&cfg);
+    assert_null(cfg.smtp_password);
+    unlink(password_path);
+    unlink(hook_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +389,8 @@ int main(void)
         cmocka_unit_test_setup(socket_mode_is_octal, clear_env),
         cmocka_unit_test_setup(max_connections_is_at_least_one, clear_env),
         cmocka_unit_test_setup(unknown_log_level_is_usage_error, clear_env),
+        cmocka_unit_test_setup(mail_settings_are_checked_at_start_up, clear_env),
+        cmocka_unit_test_setup(mail_secrets_are_read_from_their_files, clear_env),
         cmocka_unit_test_setup(unknown_option_is_usage_error, clear_env),
         cmocka_unit_test_setup(missing_value_is_usage_error, clear_env),
         cmocka_unit_test_setup(empty_listen_url_is_usage_error, clear_env),
