@@ -328,6 +328,7 @@ static void print_client(const ProtobufCMessage *m, const char *done)
     admin_line("email", "%s", c->email[0] ? c->email : "-");
     admin_line("phone", "%s", c->phone[0] ? c->phone : "-");
     admin_line("date of birth", "%s", c->date_of_birth[0] ? c->date_of_birth : "-");
+    admin_line("messages", "%s", c->messages_opt_out ? "off (opted out)" : "on");
     if (c->archived)
         admin_line("archived", "yes");
 }
@@ -397,12 +398,21 @@ static int client_update(struct cli *cli, int argc, char **argv)
 {
     Clinic__V1__UpdateClientRequest req = CLINIC__V1__UPDATE_CLIENT_REQUEST__INIT;
     char *mask[MAX_MASK];
-    struct option opts[] = {ID_ARG(&req.id, "the client"), CLIENT_FIELDS(&req, 0), OPTIONS_END};
+    int messages = -1;
+    struct option opts[] = {
+        ID_ARG(&req.id, "the client"),
+        CLIENT_FIELDS(&req, 0),
+        OPT("messages", OPTION_CHOICE, &messages,
+            "off: no confirmations or reminders (email or SMS), queued ones withdrawn",
+            .field = "messages_opt_out", .choices = "on|off"),
+        OPTIONS_END,
+    };
     int code;
     if (!admin_parse(cli, opts, argc, argv, &code) ||
         (code = admin_mask(cli, opts, mask, MAX_MASK, &req.n_update_mask)) != 0)
         return code;
     req.update_mask = mask;
+    req.messages_opt_out = messages == 1;
     return admin_call(cli, opts, "/clinic.v1.Clients/UpdateClient", &req.base,
                       &clinic__v1__client__descriptor, print_client, "Updated");
 }
