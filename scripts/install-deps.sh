@@ -12,7 +12,11 @@ set -euo pipefail
 #   libjansson-dev                     JSON: libclinic's `--json` output and JSON requests
 #   libmicrohttpd-dev                  clinic-gateway's HTTP server (Connect over HTTP/1.1)
 #   libical-dev                        clinic-gateway writes calendar feeds (RFC 5545 iCalendar)
-#   libcurl4-openssl-dev               the gateway's tests call it over HTTP with libcurl
+#   libcurl4-openssl-dev               clinicd's mailer sends confirmations and reminders over SMTP
+#                                      and posts them to the webhook with libcurl; the gateway's
+#                                      tests call it over HTTP with libcurl
+#   python3-aiosmtpd                   the mail tests' SMTP server (tests/integration/smtp_sink.py),
+#                                      and a local sink to read reminders in (README)
 #   wrk                                the gateway's benchmark: Book as JSON over HTTP (bench/booking)
 #   python3-icalendar                  the feeds' test reads them with a real iCalendar parser
 #   chromium chromium-driver python3-selenium
@@ -41,7 +45,7 @@ packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
           clang libclang-rt-14-dev llvm clang-format faketime
           openssl procps util-linux ca-certificates git python3
           pg-auto-failover-cli postgresql-15-auto-failover
-          chromium chromium-driver python3-selenium python3-icalendar wrk)
+          chromium chromium-driver python3-selenium python3-icalendar python3-aiosmtpd wrk)
 
 missing=()
 for p in "${packages[@]}"; do
