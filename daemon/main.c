@@ -62,10 +62,22 @@ static void wake_relay(void *daemon)
     mailer_wake(d->mailer);
 }
 
+/* url for the log: "smtp://user:secret@host" as "smtp://host", so a password put in the URL
+ * stays out of it. */
+static const char *url_without_user(const char *url, char *out, size_t len)
+{
+    const char *scheme = strstr(url, "://"), *at = strrchr(url, '@');
+    if (!scheme || !at || at < scheme)
+        return url;
+    snprintf(out, len, "%.*s%s", (int)(scheme + 3 - url), url, at + 1);
+    return out;
+}
+
 /* The mailer, when a channel is configured; without one, say once that messages stay queued. */
 static bool start_mailer(struct daemon *d, const char *url, char *err, size_t errlen)
 {
     const struct config *c = &d->cfg;
+    char shown[512];
     struct mailer_options opt = {
         .database_url = url,
         .smtp_url = c->smtp_url,
@@ -89,7 +101,7 @@ static bool start_mailer(struct daemon *d, const char *url, char *err, size_t er
                                 "email stay queued in the outbox");
     else
         log_msg(LOG_LEVEL_INFO, "sending confirmations and reminders by email through %s",
-                c->smtp_url);
+                url_without_user(c->smtp_url, shown, sizeof shown));
     if (c->webhook_url[0])
         log_msg(LOG_LEVEL_INFO, "posting messages for SMS to the webhook");
     return true;

@@ -96,7 +96,8 @@ CREATE OR REPLACE TRIGGER clients_outbox AFTER UPDATE OF messages_opt_out ON cli
 -- text needs, read now: names, the recipient, and the start in the location's zone with its ISO
 -- weekday, and until when cancelling is free ('' when it no longer is, or always is).
 -- `deliverable` is false for a message that must not go any more: its client opted out or has
--- no address on its channel, or it is a reminder of an appointment no longer booked at that time.
+-- no address on its channel, or it is a reminder of an appointment no longer booked at that time
+-- or already begun (a mailer that was down for a while).
 CREATE OR REPLACE FUNCTION clinic_outbox_claim(p_channels text[])
 RETURNS TABLE (id bigint, kind text, channel text, attempts integer, appointment_id bigint,
                recipient text, deliverable boolean, location_id bigint, location_name text,
@@ -108,7 +109,8 @@ LANGUAGE sql AS $$
            CASE o.channel WHEN 'email' THEN c.email ELSE c.phone END,
            NOT c.messages_opt_out
                AND (CASE o.channel WHEN 'email' THEN c.email ELSE c.phone END) IS NOT NULL
-               AND (o.kind <> 'reminder' OR (a.status = 'booked' AND a.start_at = o.start_at)),
+               AND (o.kind <> 'reminder'
+                    OR (a.status = 'booked' AND a.start_at = o.start_at AND a.start_at > now())),
            l.id, l.name, l.address, l.language, l.time_zone, l.cancel_contact, s.name, t.name,
            clinic_format_instant(o.start_at, l.time_zone),
            extract(isodow FROM o.start_at AT TIME ZONE l.time_zone)::integer,
