@@ -185,8 +185,8 @@ static int teardown(void **state)
 {
     (void)state;
     clinic_close(as_admin);
-    harness_daemon_stop(&main_daemon);
-    if (extra_daemon.pid > 0) /* left by a failed test */
+    int status = harness_daemon_stop(&main_daemon); /* non-zero: a sanitizer report, a crash */
+    if (extra_daemon.pid > 0)                       /* left by a failed test */
         harness_daemon_stop(&extra_daemon);
     if (smtp_pid > 0)
         kill(smtp_pid, SIGTERM);
@@ -195,7 +195,7 @@ static int teardown(void **state)
     waitpid(smtp_pid, NULL, 0);
     waitpid(hook_pid, NULL, 0);
     harness_pg_destroy(&pg);
-    return 0;
+    return status == 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -380,7 +380,7 @@ static void book_move_cancel_arrive_once_in_local_time(void **state)
     assert_non_null(strstr(booked_when, " at 09:00"));
     long long id = a->id;
     harness_free_message(a);
-    wait_messages_to(email_of[0], 1, 0);
+    json_decref(wait_messages_to(email_of[0], 1, 0));
 
     Clinic__V1__RescheduleRequest move = CLINIC__V1__RESCHEDULE_REQUEST__INIT;
     char start[24];
@@ -394,7 +394,7 @@ static void book_move_cancel_arrive_once_in_local_time(void **state)
     expected_when(a->start_time, moved_when, sizeof moved_when);
     assert_non_null(strstr(moved_when, " at 10:00"));
     harness_free_message(a);
-    wait_messages_to(email_of[0], 2, 0);
+    json_decref(wait_messages_to(email_of[0], 2, 0));
 
     Clinic__V1__CancelRequest cancel = CLINIC__V1__CANCEL_REQUEST__INIT;
     cancel.appointment_id = id;
@@ -536,7 +536,7 @@ static void opt_out_and_missing_address_are_honoured(void **state)
     Clinic__V1__Appointment *opted = book(as_admin, 1, 0, day, "11:00");
     Clinic__V1__Appointment *no_email = book(as_admin, 2, 1, day, "11:00");
     Clinic__V1__Appointment *barrier = book(as_admin, 4, 0, day, "14:00");
-    wait_messages_to(email_of[4], 1, 0);
+    json_decref(wait_messages_to(email_of[4], 1, 0));
     wait_count(1, "SELECT count(*) FROM outbox WHERE appointment_id = %lld AND status = 'sent'",
                (long long)no_email->id);
     json_t *none = messages_to(email_of[1]);
