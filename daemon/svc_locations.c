@@ -17,7 +17,8 @@
 
 #define LOCATION_COLUMNS                                                                           \
     "id, name, time_zone, min_notice_minutes, max_advance_days, slot_step_minutes,"                \
-    " cancellation_window_hours, archived, check_in_opens_minutes"
+    " cancellation_window_hours, archived, check_in_opens_minutes, address, language,"             \
+    " (extract(epoch FROM reminder_lead) / 60)::bigint AS reminder_lead_minutes, cancel_contact"
 #define CLOSURE_COLUMNS "id, location_id, first_day::text, last_day::text, reason"
 
 static const struct db_stmt create_stmt = {
@@ -37,9 +38,12 @@ static const struct db_stmt update_stmt = {
     " max_advance_days = coalesce($5::int, max_advance_days),"
     " slot_step_minutes = coalesce($6::int, slot_step_minutes),"
     " cancellation_window_hours = coalesce($7::int, cancellation_window_hours),"
-    " check_in_opens_minutes = coalesce($8::int, check_in_opens_minutes)"
+    " check_in_opens_minutes = coalesce($8::int, check_in_opens_minutes),"
+    " address = coalesce($9, address), language = coalesce($10, language),"
+    " reminder_lead = coalesce(make_interval(mins => $11::int), reminder_lead),"
+    " cancel_contact = coalesce($12, cancel_contact)"
     " WHERE id = $1 RETURNING " LOCATION_COLUMNS,
-    8};
+    12};
 static const struct db_stmt archive_stmt = {
     "UPDATE locations SET archived = true WHERE id = $1 RETURNING " LOCATION_COLUMNS, 1};
 /* A closure may not strand booked appointments: the trigger on closures
@@ -110,6 +114,29 @@ HANDLER(svc_locations_list_locations, Locations, ListLocationsRequest, ListLocat
                       "locations", size);
 }
 
+/* A language tag as locations.language takes it (its CHECK, sql/0025_outbox.sql): two or three
+ * lower-case letters, then "-" and 1 to 8 letters or digits, any number of times ("fr-CA"). */
+static bool language_tag_ok(const char *s)
+{
+    size_t n = 0;
+    while (s[n] >= 'a' && s[n] <= 'z')
+        n++;
+    if (n < 2 || n > 3 || strlen(s) > 35)
+        return false;
+    for (s += n; *s;) {
+        size_t k = 0;
+        if (*s++ != '-')
+            return false;
+        while ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
+               (s[k] >= '0' && s[k] <= '9'))
+            k++;
+        if (k < 1 || k > 8)
+            return false;
+        s += k;
+    }
+    return true;
+}
+
 HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Location)
 {
     static const char *const fields[] = {"name",
@@ -119,6 +146,10 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
                                          "slot_step_minutes",
                                          "cancellation_window_hours",
                                          "check_in_opens_minutes",
+                                         "address",
+                                         "language",
+                                         "reminder_lead_minutes",
+                                         "cancel_contact",
                                          NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
@@ -135,6 +166,14 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
         call_violation(call, "max_advance_days", "must be from 1 to 3660");
     if (check_in_mask(mask, n, "slot_step_minutes") && in->slot_step_minutes == 0)
         call_violation(call, "slot_step_minutes", "must be from 1 to 1440");
+    if (check_in_mask(mask, n, "address"))
+        check_text(call, "address", in->address, 0, 500);
+    if (check_in_mask(mask, n, "cancel_contact"))
+        check_text(call, "cancel_contact", in->cancel_contact, 0, 300);
+    if (check_in_mask(mask, n, "language") && !language_tag_ok(in->language))
+        call_violation(call, "language", "must be a language tag such as en, fr or de");
+    if (check_in_mask(mask, n, "reminder_lead_minutes") && in->reminder_lead_minutes > 43200)
+        call_violation(call, "reminder_lead_minutes", "must be from 0 to 43200 (30 days)");
     if (call->code == STATUS_OK && check_in_mask(mask, n, "time_zone"))
         check_time_zone(call, "time_zone", in->time_zone);
     if (call->code != STATUS_OK)
@@ -149,6 +188,10 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
         IF_MASKED("slot_step_minutes", param_u32(call, in->slot_step_minutes)),
         IF_MASKED("cancellation_window_hours", param_u32(call, in->cancellation_window_hours)),
         IF_MASKED("check_in_opens_minutes", param_u32(call, in->check_in_opens_minutes)),
+        IF_MASKED("address", in->address),
+        IF_MASKED("language", in->language),
+        IF_MASKED("reminder_lead_minutes", param_u32(call, in->reminder_lead_minutes)),
+        IF_MASKED("cancel_contact", in->cancel_contact),
     };
 #undef IF_MASKED
     rowmap_reply_one(call, &update_stmt, params, &clinic__v1__location__descriptor,

@@ -19,6 +19,10 @@ static void print_location(const ProtobufCMessage *m, const char *done)
     admin_line("late cancellation", "within %u hours of the start", l->cancellation_window_hours);
     admin_line("check-in opens", "%u minutes before the start, on its day",
                l->check_in_opens_minutes);
+    admin_line("messages", "in %s, reminder %u minutes ahead", l->language,
+               l->reminder_lead_minutes);
+    admin_line("address", "%s", l->address[0] ? l->address : "-");
+    admin_line("to cancel", "%s", l->cancel_contact[0] ? l->cancel_contact : "-");
     if (l->archived)
         admin_line("archived", "yes");
 }
@@ -109,7 +113,22 @@ static int location_update(struct cli *cli, int argc, char **argv)
 {
     Clinic__V1__UpdateLocationRequest req = CLINIC__V1__UPDATE_LOCATION_REQUEST__INIT;
     char *mask[MAX_MASK];
-    struct option opts[] = {ID_ARG(&req.id, "the location"), LOCATION_FIELDS(&req, 0), OPTIONS_END};
+    struct option opts[] = {
+        ID_ARG(&req.id, "the location"),
+        LOCATION_FIELDS(&req, 0),
+        OPT("address", OPTION_STRING, &req.address, "its address, as messages to clients give it",
+            .field = "address"),
+        OPT("language", OPTION_STRING, &req.language,
+            "language of messages to clients: en, fr or de (others are written in English)",
+            .field = "language", .arg = "TAG"),
+        OPT("reminder-lead", OPTION_UINT, &req.reminder_lead_minutes,
+            "a reminder goes this long before an appointment (0 to 43200)",
+            .field = "reminder_lead_minutes", .arg = "MINUTES"),
+        OPT("cancel-contact", OPTION_STRING, &req.cancel_contact,
+            "how to cancel, as messages say it: a phone number or web address",
+            .field = "cancel_contact"),
+        OPTIONS_END,
+    };
     int code;
     if (!admin_parse(cli, opts, argc, argv, &code) ||
         (code = admin_mask(cli, opts, mask, MAX_MASK, &req.n_update_mask)) != 0)

@@ -354,6 +354,24 @@ static void wait_count(long long want, const char *fmt, ...)
             fail_msg("%s: %lld, expected %lld", sql, count_of(sql), want);
 }
 
+/* Sets the location's reminder lead through Locations/UpdateLocation, as an admin would. */
+static void set_reminder_lead(uint32_t minutes)
+{
+    Clinic__V1__UpdateLocationRequest req = CLINIC__V1__UPDATE_LOCATION_REQUEST__INIT;
+    char *mask[] = {"reminder_lead_minutes"};
+    req.id = clinic.location_id;
+    req.reminder_lead_minutes = minutes;
+    req.update_mask = mask;
+    req.n_update_mask = 1;
+    Clinic__V1__Location *l = NULL;
+    struct clinic_error err;
+    assert_int_equal(harness_call(as_admin, "Locations/UpdateLocation", &req,
+                                  &clinic__v1__location__descriptor, &l, true, NULL, &err),
+                     STATUS_OK);
+    assert_int_equal(l->reminder_lead_minutes, minutes);
+    harness_free_message(l);
+}
+
 /* A day of next year, n days after its first Monday: free of the other tests' days. */
 static void next_year_day(int n, char *out, size_t len)
 {
@@ -437,8 +455,9 @@ static void book_move_cancel_arrive_once_in_local_time(void **state)
                      0);
 }
 
-/* With a reminder lead of 30 days, a booking two days ahead gets its reminder at once; neither
- * message, nor the webhook's body, holds a word of the client's signed treatment note. */
+/* With a reminder lead of 30 days (set through UpdateLocation), a booking two days ahead gets its
+ * reminder at once; neither message, nor the webhook's body, holds a word of the client's signed
+ * treatment note. */
 static void reminder_inside_the_lead_goes_at_once_without_clinical_data(void **state)
 {
     (void)state;
@@ -466,10 +485,7 @@ static void reminder_inside_the_lead_goes_at_once_without_clinical_data(void **s
     assert_string_equal(signed_ok, "signed");
     free(signed_ok);
 
-    assert_true(harness_sql_id(db_url,
-                               "UPDATE locations SET reminder_lead = '30 days' WHERE id = %lld"
-                               " RETURNING id",
-                               clinic.location_id) > 0);
+    set_reminder_lead(43200); /* 30 days */
     char *day = harness_sql(db_url, "SELECT to_char((now() AT TIME ZONE '" ZONE
                                     "')::date + 2, 'YYYY-MM-DD')");
     Clinic__V1__Appointment *a = book(as_admin, 3, 1, day, "10:00");
@@ -497,10 +513,7 @@ static void reminder_inside_the_lead_goes_at_once_without_clinical_data(void **s
     char cmd[600];
     snprintf(cmd, sizeof cmd, "/bin/grep -rl -- '" NOTE_SECRET "' %s %s", smtp_dir, hook_dir);
     assert_int_not_equal(system(cmd), 0); /* grep finds nothing */
-    assert_true(harness_sql_id(db_url,
-                               "UPDATE locations SET reminder_lead = '24 hours' WHERE id = %lld"
-                               " RETURNING id",
-                               clinic.location_id) > 0);
+    set_reminder_lead(1440);
 }
 
 /* Client 1 opts out through UpdateClient, as themself: their booking queues nothing and sends
