@@ -319,12 +319,26 @@ static size_t utf8_chunk(const char *text, size_t max)
 /* 39 bytes become 52 base64 characters: with "=?UTF-8?B?" and "?=" a word of 64, so that even
  * the first, after "Subject: ", stays within 78 columns. */
 #define WORD_BYTES 39
+/* An ASCII value's lines stay within this, so that "Subject: " and the value fit 78 columns. */
+#define ASCII_FOLD 66
 
 char *mail_header_text(const char *text)
 {
     struct buf b = {0};
     if (printable_ascii(text) && !strstr(text, "=?")) {
-        buf_str(&b, text);
+        /* folded before a space where a line would pass 78 columns (RFC 5322, 2.2.3), leaving
+         * room for the header's name on the first */
+        size_t col = 0;
+        while (*text) {
+            size_t word = strcspn(text + 1, " ") + 1;
+            if (col > 0 && col + word > ASCII_FOLD && *text == ' ') {
+                buf_str(&b, "\r\n");
+                col = 0;
+            }
+            buf_add(&b, text, word);
+            col += word;
+            text += word;
+        }
         return buf_take(&b, NULL);
     }
     bool first = true;

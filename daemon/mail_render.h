@@ -49,7 +49,8 @@ char *mail_subject(const struct mail_facts *f);
 char *mail_body(const struct mail_facts *f);
 
 /* An unstructured header's value as RFC 2047 wants it: the text itself when it is printable
- * ASCII, else UTF-8 "B" encoded words of at most 75 characters, folded with CRLF SP. malloc'd. */
+ * ASCII (folded before a space where a line would pass 66 columns), else UTF-8 "B" encoded words
+ * of at most 75 characters, folded with CRLF SP. malloc'd. */
 char *mail_header_text(const char *text);
 
 /* Text (LF or CRLF lines) in quoted-printable (RFC 2045): CRLF lines of at most 76 characters,

@@ -180,6 +180,21 @@ static void date_header_is_rfc5322_in_utc(void **state)
     assert_string_equal(out, "Sun, 28 Mar 2027 07:00:00 +0000");
 }
 
+/* Every line of message ends CRLF and holds at most 78 characters; no byte is 8-bit. */
+static void assert_lines_ok(const char *m, size_t len)
+{
+    const char *line = m;
+    for (const char *p = m; *p; p++) {
+        assert_true((unsigned char)*p < 0x80);
+        if (*p == '\n') {
+            assert_true(p > m && p[-1] == '\r');
+            assert_true(p - line - 1 <= 78);
+            line = p + 1;
+        }
+    }
+    assert_memory_equal(m + len - 2, "\r\n", 2);
+}
+
 static void message_has_every_header_and_crlf_lines(void **state)
 {
     (void)state;
@@ -202,13 +217,14 @@ static void message_has_every_header_and_crlf_lines(void **state)
     assert_non_null(strstr(m, "\r\nContent-Type: text/plain; charset=UTF-8\r\n"));
     assert_non_null(strstr(m, "\r\nContent-Transfer-Encoding: quoted-printable\r\n"));
     assert_non_null(strstr(m, "\r\n\r\nIhr Termin ist gebucht.\r\n"));
-    /* every line ends CRLF, none is longer than 78 characters, and no byte is 8-bit */
-    for (char *p = m; *p; p++) {
-        assert_true((unsigned char)*p < 0x80);
-        if (*p == '\n')
-            assert_true(p > m && p[-1] == '\r');
-    }
-    assert_memory_equal(m + len - 2, "\r\n", 2);
+    assert_lines_ok(m, len);
+    free(m);
+
+    f.language = "en"; /* a long ASCII subject is folded, not encoded */
+    m = mail_render(&f, "termine@praxis.example", "kundin@example.org", id, 0, &len);
+    assert_non_null(strstr(m, "\r\nSubject: Appointment booked: Back pain treatment on Monday, 29 "
+                              "March 2027\r\n at 09:00\r\n"));
+    assert_lines_ok(m, len);
     free(m);
 
     f.location_name = "Cabinet \xc3\x89toile";
