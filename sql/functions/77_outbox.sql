@@ -41,23 +41,39 @@ LANGUAGE sql AS $$
                  AND status = 'pending' FOR UPDATE SKIP LOCKED)
 $$;
 
+-- True when appointment p_id is a waitlist offer (sql/functions/88_waitlist.sql) that its client
+-- has not accepted: pending, declined, run out or cancelled. Such an appointment was never the
+-- client's booking, so it is neither confirmed nor its cancellation announced.
+CREATE OR REPLACE FUNCTION clinic_outbox_unaccepted_offer(p_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM waitlist_offers WHERE appointment_id = p_id AND outcome <> 'accepted')
+$$;
+
 -- The outbox side of an appointment change, in the changing transaction: a booking queues its
 -- confirmation and reminder; a cancellation withdraws the reminder and queues its confirmation;
 -- a move (another start or therapist) withdraws the old reminder and queues a confirmation and a
--- new reminder; a check-in, completion or no-show withdraws the reminder. A session recorded
--- after the fact, a change of room only, and anything in the past send nothing.
+-- new reminder; a check-in, completion or no-show withdraws the reminder. A waitlist offer (booked
+-- by 'waitlist', held for the client) is confirmed when the client accepts it (its hold ends with
+-- the offer accepted), and its end is not announced when they do not. A session recorded after
+-- the fact, a change of room only, and anything in the past send nothing.
 CREATE OR REPLACE FUNCTION clinic_appointment_outbox() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        IF NEW.recorded_reason IS NULL AND NEW.status = 'booked' AND NEW.start_at > now() THEN
+        IF NEW.recorded_reason IS NULL AND NEW.status = 'booked' AND NEW.start_at > now()
+           AND NEW.booked_by <> 'waitlist' THEN
             PERFORM clinic_outbox_queue(NEW, 'booked');
         END IF;
+    ELSIF OLD.held_until IS NOT NULL AND NEW.held_until IS NULL AND NEW.status = 'booked'
+          AND OLD.status = 'booked' AND NEW.start_at > now()
+          AND NOT clinic_outbox_unaccepted_offer(NEW.id) THEN
+        PERFORM clinic_outbox_queue(NEW, 'booked');
     ELSIF NEW.status <> OLD.status THEN
         IF OLD.status = 'booked' THEN
             PERFORM clinic_outbox_withdraw_reminders(NEW.id, 'the appointment is ' || NEW.status::text);
         END IF;
-        IF NEW.status = 'cancelled' AND NEW.start_at > now() THEN
+        IF NEW.status = 'cancelled' AND NEW.start_at > now()
+           AND NOT clinic_outbox_unaccepted_offer(NEW.id) THEN
             PERFORM clinic_outbox_queue(NEW, 'cancelled');
         END IF;
     ELSIF NEW.status = 'booked'

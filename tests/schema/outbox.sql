@@ -4,7 +4,7 @@
 -- cancellation withdraws the reminder and queues its confirmation; no email row without an
 -- address; nothing for a client who opted out, and opting out withdraws what was queued.
 BEGIN;
-SELECT plan(17);
+SELECT plan(21);
 
 SELECT has_table('outbox');
 SELECT col_default_is('locations', 'reminder_lead', '24:00:00', 'a day ahead by default');
@@ -82,5 +82,30 @@ SELECT is((SELECT count(*) FROM outbox WHERE client_id = 982 AND status = 'pendi
 
 SELECT is((SELECT count(*) FROM clinic_outbox_claim(ARRAY['email']) WHERE appointment_id = 981), 1::bigint,
           'a mailer claims a due message');
+
+-- A waitlist offer (sql/functions/88_waitlist.sql): booked by 'waitlist' and held for the client.
+UPDATE clients SET messages_opt_out = false WHERE id = 982;
+UPDATE clients SET email = 'phone.only@x.org' WHERE id = 982;
+INSERT INTO appointments (id, client_id, therapist_id, room_id, service_id, location_id, start_at,
+                          end_at, blocked, booked_by) OVERRIDING SYSTEM VALUE
+SELECT id, 982, 981, 981, 981, 981, s, s + interval '1 hour', tstzrange(s, s + interval '1 hour'), 'waitlist'
+FROM (VALUES (985, date_trunc('hour', now()) + interval '20 days'),
+             (986, date_trunc('hour', now()) + interval '21 days')) AS v (id, s);
+UPDATE appointments SET held_until = now() + interval '2 hours' WHERE id IN (985, 986);
+SELECT is((SELECT count(*) FROM outbox WHERE appointment_id IN (985, 986)), 0::bigint,
+          'a waitlist offer is not confirmed while the client has not accepted it');
+INSERT INTO waitlist_entries (id, client_id, service_id, location_id, first_day, last_day) OVERRIDING SYSTEM VALUE
+VALUES (981, 982, 981, 981, current_date, current_date + 30);
+INSERT INTO waitlist_offers (entry_id, appointment_id, therapist_id, start_at, held_until, outcome)
+SELECT 981, id, 981, start_at, held_until, o FROM appointments,
+       (VALUES (985, 'accepted'), (986, 'declined')) AS v (a, o) WHERE id = a;
+UPDATE appointments SET held_until = NULL WHERE id IN (985, 986);
+SELECT results_eq($$SELECT kind, channel FROM outbox WHERE appointment_id = 985 ORDER BY kind, channel$$,
+                  $$VALUES ('booked', 'email'), ('booked', 'webhook'), ('reminder', 'email'), ('reminder', 'webhook')$$,
+                  'an accepted offer is confirmed, with its reminder');
+SELECT is((SELECT count(*) FROM outbox WHERE appointment_id = 986), 0::bigint, 'a declined one is not');
+UPDATE appointments SET status = 'cancelled' WHERE id = 986;
+SELECT is((SELECT count(*) FROM outbox WHERE appointment_id = 986), 0::bigint,
+          'nor is its cancellation announced: it was never the client''s booking');
 SELECT * FROM finish();
 ROLLBACK;
