@@ -84,10 +84,11 @@ struct language {
     const char *weekdays[7]; /* Monday first */
     const char *months[12];
     const char *date;
-    const char *subject[4]; /* by enum mail_kind */
-    const char *intro[4];
+    const char *subject[MAIL_KINDS]; /* by enum mail_kind */
+    const char *intro[MAIL_KINDS];
     const char *what, *when, *where;
     const char *cancel_contact, *cancel_generic, *free_until, *zone_note;
+    const char *held_until; /* an offer: until when it is held, and how to answer */
 };
 
 static const struct language languages[] = {
@@ -97,16 +98,20 @@ static const struct language languages[] = {
       "October", "November", "December"},
      "{w}, {d} {m} {y} at {t}",
      {"Appointment booked: {s} on {a}", "Appointment moved: {s} now on {a}",
-      "Appointment cancelled: {s} on {a}", "Reminder: {s} on {a}"},
+      "Appointment cancelled: {s} on {a}", "Reminder: {s} on {a}",
+      "A time for you from the waitlist: {s} on {a}"},
      {"Your appointment is booked.", "Your appointment has moved to a new time.",
-      "Your appointment is cancelled.", "A reminder of your appointment."},
+      "Your appointment is cancelled.", "A reminder of your appointment.",
+      "A time you were waiting for has become free, and we are holding it for you."},
      "What:  {s} with {n}",
      "When:  {a}",
      "Where: {l}",
      "To cancel or move it: {c}.",
      "To cancel or move it, please contact {l}.",
      "Cancelling is free of charge until {a}.",
-     "Times are local time in {z}."},
+     "Times are local time in {z}.",
+     "It is held for you until {a}. Accept it on the booking page or by contacting {l}; if you\n"
+     "do not, it passes to the next client waiting."},
     {"fr",
      {"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"},
      {"janvier", "f\xc3\xa9vrier", "mars", "avril", "mai", "juin", "juillet", "ao\xc3\xbbt",
@@ -115,33 +120,43 @@ static const struct language languages[] = {
       "cembre"},
      "{w} {d} {m} {y} \xc3\xa0 {t}",
      {"Rendez-vous confirm\xc3\xa9 : {s} le {a}", "Rendez-vous d\xc3\xa9plac\xc3\xa9 : {s} le {a}",
-      "Rendez-vous annul\xc3\xa9 : {s} le {a}", "Rappel : {s} le {a}"},
+      "Rendez-vous annul\xc3\xa9 : {s} le {a}", "Rappel : {s} le {a}",
+      "Un cr\xc3\xa9neau pour vous (liste d'attente) : {s} le {a}"},
      {"Votre rendez-vous est confirm\xc3\xa9.",
       "Votre rendez-vous a \xc3\xa9t\xc3\xa9 d\xc3\xa9plac\xc3\xa9 \xc3\xa0 une nouvelle heure.",
-      "Votre rendez-vous est annul\xc3\xa9.", "Un rappel de votre rendez-vous."},
+      "Votre rendez-vous est annul\xc3\xa9.", "Un rappel de votre rendez-vous.",
+      "Un cr\xc3\xa9neau que vous attendiez s'est lib\xc3\xa9r\xc3\xa9 ; nous vous le "
+      "r\xc3\xa9servons."},
      "Soin :  {s} avec {n}",
      "Date :  {a}",
      "Lieu :  {l}",
      "Pour annuler ou d\xc3\xa9placer ce rendez-vous : {c}.",
      "Pour annuler ou d\xc3\xa9placer ce rendez-vous, veuillez contacter {l}.",
      "L'annulation est gratuite jusqu'au {a}.",
-     "Les heures sont celles du fuseau {z}."},
+     "Les heures sont celles du fuseau {z}.",
+     "Il vous est r\xc3\xa9serv\xc3\xa9 jusqu'au {a}. Acceptez-le sur la page de "
+     "r\xc3\xa9servation ou aupr\xc3\xa8s de\n{l} ; sinon, il passe au client suivant."},
     {"de",
      {"Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"},
      {"Januar", "Februar", "M\xc3\xa4rz", "April", "Mai", "Juni", "Juli", "August", "September",
       "Oktober", "November", "Dezember"},
      "{w}, {d}. {m} {y}, {t} Uhr",
      {"Termin gebucht: {s} am {a}", "Termin verschoben: {s} jetzt am {a}",
-      "Termin abgesagt: {s} am {a}", "Erinnerung: {s} am {a}"},
+      "Termin abgesagt: {s} am {a}", "Erinnerung: {s} am {a}",
+      "Ein Termin f\xc3\xbcr Sie von der Warteliste: {s} am {a}"},
      {"Ihr Termin ist gebucht.", "Ihr Termin wurde auf eine neue Zeit verschoben.",
-      "Ihr Termin ist abgesagt.", "Eine Erinnerung an Ihren Termin."},
+      "Ihr Termin ist abgesagt.", "Eine Erinnerung an Ihren Termin.",
+      "Ein Termin, auf den Sie warten, ist frei geworden; wir halten ihn f\xc3\xbcr Sie frei."},
      "Was:  {s} bei {n}",
      "Wann: {a}",
      "Wo:   {l}",
      "Absagen oder verschieben: {c}.",
      "Zum Absagen oder Verschieben wenden Sie sich bitte an {l}.",
      "Bis {a} ist die Absage kostenlos.",
-     "Alle Zeiten in der Zeitzone {z}."},
+     "Alle Zeiten in der Zeitzone {z}.",
+     "Er ist bis {a} f\xc3\xbcr Sie reserviert. Nehmen Sie ihn auf der Buchungsseite oder bei\n"
+     "{l} an; sonst geht er an die n\xc3\xa4"
+     "chste wartende Person."},
 };
 
 static const struct language *language_for(const char *tag)
@@ -158,11 +173,12 @@ const char *mail_language(const char *tag)
     return language_for(tag)->tag;
 }
 
-static const char *const kind_names[] = {"booked", "rescheduled", "cancelled", "reminder"};
+static const char *const kind_names[MAIL_KINDS] = {"booked", "rescheduled", "cancelled", "reminder",
+                                                   "offered"};
 
 bool mail_kind_parse(const char *text, enum mail_kind *out)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < MAIL_KINDS; i++)
         if (strcmp(text, kind_names[i]) == 0) {
             *out = (enum mail_kind)i;
             return true;
@@ -224,6 +240,7 @@ bool mail_local_time_text(const char *language, const char *rfc3339, int weekday
 struct words {
     char when[128];
     char until[128];
+    char held[128];
     const char *values[6];
 };
 
@@ -232,7 +249,11 @@ static bool words_of(const struct mail_facts *f, struct words *w)
     if (!mail_local_time_text(f->language, f->start_local, f->start_weekday, w->when,
                               sizeof w->when))
         return false;
-    w->until[0] = '\0';
+    w->until[0] = w->held[0] = '\0';
+    if (f->held_until_local && f->held_until_local[0] &&
+        !mail_local_time_text(f->language, f->held_until_local, f->held_until_weekday, w->held,
+                              sizeof w->held))
+        return false;
     if (f->cancel_until_local[0] &&
         !mail_local_time_text(f->language, f->cancel_until_local, f->cancel_until_weekday, w->until,
                               sizeof w->until))
@@ -277,7 +298,11 @@ char *mail_body(const struct mail_facts *f)
         buf_str(&b, f->address);
     }
     buf_str(&b, "\n\n");
-    if (f->kind != MAIL_CANCELLED) {
+    if (f->kind == MAIL_OFFERED && w.held[0]) {
+        const char *held_values[] = {"", "", w.held, f->location_name, "", ""};
+        buf_template(&b, l->held_until, KEYS, held_values);
+        buf_str(&b, "\n");
+    } else if (f->kind != MAIL_CANCELLED) {
         buf_template(&b, f->cancel_contact[0] ? l->cancel_contact : l->cancel_generic, KEYS,
                      w.values);
         if (w.until[0]) {
@@ -513,6 +538,11 @@ char *mail_webhook_body(const struct mail_facts *f, long long outbox_id, long lo
                   "therapist", f->therapist_name, "phone", phone);
     if (!o)
         return NULL;
+    if (f->kind == MAIL_OFFERED && f->held_until_local && f->held_until_local[0] &&
+        json_object_set_new(o, "held_until", json_string(f->held_until_local)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return text;

@@ -11,9 +11,12 @@
 #include <stddef.h>
 #include <time.h>
 
-enum mail_kind { MAIL_BOOKED, MAIL_RESCHEDULED, MAIL_CANCELLED, MAIL_REMINDER };
+/* MAIL_OFFERED: a waitlist offer, a time held for the client until a deadline. */
+enum mail_kind { MAIL_BOOKED, MAIL_RESCHEDULED, MAIL_CANCELLED, MAIL_REMINDER, MAIL_OFFERED };
+#define MAIL_KINDS 5
 
-/* "booked", "rescheduled", "cancelled" or "reminder" (the outbox's kind); false otherwise. */
+/* "booked", "rescheduled", "cancelled", "reminder" or "offered" (the outbox's kind); false
+ * otherwise. */
 __attribute__((warn_unused_result)) bool mail_kind_parse(const char *text, enum mail_kind *out);
 const char *mail_kind_name(enum mail_kind kind);
 
@@ -31,6 +34,8 @@ struct mail_facts {
     int start_weekday;              /* ISO: 1 = Monday ... 7 = Sunday */
     const char *cancel_until_local; /* free cancellation ends (RFC 3339), "" when not shown */
     int cancel_until_weekday;
+    const char *held_until_local; /* MAIL_OFFERED: the hold's deadline (RFC 3339); else "" */
+    int held_until_weekday;
 };
 
 /* The language whose text is used for tag: "en", "fr" or "de" by the tag's primary subtag
@@ -80,7 +85,8 @@ char *mail_render(const struct mail_facts *f, const char *from_address, const ch
                   const char *message_id, time_t date, size_t *len);
 
 /* The webhook's JSON body: kind, outbox_id, appointment_id, start (local, with offset),
- * time_zone, language, location {id, name, address}, service, therapist, phone. malloc'd. */
+ * time_zone, language, location {id, name, address}, service, therapist, phone, and for an
+ * offer held_until (local, with offset). malloc'd. */
 char *mail_webhook_body(const struct mail_facts *f, long long outbox_id, long long appointment_id,
                         long long location_id, const char *phone);
 

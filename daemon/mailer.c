@@ -229,6 +229,8 @@ enum {
     C_UNTIL,
     C_UNTIL_WEEKDAY,
     C_DATABASE_ID,
+    C_HELD_UNTIL,
+    C_HELD_UNTIL_WEEKDAY,
 };
 
 /* Renders and sends the claimed row; `error` says why when it was not sent. */
@@ -246,6 +248,8 @@ static enum outcome deliver(struct mailer *m, const struct db_result *r, char *e
         .start_weekday = (int)strtol(db_value(r, 0, C_START_WEEKDAY), NULL, 10),
         .cancel_until_local = db_value(r, 0, C_UNTIL),
         .cancel_until_weekday = (int)strtol(db_value(r, 0, C_UNTIL_WEEKDAY), NULL, 10),
+        .held_until_local = db_value(r, 0, C_HELD_UNTIL),
+        .held_until_weekday = (int)strtol(db_value(r, 0, C_HELD_UNTIL_WEEKDAY), NULL, 10),
     };
     long long id = strtoll(db_value(r, 0, C_ID), NULL, 10);
     const char *to = db_value(r, 0, C_RECIPIENT);

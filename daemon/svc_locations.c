@@ -18,7 +18,8 @@
 #define LOCATION_COLUMNS                                                                           \
     "id, name, time_zone, min_notice_minutes, max_advance_days, slot_step_minutes,"                \
     " cancellation_window_hours, archived, check_in_opens_minutes, address, language,"             \
-    " (extract(epoch FROM reminder_lead) / 60)::bigint AS reminder_lead_minutes, cancel_contact"
+    " (extract(epoch FROM reminder_lead) / 60)::bigint AS reminder_lead_minutes, cancel_contact,"  \
+    " waitlist_hold_minutes"
 #define CLOSURE_COLUMNS "id, location_id, first_day::text, last_day::text, reason"
 
 static const struct db_stmt create_stmt = {
@@ -41,9 +42,10 @@ static const struct db_stmt update_stmt = {
     " check_in_opens_minutes = coalesce($8::int, check_in_opens_minutes),"
     " address = coalesce($9, address), language = coalesce($10, language),"
     " reminder_lead = coalesce(make_interval(mins => $11::int), reminder_lead),"
-    " cancel_contact = coalesce($12, cancel_contact)"
+    " cancel_contact = coalesce($12, cancel_contact),"
+    " waitlist_hold_minutes = coalesce($13::int, waitlist_hold_minutes)"
     " WHERE id = $1 RETURNING " LOCATION_COLUMNS,
-    12};
+    13};
 static const struct db_stmt archive_stmt = {
     "UPDATE locations SET archived = true WHERE id = $1 RETURNING " LOCATION_COLUMNS, 1};
 /* A closure may not strand booked appointments: the trigger on closures
@@ -150,6 +152,7 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
                                          "language",
                                          "reminder_lead_minutes",
                                          "cancel_contact",
+                                         "waitlist_hold_minutes",
                                          NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
@@ -174,6 +177,9 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
         call_violation(call, "language", "must be a language tag such as en, fr or de");
     if (check_in_mask(mask, n, "reminder_lead_minutes") && in->reminder_lead_minutes > 43200)
         call_violation(call, "reminder_lead_minutes", "must be from 0 to 43200 (30 days)");
+    if (check_in_mask(mask, n, "waitlist_hold_minutes") &&
+        (in->waitlist_hold_minutes < 5 || in->waitlist_hold_minutes > 2880))
+        call_violation(call, "waitlist_hold_minutes", "must be from 5 to 2880 (two days)");
     if (call->code == STATUS_OK && check_in_mask(mask, n, "time_zone"))
         check_time_zone(call, "time_zone", in->time_zone);
     if (call->code != STATUS_OK)
@@ -192,6 +198,7 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
         IF_MASKED("language", in->language),
         IF_MASKED("reminder_lead_minutes", param_u32(call, in->reminder_lead_minutes)),
         IF_MASKED("cancel_contact", in->cancel_contact),
+        IF_MASKED("waitlist_hold_minutes", param_u32(call, in->waitlist_hold_minutes)),
     };
 #undef IF_MASKED
     rowmap_reply_one(call, &update_stmt, params, &clinic__v1__location__descriptor,

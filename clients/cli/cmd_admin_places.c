@@ -23,6 +23,7 @@ static void print_location(const ProtobufCMessage *m, const char *done)
                l->reminder_lead_minutes);
     admin_line("address", "%s", l->address[0] ? l->address : "-");
     admin_line("to cancel", "%s", l->cancel_contact[0] ? l->cancel_contact : "-");
+    admin_line("waitlist offers", "held %u minutes", l->waitlist_hold_minutes);
     if (l->archived)
         admin_line("archived", "yes");
 }
@@ -127,6 +128,9 @@ static int location_update(struct cli *cli, int argc, char **argv)
         OPT("cancel-contact", OPTION_STRING, &req.cancel_contact,
             "how to cancel, as messages say it: a phone number or web address",
             .field = "cancel_contact"),
+        OPT("waitlist-hold", OPTION_UINT, &req.waitlist_hold_minutes,
+            "how long a waitlist offer is held for its client (5 to 2880)",
+            .field = "waitlist_hold_minutes", .arg = "MINUTES"),
         OPTIONS_END,
     };
     int code;

@@ -163,9 +163,9 @@ const struct command waitlist_commands[] = {
      .run = waitlist_add,
      .summary = "wait for a time: a service, maybe a therapist, days and times of day",
      .details = "When a matching time frees (a cancellation, a move), the first client waiting\n"
-                "is offered it: booked for them and held until a deadline (the location's\n"
-                "--waitlist-hold, 120 minutes by default); they accept or decline it, or it\n"
-                "passes to the next client waiting. Example:\n"
+                "is offered it by email: booked for them and held until a deadline (120 minutes\n"
+                "unless `clinic admin location update --waitlist-hold` says otherwise); they\n"
+                "accept or decline it, or it passes to the next client waiting. Example:\n"
                 "  clinic waitlist add --client 7 --service 2 --to 2027-01-31 --earliest 16:00"},
     VERB("list", waitlist_list, "who waits for what, first come first (a client: their own)"),
     VERB("remove", waitlist_remove, "take an entry off the waitlist"),

@@ -2,9 +2,9 @@
 -- (confirmations of a booking, a move or a cancellation, and a reminder before it), withdrawn
 -- there when they no longer hold, and claimed by the daemons' mailers (daemon/mailer.c).
 
--- Queues the messages of one change of appointment a: p_kind ('booked', 'rescheduled' or
--- 'cancelled') at once, and for a booked or moved appointment its reminder, due the location's
--- reminder_lead before the start (at once when that is past). One row per channel the client can
+-- Queues the messages of one change of appointment a: p_kind ('booked', 'rescheduled',
+-- 'cancelled' or 'offered': a waitlist offer held for the client) at once, and for a booked or
+-- moved appointment its reminder, due the location's reminder_lead before the start (at once when that is past). One row per channel the client can
 -- be reached on: email when they have an address, the webhook (for SMS) when they have a phone
 -- number. Nothing for a client who opted out.
 CREATE OR REPLACE FUNCTION clinic_outbox_queue(a appointments, p_kind text) RETURNS void
@@ -53,8 +53,9 @@ $$;
 -- confirmation and reminder; a cancellation withdraws the reminder and queues its confirmation;
 -- a move (another start or therapist) withdraws the old reminder and queues a confirmation and a
 -- new reminder; a check-in, completion or no-show withdraws the reminder. A waitlist offer (booked
--- by 'waitlist', held for the client) is confirmed when the client accepts it (its hold ends with
--- the offer accepted), and its end is not announced when they do not. A session recorded after
+-- by 'waitlist', held for the client) is told when the hold begins, confirmed when the client
+-- accepts it (its hold ends with the offer accepted), and its end is not announced when they do
+-- not. A session recorded after
 -- the fact, a change of room only, and anything in the past send nothing.
 CREATE OR REPLACE FUNCTION clinic_appointment_outbox() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -64,6 +65,9 @@ BEGIN
            AND NEW.booked_by <> 'waitlist' THEN
             PERFORM clinic_outbox_queue(NEW, 'booked');
         END IF;
+    ELSIF OLD.held_until IS NULL AND NEW.held_until IS NOT NULL AND NEW.status = 'booked'
+          AND NEW.start_at > now() THEN
+        PERFORM clinic_outbox_queue(NEW, 'offered');  -- the waitlist pass holds it for them
     ELSIF OLD.held_until IS NOT NULL AND NEW.held_until IS NULL AND NEW.status = 'booked'
           AND OLD.status = 'booked' AND NEW.start_at > now()
           AND NOT clinic_outbox_unaccepted_offer(NEW.id) THEN
@@ -113,20 +117,24 @@ CREATE OR REPLACE TRIGGER clients_outbox AFTER UPDATE OF messages_opt_out ON cli
 -- weekday, and until when cancelling is free ('' when it no longer is, or always is).
 -- `deliverable` is false for a message that must not go any more: its client opted out or has
 -- no address on its channel, or it is a reminder of an appointment no longer booked at that time
--- or already begun (a mailer that was down for a while).
+-- or already begun (a mailer that was down for a while), or an offer no longer held. An offer's
+-- deadline comes as held_until_local ('' for other kinds).
 CREATE OR REPLACE FUNCTION clinic_outbox_claim(p_channels text[])
 RETURNS TABLE (id bigint, kind text, channel text, attempts integer, appointment_id bigint,
                recipient text, deliverable boolean, location_id bigint, location_name text,
                address text, language text, time_zone text, cancel_contact text,
                service_name text, therapist_name text, start_local text, start_weekday integer,
-               cancel_until_local text, cancel_until_weekday integer, uid_domain text)
+               cancel_until_local text, cancel_until_weekday integer, uid_domain text,
+               held_until_local text, held_until_weekday integer)
 LANGUAGE sql AS $$
     SELECT o.id, o.kind, o.channel, o.attempts, o.appointment_id,
            CASE o.channel WHEN 'email' THEN c.email ELSE c.phone END,
            NOT c.messages_opt_out
                AND (CASE o.channel WHEN 'email' THEN c.email ELSE c.phone END) IS NOT NULL
                AND (o.kind <> 'reminder'
-                    OR (a.status = 'booked' AND a.start_at = o.start_at AND a.start_at > now())),
+                    OR (a.status = 'booked' AND a.start_at = o.start_at AND a.start_at > now()))
+               AND (o.kind <> 'offered'
+                    OR (a.status = 'booked' AND a.held_until > now() AND a.start_at = o.start_at)),
            l.id, l.name, l.address, l.language, l.time_zone, l.cancel_contact, s.name, t.name,
            clinic_format_instant(o.start_at, l.time_zone),
            extract(isodow FROM o.start_at AT TIME ZONE l.time_zone)::integer,
@@ -136,7 +144,9 @@ LANGUAGE sql AS $$
                                            l.time_zone) ELSE '' END,
            extract(isodow FROM (o.start_at - make_interval(hours => l.cancellation_window_hours))
                                AT TIME ZONE l.time_zone)::integer,
-           (SELECT uid_domain FROM calendar_identity)
+           (SELECT uid_domain FROM calendar_identity),
+           coalesce(clinic_format_instant(a.held_until, l.time_zone), ''),
+           coalesce(extract(isodow FROM a.held_until AT TIME ZONE l.time_zone)::integer, 0)
     FROM (SELECT * FROM outbox q
           WHERE q.status = 'pending' AND q.due_at <= now() AND q.channel = ANY (p_channels)
           ORDER BY q.due_at, q.id LIMIT 1 FOR UPDATE SKIP LOCKED) o

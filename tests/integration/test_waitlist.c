@@ -3,7 +3,8 @@
  * daemon's waitlist pass books it for the first client whose wishes it fits and holds it for
  * them; declined, it passes to the next; not taken up in time, it passes on again (the deadline
  * is moved into the past by SQL, as if the hours had gone by); accepted, it is an ordinary
- * booking. Clients see and answer only their own; the front desk the whole list.
+ * booking. Clients see and answer only their own; the front desk the whole list. An offer is
+ * queued for the client's email with the hold (test_mail_outbox shows the outbox delivered).
  *
  * The day is computed from now (ten days ahead, in the clinic's zone). Waits are bounded. */
 #include <setjmp.h>
@@ -145,6 +146,13 @@ static void clients_wait_first_come_first_served(void **state)
     char service[24];
     snprintf(service, sizeof service, "%lld", clinic.service_id);
     assert_true(book_a("10:00") > 0);
+    /* offers here are held for 30 minutes */
+    char location[24];
+    snprintf(location, sizeof location, "%lld", clinic.location_id);
+    EXPECT(daemon_.admin_token, STATUS_INVALID_ARGUMENT, "from 5 to 2880", "admin", "location",
+           "update", location, "--waitlist-hold", "3");
+    EXPECT(daemon_.admin_token, 0, "held 30 minutes", "admin", "location", "update", location,
+           "--waitlist-hold", "30");
     /* B adds themself; the desk adds C (same wishes) and D (afternoons only) */
     EXPECT(token_b, 0, "Added waitlist entry", "waitlist", "add", "--service", service, "--from",
            day, "--to", day, "--earliest", "09:00", "--latest", "12:00");
@@ -183,6 +191,18 @@ static void a_freed_time_is_offered_declined_and_passed_on(void **state)
     char offer_id[24];
     snprintf(offer_id, sizeof offer_id, "%lld", offer);
     EXPECT(token_b, 0, "held from the waitlist until", "appointment", offer_id);
+    /* held for the location's 30 minutes */
+    assert_int_equal(harness_sql_id(db_url,
+                                    "SELECT round(extract(epoch FROM held_until - offered_at) / 60)"
+                                    " FROM waitlist_offers WHERE appointment_id = %lld",
+                                    offer),
+                     30);
+    /* B is told by email, in the same transaction as the hold (the mailer sends it) */
+    assert_int_equal(harness_sql_id(db_url,
+                                    "SELECT count(*) FROM outbox WHERE appointment_id = %lld"
+                                    " AND kind = 'offered' AND channel = 'email'",
+                                    offer),
+                     1);
     /* not C's to answer, nor D's time (afternoons) */
     EXPECT(token_c, STATUS_PERMISSION_DENIED, NULL, "waitlist", "accept", offer_id);
     assert_int_equal(appointment_of(3, "10:00", "", true), 0);

@@ -102,6 +102,47 @@ static void body_says_what_when_where_and_how_to_cancel(void **state)
     free(body);
 }
 
+/* A waitlist offer says until when the time is held and how to take it, in every language, and
+ * not how to cancel what is not booked yet; the webhook carries the deadline. */
+static void an_offer_says_until_when_it_is_held(void **state)
+{
+    (void)state;
+    static const char *const expected[][2] = {
+        {"en", "It is held for you until Thursday, 25 March 2027 at 18:30."},
+        {"fr", "Il vous est r\xc3\xa9serv\xc3\xa9 jusqu'au jeudi 25 mars 2027 \xc3\xa0 18:30."},
+        {"de", "Er ist bis Donnerstag, 25. M\xc3\xa4rz 2027, 18:30 Uhr f\xc3\xbcr Sie reserviert."},
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        struct mail_facts f = facts(MAIL_OFFERED, expected[i][0]);
+        f.held_until_local = "2027-03-25T18:30:00+01:00";
+        f.held_until_weekday = 4;
+        char *body = mail_body(&f), *subject = mail_subject(&f);
+        assert_non_null(body);
+        assert_non_null(subject);
+        if (!strstr(body, expected[i][1]))
+            fail_msg("no \"%s\" in:\n%s", expected[i][1], body);
+        assert_non_null(strstr(body, "Praxis Mitte"));
+        assert_null(strstr(body, "+49 30 1234567")); /* no cancelling of what is not booked */
+        free(body);
+        free(subject);
+    }
+    struct mail_facts f = facts(MAIL_OFFERED, "en");
+    f.held_until_local = "2027-03-25T18:30:00+01:00";
+    f.held_until_weekday = 4;
+    char *subject = mail_subject(&f);
+    assert_string_equal(subject, "A time for you from the waitlist: Back pain treatment on "
+                                 "Monday, 29 March 2027 at 09:00");
+    free(subject);
+    char *json = mail_webhook_body(&f, 7, 8, 9, "+49 30 5550101");
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"kind\":\"offered\""));
+    assert_non_null(strstr(json, "\"held_until\":\"2027-03-25T18:30:00+01:00\""));
+    free(json);
+    enum mail_kind kind;
+    assert_true(mail_kind_parse("offered", &kind));
+    assert_int_equal(kind, MAIL_OFFERED);
+}
+
 static void ascii_headers_stay_and_others_are_encoded_words(void **state)
 {
     (void)state;
@@ -305,6 +346,7 @@ int main(void)
         cmocka_unit_test(local_time_is_written_in_each_language),
         cmocka_unit_test(unknown_languages_fall_back_to_english),
         cmocka_unit_test(body_says_what_when_where_and_how_to_cancel),
+        cmocka_unit_test(an_offer_says_until_when_it_is_held),
         cmocka_unit_test(ascii_headers_stay_and_others_are_encoded_words),
         cmocka_unit_test(quoted_printable_keeps_lines_short_and_bytes_safe),
         cmocka_unit_test(date_header_is_rfc5322_in_utc),
