@@ -2,7 +2,9 @@
 # first-ten-minutes.sh: walks through the README's "First ten minutes" exactly as written, as a
 # new user would on a fresh machine, and fails loudly at the first step that does not work:
 # start clinicd with scripts/run.sh, ask its health, create the first admin, log in, load the
-# demo clinic, list free slots, book the first one. Then stops the daemon (and its PostgreSQL).
+# demo clinic, list free slots, book the first one. The daemon runs as "Reminders by email"
+# starts it, with a local SMTP server (python3-aiosmtpd) printing what it gets: the booking's
+# confirmation and its reminder must arrive there. Then stops the daemon (and its PostgreSQL).
 # CI runs it in the fresh Debian 12 root after the test suite (scripts/ci-fresh-root.sh).
 #
 # It needs a clinic that has never started: by default the folder scripts/run.sh uses (as root
@@ -28,7 +30,10 @@ export XDG_CONFIG_HOME="$config_home"
 passphrase='correct horse battery staple'
 email=admin@clinic.example
 log="$(mktemp)"
+mail_log="$(mktemp)"
 daemon=
+sink=
+smtp_port=8025
 
 step() { echo "== $*"; }
 
@@ -42,7 +47,11 @@ stop_daemon() {
         done
         kill -0 "$daemon" 2>/dev/null && kill -KILL "$daemon"
     fi
-    rm -rf "$config_home" "$log"
+    if [ -n "$sink" ]; then
+        kill -TERM "$sink" 2>/dev/null || true
+        wait "$sink" 2>/dev/null || true
+    fi
+    rm -rf "$config_home" "$log" "$mail_log"
 }
 trap stop_daemon EXIT
 
@@ -53,8 +62,14 @@ fail() {
     exit 1
 }
 
-step "bash scripts/run.sh   (in the background)"
-bash scripts/run.sh >"$log" 2>&1 </dev/null &
+step "/usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:$smtp_port   (in the background)"
+# -u: the sink's output reaches its file as each message arrives, not when it exits
+/usr/bin/python3 -u -m aiosmtpd -n -l "127.0.0.1:$smtp_port" >"$mail_log" 2>&1 </dev/null &
+sink=$!
+
+step "CLINIC_SMTP_URL=smtp://127.0.0.1:$smtp_port CLINIC_MAIL_FROM=appointments@clinic.example bash scripts/run.sh   (in the background)"
+CLINIC_SMTP_URL="smtp://127.0.0.1:$smtp_port" CLINIC_MAIL_FROM=appointments@clinic.example \
+    bash scripts/run.sh >"$log" 2>&1 </dev/null &
 daemon=$!
 
 step "build/bin/clinic health"
@@ -77,6 +92,11 @@ printf '%s\n' "$passphrase" | build/bin/clinic login --email "$email"
 step "build/bin/clinic demo load"
 build/bin/clinic demo load
 
+step "build/bin/clinic admin location update 1 --reminder-lead 10080"
+# As "Reminders by email" says when the first free time may be more than a day away: the
+# reminder then goes a week ahead, so it is due at once.
+build/bin/clinic admin location update 1 --reminder-lead 10080 >/dev/null
+
 step "build/bin/clinic slots --service 1"
 slots="$(build/bin/clinic slots --service 1)"
 echo "$slots" | head -n 6
@@ -88,5 +108,15 @@ step "build/bin/clinic book --client 1 --service 1 --start '$start'"
 booked="$(build/bin/clinic book --client 1 --service 1 --start "$start")"
 echo "$booked"
 echo "$booked" | grep -q "$start" || fail "the booking does not show the time asked for ($start)"
+
+step "the booking's confirmation and reminder arrive at the SMTP server"
+deadline=$((SECONDS + 60))
+until grep -q '^Subject: Reminder: ' "$mail_log" && grep -q '^Subject: Appointment booked: ' "$mail_log"; do
+    kill -0 "$sink" 2>/dev/null || fail "the SMTP server stopped: $(cat "$mail_log")"
+    [ "$SECONDS" -lt "$deadline" ] ||
+        fail "no confirmation and reminder reached the SMTP server within 60 s: $(cat "$mail_log")"
+    sleep 1
+done
+grep -E '^(Subject|To): ' "$mail_log"
 
 step "the first ten minutes work as the README says"
