@@ -214,6 +214,23 @@ bool check_page(struct call *call, uint32_t page_size, const char *token, uint32
     return ok;
 }
 
+bool check_client_exists(struct call *call, int64_t client_id)
+{
+    static const struct db_stmt exists_stmt = {"SELECT 1 FROM clients WHERE id = $1", 1};
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)client_id);
+    struct db_result *r;
+    if (db_query(call->db, &exists_stmt, (const char *[]){id}, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return false;
+    }
+    bool exists = db_rows(r) > 0;
+    db_result_free(r);
+    if (!exists)
+        call_fail(call, STATUS_NOT_FOUND, "client %lld does not exist", (long long)client_id);
+    return exists;
+}
+
 bool check_time_zone(struct call *call, const char *field, const char *zone)
 {
     static const struct db_stmt zone_stmt = {"SELECT clinic_valid_time_zone($1)", 1};

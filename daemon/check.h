@@ -33,6 +33,9 @@ bool check_clock(struct call *call, const char *field, const char *s);
 /* Instant text as admin.proto describes (the database checks it exactly); "" allowed when
  * optional. */
 bool check_instant(struct call *call, const char *field, const char *s, bool optional);
+/* A client with this id exists (archived or not); else the call fails NOT_FOUND "client N does
+ * not exist". Asks the database, so it may also fail the call with a database error. */
+bool check_client_exists(struct call *call, int64_t client_id);
 /* An IANA zone the database knows ("Europe/Berlin"); asks the database, so it may also fail the
  * call with a database error. */
 bool check_time_zone(struct call *call, const char *field, const char *zone);

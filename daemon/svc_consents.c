@@ -32,7 +32,6 @@ static const struct db_stmt list_stmt = {"SELECT " CONSENT_COLUMNS
                                          " FROM consent_details d WHERE d.client_id = $1"
                                          " ORDER BY d.given_instant, d.id",
                                          1};
-static const struct db_stmt client_exists_stmt = {"SELECT 1 FROM clients WHERE id = $1", 1};
 
 /* Runs a statement whose one value is a consent's id, and answers with that consent. */
 static void change_and_reply(struct call *call, const struct db_stmt *stmt,
@@ -98,17 +97,9 @@ HANDLER(svc_consents_list_consents, Consents, ListConsentsRequest, ListConsentsR
     if (!check_id(call, "client_id", in->client_id))
         return;
     const char *client = param_i64(call, in->client_id);
+    if (!check_client_exists(call, in->client_id))
+        return;
     struct db_result *r;
-    if (db_query(call->db, &client_exists_stmt, (const char *[]){client}, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    bool exists = db_rows(r) > 0;
-    db_result_free(r);
-    if (!exists) {
-        call_fail(call, STATUS_NOT_FOUND, "client %lld does not exist", (long long)in->client_id);
-        return;
-    }
     if (db_query(call->db, &list_stmt, (const char *[]){client}, &r) != STATUS_OK) {
         call_fail_db(call);
         return;

@@ -45,7 +45,6 @@ static const struct db_stmt list_stmt = {"SELECT " MEASURE_COLUMNS
                                          1};
 static const struct db_stmt risk_stmt = {
     "SELECT $1::bigint AS client_id, clinic_client_startback_risk($1) AS startback_risk", 1};
-static const struct db_stmt client_exists_stmt = {"SELECT 1 FROM clients WHERE id = $1", 1};
 
 /* ------------------------------------------------------------------ checks */
 
@@ -243,17 +242,9 @@ HANDLER(svc_measures_list_measures, Measures, ListMeasuresRequest, ListMeasuresR
     if (!check_id(call, "client_id", in->client_id))
         return;
     const char *client = param_i64(call, in->client_id);
+    if (!check_client_exists(call, in->client_id))
+        return;
     struct db_result *r;
-    if (db_query(call->db, &client_exists_stmt, (const char *[]){client}, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    bool exists = db_rows(r) > 0;
-    db_result_free(r);
-    if (!exists) {
-        call_fail(call, STATUS_NOT_FOUND, "client %lld does not exist", (long long)in->client_id);
-        return;
-    }
     if (db_query(call->db, &risk_stmt, (const char *[]){client}, &r) != STATUS_OK) {
         call_fail_db(call);
         return;

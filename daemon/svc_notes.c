@@ -65,7 +65,6 @@ static const struct db_stmt amendments_stmt = {
     " FROM note_amendment_details WHERE note_id = ANY ($1::bigint[])"
     " ORDER BY note_id, created_instant, id",
     1};
-static const struct db_stmt client_exists_stmt = {"SELECT 1 FROM clients WHERE id = $1", 1};
 
 /* ------------------------------------------------------------------ checks */
 
@@ -407,17 +406,9 @@ HANDLER(svc_notes_list_notes, Notes, ListNotesRequest, ListNotesResponse)
     if (!check_page(call, in->page_size, in->page_token, &size, &after) || call->code != STATUS_OK)
         return;
     const char *client = param_i64(call, in->client_id);
+    if (!check_client_exists(call, in->client_id))
+        return;
     struct db_result *r;
-    if (db_query(call->db, &client_exists_stmt, (const char *[]){client}, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    bool exists = db_rows(r) > 0;
-    db_result_free(r);
-    if (!exists) {
-        call_fail(call, STATUS_NOT_FOUND, "client %lld does not exist", (long long)in->client_id);
-        return;
-    }
     const char *params[] = {client, param_i64(call, after), param_u32(call, size + 1)};
     if (db_query(call->db, &list_stmt, params, &r) != STATUS_OK) {
         call_fail_db(call);

@@ -688,6 +688,34 @@ void harness_run_free(struct harness_run *r)
     r->out = r->err = NULL;
 }
 
+struct harness_run harness_cli_as(const char *url, const char *token, const char *const *args)
+{
+    const char *argv[48] = {"--url", url};
+    int n = 2;
+    for (int i = 0; args[i] && n < 47; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char env_token[128];
+    snprintf(env_token, sizeof env_token, "CLINIC_TOKEN=%s", token);
+    const char *env[] = {env_token, NULL};
+    struct harness_run r = {0};
+    r.status = harness_run_cli(argv, env, &r.out, &r.err);
+    assert_non_null(r.out);
+    assert_non_null(r.err);
+    return r;
+}
+
+void harness_cli_expect(const char *url, const char *token, int status, const char *says,
+                        const char *const *args)
+{
+    struct harness_run r = harness_cli_as(url, token, args);
+    if (r.status != status)
+        fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", r.status, status, r.out, r.err);
+    if (says && !strstr(r.out, says) && !strstr(r.err, says))
+        fail_msg("expected \"%s\" in\nstdout:\n%s\nstderr:\n%s", says, r.out, r.err);
+    harness_run_free(&r);
+}
+
 void harness_assert_contains(const char *text, const char *part)
 {
     if (!strstr(text, part))

@@ -170,6 +170,14 @@ struct harness_run {
 };
 void harness_run_free(struct harness_run *r);
 
+/* Runs `clinic --url url args...` (args NULL-terminated) as the person whose token is given
+ * (CLINIC_TOKEN), as a test of who may do what does. */
+struct harness_run harness_cli_as(const char *url, const char *token, const char *const *args);
+/* The same, and fails the test (quoting both outputs) unless the tool exits with `status` and,
+ * when says is not NULL, prints it on stdout or stderr. */
+void harness_cli_expect(const char *url, const char *token, int status, const char *says,
+                        const char *const *args);
+
 /* Fails the test, quoting text, unless text contains part. */
 void harness_assert_contains(const char *text, const char *part);
 

@@ -63,39 +63,18 @@ static int teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
-/* Runs `clinic --url <daemon> args...` with token (NULL: the harness admin's). */
-static struct harness_run run_as(const char *token, const char *const *args)
+/* The token given, or the harness admin's for NULL. */
+static const char *who(const char *token)
 {
-    const char *argv[40] = {"--url", daemon_.url};
-    int n = 2;
-    for (int i = 0; args[i] && n < 39; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    char env_token[96];
-    snprintf(env_token, sizeof env_token, "CLINIC_TOKEN=%s", token ? token : daemon_.admin_token);
-    const char *env[] = {env_token, NULL};
-    struct harness_run r = {0};
-    r.status = harness_run_cli(argv, env, &r.out, &r.err);
-    assert_non_null(r.out);
-    assert_non_null(r.err);
-    return r;
+    return token ? token : daemon_.admin_token;
 }
 
-#define CLINIC_AS(token, ...) run_as((token), (const char *const[]){__VA_ARGS__, NULL})
-
-/* Runs the command and checks its exit status (and that stdout or stderr holds `says`). */
-static void expect(const char *token, int status, const char *says, const char *const *args)
-{
-    struct harness_run r = run_as(token, args);
-    if (r.status != status)
-        fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", r.status, status, r.out, r.err);
-    if (says && !strstr(r.out, says) && !strstr(r.err, says))
-        fail_msg("expected \"%s\" in\nstdout:\n%s\nstderr:\n%s", says, r.out, r.err);
-    harness_run_free(&r);
-}
-
+/* `clinic` as the person whose token is given (NULL: the harness admin). */
+#define CLINIC_AS(token, ...)                                                                      \
+    harness_cli_as(daemon_.url, who(token), (const char *const[]){__VA_ARGS__, NULL})
 #define EXPECT(token, status, says, ...)                                                           \
-    expect((token), (status), (says), (const char *const[]){__VA_ARGS__, NULL})
+    harness_cli_expect(daemon_.url, who(token), (status), (says),                                  \
+                       (const char *const[]){__VA_ARGS__, NULL})
 
 /* The first value of one statement, built printf-style, as a number. */
 static long long sql_number(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -69,35 +69,9 @@ static int teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
-static struct harness_run run_as(const char *token, const char *const *args)
-{
-    const char *argv[40] = {"--url", daemon_.url};
-    int n = 2;
-    for (int i = 0; args[i] && n < 39; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    char env_token[96];
-    snprintf(env_token, sizeof env_token, "CLINIC_TOKEN=%s", token);
-    const char *env[] = {env_token, NULL};
-    struct harness_run r = {0};
-    r.status = harness_run_cli(argv, env, &r.out, &r.err);
-    assert_non_null(r.out);
-    assert_non_null(r.err);
-    return r;
-}
-
-static void expect(const char *token, int status, const char *says, const char *const *args)
-{
-    struct harness_run r = run_as(token, args);
-    if (r.status != status)
-        fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", r.status, status, r.out, r.err);
-    if (says && !strstr(r.out, says) && !strstr(r.err, says))
-        fail_msg("expected \"%s\" in\nstdout:\n%s\nstderr:\n%s", says, r.out, r.err);
-    harness_run_free(&r);
-}
-
 #define EXPECT(token, status, says, ...)                                                           \
-    expect((token), (status), (says), (const char *const[]){__VA_ARGS__, NULL})
+    harness_cli_expect(daemon_.url, (token), (status), (says),                                     \
+                       (const char *const[]){__VA_ARGS__, NULL})
 
 /* The id of client `who`'s appointment at `clock` on the day in `status` ('' for any), held
  * (held_until set) or not; 0 when there is none. */
@@ -161,14 +135,15 @@ static void clients_wait_first_come_first_served(void **state)
     EXPECT(desk, 0, "Added waitlist entry", "waitlist", "add", "--client", ids[3], "--service",
            service, "--from", day, "--to", day, "--earliest", "14:00", "--latest", "17:00");
     /* the desk sees the whole list in order; B sees only their own */
-    struct harness_run r = run_as(desk, (const char *const[]){"waitlist", "list", NULL});
+    struct harness_run r =
+        harness_cli_as(daemon_.url, desk, (const char *const[]){"waitlist", "list", NULL});
     assert_int_equal(r.status, 0);
     char *b = strstr(r.out, "Client 2"), *c = strstr(r.out, "Client 3"),
          *d = strstr(r.out, "Client 4");
     if (!b || !c || !d || !(b < c && c < d))
         fail_msg("the desk's list is not B, C, D in order:\n%s", r.out);
     harness_run_free(&r);
-    r = run_as(token_b, (const char *const[]){"waitlist", "list", NULL});
+    r = harness_cli_as(daemon_.url, token_b, (const char *const[]){"waitlist", "list", NULL});
     assert_int_equal(r.status, 0);
     harness_assert_contains(r.out, "Client 2");
     assert_null(strstr(r.out, "Client 3"));
@@ -252,8 +227,8 @@ static void an_accepted_offer_is_an_ordinary_booking(void **state)
     snprintf(offer_id, sizeof offer_id, "%lld", offer);
     EXPECT(token_b, 0, "Accepted", "waitlist", "accept", offer_id);
     assert_int_equal(appointment_of(1, "11:00", "booked", false), offer);
-    struct harness_run r =
-        run_as(token_b, (const char *const[]){"--json", "waitlist", "list", "--all", NULL});
+    struct harness_run r = harness_cli_as(
+        daemon_.url, token_b, (const char *const[]){"--json", "waitlist", "list", "--all", NULL});
     assert_int_equal(r.status, 0);
     harness_assert_contains(r.out, "WAITLIST_STATUS_BOOKED");
     harness_run_free(&r);
