@@ -170,10 +170,13 @@ static void a_time_taken_meanwhile_is_told_in_plain_words(void **state)
     strftime(today, sizeof today, "%Y-%m-%d", &tm);
     harness_date_add(today, 7, week, sizeof week);
     snprintf(other, sizeof other, "%lld", clinic.client_ids[1]);
-    const char *extra[] = {
-        "--scenario", "taken",       "--staff-token", daemon_.admin_token, "--other-client",
-        other,        "--first-day", today,           "--last-day",        week,
-        NULL};
+    /* "--staff-token=T" in one word: a token may begin with '-', which argparse would otherwise
+     * take for an option of its own */
+    char staff[128];
+    snprintf(staff, sizeof staff, "--staff-token=%s", daemon_.admin_token);
+    const char *extra[] = {"--scenario", "taken",       staff, "--other-client",
+                           other,        "--first-day", today, "--last-day",
+                           week,         NULL};
     assert_int_equal(run_script(extra), 0);
     assert_int_equal(harness_sql_id(db_url,
                                     "SELECT count(*) FROM appointments WHERE client_id = %lld"
