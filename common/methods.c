@@ -187,6 +187,12 @@ static const struct method_rule rules[] = {
        ROLES(ALL, ALL, _, OWN)),
     ON("Waitlist/DeclineOffer", MUTATES, TARGET_APPOINTMENT, "appointment_id",
        ROLES(ALL, ALL, _, OWN)),
+
+    /* reports: the clinic's numbers, the desk's and the owner's; a moment-old replica will do */
+    RULE("Reports/Utilisation", READS | STANDBY_OK, DESK),
+    RULE("Reports/Attendance", READS | STANDBY_OK, DESK),
+    RULE("Reports/Clients", READS | STANDBY_OK, DESK),
+    RULE("Reports/Courses", READS | STANDBY_OK, DESK),
 };
 
 #define N_RULES (sizeof rules / sizeof rules[0])

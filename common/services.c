@@ -17,6 +17,7 @@
 #include "clinic/v1/reflection.pb-c.h"
 #include "clinic/v1/scheduling.pb-c.h"
 #include "clinic/v1/server.pb-c.h"
+#include "clinic/v1/reports.pb-c.h"
 #include "clinic/v1/waitlist.pb-c.h"
 
 const ProtobufCServiceDescriptor *const clinic_services[] = {
@@ -42,6 +43,8 @@ const ProtobufCServiceDescriptor *const clinic_services[] = {
     &clinic__v1__intakes__descriptor,
     &clinic__v1__consents__descriptor,
     &clinic__v1__waitlist__descriptor,
+    /* the clinic's numbers, for the desk and the owner */
+    &clinic__v1__reports__descriptor,
     NULL,
 };
 

@@ -24,6 +24,7 @@ extern const struct handler_set svc_calendar_handlers;
 extern const struct handler_set svc_intakes_handlers;
 extern const struct handler_set svc_consents_handlers;
 extern const struct handler_set svc_waitlist_handlers;
+extern const struct handler_set svc_reports_handlers;
 
 const struct handler_entry handler_table[] = {
     {&svc_health_handlers, false},
@@ -48,5 +49,7 @@ const struct handler_entry handler_table[] = {
     {&svc_intakes_handlers, false},
     {&svc_consents_handlers, false},
     {&svc_waitlist_handlers, false},
+    /* the clinic's numbers, for the desk and the owner */
+    {&svc_reports_handlers, false},
     {NULL, false},
 };

@@ -32,6 +32,7 @@ extern const struct command intake_commands[];
 extern const struct command consent_commands[];
 extern const struct command waitlist_commands[];
 extern const struct command measure_commands[];
+extern const struct command report_commands[];
 extern const struct command course_commands[];
 extern const struct command admin_entities[];
 extern const struct command demo_commands[];
@@ -142,6 +143,11 @@ const struct command cli_commands[] = {
      .subcommands = measure_commands,
      .details = "The daemon scores them and marks clinically important change (Ostelo et al. "
                 "2008;\nSTarT Back: Hill et al. 2008). Never the front desk's: clinical data."},
+    {.name = "report",
+     .summary = "the clinic's numbers over a period: utilisation, attendance, clients, courses",
+     .subcommands = report_commands,
+     .details = "For the front desk and the owner. Days are the location's local days, --from\n"
+                "and --to both included; --csv prints RFC 4180 CSV, --json the reply."},
     {.name = "progress",
      .run = cmd_progress,
      .summary = "a client's course of care: pain, ODI and every questionnaire over time, in a "
