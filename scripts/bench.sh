@@ -2,7 +2,7 @@
 # bench.sh: builds a Release tree in build-bench/, starts a private clinicd on its embedded
 # PostgreSQL on free loopback ports, runs the benchmarks against it and takes it all down.
 #
-#   bash scripts/bench.sh                      rpc_overhead, slots and booking, with defaults
+#   bash scripts/bench.sh                      rpc_overhead, slots, booking and reports, with defaults
 #   bash scripts/bench.sh NAME [options]       one of them with its own options, e.g.
 #                                              bash scripts/bench.sh booking --seconds 10
 #   bash scripts/bench.sh [rpc_overhead options]   as before: rpc_overhead alone
@@ -12,7 +12,7 @@
 #                                              synchronous secondary) beside the same run on the
 #                                              embedded single PostgreSQL
 #
-# Each program prints its own --help. booking and slots get the daemon's database
+# Each program prints its own --help. booking, slots and reports get the daemon's database
 # (--database) to set up their clinic and for pgbench; they leave their rows in it, which is
 # why every run starts a fresh cluster in a temporary folder.
 #
@@ -36,7 +36,7 @@ bin="$build/bin"
 workers="${CLINIC_BENCH_WORKERS:-}"
 startup_timeout_s=60
 stop_timeout_s=30
-all_benchmarks=(rpc_overhead slots booking)
+all_benchmarks=(rpc_overhead slots booking reports)
 # failover is not among them: it starts three more PostgreSQL servers and takes a minute or two.
 ha_dir=""
 ha_pid=""
@@ -50,7 +50,7 @@ log() { echo "bench: $*" >&2; }
 selected=("${all_benchmarks[@]}")
 if [ $# -gt 0 ]; then
     case "$1" in
-    rpc_overhead | slots | booking | failover)
+    rpc_overhead | slots | booking | reports | failover)
         selected=("$1")
         shift
         ;;

@@ -152,28 +152,38 @@ $$;
 -- Courses of sessions, per service and in total. A course is completed when every session of
 -- it was attended; it ended early when none is left to come but one was cancelled or missed;
 -- both are counted in the period their last session falls in. One is in progress at the end
--- of the period when it had begun by then and a session of it was still to come.
+-- of the period when it had begun by then and a session of it lies after it. Every course
+-- counted has a session from the period's start on, so only those are read: the report costs
+-- the period, not the years before it.
 CREATE OR REPLACE FUNCTION clinic_report_courses(p_location bigint, p_first date, p_last date)
 RETURNS TABLE (kind text, service_id bigint, service_name text, started bigint, completed bigint,
                ended_early bigint, in_progress bigint, sessions_attended bigint,
                completion_rate numeric)
 LANGUAGE sql STABLE AS $$
     WITH span AS MATERIALIZED (SELECT clinic_report_span(p_location, p_first, p_last) AS r),
+    candidate AS MATERIALIZED (
+        SELECT DISTINCT a.course_id AS id
+        FROM appointments a, span
+        WHERE a.location_id = p_location AND a.start_at >= lower(span.r) AND a.course_id IS NOT NULL),
+    -- each course's sessions through appointments_course, course by course (the planner
+    -- cannot know how few candidates a period has, and would read the whole table)
     course AS MATERIALIZED (
-        SELECT co.id, co.service_id, min(a.start_at) AS first_start, max(a.start_at) AS last_start,
-               count(*) AS planned,
-               count(*) FILTER (WHERE a.status = 'completed') AS attended,
-               count(*) FILTER (WHERE a.status IN ('booked', 'checked_in')) AS pending,
-               count(*) FILTER (WHERE a.status = 'completed' AND a.start_at <@ span.r) AS attended_in_period
-        FROM courses co JOIN appointments a ON a.course_id = co.id, span
-        WHERE co.location_id = p_location
-        GROUP BY co.id, co.service_id),
+        SELECT candidate.id, co.service_id, x.*
+        FROM candidate, span
+        CROSS JOIN LATERAL (SELECT c.service_id FROM courses c WHERE c.id = candidate.id) AS co
+        CROSS JOIN LATERAL (
+            SELECT min(a.start_at) AS first_start, max(a.start_at) AS last_start,
+                   count(*) AS planned,
+                   count(*) FILTER (WHERE a.status = 'completed') AS attended,
+                   count(*) FILTER (WHERE a.status IN ('booked', 'checked_in')) AS pending,
+                   count(*) FILTER (WHERE a.status = 'completed' AND a.start_at <@ span.r) AS attended_in_period
+            FROM appointments a WHERE a.course_id = candidate.id) AS x),
     judged AS (
         SELECT c.service_id,
                c.first_start <@ s.r AS started,
                c.pending = 0 AND c.attended = c.planned AND c.last_start <@ s.r AS completed,
                c.pending = 0 AND c.attended < c.planned AND c.last_start <@ s.r AS ended_early,
-               c.first_start < upper(s.r) AND (c.pending > 0 OR c.last_start >= upper(s.r)) AS in_progress,
+               c.first_start < upper(s.r) AND c.last_start >= upper(s.r) AS in_progress,
                c.attended_in_period
         FROM course c, span s),
     counted AS (
