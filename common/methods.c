@@ -193,6 +193,10 @@ static const struct method_rule rules[] = {
     RULE("Reports/Attendance", READS | STANDBY_OK, DESK),
     RULE("Reports/Clients", READS | STANDBY_OK, DESK),
     RULE("Reports/Courses", READS | STANDBY_OK, DESK),
+
+    /* a client's data, exported (GDPR articles 15 and 20): the admin answers a request, a client
+     * may take their own; the desk may not, as the export holds the clinical record */
+    ON("ClientData/ExportClient", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, _, OWN)),
 };
 
 #define N_RULES (sizeof rules / sizeof rules[0])

@@ -17,6 +17,7 @@
 #include "clinic/v1/reflection.pb-c.h"
 #include "clinic/v1/scheduling.pb-c.h"
 #include "clinic/v1/server.pb-c.h"
+#include "clinic/v1/client_data.pb-c.h"
 #include "clinic/v1/reports.pb-c.h"
 #include "clinic/v1/waitlist.pb-c.h"
 
@@ -45,6 +46,8 @@ const ProtobufCServiceDescriptor *const clinic_services[] = {
     &clinic__v1__waitlist__descriptor,
     /* the clinic's numbers, for the desk and the owner */
     &clinic__v1__reports__descriptor,
+    /* a client's data, exported */
+    &clinic__v1__client_data__descriptor,
     NULL,
 };
 

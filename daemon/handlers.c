@@ -25,6 +25,7 @@ extern const struct handler_set svc_intakes_handlers;
 extern const struct handler_set svc_consents_handlers;
 extern const struct handler_set svc_waitlist_handlers;
 extern const struct handler_set svc_reports_handlers;
+extern const struct handler_set svc_client_data_handlers;
 
 const struct handler_entry handler_table[] = {
     {&svc_health_handlers, false},
@@ -51,5 +52,7 @@ const struct handler_entry handler_table[] = {
     {&svc_waitlist_handlers, false},
     /* the clinic's numbers, for the desk and the owner */
     {&svc_reports_handlers, false},
+    /* a client's data, exported */
+    {&svc_client_data_handlers, false},
     {NULL, false},
 };

@@ -445,6 +445,8 @@ static int client_erase(struct cli *cli, int argc, char **argv)
                       &clinic__v1__client__descriptor, print_client, "Erased");
 }
 
+int cmd_client_export(struct cli *cli, int argc, char **argv); /* cmd_client_export.c */
+
 const struct command admin_client_verbs[] = {
     VERB("create", client_create, "add a client"),
     VERB("get", client_get, "show a client"),
@@ -453,5 +455,12 @@ const struct command admin_client_verbs[] = {
     VERB("archive", client_archive, "archive a client (their clinical record stays)"),
     VERB("erase", client_erase,
          "redact a client's contact details on request (appointments, notes and audit stay)"),
+    {.name = "export",
+     .run = cmd_client_export,
+     .summary = "everything held about a client, as one JSON document (GDPR articles 15, 20)",
+     .details = "Contact data, accounts, appointments, courses, notes with their amendments,\n"
+                "health histories, consents, questionnaires, waitlist, messages sent, and the\n"
+                "audit rows about them. Each export is itself audited. Example:\n"
+                "  clinic admin client export 7 --output client-7.json"},
     COMMANDS_END,
 };
