@@ -302,3 +302,19 @@ void rowmap_reply_list(struct call *call, const struct db_stmt *stmt, const char
     }
     db_result_free(r);
 }
+
+void rowmap_reply_all(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                      const ProtobufCMessageDescriptor *list_desc, const char *field)
+{
+    struct db_result *r;
+    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return;
+    }
+    ProtobufCMessage *list = rowmap_new(call, list_desc);
+    if (!list)
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+    else if (rowmap_fill_list(call, list, field, r, db_rows(r)))
+        call_reply(list, call);
+    db_result_free(r);
+}

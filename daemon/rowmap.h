@@ -55,6 +55,11 @@ void rowmap_reply_list(struct call *call, const struct db_stmt *stmt, const char
                        const ProtobufCMessageDescriptor *list_desc, const char *field,
                        uint32_t page_size);
 
+/* For lists that are never long (a client's consents, a therapist's weekly hours): runs stmt and
+ * answers with a `list_desc` message whose repeated message field `field` holds every row. */
+void rowmap_reply_all(struct call *call, const struct db_stmt *stmt, const char *const *params,
+                      const ProtobufCMessageDescriptor *list_desc, const char *field);
+
 /* Fills the repeated message field `field` of list (a message in the arena) with all rows of r
  * as messages. False when out of memory or a value does not convert (the call is failed). */
 __attribute__((warn_unused_result)) bool rowmap_fill_list(struct call *call, ProtobufCMessage *list,

@@ -99,18 +99,8 @@ HANDLER(svc_consents_list_consents, Consents, ListConsentsRequest, ListConsentsR
     const char *client = param_i64(call, in->client_id);
     if (!check_client_exists(call, in->client_id))
         return;
-    struct db_result *r;
-    if (db_query(call->db, &list_stmt, (const char *[]){client}, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    Clinic__V1__ListConsentsResponse *out = (Clinic__V1__ListConsentsResponse *)rowmap_new(
-        call, &clinic__v1__list_consents_response__descriptor);
-    if (out && rowmap_fill_list(call, &out->base, "consents", r, db_rows(r)))
-        call_reply(&out->base, call);
-    else if (!out)
-        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
-    db_result_free(r);
+    rowmap_reply_all(call, &list_stmt, (const char *[]){client},
+                     &clinic__v1__list_consents_response__descriptor, "consents");
 }
 
 static Clinic__V1__Consents_Service consents = CLINIC__V1__CONSENTS__INIT(svc_consents_);

@@ -229,18 +229,10 @@ HANDLER(svc_locations_add_closure, Locations, AddClosureRequest, Closure)
 
 HANDLER(svc_locations_list_closures, Locations, ListClosuresRequest, ListClosuresResponse)
 {
-    struct db_result *r;
     if (!check_id(call, "location_id", in->location_id))
         return;
-    if (db_query(call->db, &list_closures_stmt, (const char *[]){param_i64(call, in->location_id)},
-                 &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__list_closures_response__descriptor);
-    if (out && rowmap_fill_list(call, out, "closures", r, db_rows(r)))
-        call_reply(out, call);
-    db_result_free(r);
+    rowmap_reply_all(call, &list_closures_stmt, (const char *[]){param_i64(call, in->location_id)},
+                     &clinic__v1__list_closures_response__descriptor, "closures");
 }
 
 HANDLER(svc_locations_delete_closure, Locations, DeleteClosureRequest, DeleteClosureResponse)

@@ -325,16 +325,8 @@ HANDLER(svc_therapists_list_working_hours, Therapists, ListWorkingHoursRequest,
     if (!check_id(call, "therapist_id", in->therapist_id) ||
         !find_therapist(call, in->therapist_id, &zone))
         return;
-    struct db_result *r;
-    if (db_query(call->db, &list_hours_stmt, (const char *[]){param_i64(call, in->therapist_id)},
-                 &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__list_working_hours_response__descriptor);
-    if (out && rowmap_fill_list(call, out, "hours", r, db_rows(r)))
-        call_reply(out, call);
-    db_result_free(r);
+    rowmap_reply_all(call, &list_hours_stmt, (const char *[]){param_i64(call, in->therapist_id)},
+                     &clinic__v1__list_working_hours_response__descriptor, "hours");
 }
 
 /* Deleting a rule is always allowed: appointments already booked inside it stay booked (the
@@ -413,17 +405,9 @@ HANDLER(svc_therapists_list_time_off, Therapists, ListTimeOffRequest, ListTimeOf
     if (!check_id(call, "therapist_id", in->therapist_id) ||
         !find_therapist(call, in->therapist_id, &zone))
         return;
-    struct db_result *r;
-    if (db_query(call->db, &list_time_off_stmt,
-                 (const char *[]){param_i64(call, in->therapist_id), zone[0] ? zone : "UTC"},
-                 &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    ProtobufCMessage *out = rowmap_new(call, &clinic__v1__list_time_off_response__descriptor);
-    if (out && rowmap_fill_list(call, out, "time_off", r, db_rows(r)))
-        call_reply(out, call);
-    db_result_free(r);
+    rowmap_reply_all(call, &list_time_off_stmt,
+                     (const char *[]){param_i64(call, in->therapist_id), zone[0] ? zone : "UTC"},
+                     &clinic__v1__list_time_off_response__descriptor, "time_off");
 }
 
 HANDLER(svc_therapists_delete_time_off, Therapists, DeleteTimeOffRequest, DeleteTimeOffResponse)

@@ -94,19 +94,9 @@ HANDLER(svc_waitlist_list_entries, Waitlist, ListWaitlistRequest, ListWaitlistRe
 {
     if (!check_optional_id(call, "location_id", in->location_id))
         return;
-    struct db_result *r;
     const char *params[] = {param_i64(call, in->location_id), param_bool(in->include_closed)};
-    if (db_query(call->db, &list_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    Clinic__V1__ListWaitlistResponse *out = (Clinic__V1__ListWaitlistResponse *)rowmap_new(
-        call, &clinic__v1__list_waitlist_response__descriptor);
-    if (out && rowmap_fill_list(call, &out->base, "entries", r, db_rows(r)))
-        call_reply(&out->base, call);
-    else if (!out)
-        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
-    db_result_free(r);
+    rowmap_reply_all(call, &list_stmt, params, &clinic__v1__list_waitlist_response__descriptor,
+                     "entries");
 }
 
 HANDLER(svc_waitlist_remove_entry, Waitlist, WaitlistEntryRef, WaitlistEntry)
