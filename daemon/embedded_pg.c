@@ -20,6 +20,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "notify.h"
 #include "pg_programs.h"
 #include "status.h"
 
@@ -105,9 +106,15 @@ static bool run_pg_program(const struct embedded_pg *pg, char *const argv[], int
         args[n++] = argv[i];
     args[n] = NULL;
     snprintf(logpath, sizeof logpath, "%s/setup.log", pg->log_dir);
-    pid_t pid = fork();
-    if (pid < 0)
+    /* without systemd's notify socket: the server would report READY as if it were clinicd */
+    char **envp = notify_child_environ();
+    if (!envp)
         return false;
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(envp);
+        return false;
+    }
     if (pid == 0) {
         int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -117,9 +124,10 @@ static bool run_pg_program(const struct embedded_pg *pg, char *const argv[], int
         child_drop_privileges(pg);
         if (chdir(pg->root) != 0)
             _exit(126);
-        execv(prog, args);
+        execve(prog, args, envp);
         _exit(127);
     }
+    free(envp);
     int ws;
     while (waitpid(pid, &ws, 0) < 0)
         if (errno != EINTR)

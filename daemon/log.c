@@ -1,10 +1,16 @@
-/* log.c: timestamped single-line records on stderr, safe to call from any thread. */
+/* log.c: timestamped single-line records on stderr, safe to call from any thread. When stderr is
+ * systemd's journal stream, each line starts with its priority instead (sd-daemon(3)'s "<N>"
+ * prefix, SyslogLevelPrefix=) and the journal keeps the time itself. */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "status.h"
@@ -12,6 +18,41 @@
 static atomic_int current_level = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+static atomic_bool to_journal;
+
+int log_journal_priority(enum log_level level)
+{
+    /* sd-daemon.h's SD_DEBUG, SD_INFO, SD_WARNING, SD_ERR are syslog's numbers */
+    static const int priorities[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+    if ((int)level < 0 || level > LOG_LEVEL_ERROR)
+        return LOG_ERR;
+    return priorities[level];
+}
+
+bool log_stream_is_journal(const char *journal_stream, int fd)
+{
+    if (!journal_stream || !journal_stream[0])
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long dev = strtoull(journal_stream, &end, 10);
+    if (errno || end == journal_stream || *end != ':')
+        return false;
+    const char *ino_text = end + 1;
+    unsigned long long ino = strtoull(ino_text, &end, 10);
+    if (errno || end == ino_text || *end)
+        return false;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_use_journal_if_connected(void)
+{
+    atomic_store(&to_journal, log_stream_is_journal(getenv("JOURNAL_STREAM"), 2));
+}
 
 void log_set_level(enum log_level level)
 {
@@ -51,8 +92,13 @@ static void emit(enum log_level level, const char *text)
 {
     char stamp[40];
     char line[1200];
-    format_now(stamp, sizeof stamp);
-    snprintf(line, sizeof line, "%s %-5s %s\n", stamp, level_names[level], text);
+    if (atomic_load(&to_journal)) {
+        snprintf(line, sizeof line, "<%d>%-5s %s\n", log_journal_priority(level),
+                 level_names[level], text);
+    } else {
+        format_now(stamp, sizeof stamp);
+        snprintf(line, sizeof line, "%s %-5s %s\n", stamp, level_names[level], text);
+    }
     fputs(line, stderr);
 }
 

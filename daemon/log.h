@@ -8,6 +8,18 @@
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
 void log_set_level(enum log_level level);
+
+/* When stderr is systemd's journal stream (JOURNAL_STREAM names its device and inode), records
+ * from now on start with their syslog priority ("<3>" for error) and carry no timestamp; else
+ * they keep the timestamped format. Call once at start-up. */
+void log_use_journal_if_connected(void);
+
+/* The syslog priority of a level: error 3, warn 4, info 6, debug 7 (sd-daemon's SD_ERR ...). */
+int log_journal_priority(enum log_level level);
+
+/* True when journal_stream ("DEVICE:INODE", as systemd sets JOURNAL_STREAM) is the file open on
+ * fd; false for NULL, empty, malformed values or another file. */
+bool log_stream_is_journal(const char *journal_stream, int fd);
 bool log_level_enabled(enum log_level level);
 
 /* Parses "debug", "info", "warn" or "error"; false for anything else. */

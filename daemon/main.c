@@ -1,5 +1,6 @@
 /* main.c: clinicd's start-up and shutdown: settings, the embedded cluster, migrations, the event
- * socket and the worker pool; then wait for SIGINT/SIGTERM and take it all down in reverse. */
+ * socket and the worker pool; then wait for SIGINT/SIGTERM and take it all down in reverse.
+ * Under systemd it reports each step (notify.h): READY once serving, STOPPING on the signal. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "login_limit.h"
 #include "mailer.h"
 #include "migrate.h"
+#include "notify.h"
 #include "pool.h"
 #include "rpc.h"
 #include "status.h"
@@ -116,11 +118,13 @@ static bool start(struct daemon *d, char *err, size_t errlen)
     const char *url = d->cfg.database_url;
     if (!url[0]) {
         d->embedded = true;
+        notify_status("starting the embedded PostgreSQL in %s", d->cfg.data_dir);
         if (!embedded_pg_prepare(&d->pg, d->cfg.data_dir, d->cfg.pg_user, false, err, errlen) ||
             !embedded_pg_start(&d->pg, err, errlen))
             return false;
         url = d->pg.url;
     }
+    notify_status("applying migrations");
     if (!migrate_database(url, STARTUP_DB_WAIT_US, err, errlen))
         return false;
     if (!auth_init((int)d->cfg.password_hash_slots, (int)d->cfg.session_hours)) {
@@ -143,6 +147,7 @@ static bool start(struct daemon *d, char *err, size_t errlen)
         return false;
     d->server.committed = wake_relay;
     d->server.committed_arg = d;
+    notify_status("starting %d workers", (int)d->cfg.workers);
     struct pool_options opt = {
         .listen = listen_options_from(&d->cfg, d->cfg.listen_url),
         .database_url = url,
@@ -153,6 +158,17 @@ static bool start(struct daemon *d, char *err, size_t errlen)
         .server = &d->server,
     };
     return (d->pool = pool_start(&opt, err, errlen)) != NULL;
+}
+
+/* The watchdog's liveness check: every worker back at its loop or within its call's deadline. */
+static bool pool_alive(void *pool, char *why, size_t whylen)
+{
+    int64_t stuck_for_us = 0;
+    int id = pool_stuck_worker(pool, &stuck_for_us);
+    if (id)
+        snprintf(why, whylen, "worker %d is stuck (%lld s past its call's deadline and margin)", id,
+                 (long long)(stuck_for_us / 1000000));
+    return id == 0;
 }
 
 static void stop(struct daemon *d)
@@ -175,6 +191,8 @@ int main(int argc, char **argv)
 {
     static struct daemon d; /* large (paths): keep it off the stack */
     char err[1024];
+    notify_init();
+    log_use_journal_if_connected();
     if (argc > 1 && strcmp(argv[1], "bootstrap-admin") == 0)
         return bootstrap_admin_main(argc - 1, argv + 1);
     switch (config_load(&d.cfg, argc, argv, err, sizeof err)) {
@@ -193,16 +211,27 @@ int main(int argc, char **argv)
     block_signals(&signals);
 
     int exit_code = 0;
-    if (!start(&d, err, sizeof err)) {
+    if (!notify_watchdog_start()) {
+        log_msg(LOG_LEVEL_ERROR, "cannot start: no thread for systemd's watchdog");
+        exit_code = 1;
+    } else if (!start(&d, err, sizeof err)) {
         log_msg(LOG_LEVEL_ERROR, "cannot start: %s", err);
+        notify_status("cannot start: %s", err);
         exit_code = 1;
     } else {
         log_msg(LOG_LEVEL_INFO, "clinicd %s ready on %s; try: clinic --url %s health",
                 CLINIC_VERSION, pool_url(d.pool), pool_url(d.pool));
+        notify_watchdog_watch(pool_alive, d.pool);
+        notify_ready("serving on %s (events on %s) with %d workers%s", pool_url(d.pool),
+                     d.server.events_url, (int)d.cfg.workers,
+                     d.embedded ? " on the embedded PostgreSQL" : "");
         int sig = 0;
         sigwait(&signals, &sig);
         log_msg(LOG_LEVEL_INFO, "%s received: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        notify_stopping("shutting down: calls in flight may finish for %ld ms",
+                        (long)d.cfg.shutdown_grace_ms);
     }
+    notify_watchdog_stop();
     stop(&d);
     config_free(&d.cfg);
     log_msg(LOG_LEVEL_INFO, "stopped");

@@ -10,6 +10,11 @@
  * receive timeout that expires while the socket closes runs its cancel function on the freed
  * socket (nng_close then aborts the daemon with "pthread_mutex_unlock: Invalid argument"), and
  * freeing the aio is what waits out an expiry already under way.
+ *
+ * Liveness (for systemd's watchdog, see notify.c): every worker stamps, each time round its loop
+ * and before each call, the instant after which it counts as stuck: STALL_MARGIN_US after a
+ * receive that returns every RECV_POLL_MS, or, in a call, its deadline plus as long again (at
+ * least STALL_MARGIN_US). A worker past that point is far beyond any deadline the daemon keeps.
  */
 #include "pool.h"
 
@@ -23,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "listen.h"
 #include "log.h"
@@ -40,6 +46,7 @@
  * CANCEL_WAIT_MS: shutdown takes at most the grace period and this. */
 #define CANCEL_REPEAT_MS 100
 #define CANCEL_WAIT_MS   1000
+#define STALL_MARGIN_US  (60 * 1000000LL)
 
 struct worker {
     struct pool *pool;
@@ -51,6 +58,7 @@ struct worker {
     struct db *db;
     struct standby *standby; /* NULL without --read-database */
     atomic_bool in_call;     /* serving a call it took: what pool_stop cancels after the grace */
+    atomic_llong stuck_after_us; /* now_us() past this: the worker is stuck (see the top) */
 };
 
 struct pool {
@@ -104,6 +112,70 @@ static void peer_address(nng_msg *msg, char *out, size_t len)
         snprintf(out, len, "local");
 }
 
+/* Reads one varint at *p (not past end) into *out; false when cut short. */
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    *out = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return false;
+        uint8_t byte = *(*p)++;
+        *out |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/* The envelope's deadline_ms (RpcRequest field 5, a varint), read without unpacking it: 0 when
+ * absent or when the bytes are not a well-formed envelope (rpc.c then refuses them). */
+static uint64_t peek_deadline_ms(const uint8_t *p, size_t len)
+{
+    const uint8_t *end = p + len;
+    uint64_t found = 0, key, value;
+    while (p < end) {
+        if (!read_varint(&p, end, &key))
+            return 0;
+        switch (key & 7) {
+        case 0: /* varint */
+            if (!read_varint(&p, end, &value))
+                return 0;
+            if (key >> 3 == 5)
+                found = value;
+            break;
+        case 1: /* 64-bit */
+            if (end - p < 8)
+                return 0;
+            p += 8;
+            break;
+        case 2: /* length-delimited */
+            if (!read_varint(&p, end, &value) || value > (uint64_t)(end - p))
+                return 0;
+            p += value;
+            break;
+        case 5: /* 32-bit */
+            if (end - p < 4)
+                return 0;
+            p += 4;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return found;
+}
+
+/* Stamps when the worker, now starting a call with this budget, would count as stuck. */
+static void stamp_call(struct worker *w, nng_msg *msg)
+{
+    uint64_t budget_ms = peek_deadline_ms(nng_msg_body(msg), nng_msg_len(msg));
+    if (budget_ms == 0 || budget_ms > UINT32_MAX)
+        budget_ms = w->pool->server->default_deadline_ms;
+    int64_t budget_us = (int64_t)budget_ms * 1000;
+    int64_t margin_us = budget_us > STALL_MARGIN_US ? budget_us : STALL_MARGIN_US;
+    atomic_store(&w->stuck_after_us, now_us() + budget_us + margin_us);
+}
+
 static void serve_message(struct worker *w, nng_msg *msg)
 {
     uint8_t *reply = NULL;
@@ -138,6 +210,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct pool *pool = w->pool;
     while (!atomic_load(&pool->closing)) {
+        atomic_store(&w->stuck_after_us, now_us() + STALL_MARGIN_US);
         nng_aio_set_timeout(w->aio, RECV_POLL_MS);
         nng_ctx_recv(w->ctx, w->aio);
         nng_aio_wait(w->aio);
@@ -152,6 +225,7 @@ static void *worker_main(void *arg)
         }
         nng_msg *msg = nng_aio_get_msg(w->aio);
         atomic_fetch_add(&pool->busy, 1);
+        stamp_call(w, msg);
         if (atomic_load(&pool->stopping)) {
             refuse_message(w, msg);
         } else {
@@ -182,6 +256,7 @@ static bool start_worker(struct pool *pool, struct worker *w, const struct pool_
     const char *database_url = opt->database_url;
     int rv;
     w->pool = pool;
+    atomic_store(&w->stuck_after_us, now_us() + STALL_MARGIN_US);
     if ((rv = nng_ctx_open(&w->ctx, pool->sock)) != 0 ||
         (rv = nng_aio_alloc(&w->aio, NULL, NULL))) {
         snprintf(err, errlen, "cannot set up worker %d: %s", w->id, nng_strerror(rv));
@@ -233,6 +308,20 @@ fail:
 const char *pool_url(const struct pool *pool)
 {
     return listen_url(pool->listener);
+}
+
+int pool_stuck_worker(struct pool *pool, int64_t *stuck_for_us)
+{
+    int64_t now = now_us();
+    for (int i = 0; i < pool->n_workers; i++) {
+        struct worker *w = &pool->workers[i];
+        int64_t after = atomic_load(&w->stuck_after_us);
+        if (w->started && now > after) {
+            *stuck_for_us = now - after;
+            return w->id;
+        }
+    }
+    return 0;
 }
 
 /* Cancels, in the database, the calls that outlived the grace period: each rolls back and is

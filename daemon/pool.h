@@ -31,6 +31,12 @@ __attribute__((warn_unused_result)) struct pool *pool_start(const struct pool_op
 /* The URL clients reach the pool at (the listen URL, with the real port when it was 0). */
 const char *pool_url(const struct pool *pool);
 
+/* The id of a worker that is stuck: not back at its receive loop long after a receive should
+ * have returned, or in one call far beyond the call's deadline (see pool.c); 0 when every worker
+ * makes progress. *stuck_for_us: how long past that point. Safe from any thread while the pool
+ * runs. */
+int pool_stuck_worker(struct pool *pool, int64_t *stuck_for_us);
+
 /* Stops taking new calls, lets calls in flight finish for up to grace_ms, then closes the socket,
  * joins the workers and closes their connections. */
 void pool_stop(struct pool *pool, long grace_ms);
