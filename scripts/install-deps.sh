@@ -17,6 +17,10 @@ set -euo pipefail
 #                                      tests call it over HTTP with libcurl
 #   libsystemd-dev                     sd_notify: clinicd tells systemd when it is ready, what it
 #                                      does (STATUS) and that its workers live (the watchdog)
+#   scdoc                              builds the manual pages clinicd(8) and clinic(1) from docs/man
+#   file                               CPack's .deb (cpack -G DEB) looks at each file with it before
+#                                      dpkg-shlibdeps derives the package's library dependencies
+#   systemd                            systemd-analyze verifies the units in packaging/systemd
 #   python3-aiosmtpd                   the mail tests' SMTP server (tests/integration/smtp_sink.py),
 #                                      and a local sink to read reminders in (README)
 #   wrk                                the gateway's benchmark: Book as JSON over HTTP (bench/booking)
@@ -43,7 +47,8 @@ set -euo pipefail
 #                                      (scripts/ha.sh, tests/integration/test_failover.c)
 packages=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
           libpq-dev postgresql libsodium-dev libjansson-dev libmicrohttpd-dev libical-dev
-          libcurl4-openssl-dev libsystemd-dev libcmocka-dev postgresql-15-pgtap
+          libcurl4-openssl-dev libsystemd-dev libcmocka-dev
+          scdoc file systemd postgresql-15-pgtap
           clang libclang-rt-14-dev llvm clang-format faketime
           openssl procps util-linux ca-certificates git python3
           pg-auto-failover-cli postgresql-15-auto-failover
