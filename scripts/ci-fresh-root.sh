@@ -3,6 +3,11 @@
 # Debian 12 (bookworm, minbase) root made with debootstrap, with a fresh clone of this commit at
 # /root/clinicd, as root, CI=true and no standard input, it runs
 #   bash scripts/test.sh                 the README's test command, the whole suite;
+#   bash scripts/deb-check.sh build-release
+#                                        the .deb: built with cpack from the suite's Release tree,
+#                                        its Depends checked, installed with apt-get, its
+#                                        /usr/sbin/clinicd run as the clinicd user and asked for
+#                                        its health by /usr/bin/clinic, then purged;
 #   bash scripts/first-ten-minutes.sh    the README's first steps: run.sh answers `clinic health`,
 #                                        then bootstrap-admin, login, demo load, slots, book.
 # /proc and /dev are mounted in the root and unmounted afterwards, also on failure or timeout.
@@ -127,7 +132,8 @@ set +e
 /usr/bin/timeout --kill-after=30 "$time_limit_s" /usr/sbin/chroot "$root" /usr/bin/env -i \
     HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     CI=true TERM=dumb LANG=C.UTF-8 \
-    /bin/bash -c "cd $clone && bash scripts/test.sh && bash scripts/first-ten-minutes.sh" </dev/null
+    /bin/bash -c "cd $clone && bash scripts/test.sh && bash scripts/deb-check.sh build-release &&
+                  bash scripts/first-ten-minutes.sh" </dev/null
 rc=$?
 set -e
 say "finished in $((SECONDS - started)) s with exit status $rc"
