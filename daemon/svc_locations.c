@@ -19,7 +19,8 @@
     "id, name, time_zone, min_notice_minutes, max_advance_days, slot_step_minutes,"                \
     " cancellation_window_hours, archived, check_in_opens_minutes, address, language,"             \
     " (extract(epoch FROM reminder_lead) / 60)::bigint AS reminder_lead_minutes, cancel_contact,"  \
-    " waitlist_hold_minutes"
+    " waitlist_hold_minutes, currency, package_draw_late_cancel, package_draw_no_show,"            \
+    " late_cancel_fee_cents, late_cancel_fee_percent, no_show_fee_cents, no_show_fee_percent"
 #define CLOSURE_COLUMNS "id, location_id, first_day::text, last_day::text, reason"
 
 static const struct db_stmt create_stmt = {
@@ -43,9 +44,16 @@ static const struct db_stmt update_stmt = {
     " address = coalesce($9, address), language = coalesce($10, language),"
     " reminder_lead = coalesce(make_interval(mins => $11::int), reminder_lead),"
     " cancel_contact = coalesce($12, cancel_contact),"
-    " waitlist_hold_minutes = coalesce($13::int, waitlist_hold_minutes)"
+    " waitlist_hold_minutes = coalesce($13::int, waitlist_hold_minutes),"
+    " currency = coalesce($14, currency),"
+    " package_draw_late_cancel = coalesce($15::boolean, package_draw_late_cancel),"
+    " package_draw_no_show = coalesce($16::boolean, package_draw_no_show),"
+    " late_cancel_fee_cents = coalesce($17::bigint, late_cancel_fee_cents),"
+    " late_cancel_fee_percent = coalesce($18::int, late_cancel_fee_percent),"
+    " no_show_fee_cents = coalesce($19::bigint, no_show_fee_cents),"
+    " no_show_fee_percent = coalesce($20::int, no_show_fee_percent)"
     " WHERE id = $1 RETURNING " LOCATION_COLUMNS,
-    13};
+    20};
 static const struct db_stmt archive_stmt = {
     "UPDATE locations SET archived = true WHERE id = $1 RETURNING " LOCATION_COLUMNS, 1};
 /* A closure may not strand booked appointments: the trigger on closures
@@ -139,6 +147,38 @@ static bool language_tag_ok(const char *s)
     return true;
 }
 
+/* The money settings named in the mask: a currency code of three capital letters, fees from 0
+ * to 1000000.00 or 0 to 100 percent, and a fee that is an amount or a percent, not both (the
+ * table's CHECKs say the same; a fee given in one form clears the other only when the caller
+ * masks both, as `clinic admin location update` does). */
+static void check_money_settings(struct call *call, const Clinic__V1__UpdateLocationRequest *in,
+                                 char *const *mask, size_t n)
+{
+    if (check_in_mask(mask, n, "currency")) {
+        const char *c = in->currency;
+        if (strlen(c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' || c[2] < 'A' ||
+            c[2] > 'Z')
+            call_violation(call, "currency", "must be an ISO 4217 code such as EUR, CHF or GBP");
+    }
+    static const struct {
+        const char *cents, *percent;
+    } fees[2] = {{"late_cancel_fee_cents", "late_cancel_fee_percent"},
+                 {"no_show_fee_cents", "no_show_fee_percent"}};
+    int64_t cents[2] = {in->late_cancel_fee_cents, in->no_show_fee_cents};
+    uint32_t percent[2] = {in->late_cancel_fee_percent, in->no_show_fee_percent};
+    for (int i = 0; i < 2; i++) {
+        bool has_cents = check_in_mask(mask, n, fees[i].cents);
+        bool has_percent = check_in_mask(mask, n, fees[i].percent);
+        if (has_cents && (cents[i] < 0 || cents[i] > 100000000))
+            call_violation(call, fees[i].cents, "must be from 0 to 100000000 cents (1000000.00)");
+        if (has_percent && percent[i] > 100)
+            call_violation(call, fees[i].percent, "must be from 0 to 100 percent");
+        if (has_cents && has_percent && cents[i] > 0 && percent[i] > 0)
+            call_violation(call, fees[i].percent,
+                           "a fee is an amount or a percent of the price, not both");
+    }
+}
+
 HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Location)
 {
     static const char *const fields[] = {"name",
@@ -153,6 +193,13 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
                                          "reminder_lead_minutes",
                                          "cancel_contact",
                                          "waitlist_hold_minutes",
+                                         "currency",
+                                         "package_draw_late_cancel",
+                                         "package_draw_no_show",
+                                         "late_cancel_fee_cents",
+                                         "late_cancel_fee_percent",
+                                         "no_show_fee_cents",
+                                         "no_show_fee_percent",
                                          NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
@@ -180,6 +227,7 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
     if (check_in_mask(mask, n, "waitlist_hold_minutes") &&
         (in->waitlist_hold_minutes < 5 || in->waitlist_hold_minutes > 2880))
         call_violation(call, "waitlist_hold_minutes", "must be from 5 to 2880 (two days)");
+    check_money_settings(call, in, mask, n);
     if (call->code == STATUS_OK && check_in_mask(mask, n, "time_zone"))
         check_time_zone(call, "time_zone", in->time_zone);
     if (call->code != STATUS_OK)
@@ -199,6 +247,13 @@ HANDLER(svc_locations_update_location, Locations, UpdateLocationRequest, Locatio
         IF_MASKED("reminder_lead_minutes", param_u32(call, in->reminder_lead_minutes)),
         IF_MASKED("cancel_contact", in->cancel_contact),
         IF_MASKED("waitlist_hold_minutes", param_u32(call, in->waitlist_hold_minutes)),
+        IF_MASKED("currency", in->currency),
+        IF_MASKED("package_draw_late_cancel", param_bool(in->package_draw_late_cancel)),
+        IF_MASKED("package_draw_no_show", param_bool(in->package_draw_no_show)),
+        IF_MASKED("late_cancel_fee_cents", param_i64(call, in->late_cancel_fee_cents)),
+        IF_MASKED("late_cancel_fee_percent", param_u32(call, in->late_cancel_fee_percent)),
+        IF_MASKED("no_show_fee_cents", param_i64(call, in->no_show_fee_cents)),
+        IF_MASKED("no_show_fee_percent", param_u32(call, in->no_show_fee_percent)),
     };
 #undef IF_MASKED
     rowmap_reply_one(call, &update_stmt, params, &clinic__v1__location__descriptor,

@@ -25,13 +25,13 @@
 
 #define SERVICE_COLUMNS                                                                            \
     "id, name, duration_minutes, buffer_before_minutes, buffer_after_minutes, price_cents,"        \
-    " required_features, active"
+    " required_features, active, tax_rate_bp"
 
 static const struct db_stmt create_stmt = {
     "INSERT INTO services (name, duration_minutes, buffer_before_minutes, buffer_after_minutes,"
-    " price_cents, required_features) VALUES ($1, $2, $3, $4, $5, $6::text[])"
+    " price_cents, required_features, tax_rate_bp) VALUES ($1, $2, $3, $4, $5, $6::text[], $7)"
     " RETURNING " SERVICE_COLUMNS,
-    6};
+    7};
 static const struct db_stmt get_stmt = {"SELECT " SERVICE_COLUMNS " FROM services WHERE id = $1",
                                         1};
 static const struct db_stmt list_stmt = {"SELECT " SERVICE_COLUMNS
@@ -44,9 +44,10 @@ static const struct db_stmt update_stmt = {
     " buffer_before_minutes = coalesce($4::int, buffer_before_minutes),"
     " buffer_after_minutes = coalesce($5::int, buffer_after_minutes),"
     " price_cents = coalesce($6::bigint, price_cents),"
-    " required_features = coalesce($7::text[], required_features)"
+    " required_features = coalesce($7::text[], required_features),"
+    " tax_rate_bp = coalesce($8::int, tax_rate_bp)"
     " WHERE id = $1 RETURNING " SERVICE_COLUMNS,
-    7};
+    8};
 static const struct db_stmt archive_stmt = {
     "UPDATE services SET active = false WHERE id = $1 RETURNING " SERVICE_COLUMNS, 1};
 
@@ -69,6 +70,14 @@ static void check_price(struct call *call, int64_t cents)
         call_violation(call, "price_cents", "must be from 0 to %d (cents)", PRICE_CENTS_MAX);
 }
 
+/* Basis points of tax in the price: 0 (none) to 10000 (100 %). */
+static void check_tax_rate(struct call *call, uint32_t bp)
+{
+    if (bp > 10000)
+        call_violation(call, "tax_rate_bp",
+                       "must be from 0 to 10000 basis points (0 %% to 100 %%; 1900 is 19 %%)");
+}
+
 HANDLER(svc_services_create_service, Services, CreateServiceRequest, Service)
 {
     check_text(call, "name", in->name, 1, 200);
@@ -76,6 +85,7 @@ HANDLER(svc_services_create_service, Services, CreateServiceRequest, Service)
     check_buffer(call, "buffer_before_minutes", in->buffer_before_minutes);
     check_buffer(call, "buffer_after_minutes", in->buffer_after_minutes);
     check_price(call, in->price_cents);
+    check_tax_rate(call, in->tax_rate_bp);
     check_features(call, "required_features", in->required_features, in->n_required_features);
     if (call->code != STATUS_OK)
         return;
@@ -84,7 +94,8 @@ HANDLER(svc_services_create_service, Services, CreateServiceRequest, Service)
                             param_u32(call, in->buffer_before_minutes),
                             param_u32(call, in->buffer_after_minutes),
                             param_i64(call, in->price_cents),
-                            param_text_array(call, in->required_features, in->n_required_features)};
+                            param_text_array(call, in->required_features, in->n_required_features),
+                            param_u32(call, in->tax_rate_bp)};
     for (size_t i = 1; i < sizeof params / sizeof params[0]; i++) {
         if (!params[i]) {
             call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
@@ -113,13 +124,9 @@ HANDLER(svc_services_list_services, Services, ListServicesRequest, ListServicesR
 
 HANDLER(svc_services_update_service, Services, UpdateServiceRequest, Service)
 {
-    static const char *const fields[] = {"name",
-                                         "duration_minutes",
-                                         "buffer_before_minutes",
-                                         "buffer_after_minutes",
-                                         "price_cents",
-                                         "required_features",
-                                         NULL};
+    static const char *const fields[] = {
+        "name",        "duration_minutes",  "buffer_before_minutes", "buffer_after_minutes",
+        "price_cents", "required_features", "tax_rate_bp",           NULL};
     char *const *mask = in->update_mask;
     size_t n = in->n_update_mask;
     check_id(call, "id", in->id);
@@ -138,6 +145,8 @@ HANDLER(svc_services_update_service, Services, UpdateServiceRequest, Service)
         check_price(call, in->price_cents);
     if (check_in_mask(mask, n, "required_features"))
         check_features(call, "required_features", in->required_features, in->n_required_features);
+    if (check_in_mask(mask, n, "tax_rate_bp"))
+        check_tax_rate(call, in->tax_rate_bp);
     if (call->code != STATUS_OK)
         return;
         /* NULL leaves a column as it is (coalesce in the statement). */
@@ -151,6 +160,7 @@ HANDLER(svc_services_update_service, Services, UpdateServiceRequest, Service)
         IF_MASKED("price_cents", param_i64(call, in->price_cents)),
         IF_MASKED("required_features",
                   param_text_array(call, in->required_features, in->n_required_features)),
+        IF_MASKED("tax_rate_bp", param_u32(call, in->tax_rate_bp)),
     };
     /* out of memory would turn a masked field into NULL, that is "unchanged": refuse instead
      * (params[i] holds fields[i - 1]) */

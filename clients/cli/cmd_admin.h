@@ -59,7 +59,7 @@ bool admin_parse(struct cli *cli, struct option *opts, int argc, char **argv, in
     {                                                                                              \
         .name = (verb_name), .run = (fn), .summary = (text)                                        \
     }
-#define MAX_MASK 16 /* the most fields one update names (a location has 11) */
+#define MAX_MASK 24 /* the most fields one update names (a location has 19) */
 
 extern const struct command admin_location_verbs[];
 extern const struct command admin_closure_verbs[];

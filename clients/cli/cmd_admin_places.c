@@ -2,11 +2,28 @@
  * closures, rooms, and the services (treatments) given in them. The shared machinery is in
  * cmd_admin.c. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "clinic/v1/admin.pb-c.h"
 #include "cmd_admin.h"
 
 /* ------------------------------------------------------------------ locations */
+
+/* "20.00", "50 % of the price" or "none", and whether a package pays instead. */
+static void print_fee(const char *label, int64_t cents, uint32_t percent, bool package_draws)
+{
+    char fee[64];
+    if (cents > 0)
+        snprintf(fee, sizeof fee, "%lld.%02lld", (long long)(cents / 100),
+                 (long long)(cents % 100));
+    else if (percent > 0)
+        snprintf(fee, sizeof fee, "%u %% of the price", percent);
+    else
+        snprintf(fee, sizeof fee, "none");
+    admin_line(label, "%s%s", fee,
+               package_draws ? "; a client's package pays it with a session when it can" : "");
+}
 
 static void print_location(const ProtobufCMessage *m, const char *done)
 {
@@ -24,6 +41,10 @@ static void print_location(const ProtobufCMessage *m, const char *done)
     admin_line("address", "%s", l->address[0] ? l->address : "-");
     admin_line("to cancel", "%s", l->cancel_contact[0] ? l->cancel_contact : "-");
     admin_line("waitlist offers", "held %u minutes", l->waitlist_hold_minutes);
+    admin_line("currency", "%s", l->currency);
+    print_fee("late-cancel fee", l->late_cancel_fee_cents, l->late_cancel_fee_percent,
+              l->package_draw_late_cancel);
+    print_fee("no-show fee", l->no_show_fee_cents, l->no_show_fee_percent, l->package_draw_no_show);
     if (l->archived)
         admin_line("archived", "yes");
 }
@@ -110,10 +131,64 @@ static int location_list(struct cli *cli, int argc, char **argv)
                       location_row);
 }
 
+/* A fee as the command line gives it: "20" or "20.50" (an amount), "50%" (a percent of the
+ * service's price), "0" or "none". Sets both forms (the other 0); false when it is neither. */
+static bool parse_fee(const char *s, int64_t *cents, uint32_t *percent)
+{
+    char *end;
+    *cents = 0;
+    *percent = 0;
+    if (strcmp(s, "none") == 0)
+        return true;
+    size_t n = strlen(s);
+    if (n > 1 && s[n - 1] == '%') {
+        long v = strtol(s, &end, 10);
+        if (end != s + n - 1 || v < 0 || v > 100 || s[0] < '0' || s[0] > '9')
+            return false;
+        *percent = (uint32_t)v;
+        return true;
+    }
+    long long whole = strtoll(s, &end, 10);
+    if (end == s || s[0] < '0' || s[0] > '9' || whole > 1000000)
+        return false;
+    long long frac = 0;
+    if (*end == '.') {
+        const char *f = end + 1;
+        if (f[0] < '0' || f[0] > '9' || (f[1] && (f[1] < '0' || f[1] > '9' || f[2])))
+            return false;
+        frac = (f[0] - '0') * 10 + (f[1] ? f[1] - '0' : 0);
+    } else if (*end) {
+        return false;
+    }
+    *cents = whole * 100 + frac;
+    return true;
+}
+
+/* Sets the fee option `name` (its value in *text) into cents and percent, and names both fields
+ * in the mask (a fee given as an amount clears a percent, and the other way round). Returns 0 or
+ * a usage error's exit status. */
+static int fee_option(struct cli *cli, const struct option *opts, const char *name,
+                      const char *text, int64_t *cents, uint32_t *percent, char **mask, size_t *n,
+                      const char *percent_field)
+{
+    if (!options_given(opts, name))
+        return 0;
+    if (!parse_fee(text, cents, percent))
+        return cli_usage_error(cli,
+                               "--%s must be an amount such as 20 or 20.50, a percent of the "
+                               "service's price such as 50%%, or none",
+                               name);
+    if (*n < MAX_MASK)
+        mask[(*n)++] = (char *)percent_field;
+    return 0;
+}
+
 static int location_update(struct cli *cli, int argc, char **argv)
 {
     Clinic__V1__UpdateLocationRequest req = CLINIC__V1__UPDATE_LOCATION_REQUEST__INIT;
     char *mask[MAX_MASK];
+    char *late_fee = NULL, *no_show_fee = NULL;
+    int draw_late = 0, draw_no_show = 0;
     struct option opts[] = {
         ID_ARG(&req.id, "the location"),
         LOCATION_FIELDS(&req, 0),
@@ -131,12 +206,39 @@ static int location_update(struct cli *cli, int argc, char **argv)
         OPT("waitlist-hold", OPTION_UINT, &req.waitlist_hold_minutes,
             "how long a waitlist offer is held for its client (5 to 2880)",
             .field = "waitlist_hold_minutes", .arg = "MINUTES"),
+        OPT("currency", OPTION_STRING, &req.currency,
+            "the currency of its prices, fees and receipts (ISO 4217, e.g. EUR)",
+            .field = "currency", .arg = "CODE"),
+        OPT("late-cancel-fee", OPTION_STRING, &late_fee,
+            "charged for a late cancellation: an amount (20.00), a percent of the price (50%) "
+            "or none",
+            .field = "late_cancel_fee_cents", .arg = "FEE"),
+        OPT("no-show-fee", OPTION_STRING, &no_show_fee,
+            "charged for a no-show: an amount (20.00), a percent of the price (50%) or none",
+            .field = "no_show_fee_cents", .arg = "FEE"),
+        OPT("package-draw-late-cancel", OPTION_CHOICE, &draw_late,
+            "on: a late cancellation uses up a session of the client's package instead of the fee",
+            .field = "package_draw_late_cancel", .choices = "off|on"),
+        OPT("package-draw-no-show", OPTION_CHOICE, &draw_no_show,
+            "on: a no-show uses up a session of the client's package instead of the fee",
+            .field = "package_draw_no_show", .choices = "off|on"),
         OPTIONS_END,
     };
     int code;
     if (!admin_parse(cli, opts, argc, argv, &code) ||
         (code = admin_mask(cli, opts, mask, MAX_MASK, &req.n_update_mask)) != 0)
         return code;
+    if ((code = fee_option(cli, opts, "late-cancel-fee", late_fee, &req.late_cancel_fee_cents,
+                           &req.late_cancel_fee_percent, mask, &req.n_update_mask,
+                           "late_cancel_fee_percent")) != 0 ||
+        (code = fee_option(cli, opts, "no-show-fee", no_show_fee, &req.no_show_fee_cents,
+                           &req.no_show_fee_percent, mask, &req.n_update_mask,
+                           "no_show_fee_percent")) != 0) {
+        options_free(opts);
+        return code;
+    }
+    req.package_draw_late_cancel = draw_late == 1;
+    req.package_draw_no_show = draw_no_show == 1;
     req.update_mask = mask;
     return admin_call(cli, opts, "/clinic.v1.Locations/UpdateLocation", &req.base,
                       &clinic__v1__location__descriptor, print_location, "Updated");
@@ -346,8 +448,8 @@ static void print_service(const ProtobufCMessage *m, const char *done)
     admin_line("duration", "%u minutes", s->duration_minutes);
     admin_line("buffers", "%u minutes before, %u after", s->buffer_before_minutes,
                s->buffer_after_minutes);
-    admin_line("price", "%lld.%02lld", (long long)(s->price_cents / 100),
-               (long long)(s->price_cents % 100));
+    admin_line("price", "%lld.%02lld, tax included: %u.%02u %%", (long long)(s->price_cents / 100),
+               (long long)(s->price_cents % 100), s->tax_rate_bp / 100, s->tax_rate_bp % 100);
     admin_line("room needs", "%s",
                admin_join(s->required_features, s->n_required_features, features, sizeof features));
     if (!s->active)
@@ -374,7 +476,7 @@ static void service_row(struct table *t, const ProtobufCMessage *m)
     table_add_row(t, row);
 }
 
-#define SERVICE_FIELDS(r, required)                                                                \
+#define SERVICE_FIELDS(r, required, tax)                                                           \
     OPT("name", OPTION_STRING, &(r)->name, "the service's name, e.g. \"Back massage 60\"",         \
         .flags = (required), .field = "name"),                                                     \
         OPT("duration", OPTION_UINT, &(r)->duration_minutes, "how long a session is",              \
@@ -387,16 +489,30 @@ static void service_row(struct table *t, const ProtobufCMessage *m)
             .arg = "MINUTES"),                                                                     \
         OPT("price", OPTION_MONEY, &(r)->price_cents, "the price, e.g. 65 or 65.50",               \
             .field = "price_cents"),                                                               \
+        OPT("tax-rate", OPTION_MONEY, (tax),                                                       \
+            "percent of tax included in the price, e.g. 19 or 7.7 (default 0: exempt)",            \
+            .field = "tax_rate_bp", .arg = "PERCENT"),                                             \
         OPT("features", OPTION_LIST, &(r)->required_features,                                      \
             "what its room must have, e.g. heated_table", .field = "required_features",            \
             .count = &(r)->n_required_features)
 
+/* --tax-rate, read as money ("19" or "7.7": hundredths of a percent, basis points), must be at
+ * most 100 %. Returns 0 or the usage error's status (opts' lists then freed). */
+static int tax_rate(struct cli *cli, struct option *opts, int64_t bp)
+{
+    if (bp <= 10000)
+        return 0;
+    options_free(opts);
+    return cli_usage_error(cli, "--tax-rate must be a percent from 0 to 100, e.g. 19 or 7.7");
+}
+
 static int service_create(struct cli *cli, int argc, char **argv)
 {
     Clinic__V1__UpdateServiceRequest u = CLINIC__V1__UPDATE_SERVICE_REQUEST__INIT;
-    struct option opts[] = {SERVICE_FIELDS(&u, OPTION_REQUIRED), OPTIONS_END};
+    int64_t tax = 0;
+    struct option opts[] = {SERVICE_FIELDS(&u, OPTION_REQUIRED, &tax), OPTIONS_END};
     int code;
-    if (!admin_parse(cli, opts, argc, argv, &code))
+    if (!admin_parse(cli, opts, argc, argv, &code) || (code = tax_rate(cli, opts, tax)) != 0)
         return code;
     Clinic__V1__CreateServiceRequest req = CLINIC__V1__CREATE_SERVICE_REQUEST__INIT;
     req.name = u.name;
@@ -404,6 +520,7 @@ static int service_create(struct cli *cli, int argc, char **argv)
     req.buffer_before_minutes = u.buffer_before_minutes;
     req.buffer_after_minutes = u.buffer_after_minutes;
     req.price_cents = u.price_cents;
+    req.tax_rate_bp = (uint32_t)tax;
     req.required_features = u.required_features;
     req.n_required_features = u.n_required_features;
     return admin_call(cli, opts, "/clinic.v1.Services/CreateService", &req.base,
@@ -441,11 +558,14 @@ static int service_update(struct cli *cli, int argc, char **argv)
 {
     Clinic__V1__UpdateServiceRequest req = CLINIC__V1__UPDATE_SERVICE_REQUEST__INIT;
     char *mask[MAX_MASK];
-    struct option opts[] = {ID_ARG(&req.id, "the service"), SERVICE_FIELDS(&req, 0), OPTIONS_END};
+    int64_t tax = 0;
+    struct option opts[] = {ID_ARG(&req.id, "the service"), SERVICE_FIELDS(&req, 0, &tax),
+                            OPTIONS_END};
     int code;
-    if (!admin_parse(cli, opts, argc, argv, &code) ||
+    if (!admin_parse(cli, opts, argc, argv, &code) || (code = tax_rate(cli, opts, tax)) != 0 ||
         (code = admin_mask(cli, opts, mask, MAX_MASK, &req.n_update_mask)) != 0)
         return code;
+    req.tax_rate_bp = (uint32_t)tax;
     req.update_mask = mask;
     return admin_call(cli, opts, "/clinic.v1.Services/UpdateService", &req.base,
                       &clinic__v1__service__descriptor, print_service, "Updated");
