@@ -197,6 +197,20 @@ static const struct method_rule rules[] = {
     /* a client's data, exported (GDPR articles 15 and 20): the admin answers a request, a client
      * may take their own; the desk may not, as the export holds the clinical record */
     ON("ClientData/ExportClient", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, _, _, OWN)),
+
+    /* money: the desk sells packages and takes payments; a client reads their own packages,
+     * charges and receipts, a therapist the receipts of their own sessions. Row-level security
+     * on receipts, charges and packages shows each caller only those (a receipt is named by its
+     * number, so the rows stand in for a target here); every read of them is audited, as a
+     * client's financial documents deserve */
+    ON("Packages/SellPackage", MUTATES, TARGET_CLIENT, "client_id", DESK),
+    RULE("Packages/GetPackage", AUDIT_READ, ROLES(ALL, ALL, _, ALL)),
+    ON("Packages/ListPackages", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
+    ON("Billing/ListCharges", AUDIT_READ, TARGET_CLIENT, "client_id", ROLES(ALL, ALL, _, OWN)),
+    RULE("Billing/PayCharge", MUTATES, DESK),
+    RULE("Billing/GetReceipt", AUDIT_READ, EVERYONE),
+    RULE("Billing/ListReceipts", AUDIT_READ, EVERYONE),
+    RULE("Billing/VoidReceipt", MUTATES, DESK),
 };
 
 #define N_RULES (sizeof rules / sizeof rules[0])

@@ -6,6 +6,7 @@
 #include "clinic/v1/admin.pb-c.h"
 #include "clinic/v1/audit.pb-c.h"
 #include "clinic/v1/auth.pb-c.h"
+#include "clinic/v1/billing.pb-c.h"
 #include "clinic/v1/calendar.pb-c.h"
 #include "clinic/v1/demo.pb-c.h"
 #include "clinic/v1/diagnostics.pb-c.h"
@@ -48,6 +49,9 @@ const ProtobufCServiceDescriptor *const clinic_services[] = {
     &clinic__v1__reports__descriptor,
     /* a client's data, exported */
     &clinic__v1__client_data__descriptor,
+    /* money: packages, charges and receipts */
+    &clinic__v1__packages__descriptor,
+    &clinic__v1__billing__descriptor,
     NULL,
 };
 

@@ -26,6 +26,8 @@ extern const struct handler_set svc_consents_handlers;
 extern const struct handler_set svc_waitlist_handlers;
 extern const struct handler_set svc_reports_handlers;
 extern const struct handler_set svc_client_data_handlers;
+extern const struct handler_set svc_packages_handlers;
+extern const struct handler_set svc_billing_handlers;
 
 const struct handler_entry handler_table[] = {
     {&svc_health_handlers, false},
@@ -54,5 +56,8 @@ const struct handler_entry handler_table[] = {
     {&svc_reports_handlers, false},
     /* a client's data, exported */
     {&svc_client_data_handlers, false},
+    /* money: packages, charges and receipts */
+    {&svc_packages_handlers, false},
+    {&svc_billing_handlers, false},
     {NULL, false},
 };

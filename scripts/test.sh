@@ -17,7 +17,7 @@ jobs="$(nproc)"
 # The tests whose answers depend on the calendar: booking rules against now(), clock changes,
 # races and events on future days, session notes, therapists' hours and time off, and the
 # isolation specs (they book in the next year).
-dated_tests='(integration_test_(scheduling_rules|dst|booking_races|events|events_discovery|notes|cli_clinical|cli_scheduling|admin_therapists|time_zones|day_sheet|life_cycle|calendar_feeds|care|measures|mail_outbox|waitlist|reports)|isolation_.*)$'
+dated_tests='(integration_test_(scheduling_rules|dst|booking_races|events|events_discovery|notes|cli_clinical|cli_scheduling|admin_therapists|time_zones|day_sheet|life_cycle|calendar_feeds|care|measures|mail_outbox|waitlist|reports|billing)|isolation_.*)$'
 
 check_format() {
     echo "== checking the format of every C file"

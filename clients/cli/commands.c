@@ -31,6 +31,9 @@ extern const struct command note_commands[];
 extern const struct command intake_commands[];
 extern const struct command consent_commands[];
 extern const struct command waitlist_commands[];
+extern const struct command package_commands[];
+extern const struct command charge_commands[];
+extern const struct command receipt_commands[];
 extern const struct command measure_commands[];
 extern const struct command report_commands[];
 extern const struct command course_commands[];
@@ -115,6 +118,17 @@ const struct command cli_commands[] = {
      .subcommands = waitlist_commands,
      .details = "A time that frees is offered to the first client waiting for it, held for them\n"
                 "until a deadline; `clinic appointment ID` shows an offer's deadline."},
+    {.name = "package",
+     .summary = "prepaid packages of sessions: sell, show, list",
+     .subcommands = package_commands},
+    {.name = "charge",
+     .summary = "what clients owe (sessions, late-cancellation and no-show fees): list, pay",
+     .subcommands = charge_commands},
+    {.name = "receipt",
+     .summary = "receipts of what was paid: show (text or --html), list, void",
+     .subcommands = receipt_commands,
+     .details = "Receipts are numbered 1, 2, 3, ... per location without a gap and never change;\n"
+                "a mistake is put right by voiding the receipt, which issues a correction."},
     {.name = "calendar-link",
      .run = cmd_calendar_link,
      .summary = "a new link to a calendar feed of appointments, for a phone's calendar app",

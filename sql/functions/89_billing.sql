@@ -505,9 +505,12 @@ GRANT EXECUTE ON FUNCTION clinic_receipt_void(bigint, text, text) TO clinic_app;
 
 -- ------------------------------------------------------------------ what is read
 
+-- Every view runs with its caller's rights (security_invoker): row-level security on packages,
+-- charges and receipts decides which rows exist for them.
+
 -- A package with its client's and service's names, what is left, and its state: 'active',
 -- 'used' (no session left), 'expired' (past its last day, local) or 'void'.
-CREATE OR REPLACE VIEW package_details AS
+CREATE OR REPLACE VIEW package_details WITH (security_invoker = true) AS
 SELECT p.id, p.client_id, c.name AS client_name, p.service_id, s.name AS service_name,
        p.location_id, p.sessions, p.used, p.sessions - p.used AS remaining, p.price_cents,
        l.currency, clinic_format_instant(p.sold_at, l.time_zone) AS sold_at, p.expires_on::text AS expires_on,
@@ -524,7 +527,7 @@ JOIN locations l ON l.id = p.location_id;
 GRANT SELECT ON package_details TO clinic_app;
 
 -- A package's history: each draw and each draw given back.
-CREATE OR REPLACE VIEW package_draw_details AS
+CREATE OR REPLACE VIEW package_draw_details WITH (security_invoker = true) AS
 SELECT d.id, d.package_id, d.appointment_id, d.kind, d.number, coalesce(d.returns_draw_id, 0) AS returns_draw_id,
        d.reason, clinic_format_instant(d.drawn_at, l.time_zone) AS drawn_at,
        clinic_format_instant(a.start_at, l.time_zone) AS session_start
@@ -534,7 +537,7 @@ JOIN locations l ON l.id = a.location_id;
 GRANT SELECT ON package_draw_details TO clinic_app;
 
 -- A charge with the names behind it.
-CREATE OR REPLACE VIEW charge_details AS
+CREATE OR REPLACE VIEW charge_details WITH (security_invoker = true) AS
 SELECT ch.id, ch.appointment_id, ch.client_id, c.name AS client_name, ch.location_id,
        ch.therapist_id, t.name AS therapist_name, ch.service_id, s.name AS service_name, ch.kind,
        ch.amount_cents, l.currency, ch.status,
@@ -553,7 +556,7 @@ GRANT SELECT ON charge_details TO clinic_app;
 
 -- A receipt as the API shows it: instants in its own zone, the number it corrects or is
 -- corrected by (0: none).
-CREATE OR REPLACE VIEW receipt_details AS
+CREATE OR REPLACE VIEW receipt_details WITH (security_invoker = true) AS
 SELECT r.id, r.location_id, r.number, r.kind, clinic_format_instant(r.issued_at, r.time_zone) AS issued_at,
        r.location_name, r.location_address, r.currency, r.client_id, r.client_name,
        coalesce(r.therapist_id, 0) AS therapist_id, r.therapist_name, r.service_id, r.service_name,
@@ -585,7 +588,7 @@ GRANT SELECT ON receipt_details TO clinic_app;
 --                              negation: sum all kinds for the net revenue)
 --   receipt_id    bigint       the receipt (receipts.id); its number is receipts.number
 --   currency      text         the location's currency (ISO 4217)
-CREATE OR REPLACE VIEW clinic_revenue_lines AS
+CREATE OR REPLACE VIEW clinic_revenue_lines WITH (security_invoker = true) AS
 SELECT r.location_id, r.therapist_id, r.service_id, r.issued_at, r.gross_cents, r.tax_cents,
        r.net_cents, r.kind, r.id AS receipt_id, r.currency
 FROM receipts r;
