@@ -58,6 +58,21 @@ BEGIN
         ALTER TABLE treatment_notes ENABLE TRIGGER treatment_notes_guard;
         ALTER TABLE treatment_notes ALTER COLUMN id RESTART;
     END IF;
+    -- receipts and package draws are permanent (their guards), set aside here as the notes' are
+    ALTER TABLE receipts DISABLE TRIGGER receipts_guard;
+    ALTER TABLE package_draws DISABLE TRIGGER package_draws_guard;
+    UPDATE charges SET receipt_id = NULL WHERE receipt_id IS NOT NULL;
+    DELETE FROM receipts;
+    DELETE FROM charges;
+    DELETE FROM package_draws;
+    DELETE FROM packages;
+    DELETE FROM receipt_counters;
+    ALTER TABLE receipts ENABLE TRIGGER receipts_guard;
+    ALTER TABLE package_draws ENABLE TRIGGER package_draws_guard;
+    ALTER TABLE receipts ALTER COLUMN id RESTART;
+    ALTER TABLE charges ALTER COLUMN id RESTART;
+    ALTER TABLE package_draws ALTER COLUMN id RESTART;
+    ALTER TABLE packages ALTER COLUMN id RESTART;
     DELETE FROM appointments;
     DELETE FROM courses;
     DELETE FROM idempotency_keys;
@@ -188,6 +203,33 @@ BEGIN
         broken := broken || format('signed note %s is on appointment %s, which is %s', r.id, r.a_id, r.status);
     END LOOP;
 
+    -- a package's count is its draws less those given back, within its sessions; a completed
+    -- session is paid once (one draw or one session charge); receipts are numbered 1..n
+    FOR r IN
+        SELECT p.id, p.used, p.sessions,
+               (SELECT count(*) FILTER (WHERE d.kind <> 'returned') - count(*) FILTER (WHERE d.kind = 'returned')
+                FROM package_draws d WHERE d.package_id = p.id) AS net
+        FROM packages p
+    LOOP
+        IF r.used <> r.net OR r.used > r.sessions THEN
+            broken := broken || format('package %s counts %s used of %s, its draws say %s', r.id, r.used, r.sessions, r.net);
+        END IF;
+    END LOOP;
+    FOR r IN
+        SELECT a.id FROM appointments a
+        WHERE a.status = 'completed'
+          AND (SELECT count(*) FROM package_draws d WHERE d.appointment_id = a.id AND d.kind = 'session'
+               AND NOT EXISTS (SELECT 1 FROM package_draws x WHERE x.returns_draw_id = d.id))
+            + (SELECT count(*) FROM charges c WHERE c.appointment_id = a.id AND c.kind = 'session'
+               AND c.status <> 'cancelled') > 1
+    LOOP
+        broken := broken || format('completed appointment %s is paid twice', r.id);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM (SELECT number - row_number() OVER (PARTITION BY location_id ORDER BY number) AS g
+                              FROM receipts) x WHERE g <> 0) THEN
+        broken := broken || 'receipt numbers have a gap'::text;
+    END IF;
+
     RETURN NEXT CASE WHEN cardinality(broken) = 0 THEN 'invariants hold'
                      ELSE 'INVARIANT BROKEN: ' || array_to_string(broken, '; ') END;
     RETURN NEXT 'booked: ' || coalesce((
@@ -218,6 +260,15 @@ BEGIN
              ELSE 'the massage is offered' END,
         coalesce((SELECT string_agg(name, ', ' ORDER BY id) || ' archived' FROM rooms WHERE archived),
                  'no room archived'));
+    IF EXISTS (SELECT 1 FROM packages) THEN
+        RETURN NEXT 'money: ' || (
+            SELECT string_agg(format('package %s used %s of %s', p.id, p.used, p.sessions), ', ' ORDER BY p.id)
+            FROM packages p)
+            || coalesce('; charged ' || (SELECT string_agg(format('appointment %s %s', c.appointment_id, c.kind), ', '
+                                                          ORDER BY c.appointment_id)
+                                         FROM charges c WHERE c.status <> 'cancelled'), '; nothing charged')
+            || format('; receipts 1 to %s', (SELECT count(*) FROM receipts));
+    END IF;
 END
 $$;
 
