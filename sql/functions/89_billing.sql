@@ -9,7 +9,8 @@
 --   undone (to booked) -> draws given back (a 'returned' row each, and a correction of the
 --                         draw's receipt), open charges cancelled; refused while a charge of it
 --                         is paid (void its receipt first).
--- Lock order, everywhere: the appointment, then a package, then the location's receipt counter.
+-- Lock order, everywhere: the appointment, its charges, a package, then the location's receipt
+-- counter.
 -- The daemon's role may only read these tables: every write is one of the SECURITY DEFINER
 -- functions below, which run as the schema's owner.
 
@@ -273,6 +274,8 @@ DECLARE
     v_draw bigint;
     v_paid charges;
 BEGIN
+    -- the charges first (a payment locks its charge, then the counter), then the packages
+    PERFORM 1 FROM charges WHERE appointment_id = a.id AND status <> 'cancelled' ORDER BY id FOR UPDATE;
     SELECT * INTO v_paid FROM charges WHERE appointment_id = a.id AND status = 'paid' ORDER BY id LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CLRUL', MESSAGE = format(
@@ -281,14 +284,14 @@ BEGIN
     END IF;
     SELECT 'undone: ' || u.reason INTO v_reason FROM appointment_undos u
     WHERE u.appointment_id = a.id ORDER BY u.id DESC LIMIT 1;
+    UPDATE charges SET status = 'cancelled', closed_at = now(), cancel_reason = coalesce(v_reason, 'undone')
+    WHERE appointment_id = a.id AND status = 'open';
     FOR v_draw IN SELECT d.id FROM package_draws d
                   WHERE d.appointment_id = a.id AND d.kind <> 'returned'
                     AND NOT EXISTS (SELECT 1 FROM package_draws x WHERE x.returns_draw_id = d.id)
                   ORDER BY d.id LOOP
         PERFORM clinic_package_return(v_draw, coalesce(v_reason, 'undone'));
     END LOOP;
-    UPDATE charges SET status = 'cancelled', closed_at = now(), cancel_reason = coalesce(v_reason, 'undone')
-    WHERE appointment_id = a.id AND status = 'open';
 END
 $$;
 
@@ -442,7 +445,6 @@ DECLARE
     a appointments;
     d package_draws;
     v_used integer;
-    v_correction bigint;
     v_existing receipts;
 BEGIN
     IF length(btrim(coalesce(p_reason, ''))) NOT BETWEEN 1 AND 500 THEN
@@ -476,9 +478,9 @@ BEGIN
         RETURN clinic_receipt_correct(p_id, btrim(p_reason));
     END IF;
     IF r.charge_id IS NOT NULL THEN
-        v_correction := clinic_receipt_correct(p_id, btrim(p_reason));
+        -- the charge before the counter, in the order a payment takes them
         UPDATE charges SET status = 'open', closed_at = NULL, receipt_id = NULL WHERE id = r.charge_id;
-        RETURN v_correction;
+        RETURN clinic_receipt_correct(p_id, btrim(p_reason));
     END IF;
     -- a draw: give it back (which issues the correction), then charge the appointment
     SELECT * INTO d FROM package_draws x
