@@ -135,6 +135,13 @@ BEGIN
       ON lower(c.email) = v.email
     WHERE c.id = ANY (coalesce(client_ids, '{}'));
 
+    -- Maria paid ahead for a course of care: ten back-pain sessions for the price of nine, by
+    -- card (`clinic package list`; its receipt is the demo's first).
+    PERFORM clinic_package_sell(c.id, d.id, loc, 10, 9 * sv.price_cents, 12, 'card', 'demo')
+    FROM clients c, demo_services d JOIN services sv ON sv.id = d.id
+    WHERE c.id = ANY (coalesce(client_ids, '{}')) AND lower(c.email) = 'maria.schmidt@example.org'
+      AND d.name = 'Back pain treatment (45 min)';
+
     location_id := loc;
     room_ids := coalesce(room_ids, '{}');
     rooms := cardinality(room_ids);
