@@ -193,6 +193,7 @@ static const struct method_rule rules[] = {
     RULE("Reports/Attendance", READS | STANDBY_OK, DESK),
     RULE("Reports/Clients", READS | STANDBY_OK, DESK),
     RULE("Reports/Courses", READS | STANDBY_OK, DESK),
+    RULE("Reports/Revenue", READS | STANDBY_OK, DESK),
 
     /* a client's data, exported (GDPR articles 15 and 20): the admin answers a request, a client
      * may take their own; the desk may not, as the export holds the clinical record */

@@ -31,6 +31,7 @@ static const struct db_stmt utilisation_stmt = REPORT_STMT("clinic_report_utilis
 static const struct db_stmt attendance_stmt = REPORT_STMT("clinic_report_attendance");
 static const struct db_stmt clients_stmt = REPORT_STMT("clinic_report_clients");
 static const struct db_stmt courses_stmt = REPORT_STMT("clinic_report_courses");
+static const struct db_stmt revenue_stmt = REPORT_STMT("clinic_report_revenue");
 
 /* Sets the message field `name` of msg (a pointer to a sub-message) to value. */
 static void set_submessage(ProtobufCMessage *msg, const char *name, ProtobufCMessage *value)
@@ -132,6 +133,11 @@ HANDLER(svc_reports_clients, Reports, ReportRequest, ClientsReport)
 HANDLER(svc_reports_courses, Reports, ReportRequest, CoursesReport)
 {
     reply_report(call, in, &courses_stmt, &clinic__v1__courses_report__descriptor);
+}
+
+HANDLER(svc_reports_revenue, Reports, ReportRequest, RevenueReport)
+{
+    reply_report(call, in, &revenue_stmt, &clinic__v1__revenue_report__descriptor);
 }
 
 static Clinic__V1__Reports_Service reports = CLINIC__V1__REPORTS__INIT(svc_reports_);

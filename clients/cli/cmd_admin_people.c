@@ -459,8 +459,9 @@ const struct command admin_client_verbs[] = {
      .run = cmd_client_export,
      .summary = "everything held about a client, as one JSON document (GDPR articles 15, 20)",
      .details = "Contact data, accounts, appointments, courses, notes with their amendments,\n"
-                "health histories, consents, questionnaires, waitlist, messages sent, and the\n"
-                "audit rows about them. Each export is itself audited. Example:\n"
+                "health histories, consents, questionnaires, waitlist, packages, charges,\n"
+                "receipts, messages sent, and the audit rows about them. Each export is itself\n"
+                "audited. Example:\n"
                 "  clinic admin client export 7 --output client-7.json"},
     COMMANDS_END,
 };

@@ -54,6 +54,13 @@ static void cell_percent(char *out, double fraction)
     snprintf(out, REPORT_CELL, "%.1f%%", fraction * 100.0);
 }
 
+/* Cents as "1234.50" ("-12.00" for a correction); the currency is a column of its own. */
+static void cell_money(char *out, int64_t cents)
+{
+    long long c = cents < 0 ? -(long long)cents : (long long)cents;
+    snprintf(out, REPORT_CELL, "%s%lld.%02lld", cents < 0 ? "-" : "", c / 100, c % 100);
+}
+
 static void cell_text(char *out, const char *s)
 {
     snprintf(out, REPORT_CELL, "%s", s);
@@ -112,6 +119,20 @@ static void courses_cells(const ProtobufCMessage *m, report_cells c)
     cell_percent(c[8], r->completion_rate);
 }
 
+static void revenue_cells(const ProtobufCMessage *m, report_cells c)
+{
+    const Clinic__V1__RevenueRow *r = (const Clinic__V1__RevenueRow *)m;
+    cell_text(c[0], r->kind);
+    cell_id(c[1], r->id);
+    cell_text(c[2], r->name);
+    cell_i64(c[3], r->receipts);
+    cell_i64(c[4], r->sessions);
+    cell_money(c[5], r->net_cents);
+    cell_money(c[6], r->tax_cents);
+    cell_money(c[7], r->gross_cents);
+    cell_text(c[8], r->currency);
+}
+
 static const char *const utilisation_headers[] = {
     "KIND", "ID", "NAME", "WORKING_HOURS", "BOOKED_HOURS", "SESSIONS", "UTILISATION"};
 static const char *const attendance_headers[] = {
@@ -122,6 +143,9 @@ static const char *const clients_headers[] = {"KIND", "MONTH", "NEW", "RETURNING
 static const char *const courses_headers[] = {
     "KIND",        "ID",          "SERVICE",           "STARTED",        "COMPLETED",
     "ENDED_EARLY", "IN_PROGRESS", "SESSIONS_ATTENDED", "COMPLETION_RATE"};
+
+static const char *const revenue_headers[] = {"KIND", "ID",  "NAME",  "RECEIPTS", "SESSIONS",
+                                              "NET",  "TAX", "GROSS", "CURRENCY"};
 
 static const struct report utilisation_report = {
     "Utilisation",
@@ -159,6 +183,17 @@ static const struct report courses_report = {
     courses_cells,
     "Completed: every session attended; ended early: one cancelled or missed, none to come.\n"
     "Both count where their last session falls; in progress: one still to come at the end."};
+
+static const struct report revenue_report = {
+    "Revenue",
+    "/clinic.v1.Reports/Revenue",
+    &clinic__v1__revenue_report__descriptor,
+    9,
+    revenue_headers,
+    revenue_cells,
+    "Money taken: receipts issued in the period, corrections (voided receipts) negative. A\n"
+    "package counts when sold (\"package sales\"); its sessions draw 0 later. Fees count with the\n"
+    "missed session's therapist."};
 
 /* ------------------------------------------------------------------ printing */
 
@@ -331,6 +366,11 @@ static int report_courses(struct cli *cli, int argc, char **argv)
     return run_report(cli, argc, argv, &courses_report);
 }
 
+static int report_revenue(struct cli *cli, int argc, char **argv)
+{
+    return run_report(cli, argc, argv, &revenue_report);
+}
+
 const struct command report_commands[] = {
     {.name = "utilisation",
      .run = report_utilisation,
@@ -342,5 +382,6 @@ const struct command report_commands[] = {
     VERB("clients", report_clients, "new and returning clients, month by month"),
     VERB("courses", report_courses,
          "courses of sessions started, completed, ended early and in progress"),
+    VERB("revenue", report_revenue, "money taken, per therapist and per service"),
     COMMANDS_END,
 };

@@ -158,7 +158,8 @@ const struct command cli_commands[] = {
      .details = "The daemon scores them and marks clinically important change (Ostelo et al. "
                 "2008;\nSTarT Back: Hill et al. 2008). Never the front desk's: clinical data."},
     {.name = "report",
-     .summary = "the clinic's numbers over a period: utilisation, attendance, clients, courses",
+     .summary = "the clinic's numbers over a period: utilisation, attendance, clients, courses, "
+                "revenue",
      .subcommands = report_commands,
      .details = "For the front desk and the owner. Days are the location's local days, --from\n"
                 "and --to both included; --csv prints RFC 4180 CSV, --json the reply."},

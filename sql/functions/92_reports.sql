@@ -206,11 +206,53 @@ LANGUAGE sql STABLE AS $$
     ORDER BY kind = 'total', service_name, service_id
 $$;
 
+-- Revenue: the money taken (cash basis: receipts issued in the period, clinic_revenue_lines in
+-- 89_billing.sql), per therapist and per service, and in total. A package's sale is money
+-- taken with no therapist yet (its sessions draw 0 later); a voided receipt's correction is
+-- negative, so every sum is the net revenue. Fees count with the missed session's therapist.
+CREATE OR REPLACE FUNCTION clinic_report_revenue(p_location bigint, p_first date, p_last date)
+RETURNS TABLE (kind text, id bigint, name text, receipts bigint, sessions bigint,
+               gross_cents bigint, tax_cents bigint, net_cents bigint, currency text)
+LANGUAGE sql STABLE AS $$
+    WITH span AS MATERIALIZED (SELECT clinic_report_span(p_location, p_first, p_last) AS r),
+    lines AS MATERIALIZED (
+        SELECT v.* FROM clinic_revenue_lines v, span
+        WHERE v.location_id = p_location AND v.issued_at >= lower(span.r)
+          AND v.issued_at < upper(span.r)),
+    summed AS (
+        SELECT GROUPING(l.therapist_id) AS by_therapist, GROUPING(l.service_id) AS by_service,
+               l.therapist_id, l.service_id, count(*) AS receipts,
+               count(*) FILTER (WHERE l.kind = 'session') AS sessions,
+               coalesce(sum(l.gross_cents), 0)::bigint AS gross_cents,
+               coalesce(sum(l.tax_cents), 0)::bigint AS tax_cents,
+               coalesce(sum(l.net_cents), 0)::bigint AS net_cents
+        FROM lines l
+        GROUP BY GROUPING SETS ((l.therapist_id), (l.service_id), ())),
+    named AS (
+        SELECT CASE WHEN s.by_therapist = 0 THEN 'therapist'
+                    WHEN s.by_service = 0 THEN 'service' ELSE 'total' END AS kind,
+               CASE WHEN s.by_therapist = 0 THEN s.therapist_id ELSE s.service_id END AS id,
+               CASE WHEN s.by_therapist = 0 THEN coalesce(t.name, 'package sales')
+                    WHEN s.by_service = 0 THEN sv.name ELSE 'all' END AS name,
+               s.receipts, s.sessions, s.gross_cents, s.tax_cents, s.net_cents
+        FROM summed s
+        LEFT JOIN therapists t ON s.by_therapist = 0 AND t.id = s.therapist_id
+        LEFT JOIN services sv ON s.by_service = 0 AND s.by_therapist = 1 AND sv.id = s.service_id)
+    SELECT n.kind, n.id, n.name, n.receipts, n.sessions, n.gross_cents, n.tax_cents, n.net_cents,
+           l.currency
+    FROM named n, locations l
+    WHERE l.id = p_location
+    ORDER BY CASE n.kind WHEN 'therapist' THEN 0 WHEN 'service' THEN 1 ELSE 2 END,
+             n.net_cents DESC, n.name
+$$;
+
 REVOKE ALL ON FUNCTION clinic_report_utilisation(bigint, date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION clinic_report_attendance(bigint, date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION clinic_report_clients(bigint, date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION clinic_report_courses(bigint, date, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION clinic_report_revenue(bigint, date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION clinic_report_utilisation(bigint, date, date) TO clinic_app;
 GRANT EXECUTE ON FUNCTION clinic_report_attendance(bigint, date, date) TO clinic_app;
 GRANT EXECUTE ON FUNCTION clinic_report_clients(bigint, date, date) TO clinic_app;
 GRANT EXECUTE ON FUNCTION clinic_report_courses(bigint, date, date) TO clinic_app;
+GRANT EXECUTE ON FUNCTION clinic_report_revenue(bigint, date, date) TO clinic_app;

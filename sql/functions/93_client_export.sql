@@ -70,6 +70,18 @@ LANGUAGE sql STABLE AS $$
         'waitlist', (
             SELECT coalesce(jsonb_agg(to_jsonb(w) ORDER BY w.id), '[]')
             FROM waitlist_entries w WHERE w.client_id = p_client),
+        'packages', (
+            SELECT coalesce(jsonb_agg(to_jsonb(p) || jsonb_build_object(
+                       'draws', (SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.id), '[]')
+                                 FROM package_draws d WHERE d.package_id = p.id))
+                       ORDER BY p.id), '[]')
+            FROM packages p WHERE p.client_id = p_client),
+        'charges', (
+            SELECT coalesce(jsonb_agg(to_jsonb(ch) ORDER BY ch.id), '[]')
+            FROM charges ch WHERE ch.client_id = p_client),
+        'receipts', (
+            SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.location_id, r.number), '[]')
+            FROM receipts r WHERE r.client_id = p_client),
         'messages', (
             SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'id', o.id, 'appointment_id', o.appointment_id, 'kind', o.kind,

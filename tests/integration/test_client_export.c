@@ -1,8 +1,9 @@
 /* A client's data, exported (GDPR articles 15 and 20), against a live daemon: an admin exports a
- * client with an appointment, a signed note and its amendment, a health history, consents and a
- * questionnaire, and the document holds all of it (read back with jansson), the audit rows about
- * them, and nothing of another client and no secret (password hash, calendar key). The export is
- * itself audited. A client may export their own data and no one else's; the front desk may not.
+ * client with an appointment, a signed note and its amendment, a health history, consents, a
+ * questionnaire and a package with its receipt, and the document holds all of it (read back with
+ * jansson), the audit rows about them, and nothing of another client and no secret (password hash,
+ * calendar key). The export is itself audited. A client may export their own data and no one
+ * else's; the front desk may not.
  * --output makes a new file of mode 0600 and never writes over one. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -114,6 +115,12 @@ static void test_everything_about_the_client_and_nothing_else(void **state)
                        (const char *const[]){"measure", "record", "--client", id0, "--rmdq",
                                              "1,1,0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0",
                                              NULL});
+    char service[24];
+    snprintf(service, sizeof service, "%lld", clinic.service_id);
+    harness_cli_expect(daemon_.url, daemon_.admin_token, 0, NULL,
+                       (const char *const[]){"package", "sell", "--client", id0, "--service",
+                                             service, "--sessions", "10", "--price", "550",
+                                             "--paid-by", "card", NULL});
     harness_cli_expect(daemon_.url, daemon_.admin_token, 0, "calendar",
                        (const char *const[]){"calendar-link", "--client", id0, NULL});
 
@@ -148,6 +155,15 @@ static void test_everything_about_the_client_and_nothing_else(void **state)
     assert_true(json_array_size(section(doc, "consents")) >= 1); /* the seed's, given long ago */
     assert_int_equal(json_array_size(section(doc, "outcome_measures")), 1);
     assert_true(json_is_object(json_object_get(doc, "calendar_feed")));
+    json_t *packages = section(doc, "packages");
+    assert_int_equal(json_array_size(packages), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(packages, 0), "sessions")),
+                     10);
+    json_t *receipts = section(doc, "receipts");
+    assert_int_equal(json_array_size(receipts), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(receipts, 0), "gross_cents")), 55000);
+    section(doc, "charges");
     /* the audit rows about them: the intake and the questionnaire recorded, the feed made */
     json_t *audit = section(doc, "audit");
     bool intake_audited = false;

@@ -4,7 +4,8 @@
  * daemon and the `clinic` tool with the numbers worked out by hand here: utilisation over the
  * hours less a day off, attendance rates, new and returning clients, courses. The front desk
  * may read reports; a therapist and a client may not. CSV output is RFC 4180 and a name that a
- * spreadsheet would run as a formula is defused.
+ * spreadsheet would run as a formula is defused. Revenue is the receipts issued today: a package
+ * sold, two sessions paid and one of them voided, with 19 % tax included in the prices.
  *
  * The fortnight is computed from today (20 to 7 days ago, in the clinic's zone), so the test
  * passes on any day of any year. */
@@ -84,6 +85,12 @@ static int setup(void **state)
                        "'%s'::timestamp AT TIME ZONE '" ZONE
                        "', '%s'::timestamp AT TIME ZONE '" ZONE "')) RETURNING id",
                        clinic.therapist_ids[0], off, off_end) <= 0)
+        return -1;
+    /* 60.00 a session, 19 % tax included: what the sessions written below are charged */
+    if (harness_sql_id(db_url,
+                       "UPDATE services SET price_cents = 6000, tax_rate_bp = 1900 WHERE id = %lld"
+                       " RETURNING id",
+                       clinic.service_id) != clinic.service_id)
         return -1;
     if (harness_create_user(db_url, "desk@reports.test", "front_desk", 0, 0, NULL) < 0 ||
         harness_create_user(db_url, "t@reports.test", "therapist", clinic.therapist_ids[0], 0,
@@ -276,6 +283,86 @@ static void test_bad_periods_are_told(void **state)
                        (const char *const[]){"report", "clients", "--csv", "--json", NULL});
 }
 
+/* Pays client 1's oldest open charge (a session of the fortnight) as the desk; its receipt's
+ * number. */
+static long long pay_oldest_charge(void)
+{
+    long long charge = harness_sql_id(db_url,
+                                      "SELECT min(id) FROM charges WHERE client_id = %lld"
+                                      " AND status = 'open'",
+                                      clinic.client_ids[1]);
+    assert_true(charge > 0);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", charge);
+    harness_cli_expect(daemon_.url, desk, 0, NULL,
+                       (const char *const[]){"charge", "pay", id, "--paid-by", "card", NULL});
+    return harness_sql_id(db_url, "SELECT number FROM receipts WHERE charge_id = %lld", charge);
+}
+
+static void test_revenue_is_the_money_taken(void **state)
+{
+    (void)state;
+    char client4[24], service[24], today[11];
+    snprintf(client4, sizeof client4, "%lld", clinic.client_ids[4]);
+    snprintf(service, sizeof service, "%lld", clinic.service_id);
+    char *t = harness_sql(db_url, "SELECT ((now() AT TIME ZONE '" ZONE "')::date)::text");
+    snprintf(today, sizeof today, "%s", t);
+    free(t);
+    harness_cli_expect(daemon_.url, desk, 0, NULL,
+                       (const char *const[]){"package", "sell", "--client", client4, "--service",
+                                             service, "--sessions", "5", "--price", "300",
+                                             "--paid-by", "transfer", NULL});
+    pay_oldest_charge();
+    char voided[24];
+    snprintf(voided, sizeof voided, "%lld", pay_oldest_charge());
+    harness_cli_expect(daemon_.url, desk, 0, NULL,
+                       (const char *const[]){"receipt", "void", voided, "--reason",
+                                             "paid twice by mistake", NULL});
+
+    Clinic__V1__RevenueReport *r =
+        report(desk, "Reports/Revenue", &clinic__v1__revenue_report__descriptor, today, today,
+               STATUS_OK, NULL);
+    /* the therapist, the package sales, the service */
+    assert_int_equal(r->n_rows, 3);
+    Clinic__V1__RevenueRow *package = NULL, *giver = NULL, *svc = NULL;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        if (strcmp(r->rows[i]->kind, "service") == 0)
+            svc = r->rows[i];
+        else if (r->rows[i]->id == 0)
+            package = r->rows[i];
+        else
+            giver = r->rows[i];
+    }
+    assert_non_null(package);
+    assert_non_null(giver);
+    assert_non_null(svc);
+    /* 300.00 with 19 % in it: 300 - 300 / 1.19 = 47.90 of tax */
+    assert_string_equal(package->name, "package sales");
+    assert_int_equal(package->gross_cents, 30000);
+    assert_int_equal(package->tax_cents, 4790);
+    assert_int_equal(package->sessions, 0);
+    /* two sessions of 60.00 paid, one voided: 60.00 kept, 9.58 of it tax */
+    assert_int_equal(giver->id, clinic.therapist_ids[0]);
+    assert_int_equal(giver->receipts, 3);
+    assert_int_equal(giver->sessions, 2);
+    assert_int_equal(giver->gross_cents, 6000);
+    assert_int_equal(giver->tax_cents, 958);
+    assert_int_equal(giver->net_cents, 5042);
+    assert_int_equal(svc->gross_cents, 36000);
+    assert_int_equal(r->total->receipts, 4);
+    assert_int_equal(r->total->gross_cents, 36000);
+    assert_int_equal(r->total->net_cents + r->total->tax_cents, 36000);
+    assert_string_equal(r->total->currency, "EUR");
+    harness_free_message(r);
+
+    struct harness_run run = harness_cli_as(
+        daemon_.url, desk,
+        (const char *const[]){"report", "revenue", "--from", today, "--to", today, "--csv", NULL});
+    assert_int_equal(run.status, 0);
+    harness_assert_contains(run.out, "total,,all,4,2,302.52,57.48,360.00,EUR\r\n");
+    harness_run_free(&run);
+}
+
 /* The tool's table and CSV carry the same numbers; a name beginning with '=' is defused. */
 static void test_the_tool_prints_tables_and_csv(void **state)
 {
@@ -321,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_who_may_read_them),
         cmocka_unit_test(test_bad_periods_are_told),
         cmocka_unit_test(test_the_tool_prints_tables_and_csv),
+        cmocka_unit_test(test_revenue_is_the_money_taken),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
