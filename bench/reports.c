@@ -1,9 +1,10 @@
 /* reports.c: what the reports cost on years of data. A clinic of 10 therapists and 10 rooms,
  * open 08:00-18:00 on weekdays, is written by SQL with `--years` years (default 3) of weekly
  * courses: 500 weekly hours, each kept by one client for a course of six sessions, then the
- * next client; about 26 000 appointments a year, with no-shows, late and timely cancellations
- * and the future still booked. Then every report (Reports/Utilisation, Attendance, Clients,
- * Courses) is timed over the last year and over all the years, two ways side by side:
+ * next client; about 26 000 appointments a year, with no-shows, late and timely cancellations,
+ * the future still booked, and a receipt for every session given. Then every report
+ * (Reports/Utilisation, Attendance, Clients, Courses, Revenue) is timed over the last year and
+ * over all the years, two ways side by side:
  *   sql  the report's SQL function alone, through libpq (what PostgreSQL spends);
  *   rpc  the daemon's method through libclinic (the function, the rows made into protobuf, the
  *        call on the wire).
@@ -146,9 +147,22 @@ static const char *const seed_sql[] = {
     " JOIN courses co ON co.created_by = 'bench:' || x.slot || ':' || x.run"
     "                AND co.location_id = s.location_id"
     " CROSS JOIN LATERAL (SELECT abs(hashtext(x.slot || ':' || x.start_at)) % 100 AS v) h",
+    /* a receipt for every session given: 80.00 with 19 % tax in it, paid by card */
+    "INSERT INTO receipts (location_id, number, kind, issued_at, location_name, location_address,"
+    " time_zone, currency, client_id, client_name, therapist_id, therapist_name, service_id,"
+    " service_name, appointment_id, session_start, description, price_cents, gross_cents,"
+    " tax_rate_bp, net_cents, tax_cents, paid_by)"
+    " SELECT a.location_id, row_number() OVER (ORDER BY a.start_at, a.id), 'session', a.end_at,"
+    "        l.name, '', l.time_zone, 'EUR', a.client_id, c.name, a.therapist_id, t.name,"
+    "        a.service_id, s.name, a.id, a.start_at, s.name, 8000, 8000, 1900, 6723, 1277, 'card'"
+    " FROM appointments a JOIN locations l ON l.id = a.location_id"
+    " JOIN clients c ON c.id = a.client_id JOIN therapists t ON t.id = a.therapist_id"
+    " JOIN services s ON s.id = a.service_id"
+    " WHERE a.location_id = (SELECT location_id FROM seed_ids) AND a.status = 'completed'",
     "SET session_replication_role = origin",
     "ANALYZE appointments",
     "ANALYZE courses",
+    "ANALYZE receipts",
 };
 
 /* Writes the clinic; its location's id into *location. */
@@ -197,6 +211,8 @@ static const struct report reports[] = {
      &clinic__v1__clients_report__descriptor},
     {"courses", "clinic_report_courses", "/clinic.v1.Reports/Courses",
      &clinic__v1__courses_report__descriptor},
+    {"revenue", "clinic_report_revenue", "/clinic.v1.Reports/Revenue",
+     &clinic__v1__revenue_report__descriptor},
 };
 
 struct period {
