@@ -94,15 +94,36 @@ int harness_free_port(void)
     return port;
 }
 
+/* --- temporary folders --- */
+
+bool harness_temp_dir(const char *prefix, char *dir, size_t len)
+{
+    if ((size_t)snprintf(dir, len, "%sXXXXXX", prefix) >= len || !mkdtemp(dir))
+        return false;
+    chmod(dir, 0755); /* the unprivileged server user must reach a cluster inside */
+    return true;
+}
+
+void harness_remove_tree(const char *dir)
+{
+    if (strncmp(dir, "/tmp/clinic-", 12) != 0 || strstr(dir, "/.."))
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
 /* --- PostgreSQL --- */
 
 bool harness_pg_start(struct harness_pg *h)
 {
     char err[512];
-    snprintf(h->dir, sizeof h->dir, "/tmp/clinic-test-XXXXXX");
-    if (!mkdtemp(h->dir))
+    if (!harness_temp_dir("/tmp/clinic-test-", h->dir, sizeof h->dir))
         return false;
-    chmod(h->dir, 0755); /* the unprivileged server user must reach its cluster inside */
     if (!embedded_pg_prepare(&h->pg, h->dir, "postgres", true, err, sizeof err) ||
         !embedded_pg_start(&h->pg, err, sizeof err)) {
         fprintf(stderr, "harness: %s\n", err);
@@ -129,15 +150,8 @@ bool harness_pg_restart(struct harness_pg *h)
 void harness_pg_destroy(struct harness_pg *h)
 {
     embedded_pg_stop(&h->pg);
-    if (!h->dir[0] || strncmp(h->dir, "/tmp/clinic-test-", 17) != 0)
-        return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        execlp("rm", "rm", "-rf", h->dir, (char *)NULL);
-        _exit(127);
-    }
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
+    if (h->dir[0])
+        harness_remove_tree(h->dir);
 }
 
 char *harness_sql(const char *url, const char *sql)

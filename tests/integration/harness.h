@@ -19,6 +19,12 @@ struct harness_pg {
     struct embedded_pg pg;
 };
 
+/* A new folder "<prefix>XXXXXX" (prefix under /tmp/clinic-), mode 0755 so that PostgreSQL's
+ * unprivileged user reaches a cluster inside; its path into dir. */
+bool harness_temp_dir(const char *prefix, char *dir, size_t len);
+/* Removes a folder harness_temp_dir made, and everything in it (nothing outside /tmp/clinic-). */
+void harness_remove_tree(const char *dir);
+
 /* Creates a temporary folder and starts a fresh cluster in it (fsync off). */
 bool harness_pg_start(struct harness_pg *h);
 /* Stops the server, keeping the folder (to start it again with harness_pg_restart). */

@@ -89,26 +89,11 @@ static void stop_stray_cluster(void)
     embedded_pg_stop(&pg);
 }
 
-static void remove_temp_dir(void)
-{
-    if (strncmp(temp_dir, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
-        return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        execlp("rm", "rm", "-rf", temp_dir, (char *)NULL);
-        _exit(127);
-    }
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(temp_dir, sizeof temp_dir, TEMP_PREFIX "XXXXXX");
-    if (!mkdtemp(temp_dir))
+    if (!harness_temp_dir(TEMP_PREFIX, temp_dir, sizeof temp_dir))
         return -1;
-    chmod(temp_dir, 0755); /* the unprivileged server user must reach the cluster inside */
     path_in(data_dir, sizeof data_dir, "data");
     snprintf(socket_url, sizeof socket_url, "postgresql:///%s?host=%s/run&user=%s",
              EMBEDDED_PG_DATABASE, data_dir, EMBEDDED_PG_SUPERUSER);
@@ -121,7 +106,7 @@ static int teardown(void **state)
     if (daemon_.pid > 0)
         harness_daemon_stop(&daemon_);
     stop_stray_cluster();
-    remove_temp_dir();
+    harness_remove_tree(temp_dir);
     return 0;
 }
 

@@ -38,26 +38,11 @@ struct heard {
     bool serving_status; /* a STATUS line names where it serves */
 };
 
-static void remove_temp_dir(void)
-{
-    if (strncmp(temp_dir, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
-        return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/bin/rm", "rm", "-rf", temp_dir, (char *)NULL);
-        _exit(127);
-    }
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(temp_dir, sizeof temp_dir, TEMP_PREFIX "XXXXXX");
-    if (!mkdtemp(temp_dir))
+    if (!harness_temp_dir(TEMP_PREFIX, temp_dir, sizeof temp_dir))
         return -1;
-    chmod(temp_dir, 0755); /* the unprivileged server user must reach the cluster inside */
     snprintf(data_dir, sizeof data_dir, "%s/data", temp_dir);
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     snprintf(addr.sun_path, sizeof addr.sun_path, "%s/notify", temp_dir);
@@ -84,7 +69,7 @@ static int teardown(void **state)
         pg.started = true;
         embedded_pg_stop(&pg);
     }
-    remove_temp_dir();
+    harness_remove_tree(temp_dir);
     return 0;
 }
 
