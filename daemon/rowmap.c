@@ -303,6 +303,33 @@ void rowmap_reply_list(struct call *call, const struct db_stmt *stmt, const char
     db_result_free(r);
 }
 
+const char *rowmap_changed_id(struct call *call, const struct db_stmt *stmt,
+                              const char *const *params, const char *not_found, ...)
+{
+    struct db_result *r;
+    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
+        call_fail_db(call);
+        return NULL;
+    }
+    int rows = db_rows(r);
+    bool present = rows == 1 && !db_is_null(r, 0, 0);
+    const char *id = present ? call_strdup(call, db_value(r, 0, 0)) : NULL;
+    db_result_free(r);
+    if (rows == 0 && not_found) {
+        char sentence[256];
+        va_list ap;
+        va_start(ap, not_found);
+        vsnprintf(sentence, sizeof sentence, not_found, ap);
+        va_end(ap);
+        call_fail(call, STATUS_NOT_FOUND, "%s", sentence);
+    } else if (present && !id) {
+        call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
+    } else if (!id) {
+        call_fail_internal(call);
+    }
+    return id;
+}
+
 void rowmap_reply_all(struct call *call, const struct db_stmt *stmt, const char *const *params,
                       const ProtobufCMessageDescriptor *list_desc, const char *field)
 {

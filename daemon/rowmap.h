@@ -55,6 +55,14 @@ void rowmap_reply_list(struct call *call, const struct db_stmt *stmt, const char
                        const ProtobufCMessageDescriptor *list_desc, const char *field,
                        uint32_t page_size);
 
+/* Runs stmt, a function that changed one record and returns its id, and returns that id (text
+ * in the call's arena). NULL when the call failed: a database error as usual; no row: NOT_FOUND
+ * with the sentence `not_found` (printf-style), or INTERNAL when it is NULL (a bug: the function
+ * always answers). */
+const char *rowmap_changed_id(struct call *call, const struct db_stmt *stmt,
+                              const char *const *params, const char *not_found, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* For lists that are never long (a client's consents, a therapist's weekly hours): runs stmt and
  * answers with a `list_desc` message whose repeated message field `field` holds every row. */
 void rowmap_reply_all(struct call *call, const struct db_stmt *stmt, const char *const *params,

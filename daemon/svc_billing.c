@@ -88,23 +88,9 @@ HANDLER(svc_billing_list_charges, Billing, ListChargesRequest, ListChargesRespon
 static void receipt_and_reply(struct call *call, const struct db_stmt *stmt,
                               const char *const *params, const char *what, const char *name)
 {
-    struct db_result *r;
-    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
+    const char *id = rowmap_changed_id(call, stmt, params, "%s %s does not exist", what, name);
+    if (!id)
         return;
-    }
-    const char *id =
-        db_rows(r) == 1 && !db_is_null(r, 0, 0) ? call_strdup(call, db_value(r, 0, 0)) : NULL;
-    bool none = db_rows(r) == 0;
-    db_result_free(r);
-    if (none) {
-        call_fail(call, STATUS_NOT_FOUND, "%s %s does not exist", what, name);
-        return;
-    }
-    if (!id) {
-        call_fail_internal(call);
-        return;
-    }
     rowmap_reply_one(call, &receipt_by_id_stmt, (const char *[]){id},
                      &clinic__v1__receipt__descriptor, "receipt %s does not exist", id);
 }

@@ -37,17 +37,9 @@ static const struct db_stmt list_stmt = {"SELECT " CONSENT_COLUMNS
 static void change_and_reply(struct call *call, const struct db_stmt *stmt,
                              const char *const *params)
 {
-    struct db_result *r;
-    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
+    const char *id = rowmap_changed_id(call, stmt, params, NULL);
+    if (!id)
         return;
-    }
-    const char *id = db_rows(r) == 1 ? call_strdup(call, db_value(r, 0, 0)) : NULL;
-    db_result_free(r);
-    if (!id) {
-        call_fail_internal(call);
-        return;
-    }
     rowmap_reply_one(call, &consent_stmt, (const char *[]){id}, &clinic__v1__consent__descriptor,
                      "consent %s does not exist", id);
 }

@@ -219,21 +219,12 @@ HANDLER(svc_measures_record_measure, Measures, RecordMeasureRequest, Measure)
         call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the daemon is out of memory; retry later");
         return;
     }
-    struct db_result *r;
-    if (db_query(call->db, &record_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
+    const char *id = rowmap_changed_id(call, &record_stmt, params, NULL);
+    if (!id)
         return;
-    }
-    long long id = 0;
-    bool ok = db_rows(r) == 1 && sscanf(db_value(r, 0, 0), "%lld", &id) == 1;
-    db_result_free(r);
-    if (!ok) {
-        call_fail_internal(call);
-        return;
-    }
-    call_set_target(call, "measure:%lld", id);
-    rowmap_reply_one(call, &measure_stmt, (const char *[]){params[0], param_i64(call, id)},
-                     &clinic__v1__measure__descriptor, "measure %lld does not exist", id);
+    call_set_target(call, "measure:%s", id);
+    rowmap_reply_one(call, &measure_stmt, (const char *[]){params[0], id},
+                     &clinic__v1__measure__descriptor, "measure %s does not exist", id);
 }
 
 HANDLER(svc_measures_list_measures, Measures, ListMeasuresRequest, ListMeasuresResponse)

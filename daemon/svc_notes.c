@@ -12,6 +12,7 @@
  * reach the log by SQLSTATE and primary message only (db.c), which quote no values. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "call.h"
@@ -300,20 +301,11 @@ static void reply_note(struct call *call, int64_t id)
 static void change_and_reply(struct call *call, const struct db_stmt *stmt,
                              const char *const *params)
 {
-    struct db_result *r;
-    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
+    const char *id = rowmap_changed_id(call, stmt, params, NULL);
+    if (!id)
         return;
-    }
-    long long id = 0;
-    bool ok = db_rows(r) == 1 && sscanf(db_value(r, 0, 0), "%lld", &id) == 1;
-    db_result_free(r);
-    if (!ok) {
-        call_fail_internal(call);
-        return;
-    }
-    call_set_target(call, "note:%lld", id);
-    reply_note(call, id);
+    call_set_target(call, "note:%s", id);
+    reply_note(call, strtoll(id, NULL, 10));
 }
 
 /* ------------------------------------------------------------------ handlers */

@@ -87,18 +87,9 @@ HANDLER(svc_packages_sell_package, Packages, SellPackageRequest, Package)
                             param_u32(call, in->valid_months),
                             in->paid_by,
                             call_caller_tag(call)};
-    struct db_result *r;
-    if (db_query(call->db, &sell_stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
-        return;
-    }
-    const char *id = db_rows(r) == 1 ? call_strdup(call, db_value(r, 0, 0)) : NULL;
-    db_result_free(r);
-    if (!id) {
-        call_fail_internal(call);
-        return;
-    }
-    reply_package(call, id);
+    const char *id = rowmap_changed_id(call, &sell_stmt, params, NULL);
+    if (id)
+        reply_package(call, id);
 }
 
 HANDLER(svc_packages_get_package, Packages, GetPackageRequest, Package)

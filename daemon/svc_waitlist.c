@@ -43,22 +43,9 @@ static void change_and_reply(struct call *call, const struct db_stmt *stmt,
                              const char *const *params, const struct db_stmt *read,
                              const ProtobufCMessageDescriptor *desc, const char *what)
 {
-    struct db_result *r;
-    if (db_query(call->db, stmt, params, &r) != STATUS_OK) {
-        call_fail_db(call);
+    const char *id = rowmap_changed_id(call, stmt, params, "%s %s does not exist", what, params[0]);
+    if (!id)
         return;
-    }
-    const char *id = db_rows(r) == 1 ? call_strdup(call, db_value(r, 0, 0)) : NULL;
-    bool none = db_rows(r) == 0;
-    db_result_free(r);
-    if (none) {
-        call_fail(call, STATUS_NOT_FOUND, "%s %s does not exist", what, params[0]);
-        return;
-    }
-    if (!id) {
-        call_fail_internal(call);
-        return;
-    }
     rowmap_reply_one(call, read, (const char *[]){id}, desc, "%s %s does not exist", what, id);
 }
 
