@@ -6,6 +6,7 @@
  * LOGIN_LOCK_AFTER the account refuses logins (RESOURCE_EXHAUSTED) for LOGIN_LOCK_MINUTES, the
  * right password included. Failures older than the lock period are forgotten. The same sentence
  * answers an unknown email and a wrong password, after the same Argon2id work. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +98,9 @@ static int record_failure(struct call *call, int64_t user_id)
     struct db_result *r;
     int failures = 1;
     if (params[0] && db_query(call->db, &failure_stmt, params, &r) == STATUS_OK) {
-        if (db_rows(r) == 1)
-            failures = atoi(db_value(r, 0, 0));
+        long counted = db_rows(r) == 1 ? strtol(db_value(r, 0, 0), NULL, 10) : 0;
+        if (counted > 0 && counted <= INT_MAX)
+            failures = (int)counted;
         db_result_free(r);
     }
     return failures;
