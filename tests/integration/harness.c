@@ -537,6 +537,19 @@ long long harness_create_user(const char *db_url, const char *email, const char 
     return harness_sql_id(db_url, "%s", sql);
 }
 
+bool harness_person(const char *db_url, const char *url, const char *email, const char *role,
+                    long long therapist_id, long long client_id, char *token, size_t len)
+{
+    if (harness_create_user(db_url, email, role, therapist_id, client_id, NULL) < 0) {
+        fprintf(stderr, "harness: cannot create the %s %s\n", role, email);
+        return false;
+    }
+    int status = harness_login(url, email, HARNESS_PASSWORD, token, len);
+    if (status != STATUS_OK)
+        fprintf(stderr, "harness: %s cannot log in (status %d)\n", email, status);
+    return status == STATUS_OK;
+}
+
 int harness_login(const char *url, const char *email, const char *password, char *token, size_t len)
 {
     struct clinic_error err;

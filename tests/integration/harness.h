@@ -104,6 +104,12 @@ struct harness_daemon {
 long long harness_create_user(const char *db_url, const char *email, const char *role,
                               long long therapist_id, long long client_id, const char *password);
 
+/* A person who logs in, for tests of who may do what: the user created in db_url as
+ * harness_create_user does (HARNESS_PASSWORD), logged in through the daemon at url, the token in
+ * token (64 bytes). False (after a line on stderr) when either step failed. */
+bool harness_person(const char *db_url, const char *url, const char *email, const char *role,
+                    long long therapist_id, long long client_id, char *token, size_t len);
+
 /* Logs in through the daemon at url and writes the token into token (64 bytes); the status. */
 int harness_login(const char *url, const char *email, const char *password, char *token,
                   size_t len);

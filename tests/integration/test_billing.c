@@ -59,20 +59,16 @@ static int setup(void **state)
              "UPDATE clients SET name = 'Zoë <script>alert(\"x\")</script> & Co' WHERE id = %lld"
              " RETURNING id",
              clinic.client_ids[0]);
-    if (harness_sql_id(db_url, "%s", sql) < 0 ||
-        harness_create_user(db_url, "desk@bill.test", "front_desk", 0, 0, NULL) < 0 ||
-        harness_create_user(db_url, "a@bill.test", "client", 0, clinic.client_ids[0], NULL) < 0 ||
-        harness_create_user(db_url, "b@bill.test", "client", 0, clinic.client_ids[1], NULL) < 0 ||
-        harness_create_user(db_url, "t1@bill.test", "therapist", clinic.therapist_ids[0], 0, NULL) <
-            0)
+    if (harness_sql_id(db_url, "%s", sql) < 0)
         return -1;
-    return harness_login(daemon_.url, "desk@bill.test", HARNESS_PASSWORD, desk, sizeof desk) == 0 &&
-                   harness_login(daemon_.url, "a@bill.test", HARNESS_PASSWORD, token_a,
-                                 sizeof token_a) == 0 &&
-                   harness_login(daemon_.url, "b@bill.test", HARNESS_PASSWORD, token_b,
-                                 sizeof token_b) == 0 &&
-                   harness_login(daemon_.url, "t1@bill.test", HARNESS_PASSWORD, token_t1,
-                                 sizeof token_t1) == 0
+    const char *url = daemon_.url;
+    return harness_person(db_url, url, "desk@bill.test", "front_desk", 0, 0, desk, sizeof desk) &&
+                   harness_person(db_url, url, "a@bill.test", "client", 0, clinic.client_ids[0],
+                                  token_a, sizeof token_a) &&
+                   harness_person(db_url, url, "b@bill.test", "client", 0, clinic.client_ids[1],
+                                  token_b, sizeof token_b) &&
+                   harness_person(db_url, url, "t1@bill.test", "therapist", clinic.therapist_ids[0],
+                                  0, token_t1, sizeof token_t1)
                ? 0
                : -1;
 }

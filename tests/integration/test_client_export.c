@@ -75,13 +75,10 @@ static int setup(void **state)
         return -1;
     snprintf(id0, sizeof id0, "%lld", clinic.client_ids[0]);
     snprintf(id1, sizeof id1, "%lld", clinic.client_ids[1]);
-    if (harness_create_user(db_url, "desk@export.test", "front_desk", 0, 0, NULL) < 0 ||
-        harness_create_user(db_url, "own@export.test", "client", 0, clinic.client_ids[0], NULL) < 0)
-        return -1;
-    return harness_login(daemon_.url, "desk@export.test", HARNESS_PASSWORD, desk, sizeof desk) ==
-                       STATUS_OK &&
-                   harness_login(daemon_.url, "own@export.test", HARNESS_PASSWORD, own,
-                                 sizeof own) == STATUS_OK
+    return harness_person(db_url, daemon_.url, "desk@export.test", "front_desk", 0, 0, desk,
+                          sizeof desk) &&
+                   harness_person(db_url, daemon_.url, "own@export.test", "client", 0,
+                                  clinic.client_ids[0], own, sizeof own)
                ? 0
                : -1;
 }

@@ -92,17 +92,12 @@ static int setup(void **state)
                        " RETURNING id",
                        clinic.service_id) != clinic.service_id)
         return -1;
-    if (harness_create_user(db_url, "desk@reports.test", "front_desk", 0, 0, NULL) < 0 ||
-        harness_create_user(db_url, "t@reports.test", "therapist", clinic.therapist_ids[0], 0,
-                            NULL) < 0 ||
-        harness_create_user(db_url, "c@reports.test", "client", 0, clinic.client_ids[1], NULL) < 0)
-        return -1;
-    return harness_login(daemon_.url, "desk@reports.test", HARNESS_PASSWORD, desk, sizeof desk) ==
-                       STATUS_OK &&
-                   harness_login(daemon_.url, "t@reports.test", HARNESS_PASSWORD, therapist,
-                                 sizeof therapist) == STATUS_OK &&
-                   harness_login(daemon_.url, "c@reports.test", HARNESS_PASSWORD, client,
-                                 sizeof client) == STATUS_OK
+    return harness_person(db_url, daemon_.url, "desk@reports.test", "front_desk", 0, 0, desk,
+                          sizeof desk) &&
+                   harness_person(db_url, daemon_.url, "t@reports.test", "therapist",
+                                  clinic.therapist_ids[0], 0, therapist, sizeof therapist) &&
+                   harness_person(db_url, daemon_.url, "c@reports.test", "client", 0,
+                                  clinic.client_ids[1], client, sizeof client)
                ? 0
                : -1;
 }
