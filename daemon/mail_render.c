@@ -89,6 +89,7 @@ struct language {
     const char *what, *when, *where;
     const char *cancel_contact, *cancel_generic, *free_until, *zone_note;
     const char *held_until; /* an offer: until when it is held, and how to answer */
+    const char *sessions;   /* a course: the heading of its list of sessions */
 };
 
 static const struct language languages[] = {
@@ -99,10 +100,11 @@ static const struct language languages[] = {
      "{w}, {d} {m} {y} at {t}",
      {"Appointment booked: {s} on {a}", "Appointment moved: {s} now on {a}",
       "Appointment cancelled: {s} on {a}", "Reminder: {s} on {a}",
-      "A time for you from the waitlist: {s} on {a}"},
+      "A time for you from the waitlist: {s} on {a}", "Course booked: {s}, first session on {a}"},
      {"Your appointment is booked.", "Your appointment has moved to a new time.",
       "Your appointment is cancelled.", "A reminder of your appointment.",
-      "A time you were waiting for has become free, and we are holding it for you."},
+      "A time you were waiting for has become free, and we are holding it for you.",
+      "Your course of sessions is booked."},
      "What:  {s} with {n}",
      "When:  {a}",
      "Where: {l}",
@@ -111,7 +113,8 @@ static const struct language languages[] = {
      "Cancelling is free of charge until {a}.",
      "Times are local time in {z}.",
      "It is held for you until {a}. Accept it on the booking page or by contacting {l}; if you\n"
-     "do not, it passes to the next client waiting."},
+     "do not, it passes to the next client waiting.",
+     "Sessions:"},
     {"fr",
      {"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"},
      {"janvier", "f\xc3\xa9vrier", "mars", "avril", "mai", "juin", "juillet", "ao\xc3\xbbt",
@@ -121,12 +124,14 @@ static const struct language languages[] = {
      "{w} {d} {m} {y} \xc3\xa0 {t}",
      {"Rendez-vous confirm\xc3\xa9 : {s} le {a}", "Rendez-vous d\xc3\xa9plac\xc3\xa9 : {s} le {a}",
       "Rendez-vous annul\xc3\xa9 : {s} le {a}", "Rappel : {s} le {a}",
-      "Un cr\xc3\xa9neau pour vous (liste d'attente) : {s} le {a}"},
+      "Un cr\xc3\xa9neau pour vous (liste d'attente) : {s} le {a}",
+      "S\xc3\xa9rie de s\xc3\xa9\x61nces confirm\xc3\xa9\x65 : {s}, premi\xc3\xa8re le {a}"},
      {"Votre rendez-vous est confirm\xc3\xa9.",
       "Votre rendez-vous a \xc3\xa9t\xc3\xa9 d\xc3\xa9plac\xc3\xa9 \xc3\xa0 une nouvelle heure.",
       "Votre rendez-vous est annul\xc3\xa9.", "Un rappel de votre rendez-vous.",
       "Un cr\xc3\xa9neau que vous attendiez s'est lib\xc3\xa9r\xc3\xa9 ; nous vous le "
-      "r\xc3\xa9servons."},
+      "r\xc3\xa9servons.",
+      "Votre s\xc3\xa9rie de s\xc3\xa9\x61nces est confirm\xc3\xa9\x65."},
      "Soin :  {s} avec {n}",
      "Date :  {a}",
      "Lieu :  {l}",
@@ -135,7 +140,8 @@ static const struct language languages[] = {
      "L'annulation est gratuite jusqu'au {a}.",
      "Les heures sont celles du fuseau {z}.",
      "Il vous est r\xc3\xa9serv\xc3\xa9 jusqu'au {a}. Acceptez-le sur la page de "
-     "r\xc3\xa9servation ou aupr\xc3\xa8s de\n{l} ; sinon, il passe au client suivant."},
+     "r\xc3\xa9servation ou aupr\xc3\xa8s de\n{l} ; sinon, il passe au client suivant.",
+     "S\xc3\xa9\x61nces :"},
     {"de",
      {"Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"},
      {"Januar", "Februar", "M\xc3\xa4rz", "April", "Mai", "Juni", "Juli", "August", "September",
@@ -143,10 +149,12 @@ static const struct language languages[] = {
      "{w}, {d}. {m} {y}, {t} Uhr",
      {"Termin gebucht: {s} am {a}", "Termin verschoben: {s} jetzt am {a}",
       "Termin abgesagt: {s} am {a}", "Erinnerung: {s} am {a}",
-      "Ein Termin f\xc3\xbcr Sie von der Warteliste: {s} am {a}"},
+      "Ein Termin f\xc3\xbcr Sie von der Warteliste: {s} am {a}",
+      "Behandlungsserie gebucht: {s}, erster Termin am {a}"},
      {"Ihr Termin ist gebucht.", "Ihr Termin wurde auf eine neue Zeit verschoben.",
       "Ihr Termin ist abgesagt.", "Eine Erinnerung an Ihren Termin.",
-      "Ein Termin, auf den Sie warten, ist frei geworden; wir halten ihn f\xc3\xbcr Sie frei."},
+      "Ein Termin, auf den Sie warten, ist frei geworden; wir halten ihn f\xc3\xbcr Sie frei.",
+      "Ihre Behandlungsserie ist gebucht."},
      "Was:  {s} bei {n}",
      "Wann: {a}",
      "Wo:   {l}",
@@ -156,7 +164,8 @@ static const struct language languages[] = {
      "Alle Zeiten in der Zeitzone {z}.",
      "Er ist bis {a} f\xc3\xbcr Sie reserviert. Nehmen Sie ihn auf der Buchungsseite oder bei\n"
      "{l} an; sonst geht er an die n\xc3\xa4"
-     "chste wartende Person."},
+     "chste wartende Person.",
+     "Termine:"},
 };
 
 static const struct language *language_for(const char *tag)
@@ -173,8 +182,8 @@ const char *mail_language(const char *tag)
     return language_for(tag)->tag;
 }
 
-static const char *const kind_names[MAIL_KINDS] = {"booked", "rescheduled", "cancelled", "reminder",
-                                                   "offered"};
+static const char *const kind_names[MAIL_KINDS] = {"booked",   "rescheduled", "cancelled",
+                                                   "reminder", "offered",     "course_booked"};
 
 bool mail_kind_parse(const char *text, enum mail_kind *out)
 {
@@ -279,6 +288,24 @@ char *mail_subject(const struct mail_facts *f)
     return buf_take(&b, NULL);
 }
 
+/* A course's sessions, one numbered line each under the language's heading. */
+static bool sessions_list(struct buf *b, const struct mail_facts *f, const struct language *l)
+{
+    buf_str(b, l->sessions);
+    buf_str(b, "\n");
+    for (size_t i = 0; i < f->n_sessions; i++) {
+        char when[128], number[32];
+        if (!mail_local_time_text(f->language, f->sessions[i].start_local, f->sessions[i].weekday,
+                                  when, sizeof when))
+            return false;
+        snprintf(number, sizeof number, "%3zu. ", i + 1);
+        buf_str(b, number);
+        buf_str(b, when);
+        buf_str(b, "\n");
+    }
+    return true;
+}
+
 char *mail_body(const struct mail_facts *f)
 {
     struct words w;
@@ -290,8 +317,15 @@ char *mail_body(const struct mail_facts *f)
     buf_str(&b, "\n\n");
     buf_template(&b, l->what, KEYS, w.values);
     buf_str(&b, "\n");
-    buf_template(&b, l->when, KEYS, w.values);
-    buf_str(&b, "\n");
+    if (f->kind == MAIL_COURSE_BOOKED && f->n_sessions > 0) {
+        if (!sessions_list(&b, f, l)) {
+            free(buf_take(&b, NULL));
+            return NULL;
+        }
+    } else {
+        buf_template(&b, l->when, KEYS, w.values);
+        buf_str(&b, "\n");
+    }
     buf_template(&b, l->where, KEYS, w.values);
     if (f->address[0]) {
         buf_str(&b, ", ");
@@ -542,6 +576,18 @@ char *mail_webhook_body(const struct mail_facts *f, long long outbox_id, long lo
         json_object_set_new(o, "held_until", json_string(f->held_until_local)) != 0) {
         json_decref(o);
         return NULL;
+    }
+    if (f->kind == MAIL_COURSE_BOOKED) {
+        json_t *sessions = json_array();
+        for (size_t i = 0; sessions && i < f->n_sessions; i++)
+            if (json_array_append_new(sessions, json_string(f->sessions[i].start_local)) != 0) {
+                json_decref(sessions);
+                sessions = NULL;
+            }
+        if (!sessions || json_object_set_new(o, "sessions", sessions) != 0) {
+            json_decref(o);
+            return NULL;
+        }
     }
     char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);

@@ -11,14 +11,28 @@
 #include <stddef.h>
 #include <time.h>
 
-/* MAIL_OFFERED: a waitlist offer, a time held for the client until a deadline. */
-enum mail_kind { MAIL_BOOKED, MAIL_RESCHEDULED, MAIL_CANCELLED, MAIL_REMINDER, MAIL_OFFERED };
-#define MAIL_KINDS 5
+/* MAIL_OFFERED: a waitlist offer, a time held for the client until a deadline.
+ * MAIL_COURSE_BOOKED: a course of sessions booked at once, every session in one message. */
+enum mail_kind {
+    MAIL_BOOKED,
+    MAIL_RESCHEDULED,
+    MAIL_CANCELLED,
+    MAIL_REMINDER,
+    MAIL_OFFERED,
+    MAIL_COURSE_BOOKED
+};
+#define MAIL_KINDS 6
 
-/* "booked", "rescheduled", "cancelled", "reminder" or "offered" (the outbox's kind); false
- * otherwise. */
+/* "booked", "rescheduled", "cancelled", "reminder", "offered" or "course_booked" (the outbox's
+ * kind); false otherwise. */
 __attribute__((warn_unused_result)) bool mail_kind_parse(const char *text, enum mail_kind *out);
 const char *mail_kind_name(enum mail_kind kind);
+
+/* One session of a course, as a course's confirmation lists it. */
+struct mail_session {
+    const char *start_local; /* RFC 3339 in the location's zone */
+    int weekday;             /* ISO: 1 = Monday ... 7 = Sunday */
+};
 
 /* What one message says. Strings are UTF-8 and never NULL ("" when absent). */
 struct mail_facts {
@@ -36,6 +50,8 @@ struct mail_facts {
     int cancel_until_weekday;
     const char *held_until_local; /* MAIL_OFFERED: the hold's deadline (RFC 3339); else "" */
     int held_until_weekday;
+    const struct mail_session *sessions; /* MAIL_COURSE_BOOKED: the course's sessions to come, */
+    size_t n_sessions;                   /* the first being start_local; else none */
 };
 
 /* The language whose text is used for tag: "en", "fr" or "de" by the tag's primary subtag

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -231,7 +232,68 @@ enum {
     C_DATABASE_ID,
     C_HELD_UNTIL,
     C_HELD_UNTIL_WEEKDAY,
+    C_COURSE_SESSIONS,
 };
+
+/* The most sessions a course's confirmation lists (a course books at most 52). */
+#define MAX_COURSE_SESSIONS 64
+
+/* A course's sessions from the claim's JSON array of {"start", "weekday"} into out; their texts
+ * stay owned by *doc (json_decref it). False when the JSON is not that (a bug). */
+static bool course_sessions(const char *text, json_t **doc, struct mail_session *out, size_t *n)
+{
+    *n = 0;
+    *doc = json_loads(text, 0, NULL);
+    if (!json_is_array(*doc))
+        return false;
+    size_t i;
+    json_t *item;
+    json_array_foreach(*doc, i, item)
+    {
+        const char *start = json_string_value(json_object_get(item, "start"));
+        json_int_t weekday = json_integer_value(json_object_get(item, "weekday"));
+        if (!start || weekday < 1 || weekday > 7 || *n == MAX_COURSE_SESSIONS)
+            return false;
+        out[(*n)++] = (struct mail_session){start, (int)weekday};
+    }
+    return *n > 0;
+}
+
+/* Sends the rendered message of f by its channel. */
+static enum outcome deliver_facts(struct mailer *m, const struct db_result *r,
+                                  const struct mail_facts *f, long long id, const char *to,
+                                  char *error, size_t errlen)
+{
+    enum outcome result;
+    if (strcmp(db_value(r, 0, C_CHANNEL), "email") == 0) {
+        char message_id[400];
+        size_t len = 0;
+        char *message = NULL;
+        if (!mail_address_ok(to)) {
+            snprintf(error, errlen, "the client's email address cannot be used in SMTP");
+            return GIVE_UP;
+        }
+        if (mail_message_id(id, db_value(r, 0, C_DATABASE_ID), m->mail_from, message_id,
+                            sizeof message_id))
+            message = mail_render(f, m->mail_from, to, message_id, time(NULL), &len);
+        if (!message) {
+            snprintf(error, errlen, "the message cannot be rendered");
+            return RETRY;
+        }
+        result = smtp_send(m, to, message, len, error, errlen);
+        free(message);
+    } else {
+        char *body = mail_webhook_body(f, id, strtoll(db_value(r, 0, C_APPOINTMENT), NULL, 10),
+                                       strtoll(db_value(r, 0, C_LOCATION_ID), NULL, 10), to);
+        if (!body) {
+            snprintf(error, errlen, "the webhook's body cannot be made");
+            return RETRY;
+        }
+        result = webhook_send(m, id, body, error, errlen);
+        free(body);
+    }
+    return result;
+}
 
 /* Renders and sends the claimed row; `error` says why when it was not sent. */
 static enum outcome deliver(struct mailer *m, const struct db_result *r, char *error, size_t errlen)
@@ -257,34 +319,20 @@ static enum outcome deliver(struct mailer *m, const struct db_result *r, char *e
         snprintf(error, errlen, "unknown kind of message");
         return GIVE_UP;
     }
-    enum outcome result;
-    if (strcmp(db_value(r, 0, C_CHANNEL), "email") == 0) {
-        char message_id[400];
-        size_t len = 0;
-        char *message = NULL;
-        if (!mail_address_ok(to)) {
-            snprintf(error, errlen, "the client's email address cannot be used in SMTP");
+    struct mail_session sessions[MAX_COURSE_SESSIONS];
+    json_t *course = NULL;
+    if (f.kind == MAIL_COURSE_BOOKED) {
+        bool ok =
+            course_sessions(db_value(r, 0, C_COURSE_SESSIONS), &course, sessions, &f.n_sessions);
+        f.sessions = sessions;
+        if (!ok) {
+            json_decref(course);
+            snprintf(error, errlen, "the course's sessions cannot be read");
             return GIVE_UP;
         }
-        if (mail_message_id(id, db_value(r, 0, C_DATABASE_ID), m->mail_from, message_id,
-                            sizeof message_id))
-            message = mail_render(&f, m->mail_from, to, message_id, time(NULL), &len);
-        if (!message) {
-            snprintf(error, errlen, "the message cannot be rendered");
-            return RETRY;
-        }
-        result = smtp_send(m, to, message, len, error, errlen);
-        free(message);
-    } else {
-        char *body = mail_webhook_body(&f, id, strtoll(db_value(r, 0, C_APPOINTMENT), NULL, 10),
-                                       strtoll(db_value(r, 0, C_LOCATION_ID), NULL, 10), to);
-        if (!body) {
-            snprintf(error, errlen, "the webhook's body cannot be made");
-            return RETRY;
-        }
-        result = webhook_send(m, id, body, error, errlen);
-        free(body);
     }
+    enum outcome result = deliver_facts(m, r, &f, id, to, error, errlen);
+    json_decref(course);
     return result;
 }
 

@@ -762,6 +762,7 @@ BEGIN
     FROM appointments a WHERE a.id = best.ids[1]
     RETURNING id INTO course;
     UPDATE appointments SET course_id = course WHERE id = ANY (best.ids);
+    PERFORM clinic_outbox_course_booked(course);
     sessions := best.ids;
     skipped_at := best.skipped_at;
     skipped_why := best.skipped_why;

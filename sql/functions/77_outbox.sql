@@ -41,6 +41,39 @@ LANGUAGE sql AS $$
                  AND status = 'pending' FOR UPDATE SKIP LOCKED)
 $$;
 
+-- A course booked in one call is confirmed by one message: the sessions' own confirmations,
+-- queued by the trigger as each was inserted, are withdrawn in the same transaction (never sent,
+-- kept as history), and one 'course_booked' per channel is queued on the first session; the
+-- mailer lists every session of the course still to come (clinic_outbox_claim). Each session
+-- keeps its own reminder.
+CREATE OR REPLACE FUNCTION clinic_outbox_course_booked(p_course bigint) RETURNS void
+LANGUAGE sql AS $$
+    WITH told AS (
+        UPDATE outbox o SET status = 'withdrawn', finished_at = now(),
+                            last_error = 'confirmed with its course in one message'
+        FROM appointments a
+        WHERE a.course_id = p_course AND o.appointment_id = a.id AND o.kind = 'booked'
+          AND o.status = 'pending'
+        RETURNING o.*)
+    INSERT INTO outbox (appointment_id, kind, channel, client_id, location_id, service_id,
+                        therapist_id, start_at, end_at, due_at)
+    SELECT DISTINCT ON (t.channel) t.appointment_id, 'course_booked', t.channel, t.client_id,
+           t.location_id, t.service_id, t.therapist_id, t.start_at, t.end_at, now()
+    FROM told t
+    ORDER BY t.channel, t.start_at
+$$;
+
+-- The sessions of appointment p_id's course still to come, in time order, as a JSON array of
+-- {"start": RFC 3339 in the zone, "weekday": ISO}; NULL for an appointment of no course.
+CREATE OR REPLACE FUNCTION clinic_outbox_course_sessions(p_id bigint, p_tz text) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_agg(json_build_object('start', clinic_format_instant(s.start_at, p_tz),
+                                      'weekday', extract(isodow FROM s.start_at AT TIME ZONE p_tz)::integer)
+                    ORDER BY s.start_at)
+    FROM appointments a JOIN appointments s ON s.course_id = a.course_id
+    WHERE a.id = p_id AND s.status = 'booked' AND s.start_at > now()
+$$;
+
 -- True when appointment p_id is a waitlist offer (sql/functions/88_waitlist.sql) that its client
 -- has not accepted: pending, declined, run out or cancelled. Such an appointment was never the
 -- client's booking, so it is neither confirmed nor its cancellation announced.
@@ -117,15 +150,17 @@ CREATE OR REPLACE TRIGGER clients_outbox AFTER UPDATE OF messages_opt_out ON cli
 -- weekday, and until when cancelling is free ('' when it no longer is, or always is).
 -- `deliverable` is false for a message that must not go any more: its client opted out or has
 -- no address on its channel, or it is a reminder of an appointment no longer booked at that time
--- or already begun (a mailer that was down for a while), or an offer no longer held. An offer's
--- deadline comes as held_until_local ('' for other kinds).
+-- or already begun (a mailer that was down for a while), or an offer no longer held, or a
+-- course's confirmation none of whose sessions is still to come. An offer's deadline comes as
+-- held_until_local ('' for other kinds); a course's sessions as course_sessions (NULL for other
+-- kinds), and its confirmation names no free-cancellation time (each session has its own).
 CREATE OR REPLACE FUNCTION clinic_outbox_claim(p_channels text[])
 RETURNS TABLE (id bigint, kind text, channel text, attempts integer, appointment_id bigint,
                recipient text, deliverable boolean, location_id bigint, location_name text,
                address text, language text, time_zone text, cancel_contact text,
                service_name text, therapist_name text, start_local text, start_weekday integer,
                cancel_until_local text, cancel_until_weekday integer, uid_domain text,
-               held_until_local text, held_until_weekday integer)
+               held_until_local text, held_until_weekday integer, course_sessions json)
 LANGUAGE sql AS $$
     SELECT o.id, o.kind, o.channel, o.attempts, o.appointment_id,
            CASE o.channel WHEN 'email' THEN c.email ELSE c.phone END,
@@ -134,11 +169,13 @@ LANGUAGE sql AS $$
                AND (o.kind <> 'reminder'
                     OR (a.status = 'booked' AND a.start_at = o.start_at AND a.start_at > now()))
                AND (o.kind <> 'offered'
-                    OR (a.status = 'booked' AND a.held_until > now() AND a.start_at = o.start_at)),
+                    OR (a.status = 'booked' AND a.held_until > now() AND a.start_at = o.start_at))
+               AND (o.kind <> 'course_booked'
+                    OR clinic_outbox_course_sessions(o.appointment_id, l.time_zone) IS NOT NULL),
            l.id, l.name, l.address, l.language, l.time_zone, l.cancel_contact, s.name, t.name,
            clinic_format_instant(o.start_at, l.time_zone),
            extract(isodow FROM o.start_at AT TIME ZONE l.time_zone)::integer,
-           CASE WHEN l.cancellation_window_hours > 0
+           CASE WHEN l.cancellation_window_hours > 0 AND o.kind <> 'course_booked'
                      AND o.start_at - make_interval(hours => l.cancellation_window_hours) > now()
                 THEN clinic_format_instant(o.start_at - make_interval(hours => l.cancellation_window_hours),
                                            l.time_zone) ELSE '' END,
@@ -146,7 +183,9 @@ LANGUAGE sql AS $$
                                AT TIME ZONE l.time_zone)::integer,
            (SELECT uid_domain FROM calendar_identity),
            coalesce(clinic_format_instant(a.held_until, l.time_zone), ''),
-           coalesce(extract(isodow FROM a.held_until AT TIME ZONE l.time_zone)::integer, 0)
+           coalesce(extract(isodow FROM a.held_until AT TIME ZONE l.time_zone)::integer, 0),
+           CASE WHEN o.kind = 'course_booked'
+                THEN clinic_outbox_course_sessions(o.appointment_id, l.time_zone) END
     FROM (SELECT * FROM outbox q
           WHERE q.status = 'pending' AND q.due_at <= now() AND q.channel = ANY (p_channels)
           ORDER BY q.due_at, q.id LIMIT 1 FOR UPDATE SKIP LOCKED) o

@@ -2,7 +2,8 @@
  * smtp_sink.py, aiosmtpd) and a webhook receiver (webhook_sink.py): booking, moving and cancelling
  * each send one message, written in the location's local time on both sides of Berlin's clock
  * changes (checked against Python's zoneinfo and read with Python's email package, apart from
- * clinicd's code); a cancelled appointment's reminder never goes; a reminder inside the lead goes
+ * clinicd's code); a course booked at once is one message listing its sessions; a cancelled
+ * appointment's reminder never goes; a reminder inside the lead goes
  * at once; opting out and having no address are honoured; a signed note's text never appears;
  * the webhook's HMAC verifies; a refusing server is retried with back-off and then given up;
  * two daemons on one database deliver every message once; a daemon killed in the middle of DATA
@@ -455,6 +456,58 @@ static void book_move_cancel_arrive_once_in_local_time(void **state)
                      0);
 }
 
+/* A course of three weekly sessions booked in one call is confirmed by one message listing the
+ * three, in local time as zoneinfo says it, not by three; each session keeps its own reminder. */
+static void a_course_is_confirmed_in_one_message(void **state)
+{
+    (void)state;
+    char day[11], start[24];
+    next_year_day(40, day, sizeof day);
+    snprintf(start, sizeof start, "%s 15:00", day);
+    Clinic__V1__BookCourseRequest req = CLINIC__V1__BOOK_COURSE_REQUEST__INIT;
+    req.client_id = clinic.client_ids[18];
+    req.service_id = clinic.service_id;
+    req.location_id = clinic.location_id;
+    req.therapist_id = clinic.therapist_ids[0];
+    req.first_start_time = start;
+    req.count = 3;
+    req.every = 1;
+    req.unit = CLINIC__V1__REPEAT_UNIT__REPEAT_UNIT_WEEKS;
+    Clinic__V1__BookCourseResponse *course = NULL;
+    struct clinic_error err;
+    int code =
+        harness_call(as_admin, "Scheduling/BookCourse", &req,
+                     &clinic__v1__book_course_response__descriptor, &course, true, NULL, &err);
+    if (code != STATUS_OK)
+        fail_msg("BookCourse: %d %s", code, err.message);
+    assert_int_equal(course->n_appointments, 3);
+    char when[3][160];
+    for (size_t i = 0; i < 3; i++)
+        expected_when(course->appointments[i]->start_time, when[i], sizeof when[i]);
+
+    json_t *mine = wait_messages_to(email_of[18], 1, 1500);
+    assert_int_equal(json_array_size(mine), 1);
+    json_t *m = NULL;
+    assert_int_equal(count_subject(mine, "Course booked:", &m), 1);
+    const char *body = json_string_value(json_object_get(m, "body"));
+    harness_assert_contains(body, "Sessions:");
+    for (size_t i = 0; i < 3; i++) /* "When:  Monday, ..." as zoneinfo writes it */
+        harness_assert_contains(body, when[i] + strlen("When:  "));
+    json_decref(mine);
+    assert_int_equal(sql_count("SELECT count(*) FROM outbox o JOIN appointments a"
+                               " ON a.id = o.appointment_id WHERE a.course_id = %lld"
+                               " AND o.kind = 'booked' AND o.status <> 'withdrawn'",
+                               (long long)course->course_id),
+                     0);
+    assert_int_equal(sql_count("SELECT count(DISTINCT o.appointment_id) FROM outbox o"
+                               " JOIN appointments a ON a.id = o.appointment_id"
+                               " WHERE a.course_id = %lld AND o.kind = 'reminder'"
+                               " AND o.status = 'pending' AND o.channel = 'email'",
+                               (long long)course->course_id),
+                     3);
+    harness_free_message(course);
+}
+
 /* With a reminder lead of 30 days (set through UpdateLocation), a booking two days ahead gets its
  * reminder at once; neither message, nor the webhook's body, holds a word of the client's signed
  * treatment note. */
@@ -745,6 +798,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(book_move_cancel_arrive_once_in_local_time),
         cmocka_unit_test(reminder_inside_the_lead_goes_at_once_without_clinical_data),
+        cmocka_unit_test(a_course_is_confirmed_in_one_message),
         cmocka_unit_test(opt_out_and_missing_address_are_honoured),
         cmocka_unit_test(webhook_posts_are_signed_and_retried),
         cmocka_unit_test(smtp_refusals_are_retried_then_given_up),

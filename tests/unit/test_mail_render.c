@@ -143,6 +143,55 @@ static void an_offer_says_until_when_it_is_held(void **state)
     assert_int_equal(kind, MAIL_OFFERED);
 }
 
+/* A course booked at once is one message listing every session, numbered, in each language;
+ * the webhook carries the list. */
+static void a_course_is_one_message_listing_its_sessions(void **state)
+{
+    (void)state;
+    static const struct mail_session sessions[] = {
+        {"2027-03-29T09:00:00+02:00", 1},
+        {"2027-04-05T09:00:00+02:00", 1},
+        {"2027-10-25T09:00:00+01:00", 1}, /* after the clocks went back: still 09:00 */
+    };
+    static const char *const expected[][4] = {
+        {"en", "Sessions:\n", "  1. Monday, 29 March 2027 at 09:00\n",
+         "  3. Monday, 25 October 2027 at 09:00\n"},
+        {"fr", "S\xc3\xa9\x61nces :\n", "  1. lundi 29 mars 2027 \xc3\xa0 09:00\n",
+         "  3. lundi 25 octobre 2027 \xc3\xa0 09:00\n"},
+        {"de", "Termine:\n", "  1. Montag, 29. M\xc3\xa4rz 2027, 09:00 Uhr\n",
+         "  3. Montag, 25. Oktober 2027, 09:00 Uhr\n"},
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        struct mail_facts f = facts(MAIL_COURSE_BOOKED, expected[i][0]);
+        f.sessions = sessions;
+        f.n_sessions = 3;
+        char *body = mail_body(&f);
+        assert_non_null(body);
+        for (int k = 1; k < 4; k++)
+            if (!strstr(body, expected[i][k]))
+                fail_msg("no \"%s\" in:\n%s", expected[i][k], body);
+        assert_non_null(strstr(body, "  2. "));
+        free(body);
+    }
+    struct mail_facts f = facts(MAIL_COURSE_BOOKED, "en");
+    f.sessions = sessions;
+    f.n_sessions = 3;
+    char *subject = mail_subject(&f);
+    assert_string_equal(subject, "Course booked: Back pain treatment, first session on Monday, 29 "
+                                 "March 2027 at 09:00");
+    free(subject);
+    char *json = mail_webhook_body(&f, 7, 8, 9, "+49 30 5550101");
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"kind\":\"course_booked\""));
+    assert_non_null(strstr(json,
+                           "\"sessions\":[\"2027-03-29T09:00:00+02:00\",\"2027-04-05T09:00:00+"
+                           "02:00\",\"2027-10-25T09:00:00+01:00\"]"));
+    free(json);
+    enum mail_kind kind;
+    assert_true(mail_kind_parse("course_booked", &kind));
+    assert_int_equal(kind, MAIL_COURSE_BOOKED);
+}
+
 static void ascii_headers_stay_and_others_are_encoded_words(void **state)
 {
     (void)state;
@@ -347,6 +396,7 @@ int main(void)
         cmocka_unit_test(unknown_languages_fall_back_to_english),
         cmocka_unit_test(body_says_what_when_where_and_how_to_cancel),
         cmocka_unit_test(an_offer_says_until_when_it_is_held),
+        cmocka_unit_test(a_course_is_one_message_listing_its_sessions),
         cmocka_unit_test(ascii_headers_stay_and_others_are_encoded_words),
         cmocka_unit_test(quoted_printable_keeps_lines_short_and_bytes_safe),
         cmocka_unit_test(date_header_is_rfc5322_in_utc),
